@@ -1,0 +1,54 @@
+//! The procedures of the API: each one's path, kind, input and output.
+//!
+//! The server dispatches on these and the widget's client calls through
+//! them, so a path or a type can't drift between the two.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::*;
+
+/// Queries are sent as GET, mutations as POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcedureKind {
+    Query,
+    Mutation,
+}
+
+pub trait Procedure {
+    const PATH: &'static str;
+    const KIND: ProcedureKind;
+    type Input: Serialize + DeserializeOwned + Send + 'static;
+    type Output: Serialize + DeserializeOwned + Send + 'static;
+}
+
+macro_rules! procedures {
+    ($($(#[$doc:meta])* $name:ident = $path:literal, $kind:ident, $input:ty => $output:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl Procedure for $name {
+                const PATH: &'static str = $path;
+                const KIND: ProcedureKind = ProcedureKind::$kind;
+                type Input = $input;
+                type Output = $output;
+            }
+        )*
+    };
+}
+
+procedures! {
+    /// Returns the matching customer's top-level conversation, or creates one.
+    GetOrCreateConversation = "v1.connect.getOrCreateConversation", Mutation,
+        GetOrCreateConversationInput => Conversation;
+    CreateSubConversation = "v1.connect.createSubConversation", Mutation,
+        CreateSubConversationInput => Conversation;
+    UpdateConversation = "v1.connect.updateConversation", Mutation,
+        UpdateConversationInput => Conversation;
+    DeleteConversation = "v1.connect.deleteConversation", Mutation,
+        DeleteConversationInput => DeleteConversationOutput;
+    SendMessage = "v1.connect.send", Mutation, SendInput => Message;
+    ListMessages = "v1.connect.listMessages", Query, ListMessagesInput => Page<Message>;
+    CreateTemplate = "v1.connect.createTemplate", Mutation, CreateTemplateInput => Template;
+}
