@@ -1,4 +1,16 @@
-//! The Connect360 chat widget. The Leptos panel arrives with the widget issue;
-//! until then this crate only ties the wire types into the workspace.
+//! The Connect360 chat widget: a Leptos panel compiled to WebAssembly and
+//! mounted by `loader/widget.js` into a shadow root on the host page.
+//!
+//! The pure logic (what to show, when to poll, what goes on the wire) is
+//! plain Rust tested natively; the browser side only exists on wasm32.
 
 pub use connect360_api as api;
+
+pub mod config;
+pub mod linkify;
+pub mod locale;
+pub mod outbox;
+pub mod poll;
+pub mod protocol;
+pub mod session;
+pub mod timeline;

@@ -1,0 +1,269 @@
+//! The visitor's outgoing messages: sending → sent, or sending → failed →
+//! (retry) sending → … Each message keeps the client id it was made with; it
+//! is the `Idempotency-Key` of every attempt, so a retry never duplicates.
+
+use connect360_api::{Content, CustomerInput, Message, SendAs, SendInput, SenderType};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sending,
+    Sent,
+    /// Why, for the visitor.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Made once per message; the idempotency key of every attempt.
+    pub client_id: String,
+    pub content: Content,
+    pub parent_id: Option<String>,
+    pub delivery: Delivery,
+    /// The stored message, once known.
+    pub stored_id: Option<String>,
+    /// The newest stored message's `(createdAt, id)` when this was written:
+    /// its stored copy can only sort after it.
+    pub after: Option<(String, String)>,
+}
+
+/// Where sends go and as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendContext {
+    pub conversation_id: String,
+    pub external_id: String,
+    pub channel_identifier: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outbox {
+    items: Vec<Outgoing>,
+}
+
+impl Outbox {
+    /// A new message, sending.
+    pub fn push(
+        &mut self,
+        client_id: String,
+        content: Content,
+        parent_id: Option<String>,
+        after: Option<(String, String)>,
+    ) -> &Outgoing {
+        self.items.push(Outgoing {
+            client_id,
+            content,
+            parent_id,
+            delivery: Delivery::Sending,
+            stored_id: None,
+            after,
+        });
+        self.items.last().expect("just pushed")
+    }
+
+    pub fn get(&self, client_id: &str) -> Option<&Outgoing> {
+        self.items.iter().find(|o| o.client_id == client_id)
+    }
+
+    fn get_mut(&mut self, client_id: &str) -> Option<&mut Outgoing> {
+        self.items.iter_mut().find(|o| o.client_id == client_id)
+    }
+
+    /// The outgoing message whose stored copy is `id`.
+    pub fn by_stored_id(&self, id: &str) -> Option<&Outgoing> {
+        self.items
+            .iter()
+            .find(|o| o.stored_id.as_deref() == Some(id))
+    }
+
+    /// Messages not stored yet (sending or failed), oldest first.
+    pub fn unstored(&self) -> impl Iterator<Item = &Outgoing> {
+        self.items.iter().filter(|o| o.stored_id.is_none())
+    }
+
+    /// The server stored it as `stored_id`.
+    pub fn sent(&mut self, client_id: &str, stored_id: &str) {
+        if let Some(o) = self.get_mut(client_id) {
+            o.delivery = Delivery::Sent;
+            o.stored_id = Some(stored_id.to_owned());
+        }
+    }
+
+    /// The attempt failed. A message already known to be stored stays sent
+    /// (its answer was lost, the message was not).
+    pub fn failed(&mut self, client_id: &str, reason: impl Into<String>) {
+        if let Some(o) = self.get_mut(client_id) {
+            if o.delivery == Delivery::Sending {
+                o.delivery = Delivery::Failed(reason.into());
+            }
+        }
+    }
+
+    /// Sends a failed message again, with the same client id. `None` unless
+    /// it had failed.
+    pub fn retry(&mut self, client_id: &str) -> Option<&Outgoing> {
+        let o = self.get_mut(client_id)?;
+        if !matches!(o.delivery, Delivery::Failed(_)) {
+            return None;
+        }
+        o.delivery = Delivery::Sending;
+        Some(o)
+    }
+
+    /// Claims stored copies that a poll brought before the send's own answer
+    /// (or instead of it, when the answer was lost): a visitor's message with
+    /// the same content and parent, newer than what the visitor saw when
+    /// writing, and not already another outgoing message's copy.
+    pub fn reconcile(&mut self, stored: &[Message]) {
+        for i in 0..self.items.len() {
+            if self.items[i].stored_id.is_some() {
+                continue;
+            }
+            let o = &self.items[i];
+            let found = stored.iter().find(|m| {
+                m.sender.kind == SenderType::Customer
+                    && m.content == o.content
+                    && m.parent_id == o.parent_id
+                    && o.after.as_ref().is_none_or(|(at, id)| {
+                        (m.created_at.as_str(), m.id.as_str()) > (at.as_str(), id.as_str())
+                    })
+                    && self.by_stored_id(&m.id).is_none()
+            });
+            if let Some(id) = found.map(|m| m.id.clone()) {
+                let o = &mut self.items[i];
+                o.stored_id = Some(id);
+                o.delivery = Delivery::Sent;
+            }
+        }
+    }
+}
+
+impl Outgoing {
+    /// The input of `send` for this message.
+    pub fn send_input(&self, ctx: &SendContext) -> SendInput {
+        SendInput {
+            conversation_id: ctx.conversation_id.clone(),
+            content: Some(self.content.clone()),
+            parent_id: self.parent_id.clone(),
+            channel_identifier: Some(ctx.channel_identifier.clone()),
+            sender: SendAs::Customer,
+            customer: Some(CustomerInput {
+                external_id: Some(ctx.external_id.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::locale::content_for;
+    use connect360_api::{Locale, Sender};
+    use serde_json::json;
+
+    pub(crate) fn message(id: &str, at: &str, kind: SenderType, text: &str) -> Message {
+        Message {
+            id: id.into(),
+            conversation_id: "c1".into(),
+            content: content_for(Locale::En, text),
+            attachments: vec![],
+            sender: Sender {
+                kind,
+                id: format!("{kind:?}"),
+                name: None,
+                image: None,
+            },
+            parent_id: None,
+            flags: vec![],
+            template_id: None,
+            channel: None,
+            created_at: format!("2026-11-24T10:00:{at}.000Z"),
+        }
+    }
+
+    fn outbox_with(text: &str) -> Outbox {
+        let mut ob = Outbox::default();
+        ob.push("k1".into(), content_for(Locale::En, text), None, None);
+        ob
+    }
+
+    #[test]
+    fn sending_then_sent() {
+        let mut ob = outbox_with("hi");
+        assert_eq!(ob.get("k1").unwrap().delivery, Delivery::Sending);
+        ob.sent("k1", "m9");
+        let o = ob.get("k1").unwrap();
+        assert_eq!((o.delivery.clone(), o.stored_id.as_deref()), (Delivery::Sent, Some("m9")));
+        assert_eq!(ob.unstored().count(), 0);
+        assert_eq!(ob.by_stored_id("m9").unwrap().client_id, "k1");
+    }
+
+    #[test]
+    fn failed_then_retry_keeps_the_key() {
+        let mut ob = outbox_with("hi");
+        ob.failed("k1", "offline");
+        assert_eq!(ob.get("k1").unwrap().delivery, Delivery::Failed("offline".into()));
+        let again = ob.retry("k1").unwrap();
+        assert_eq!(again.client_id, "k1");
+        assert_eq!(again.delivery, Delivery::Sending);
+        assert_eq!(ob.unstored().count(), 1, "a retry is not a second message");
+    }
+
+    #[test]
+    fn only_failed_messages_can_be_retried() {
+        let mut ob = outbox_with("hi");
+        assert!(ob.retry("k1").is_none(), "already sending");
+        ob.sent("k1", "m1");
+        assert!(ob.retry("k1").is_none(), "already sent");
+        assert!(ob.retry("nope").is_none());
+    }
+
+    #[test]
+    fn a_failure_after_the_stored_copy_was_seen_stays_sent() {
+        let mut ob = outbox_with("hi");
+        ob.reconcile(&[message("m1", "01", SenderType::Customer, "hi")]);
+        ob.failed("k1", "answer lost");
+        assert_eq!(ob.get("k1").unwrap().delivery, Delivery::Sent);
+    }
+
+    #[test]
+    fn reconcile_claims_only_new_unclaimed_matching_customer_messages() {
+        let mut ob = Outbox::default();
+        let after = Some(("2026-11-24T10:00:05.000Z".to_owned(), "m5".to_owned()));
+        ob.push("k1".into(), content_for(Locale::En, "hi"), None, after.clone());
+        ob.push("k2".into(), content_for(Locale::En, "hi"), None, after);
+        let stored = [
+            message("m1", "01", SenderType::Customer, "hi"), // before: history
+            message("m6", "06", SenderType::Workspace, "hi"), // not the visitor
+            message("m7", "07", SenderType::Customer, "hello"), // other text
+            message("m8", "08", SenderType::Customer, "hi"),
+        ];
+        ob.reconcile(&stored);
+        assert_eq!(ob.get("k1").unwrap().stored_id.as_deref(), Some("m8"));
+        assert_eq!(ob.get("k1").unwrap().delivery, Delivery::Sent);
+        assert_eq!(ob.get("k2").unwrap().stored_id, None, "m8 is k1's");
+        assert_eq!(ob.get("k2").unwrap().delivery, Delivery::Sending);
+    }
+
+    #[test]
+    fn send_input_is_a_customer_send() {
+        let mut ob = Outbox::default();
+        let o = ob.push("k1".into(), content_for(Locale::Tr, "Merhaba"), Some("m1".into()), None);
+        let ctx = SendContext {
+            conversation_id: "c1".into(),
+            external_id: "guest_1".into(),
+            channel_identifier: "shop.example.com".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(o.send_input(&ctx)).unwrap(),
+            json!({
+                "conversationId": "c1",
+                "content": {"tr": "Merhaba"},
+                "parentId": "m1",
+                "channelIdentifier": "shop.example.com",
+                "sender": "customer",
+                "customer": {"externalId": "guest_1"}
+            })
+        );
+    }
+}
