@@ -20,7 +20,7 @@ pub use customer::CustomerInput;
 pub use error::{ErrorCode, ErrorData, ErrorEnvelope, ErrorShape};
 pub use message::*;
 pub use patch::Patch;
-pub use procedure::{Procedure, ProcedureKind};
+pub use procedure::*;
 pub use template::*;
 pub use widget::*;
 

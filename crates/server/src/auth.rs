@@ -1,0 +1,153 @@
+//! Who is calling and what they may do.
+
+use std::str::FromStr;
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::store::Store;
+
+/// What an API key's role allows (the reference's `connect360:conversation:*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Read,
+    Engage,
+    Delete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Read conversations and messages.
+    Read,
+    /// Read, create conversations, send, upload, trigger AI.
+    Engage,
+    /// Everything, deleting conversations too.
+    Full,
+}
+
+impl Role {
+    pub fn allows(self, permission: Permission) -> bool {
+        match self {
+            Role::Read => permission == Permission::Read,
+            Role::Engage => permission != Permission::Delete,
+            Role::Full => true,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Engage => "engage",
+            Role::Full => "full",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "read" => Ok(Role::Read),
+            "engage" => Ok(Role::Engage),
+            "full" => Ok(Role::Full),
+            other => Err(format!("unknown role {other:?}")),
+        }
+    }
+}
+
+/// A workspace member acting through an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberPrincipal {
+    pub workspace_id: String,
+    pub member_id: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Member(MemberPrincipal),
+}
+
+impl Principal {
+    pub fn workspace_id(&self) -> &str {
+        match self {
+            Principal::Member(m) => &m.workspace_id,
+        }
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        match self {
+            Principal::Member(m) if m.role.allows(permission) => Ok(()),
+            Principal::Member(_) => Err(ApiError::forbidden("Unauthorized API key permissions.")),
+        }
+    }
+}
+
+/// Keys are random 256-bit secrets, so a plain SHA-256 is a safe lookup hash.
+pub fn hash_key(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// The credential a request carries: `Authorization: Bearer …` or `x-api-key`.
+pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("Authorization header is not valid text."))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::unauthorized("Authorization header must be \"Bearer <key>\"."))?;
+        return Ok(Some(token.trim()));
+    }
+    match headers.get("x-api-key") {
+        Some(value) => value
+            .to_str()
+            .map(|v| Some(v.trim()))
+            .map_err(|_| ApiError::unauthorized("x-api-key header is not valid text.")),
+        None => Ok(None),
+    }
+}
+
+/// Resolves the request's credential to a principal, or says why it can't.
+pub async fn authenticate(store: &dyn Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let key = credential(headers)?.ok_or_else(|| {
+        ApiError::unauthorized("Missing API key: send Authorization: Bearer <key> or x-api-key: <key>.")
+    })?;
+    match store.find_api_key(&hash_key(key)).await? {
+        Some(member) => Ok(Principal::Member(member)),
+        None => Err(ApiError::unauthorized("Invalid API key.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_grant_nested_permissions() {
+        assert!(Role::Read.allows(Permission::Read));
+        assert!(!Role::Read.allows(Permission::Engage));
+        assert!(Role::Engage.allows(Permission::Engage));
+        assert!(!Role::Engage.allows(Permission::Delete));
+        assert!(Role::Full.allows(Permission::Delete));
+    }
+
+    #[test]
+    fn bearer_wins_over_x_api_key_and_is_trimmed() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", "other".parse().unwrap());
+        headers.insert(AUTHORIZATION, "Bearer  abc ".parse().unwrap());
+        assert_eq!(credential(&headers).unwrap(), Some("abc"));
+    }
+
+    #[test]
+    fn malformed_authorization_is_unauthorized() {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(credential(&headers).unwrap_err().code, connect360_api::ErrorCode::Unauthorized);
+    }
+}

@@ -1,0 +1,177 @@
+//! The command line: `serve`, and the admin commands that set a workspace up.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{Application, DEFAULT_WORKSPACE, ServeConfig, shutdown_signal};
+use crate::auth::{Role, hash_key};
+use crate::store::{SqliteStore, Store, Workspace};
+use crate::validate;
+
+#[derive(Debug, Parser)]
+#[command(name = "connect360-server", version, about = "The Connect360 messages API with an embedded store")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct DataArg {
+    /// Directory of the SQLite store (created if missing).
+    #[arg(long = "data", env = "CONNECT360_DATA", default_value = "./data")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkspaceArg {
+    /// Slug of the workspace; `default` is the one `serve` creates.
+    #[arg(long, default_value = DEFAULT_WORKSPACE)]
+    pub workspace: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on; port 0 picks a free one.
+        #[arg(long, env = "CONNECT360_ADDR", default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Workspaces: each one's data is invisible to the others.
+    Workspace {
+        #[command(subcommand)]
+        command: WorkspaceCommand,
+    },
+    /// Workspace members, whom API keys act as.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// API keys for trusted backends.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// AI agents that `send` can ask for a reply.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace (or find it by slug); prints its id.
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Add a member to a workspace; prints its id.
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; prints the key alone on stdout. It is stored hashed and shown only this once.
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        /// The member the key acts as; the workspace's default member if absent.
+        #[arg(long)]
+        member: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create an AI agent; prints its id.
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[arg(long)]
+        name: String,
+        /// URL of the agent's avatar.
+        #[arg(long)]
+        image: Option<String>,
+    },
+}
+
+/// Opens the store and finds (or creates) the named workspace.
+async fn open(data: &DataArg, slug: &str) -> anyhow::Result<(SqliteStore, Workspace)> {
+    let store = SqliteStore::open(&data.dir).await?;
+    let workspace = store
+        .ensure_workspace(slug, slug)
+        .await
+        .with_context(|| format!("finding workspace {slug}"))?;
+    Ok((store, workspace))
+}
+
+fn checked(field: &str, value: &str) -> anyhow::Result<String> {
+    validate::text(field, value, validate::MAX_NAME).map_err(|e| anyhow::anyhow!(e.message))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { addr, data } => {
+            let app = Application::build(&ServeConfig { addr, data_dir: data.dir.clone() }).await?;
+            tracing::info!(addr = %app.local_addr()?, data = %data.dir.display(), "listening");
+            app.run_until(shutdown_signal()).await.context("serving")?;
+        }
+        Command::Workspace { command: WorkspaceCommand::Create { data, slug, name } } => {
+            let slug = checked("--slug", &slug)?;
+            let store = SqliteStore::open(&data.dir).await?;
+            let workspace = store.ensure_workspace(&slug, &checked("--name", &name)?).await?;
+            println!("{}", workspace.id);
+        }
+        Command::Member { command: MemberCommand::Create { data, workspace, name } } => {
+            let (store, workspace) = open(&data, &workspace.workspace).await?;
+            println!("{}", store.create_member(&workspace.id, &checked("--name", &name)?).await?);
+        }
+        Command::ApiKey { command: ApiKeyCommand::Create { data, workspace, name, role, member } } => {
+            let (store, workspace) = open(&data, &workspace.workspace).await?;
+            let member = member.unwrap_or(workspace.default_member_id);
+            let key = crate::ids::new_secret("c360");
+            store
+                .create_api_key(&workspace.id, &member, &checked("--name", &name)?, role, &hash_key(&key))
+                .await?;
+            println!("{key}");
+        }
+        Command::Agent { command: AgentCommand::Create { data, workspace, name, image } } => {
+            let image = image
+                .map(|i| validate::http_url("--image", &i).map_err(|e| anyhow::anyhow!(e.message)))
+                .transpose()?;
+            let (store, workspace) = open(&data, &workspace.workspace).await?;
+            println!("{}", store.create_agent(&workspace.id, &checked("--name", &name)?, image.as_deref()).await?);
+        }
+    }
+    Ok(())
+}

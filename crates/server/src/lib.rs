@@ -1,0 +1,13 @@
+//! The Connect360 server: the messages API over tRPC, with an embedded SQLite store.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod procedures;
+pub mod store;
+pub mod template;
+pub mod trpc;
+pub mod validate;

@@ -1,0 +1,180 @@
+//! Storage behind a trait: the handlers speak only to [`Store`], so another
+//! backend (PostgreSQL) can be added without touching them.
+//!
+//! Every method that writes is one transaction: it either happens whole or
+//! not at all, and it is durable once it returns.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use connect360_api::{
+    Content, Conversation, ConversationType, DeleteConversationOutput, Message, Metadata, Page,
+    Patch, Template,
+};
+
+use crate::auth::{MemberPrincipal, Role};
+use crate::validate::{CustomerRef, Domain};
+
+pub use sqlite::SqliteStore;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{field}: {rule}")]
+    Invalid { field: String, rule: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("storage failed: {0}")]
+    Database(#[source] BoxError),
+}
+
+impl StoreError {
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        StoreError::Invalid { field: field.into(), rule: rule.into() }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError::Database(Box::new(err))
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(err: serde_json::Error) -> Self {
+        StoreError::Database(Box::new(err))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: String,
+    pub slug: String,
+    /// The member that API keys act as unless another is named.
+    pub default_member_id: String,
+}
+
+/// The workspace member a write is made by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub workspace_id: String,
+    pub member_id: String,
+}
+
+/// Channels named by id and/or the website's domain (found or created).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelRefs {
+    pub ids: Vec<String>,
+    pub website: Option<Domain>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConversation {
+    pub actor: Actor,
+    pub name: Option<String>,
+    pub kind: ConversationType,
+    pub customer: Option<CustomerRef>,
+    pub member_ids: Vec<String>,
+    pub channels: ChannelRefs,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSubConversation {
+    pub actor: Actor,
+    pub parent_id: String,
+    pub name: Option<String>,
+    /// `None` inherits the parent's channels.
+    pub channels: Option<ChannelRefs>,
+    pub metadata: Metadata,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationUpdate {
+    pub workspace_id: String,
+    pub id: String,
+    pub name: Patch<String>,
+    pub metadata: Option<Metadata>,
+    pub parent_id: Patch<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Author {
+    Member(String),
+    Customer(CustomerRef),
+}
+
+/// The channel a message came through: by id, by website domain, or both (then they must agree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRef {
+    pub id: Option<String>,
+    pub website: Option<Domain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAiRequest {
+    pub agent_id: String,
+    pub channel_id: Option<String>,
+}
+
+/// A retried send with the same key returns the first one's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    /// Hash of the request, so a key reused for a different message is refused.
+    pub request_hash: [u8; 32],
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub author: Author,
+    pub content: Content,
+    pub attachment_ids: Vec<String>,
+    pub flags: Vec<String>,
+    pub parent_id: Option<String>,
+    pub template_id: Option<String>,
+    pub channel: Option<ChannelRef>,
+    pub ai: Option<NewAiRequest>,
+    pub idempotency: Option<Idempotency>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the store can be read.
+    async fn ping(&self) -> Result<()>;
+    /// Finds the workspace by slug, creating it and its default member if new.
+    async fn ensure_workspace(&self, slug: &str, name: &str) -> Result<Workspace>;
+    async fn create_member(&self, workspace_id: &str, name: &str) -> Result<String>;
+    /// Stores a key (by hash) for a member of the workspace; returns the key's id.
+    async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String>;
+    async fn find_api_key(&self, key_hash: &[u8; 32]) -> Result<Option<MemberPrincipal>>;
+    async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>) -> Result<String>;
+
+    async fn get_or_create_conversation(&self, req: NewConversation) -> Result<Conversation>;
+    async fn create_sub_conversation(&self, req: NewSubConversation) -> Result<Conversation>;
+    async fn update_conversation(&self, req: ConversationUpdate) -> Result<Conversation>;
+    async fn delete_conversation(&self, workspace_id: &str, id: &str) -> Result<DeleteConversationOutput>;
+
+    async fn create_template(&self, workspace_id: &str, name: &str, content: &Content) -> Result<Template>;
+    async fn template(&self, workspace_id: &str, id: &str) -> Result<Option<Template>>;
+
+    async fn send(&self, msg: NewMessage) -> Result<Message>;
+    async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>>;
+}

@@ -1,0 +1,220 @@
+//! tRPC v11 over HTTP, without a transformer, as `@trpc/client`'s `httpLink`
+//! and `httpBatchLink` speak it.
+//!
+//! - `GET /api/trpc/<path>?input=<json>` runs a query, `POST` with a JSON
+//!   body a mutation.
+//! - `?batch=1` with paths joined by commas runs several calls; inputs are
+//!   keyed "0", "1", … and the answer is an array, HTTP 207 when the calls'
+//!   statuses differ.
+//! - Each call answers `{"result":{"data":…}}` or `{"error":{…}}`. Errors of
+//!   the request as a whole (unparsable JSON, a body too large) answer a
+//!   single error object.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use connect360_api::{ErrorCode, ErrorEnvelope, ProcedureKind};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::procedures::{self, Ctx};
+
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const MAX_BATCH: usize = 50;
+
+pub async fn handle(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let query = Query::parse(&uri);
+    let paths: Vec<&str> = if query.batch { path.split(',').collect() } else { vec![path.as_str()] };
+    let single_path = (!query.batch).then_some(path.as_str());
+
+    if method == Method::HEAD {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let inputs = match read_inputs(&method, &query, &headers, body, paths.len()).await {
+        Ok(inputs) => inputs,
+        Err(err) => return error_response(&err, single_path),
+    };
+
+    let principal = crate::auth::authenticate(state.store.as_ref(), &headers).await;
+    let idempotency_key = headers.get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+
+    let mut results = Vec::with_capacity(paths.len());
+    for (index, (path, input)) in paths.iter().zip(inputs).enumerate() {
+        let ctx = Ctx {
+            store: state.store.as_ref(),
+            principal: &principal,
+            idempotency_key: idempotency_key
+                .as_ref()
+                .map(|key| if query.batch { format!("{key}#{index}") } else { key.clone() }),
+        };
+        let outcome = run(&ctx, &method, path, input).await;
+        results.push((path, outcome));
+    }
+
+    if !query.batch {
+        let (path, outcome) = results.remove(0);
+        return call_response(path, outcome);
+    }
+    let statuses: Vec<u16> = results.iter().map(|(_, r)| status_of(r)).collect();
+    let status = if statuses.windows(2).all(|w| w[0] == w[1]) {
+        statuses.first().copied().unwrap_or(200)
+    } else {
+        207
+    };
+    let body: Vec<Value> = results.into_iter().map(|(path, outcome)| envelope(path, outcome)).collect();
+    json_response(status, &Value::Array(body))
+}
+
+async fn run(ctx: &Ctx<'_>, method: &Method, path: &str, input: Option<Value>) -> Result<Value, ApiError> {
+    let route = procedures::route(path)
+        .ok_or_else(|| ApiError::not_found(format!("No procedure found on path \"{path}\"")))?;
+    let allowed = match route.kind {
+        ProcedureKind::Query => Method::GET,
+        ProcedureKind::Mutation => Method::POST,
+    };
+    if *method != allowed {
+        let kind = match route.kind {
+            ProcedureKind::Query => "query",
+            ProcedureKind::Mutation => "mutation",
+        };
+        return Err(ApiError::new(
+            ErrorCode::MethodNotSupported,
+            format!("Unsupported {method}-request to {kind} procedure at path \"{path}\""),
+        ));
+    }
+    (route.call)(ctx, input).await
+}
+
+struct Query {
+    batch: bool,
+    input: Option<String>,
+}
+
+impl Query {
+    fn parse(uri: &Uri) -> Query {
+        let mut query = Query { batch: false, input: None };
+        for (key, value) in form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+            match key.as_ref() {
+                "batch" => query.batch = value == "1" || value == "true",
+                "input" => query.input = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        query
+    }
+}
+
+/// The raw input of each call, `None` where the caller gave none.
+async fn read_inputs(
+    method: &Method,
+    query: &Query,
+    headers: &HeaderMap,
+    body: Body,
+    calls: usize,
+) -> Result<Vec<Option<Value>>, ApiError> {
+    if calls > MAX_BATCH {
+        return Err(ApiError::invalid("batch", format!("at most {MAX_BATCH} calls, got {calls}")));
+    }
+    let raw = match *method {
+        Method::GET => query.input.as_deref().map(parse_json).transpose()?,
+        Method::POST => {
+            let bytes = read_body(headers, body).await?;
+            if bytes.is_empty() {
+                None
+            } else {
+                let is_json = headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+                if !is_json {
+                    return Err(ApiError::new(
+                        ErrorCode::UnsupportedMediaType,
+                        "Send the input as JSON with content-type: application/json.",
+                    ));
+                }
+                Some(serde_json::from_slice(&bytes).map_err(parse_error)?)
+            }
+        }
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::MethodNotSupported,
+                format!("Unsupported {method}-request: queries are GET, mutations POST"),
+            ));
+        }
+    };
+    if !query.batch {
+        return Ok(vec![raw]);
+    }
+    match raw {
+        None => Ok(vec![None; calls]),
+        Some(Value::Object(mut by_index)) => Ok((0..calls).map(|i| by_index.remove(&i.to_string())).collect()),
+        Some(_) => Err(ApiError::invalid("input", "needs to be an object when doing a batch call")),
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(ErrorCode::PayloadTooLarge, format!("Request body is larger than {MAX_BODY_BYTES} bytes."))
+    };
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|err| {
+        let cause = err.into_inner();
+        if cause.is::<http_body_util::LengthLimitError>() {
+            too_large()
+        } else {
+            ApiError::invalid("body", format!("could not be read: {cause}"))
+        }
+    })
+}
+
+fn parse_json(text: &str) -> Result<Value, ApiError> {
+    serde_json::from_str(text).map_err(parse_error)
+}
+
+fn parse_error(err: serde_json::Error) -> ApiError {
+    ApiError::new(ErrorCode::ParseError, format!("Input is not valid JSON: {err}"))
+}
+
+fn status_of(outcome: &Result<Value, ApiError>) -> u16 {
+    match outcome {
+        Ok(_) => 200,
+        Err(err) => err.code.http_status(),
+    }
+}
+
+fn envelope(path: &str, outcome: Result<Value, ApiError>) -> Value {
+    match outcome {
+        Ok(data) => json!({ "result": { "data": data } }),
+        Err(err) => json!(ErrorEnvelope { error: err.shape(Some(path)) }),
+    }
+}
+
+fn call_response(path: &str, outcome: Result<Value, ApiError>) -> Response {
+    let status = status_of(&outcome);
+    json_response(status, &envelope(path, outcome))
+}
+
+pub fn error_response(err: &ApiError, path: Option<&str>) -> Response {
+    json_response(err.code.http_status(), &json!(ErrorEnvelope { error: err.shape(path) }))
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
