@@ -1,0 +1,148 @@
+//! Starts the real server on a random port with its own store, and speaks
+//! the tRPC wire protocol to it.
+#![allow(dead_code)] // each test binary uses its own share of these helpers
+
+use std::net::SocketAddr;
+
+use connect360_api::Procedure;
+use connect360_server::app::{Application, ServeConfig};
+use connect360_server::auth::{Role, hash_key};
+use connect360_server::store::{SqliteStore, Store, Workspace};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    /// A second handle on the same store, for setting up keys and agents.
+    pub store: SqliteStore,
+    pub data: TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The answer to one call: its HTTP status and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn data(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "expected success, got {}", self.body);
+        &self.body["result"]["data"]
+    }
+
+    /// Asserts a tRPC error of this code and returns its message.
+    pub fn error(&self, code: &str) -> String {
+        let error = &self.body["error"];
+        assert_eq!(error["data"]["code"], code, "unexpected answer {}", self.body);
+        assert_eq!(self.status.as_u16(), error["data"]["httpStatus"], "{}", self.body);
+        error["message"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = ServeConfig { addr: "127.0.0.1:0".parse().unwrap(), data_dir: data.path().to_owned() };
+    let app = Application::build(&config).await.expect("server builds");
+    let addr = app.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    let store = SqliteStore::open(data.path()).await.expect("store opens");
+    TestApp { addr, http: reqwest::Client::new(), store, data, shutdown: Some(tx) }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A read connection to the store's file, for what the API does not show.
+    pub async fn db(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!("sqlite://{}/connect360.db?mode=ro", self.data.path().display()))
+            .await
+            .expect("store file opens")
+    }
+
+    pub async fn workspace(&self, slug: &str) -> Workspace {
+        self.store.ensure_workspace(slug, slug).await.unwrap()
+    }
+
+    /// A key of the default member of workspace `slug`.
+    pub async fn key_in(&self, slug: &str, role: Role) -> String {
+        let ws = self.workspace(slug).await;
+        self.key_for(&ws, &ws.default_member_id, role).await
+    }
+
+    pub async fn key_for(&self, ws: &Workspace, member_id: &str, role: Role) -> String {
+        let key = format!("test_{}", uuid_like());
+        self.store.create_api_key(&ws.id, member_id, "test", role, &hash_key(&key)).await.unwrap();
+        key
+    }
+
+    pub async fn key(&self, role: Role) -> String {
+        self.key_in("default", role).await
+    }
+
+    /// Calls procedure `P` as `httpLink` would.
+    pub async fn call<P: Procedure>(&self, key: &str, input: Value) -> Answer {
+        self.raw_call(key, P::PATH, P::KIND, input).await
+    }
+
+    pub async fn raw_call(&self, key: &str, path: &str, kind: connect360_api::ProcedureKind, input: Value) -> Answer {
+        let url = self.url(&format!("/api/trpc/{path}"));
+        let req = match kind {
+            connect360_api::ProcedureKind::Query => {
+                self.http.get(url).query(&[("input", input.to_string())])
+            }
+            connect360_api::ProcedureKind::Mutation => self.http.post(url).json(&input),
+        };
+        send(req.bearer_auth(key)).await
+    }
+
+    pub async fn request(&self, method: Method, path_and_query: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path_and_query))
+    }
+
+    /// A new conversation with a new customer; returns its id.
+    pub async fn conversation(&self, key: &str) -> String {
+        let answer = self
+            .call::<connect360_api::GetOrCreateConversation>(
+                key,
+                json!({ "customer": { "externalId": format!("visitor-{}", uuid_like()) } }),
+            )
+            .await;
+        answer.data()["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn send_text(&self, key: &str, conversation_id: &str, text: &str) -> Value {
+        self.call::<connect360_api::SendMessage>(key, json!({ "conversationId": conversation_id, "content": { "en": text } }))
+            .await
+            .data()
+            .clone()
+    }
+}
+
+pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+    let res = req.send().await.expect("request reaches the server");
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    Answer { status, body }
+}
+
+pub fn uuid_like() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}

@@ -1,0 +1,133 @@
+//! The binary as an operator runs it: admin commands, durability across
+//! kill -9, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_connect360-server");
+
+fn cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).arg("--data").arg(data).env("NO_COLOR", "1").output().expect("binary runs")
+}
+
+/// Starts `serve` on a free port; returns the child and its address.
+fn serve(data: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("server logs before exiting").expect("log line");
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn key(data: &std::path::Path, role: &str) -> String {
+    let out = cli(data, &["api-key", "create", "--name", "ops", "--role", role]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn call(addr: &str, key: &str, path: &str, input: Value) -> Value {
+    reqwest::blocking::Client::new()
+        .post(format!("http://{addr}/api/trpc/{path}"))
+        .bearer_auth(key)
+        .json(&input)
+        .send()
+        .and_then(|r| r.json())
+        .expect("the server answers JSON")
+}
+
+fn query(addr: &str, key: &str, path: &str, input: Value) -> Value {
+    reqwest::blocking::Client::new()
+        .get(format!("http://{addr}/api/trpc/{path}"))
+        .query(&[("input", input.to_string())])
+        .bearer_auth(key)
+        .send()
+        .and_then(|r| r.json())
+        .expect("the server answers JSON")
+}
+
+#[test]
+fn api_key_create_prints_the_key_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let out = cli(data.path(), &["api-key", "create", "--name", "backend", "--role", "engage"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].starts_with("c360_") && lines[0].len() == 5 + 64, "{stdout}");
+
+    let out = cli(data.path(), &["api-key", "create", "--name", "x", "--role", "owner"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("owner"));
+    let out = cli(data.path(), &["api-key", "create", "--name", "x", "--role", "read", "--member", "mem_nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Member not found"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn every_acknowledged_send_survives_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let key = key(data.path(), "full");
+    let (mut server, addr) = serve(data.path());
+    let conv = call(&addr, &key, "v1.connect.getOrCreateConversation", json!({"customer": {"externalId": "u"}}));
+    let conv = conv["result"]["data"]["id"].as_str().expect("conversation").to_owned();
+    let mut acknowledged = Vec::new();
+    for i in 0..200 {
+        let answer = call(&addr, &key, "v1.connect.send", json!({"conversationId": conv, "content": {"en": format!("m{i}")}}));
+        acknowledged.push(answer["result"]["data"]["id"].as_str().expect("stored").to_owned());
+    }
+    server.kill().expect("SIGKILL"); // std's kill is SIGKILL on unix
+    server.wait().unwrap();
+
+    let (mut server, addr) = serve(data.path());
+    let mut stored = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = query(&addr, &key, "v1.connect.listMessages", json!({"conversationId": conv, "limit": 100, "cursor": cursor}));
+        let data = &page["result"]["data"];
+        let ids: Vec<String> = data["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+        stored.splice(0..0, ids);
+        cursor = data["nextCursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    assert_eq!(stored, acknowledged);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut server, _addr) = serve(data.path());
+    let status = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(status) = server.try_wait().unwrap() {
+            assert!(status.success(), "exited with {status}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.kill().unwrap();
+    panic!("the server did not stop within 5 s of SIGTERM");
+}
