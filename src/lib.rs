@@ -14,3 +14,15 @@ pub mod poll;
 pub mod protocol;
 pub mod session;
 pub mod timeline;
+pub mod i18n;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
+#[cfg(target_arch = "wasm32")]
+pub mod chat;
+#[cfg(target_arch = "wasm32")]
+pub mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod mount;

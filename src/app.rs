@@ -1,0 +1,432 @@
+//! The panel: launcher, header, message list and composer.
+
+use connect360_api::{Attachment, Sender, SenderType};
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use crate::browser;
+use crate::chat::{Chat, Status};
+use crate::config::Position;
+use crate::i18n::{Strings, initials, strings};
+use crate::linkify::{Segment, linkify, safe_url};
+use crate::locale::{display_text, is_rtl};
+use crate::outbox::Delivery;
+use crate::timeline::Entry;
+
+/// A line of the list: a day separator or a message.
+#[derive(Clone)]
+enum Row {
+    Day { day: u32, label: String },
+    Message { entry: Entry, first_of_group: bool },
+}
+
+impl Row {
+    /// Changes whenever the row must be drawn again.
+    fn key(&self) -> String {
+        match self {
+            Row::Day { day, .. } => format!("day:{day}"),
+            Row::Message {
+                entry,
+                first_of_group,
+            } => {
+                let delivery = match &entry.delivery {
+                    None => 0,
+                    Some(Delivery::Sending) => 1,
+                    Some(Delivery::Sent) => 2,
+                    Some(Delivery::Failed(_)) => 3,
+                };
+                format!(
+                    "m:{}:{}:{delivery}:{}",
+                    entry.key,
+                    entry.id.is_some(),
+                    *first_of_group
+                )
+            }
+        }
+    }
+}
+
+fn rows(chat: Chat) -> Vec<Row> {
+    let lang = chat.locale.as_str();
+    let s = strings(chat.locale);
+    let entries = chat.timeline.with(|t| chat.outbox.with(|o| t.entries(o)));
+    let today = browser::local_day(None);
+    let yesterday = browser::yesterday();
+    let mut rows = Vec::with_capacity(entries.len() + 4);
+    let mut last_day = 0;
+    let mut last_sender: Option<(bool, Option<String>)> = None;
+    for entry in entries {
+        let day = browser::local_day(entry.created_at.as_deref());
+        if day != last_day {
+            let label = if day == today {
+                s.today.to_owned()
+            } else if day == yesterday {
+                s.yesterday.to_owned()
+            } else {
+                browser::format_day(entry.created_at.as_deref().unwrap_or_default(), lang)
+            };
+            rows.push(Row::Day { day, label });
+            last_day = day;
+            last_sender = None;
+        }
+        let who = (entry.mine, entry.sender.as_ref().map(|s| s.id.clone()));
+        let first_of_group = entry.mine && last_sender.as_ref().is_none_or(|l| !l.0)
+            || !entry.mine && last_sender.as_ref() != Some(&who);
+        last_sender = Some(who);
+        rows.push(Row::Message {
+            entry,
+            first_of_group,
+        });
+    }
+    rows
+}
+
+fn sender_name(sender: &Sender, s: &Strings) -> String {
+    match (&sender.name, sender.kind) {
+        (Some(name), _) if !name.trim().is_empty() => name.clone(),
+        (_, SenderType::Ai) => s.assistant.to_owned(),
+        (_, SenderType::Customer) => s.you.to_owned(),
+        (_, SenderType::Workspace) => s.support.to_owned(),
+    }
+}
+
+#[component]
+pub fn App(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale);
+    let left = chat.config.with_value(|c| c.position == Position::Left);
+    view! {
+        <div
+            class="c360"
+            class:c360-left=left
+            class:c360-open=move || chat.open.get()
+            dir=if is_rtl(chat.locale) { "rtl" } else { "ltr" }
+            lang=chat.locale.as_str()
+        >
+            <Panel chat />
+            <button
+                type="button"
+                class="c360-launcher"
+                aria-label=s.open_chat
+                aria-expanded=move || chat.open.get().to_string()
+                on:click=move |_| chat.toggle()
+            >
+                <svg class="c360-icon c360-icon-chat" viewBox="0 0 24 24" aria-hidden="true">
+                    <path d="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z" />
+                </svg>
+                <svg class="c360-icon c360-icon-close" viewBox="0 0 24 24" aria-hidden="true">
+                    <path d="M6 6l12 12M18 6L6 18" />
+                </svg>
+                <Show when=move || { chat.unread.get() > 0 }>
+                    <span class="c360-badge">{move || chat.unread.get()}</span>
+                </Show>
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn Panel(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale);
+    let title = chat
+        .config
+        .with_value(|c| c.title.clone())
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| s.title.to_owned());
+    let empty = move || {
+        chat.status.get() == Status::Ready
+            && chat.timeline.with(|t| t.messages().is_empty())
+            && chat.outbox.with(|o| o.unstored().next().is_none())
+    };
+    let label = title.clone();
+    view! {
+        <section class="c360-panel" role="dialog" aria-label=label hidden=move || !chat.open.get()>
+            <header class="c360-header">
+                <h2 class="c360-title">{title}</h2>
+                <button
+                    type="button"
+                    class="c360-close"
+                    aria-label=s.close
+                    on:click=move |_| chat.set_open(false)
+                >
+                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
+                        <path d="M6 6l12 12M18 6L6 18" />
+                    </svg>
+                </button>
+            </header>
+            <div
+                class="c360-list"
+                role="log"
+                aria-label=s.messages
+                node_ref=chat.list
+                on:scroll=move |_| chat.on_scroll()
+            >
+                <Show when=move || chat.loading_older.get()>
+                    <div class="c360-loader" role="status">
+                        <span class="c360-spinner" aria-hidden="true"></span>
+                        {s.loading}
+                    </div>
+                </Show>
+                {move || match chat.status.get() {
+                    Status::Connecting => Some(Either::Left(view! {
+                        <div class="c360-notice" role="status">{s.connecting}</div>
+                    })),
+                    Status::Failed(_) => Some(Either::Right(view! {
+                        <div class="c360-notice c360-notice-error" role="alert">
+                            {s.cannot_connect}
+                            " "
+                            <button type="button" class="c360-link-button" on:click=move |_| chat.connect()>
+                                {s.retry}
+                            </button>
+                        </div>
+                    })),
+                    _ => None,
+                }}
+                <Show when=empty>
+                    <div class="c360-empty">{s.empty}</div>
+                </Show>
+                <For each=move || rows(chat) key=Row::key let:row>
+                    {render_row(chat, row)}
+                </For>
+            </div>
+            <Composer chat />
+        </section>
+    }
+}
+
+fn render_row(chat: Chat, row: Row) -> impl IntoView {
+    match row {
+        Row::Day { label, .. } => Either::Left(view! {
+            <div class="c360-day" role="separator"><span>{label}</span></div>
+        }),
+        Row::Message {
+            entry,
+            first_of_group,
+        } => Either::Right(bubble(chat, entry, first_of_group)),
+    }
+}
+
+/// A message: text as text (never HTML), http(s) links, its own direction.
+pub fn message_body(text: String) -> impl IntoView {
+    linkify(&text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(text) => Either::Left(text),
+            Segment::Link(url) => {
+                let href = url.clone();
+                Either::Right(view! {
+                    <a href=href target="_blank" rel="noopener noreferrer">{url}</a>
+                })
+            }
+        })
+        .collect_view()
+}
+
+fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
+    let s = strings(chat.locale);
+    let lang = chat.locale.as_str();
+    let text = display_text(&entry.content, chat.locale).unwrap_or_default();
+    let mine = entry.mine;
+    let sender = entry.sender.clone();
+    let name = sender.as_ref().map(|snd| sender_name(snd, s));
+    let avatar = (!mine).then(|| {
+        let sender = sender.clone();
+        let name = name.clone().unwrap_or_default();
+        let is_ai = sender.as_ref().is_some_and(|snd| snd.kind == SenderType::Ai);
+        let image = sender
+            .as_ref()
+            .and_then(|snd| snd.image.as_deref())
+            .and_then(safe_url)
+            .map(str::to_owned);
+        match (first_of_group, image) {
+            (false, _) => Either::Left(view! { <span class="c360-avatar c360-avatar-space"></span> }),
+            (true, Some(src)) => Either::Right(Either::Left(view! {
+                <img class="c360-avatar" src=src alt="" loading="lazy" referrerpolicy="no-referrer" />
+            })),
+            (true, None) => Either::Right(Either::Right(view! {
+                <span class="c360-avatar" class:c360-avatar-ai=is_ai aria-hidden="true">
+                    {initials(&name)}
+                </span>
+            })),
+        }
+    });
+    let time = entry
+        .created_at
+        .as_deref()
+        .map(|at| view! { <time datetime=at.to_owned()>{browser::format_time(at, lang)}</time> });
+    let delivery = entry.delivery.clone().map(|d| match d {
+        Delivery::Sending => Either::Left(view! { <span class="c360-status">{s.sending}</span> }),
+        Delivery::Sent => Either::Left(view! { <span class="c360-status">{s.sent}</span> }),
+        Delivery::Failed(why) => {
+            let key = entry.key.clone();
+            Either::Right(view! {
+                <span class="c360-status c360-failed" title=why>{s.failed}</span>
+                <button
+                    type="button"
+                    class="c360-link-button c360-retry"
+                    on:click=move |_| chat.retry(key.clone())
+                >
+                    {s.retry}
+                </button>
+            })
+        }
+    });
+    let quote = entry.parent_id.clone().map(|parent| quote(chat, parent));
+    let reply = entry.id.clone().map(|id| {
+        view! {
+            <button
+                type="button"
+                class="c360-reply"
+                aria-label=s.reply
+                title=s.reply
+                on:click=move |_| {
+                    chat.replying_to.set(Some(id.clone()));
+                    if let Some(input) = chat.input.get_untracked() {
+                        _ = input.focus();
+                    }
+                }
+            >
+                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
+                    <path d="M10 8V4l-7 7 7 7v-4c5 0 8.5 1.6 11 5-1-5-4-10-11-11z" />
+                </svg>
+            </button>
+        }
+    });
+    view! {
+        <div
+            class="c360-row"
+            class:c360-mine=mine
+            class:c360-theirs=!mine
+            class:c360-first=first_of_group
+            data-id=entry.id.clone()
+        >
+            {avatar}
+            <div class="c360-stack">
+                {(!mine && first_of_group).then(|| view! { <div class="c360-name">{name.clone()}</div> })}
+                {quote}
+                <div class="c360-bubble" dir="auto">{message_body(text)}</div>
+                {attachments(entry.attachments.clone())}
+                <div class="c360-meta">{time}{delivery}</div>
+            </div>
+            {reply}
+        </div>
+    }
+}
+
+fn attachments(files: Vec<Attachment>) -> impl IntoView {
+    (!files.is_empty()).then(|| {
+        view! {
+            <ul class="c360-files">
+                {files
+                    .into_iter()
+                    .filter_map(|f| safe_url(&f.url).map(|u| (u.to_owned(), f.name)))
+                    .map(|(url, name)| view! {
+                        <li>
+                            <a href=url target="_blank" rel="noopener noreferrer" dir="auto">{name}</a>
+                        </li>
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// The quote of a reply's parent; clicking it scrolls to the parent.
+fn quote(chat: Chat, parent: String) -> impl IntoView {
+    let s = strings(chat.locale);
+    let id = parent.clone();
+    let info = Memo::new(move |_| {
+        chat.timeline.with(|t| {
+            t.get(&id).map(|m| {
+                (
+                    sender_name(&m.sender, s),
+                    display_text(&m.content, chat.locale).unwrap_or_default(),
+                )
+            })
+        })
+    });
+    view! {
+        <button
+            type="button"
+            class="c360-quote"
+            on:click=move |_| chat.scroll_to_message(parent.clone())
+        >
+            <span class="c360-quote-name">
+                {move || info.get().map_or_else(|| s.earlier_message.to_owned(), |i| i.0)}
+            </span>
+            <span class="c360-quote-text" dir="auto">{move || info.get().map(|i| i.1)}</span>
+        </button>
+    }
+}
+
+#[component]
+fn Composer(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale);
+    let can_send = move || {
+        chat.session.with(Option::is_some) && chat.draft.with(|d| !d.trim().is_empty())
+    };
+    let rows = move || chat.draft.with(|d| d.lines().count().clamp(1, 5));
+    let replying = move || {
+        chat.replying_to.get().map(|id| {
+            let (name, text) = chat.timeline.with(|t| {
+                t.get(&id).map_or_else(Default::default, |m| {
+                    (
+                        sender_name(&m.sender, s),
+                        display_text(&m.content, chat.locale).unwrap_or_default(),
+                    )
+                })
+            });
+            view! {
+                <div class="c360-replying">
+                    <div class="c360-replying-body">
+                        <span class="c360-quote-name">{s.replying_to}" "{name}</span>
+                        <span class="c360-quote-text" dir="auto">{text}</span>
+                    </div>
+                    <button
+                        type="button"
+                        class="c360-cancel-reply"
+                        aria-label=s.cancel_reply
+                        on:click=move |_| chat.replying_to.set(None)
+                    >
+                        <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
+                            <path d="M6 6l12 12M18 6L6 18" />
+                        </svg>
+                    </button>
+                </div>
+            }
+        })
+    };
+    view! {
+        <form
+            class="c360-composer"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                chat.send_draft();
+            }
+        >
+            {replying}
+            <div class="c360-input-row">
+                <textarea
+                    class="c360-input"
+                    dir="auto"
+                    rows=rows
+                    placeholder=s.placeholder
+                    aria-label=s.placeholder
+                    node_ref=chat.input
+                    prop:value=move || chat.draft.get()
+                    on:input:target=move |ev| chat.draft.set(ev.target().value())
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                            ev.prevent_default();
+                            chat.send_draft();
+                        }
+                    }
+                ></textarea>
+                <button type="submit" class="c360-send" aria-label=s.send disabled=move || !can_send()>
+                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
+                        <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z" />
+                    </svg>
+                </button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,513 @@
+//! The widget's state and what it does: the session, sending, polling and
+//! loading history. The view (`app`) only reads these signals and calls
+//! these methods, so tests can fill the state without a server.
+
+use std::time::Duration;
+
+use connect360_api::procedure::{ListMessages, SendMessage};
+use connect360_api::{ListMessagesInput, Locale, Message, SenderType};
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsValue;
+use web_sys::{ScrollBehavior, ScrollIntoViewOptions, ScrollLogicalPosition};
+
+use crate::browser;
+use crate::client::{self, Client};
+use crate::config::WidgetConfig;
+use crate::locale::{content_for, visitor_locale};
+use crate::outbox::{Outbox, SendContext};
+use crate::poll::{Backoff, Outcome};
+use crate::protocol::ClientError;
+use crate::session::{
+    GUEST_ID_KEY, Identity, SESSION_KEY, StoredSession, random_id, session_input, storage_key,
+};
+use crate::timeline::Timeline;
+
+/// The visitor's session, as the calls need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub client: Client,
+    pub send: SendContext,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// No session asked for yet (the panel was never opened).
+    Idle,
+    Connecting,
+    Ready,
+    Failed(String),
+}
+
+/// Scrolled within this many pixels of the top, older messages load.
+const HISTORY_THRESHOLD_PX: i32 = 48;
+/// Within this many pixels of the bottom, new messages keep the list at the bottom.
+const STICKY_BOTTOM_PX: i32 = 80;
+/// Pages loaded at most to find a quoted message.
+const MAX_PAGES_TO_FIND_PARENT: usize = 10;
+
+#[derive(Clone, Copy)]
+pub struct Chat {
+    pub config: StoredValue<WidgetConfig>,
+    pub locale: Locale,
+    pub open: RwSignal<bool>,
+    pub status: RwSignal<Status>,
+    pub session: RwSignal<Option<Session>>,
+    pub timeline: RwSignal<Timeline>,
+    pub outbox: RwSignal<Outbox>,
+    pub loading_older: RwSignal<bool>,
+    /// The id of the message being replied to.
+    pub replying_to: RwSignal<Option<String>>,
+    pub draft: RwSignal<String>,
+    /// Messages from support that arrived while the panel was closed.
+    pub unread: RwSignal<u32>,
+    pub list: NodeRef<html::Div>,
+    pub input: NodeRef<html::Textarea>,
+    identity: StoredValue<Option<Identity>>,
+    backoff: StoredValue<Backoff>,
+    timer: StoredValue<Option<TimeoutHandle>>,
+    /// A poll is under way / another was asked for meanwhile.
+    polling: StoredValue<(bool, bool)>,
+    emit: StoredValue<Option<js_sys::Function>, LocalStorage>,
+}
+
+impl Chat {
+    /// The state of a widget; nothing is asked of the server yet.
+    pub fn new(config: WidgetConfig, emit: Option<js_sys::Function>) -> Chat {
+        let languages = browser::languages();
+        let locale = visitor_locale(
+            config.locale.as_deref(),
+            languages.iter().map(String::as_str),
+        );
+        Chat {
+            config: StoredValue::new(config),
+            locale,
+            open: RwSignal::new(false),
+            status: RwSignal::new(Status::Idle),
+            session: RwSignal::new(None),
+            timeline: RwSignal::new(Timeline::default()),
+            outbox: RwSignal::new(Outbox::default()),
+            loading_older: RwSignal::new(false),
+            replying_to: RwSignal::new(None),
+            draft: RwSignal::new(String::new()),
+            unread: RwSignal::new(0),
+            list: NodeRef::new(),
+            input: NodeRef::new(),
+            identity: StoredValue::new(None),
+            backoff: StoredValue::new(Backoff::default()),
+            timer: StoredValue::new(None),
+            polling: StoredValue::new((false, false)),
+            emit: StoredValue::new_local(emit),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        self.config.with_value(|c| storage_key(&c.widget_key, name))
+    }
+
+    /// Starts work that does not wait for the visitor: a returning visitor
+    /// (with a stored session) reconnects at once, to see replies.
+    pub fn start(self) {
+        if browser::load(&self.key(SESSION_KEY)).is_some() {
+            self.connect();
+        }
+        let on_visibility = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            if browser::hidden() {
+                self.cancel_timer();
+            } else {
+                self.poll_now();
+            }
+        });
+        _ = document().add_event_listener_with_callback(
+            "visibilitychange",
+            wasm_bindgen::JsCast::unchecked_ref(on_visibility.as_ref()),
+        );
+        on_visibility.forget();
+        // Kept for the page's life (the handle removes it only when asked).
+        _ = window_event_listener(leptos::ev::focus, move |_| self.poll_now());
+    }
+
+    pub fn set_open(self, open: bool) {
+        if self.open.get_untracked() == open {
+            return;
+        }
+        self.open.set(open);
+        self.emit(if open { "open" } else { "close" }, JsValue::UNDEFINED);
+        if open {
+            self.unread.set(0);
+            if self.status.get_untracked() == Status::Idle {
+                self.connect();
+            } else {
+                self.poll_now();
+            }
+            spawn_local(async move {
+                browser::next_frame().await;
+                self.scroll_to_bottom();
+                if let Some(input) = self.input.get_untracked() {
+                    _ = input.focus();
+                }
+            });
+        }
+    }
+
+    pub fn toggle(self) {
+        self.set_open(!self.open.get_untracked());
+    }
+
+    /// Runs the session again as `identity`.
+    pub fn identify(self, identity: Identity) {
+        self.identity.set_value(Some(identity));
+        self.connect();
+    }
+
+    fn emit(self, event: &str, detail: JsValue) {
+        self.emit.with_value(|emit| {
+            if let Some(f) = emit {
+                _ = f.call2(&JsValue::NULL, &JsValue::from_str(event), &detail);
+            }
+        });
+    }
+
+    /// Asks for a session (again).
+    pub fn connect(self) {
+        self.status.set(Status::Connecting);
+        spawn_local(async move {
+            if let Err(e) = self.renew().await {
+                self.status.set(Status::Failed(e.to_string()));
+            }
+        });
+    }
+
+    async fn renew(self) -> Result<(), ClientError> {
+        let guest_key = self.key(GUEST_ID_KEY);
+        let session_key = self.key(SESSION_KEY);
+        let guest_id = browser::load(&guest_key).unwrap_or_else(|| {
+            let id = random_id("guest_", browser::random_bytes());
+            browser::save(&guest_key, &id);
+            id
+        });
+        let stored = StoredSession::parse(browser::load(&session_key).as_deref());
+        let (widget_key, api_base) =
+            self.config.with_value(|c| (c.widget_key.clone(), c.api_base.clone()));
+        let identity = self.identity.get_value();
+        let mut input = session_input(&widget_key, &guest_id, identity.as_ref(), stored.as_ref());
+        let mut result = client::start_session(&api_base, &input).await;
+        if matches!(result, Err(ClientError::Api(_))) && input.token.is_some() {
+            // The stored token is no longer good: start afresh without it.
+            browser::remove(&session_key);
+            input.token = None;
+            result = client::start_session(&api_base, &input).await;
+        }
+        let session = result?;
+        browser::save(&session_key, &StoredSession::of(&session).to_json());
+        let same_conversation = self.session.with_untracked(|s| {
+            s.as_ref()
+                .is_some_and(|s| s.send.conversation_id == session.conversation.id)
+        });
+        if !same_conversation {
+            self.timeline.set(Timeline::default());
+            self.outbox.set(Outbox::default());
+            self.replying_to.set(None);
+        }
+        self.session.set(Some(Session {
+            client: Client {
+                api_base,
+                token: session.token,
+            },
+            send: SendContext {
+                conversation_id: session.conversation.id,
+                external_id: session.customer.external_id,
+                channel_identifier: session.channel_identifier,
+            },
+        }));
+        self.status.set(Status::Ready);
+        self.poll_now();
+        Ok(())
+    }
+
+    // --- sending ---------------------------------------------------------
+
+    /// Sends the composer's text (optimistically: it shows at once).
+    pub fn send_draft(self) {
+        let text = self.draft.get_untracked();
+        let text = text.trim();
+        if text.is_empty() || self.session.with_untracked(Option::is_none) {
+            return;
+        }
+        let client_id = random_id("cm_", browser::random_bytes());
+        let after = self.timeline.with_untracked(Timeline::newest_key);
+        let parent = self.replying_to.get_untracked();
+        let content = content_for(self.locale, text);
+        self.outbox
+            .update(|o| _ = o.push(client_id.clone(), content, parent, after));
+        self.draft.set(String::new());
+        self.replying_to.set(None);
+        spawn_local(async move {
+            browser::next_frame().await;
+            self.scroll_to_bottom();
+        });
+        spawn_local(self.deliver(client_id));
+    }
+
+    /// Sends a failed message again, with its first idempotency key.
+    pub fn retry(self, client_id: String) {
+        let mut again = false;
+        self.outbox.update(|o| again = o.retry(&client_id).is_some());
+        if again {
+            spawn_local(self.deliver(client_id));
+        }
+    }
+
+    async fn deliver(self, client_id: String) {
+        let mut result = self.try_deliver(&client_id).await;
+        if matches!(&result, Err(e) if e.is_unauthorized()) && self.renew().await.is_ok() {
+            result = self.try_deliver(&client_id).await;
+        }
+        match result {
+            Ok(Some(message)) => {
+                let id = message.id.clone();
+                self.timeline.update(|t| _ = t.insert(message));
+                self.outbox.update(|o| o.sent(&client_id, &id));
+                self.poll_now();
+            }
+            Ok(None) => {}
+            Err(e) => self.outbox.update(|o| o.failed(&client_id, e.to_string())),
+        }
+    }
+
+    async fn try_deliver(self, client_id: &str) -> Result<Option<Message>, ClientError> {
+        let Some(session) = self.session.get_untracked() else {
+            return Err(ClientError::Network("no session".into()));
+        };
+        let Some(input) = self
+            .outbox
+            .with_untracked(|o| o.get(client_id).map(|m| m.send_input(&session.send)))
+        else {
+            return Ok(None);
+        };
+        session
+            .client
+            .call::<SendMessage>(&input, Some(client_id))
+            .await
+            .map(Some)
+    }
+
+    // --- polling ---------------------------------------------------------
+
+    fn cancel_timer(self) {
+        if let Some(handle) = self.timer.get_value() {
+            handle.clear();
+        }
+        self.timer.set_value(None);
+    }
+
+    /// Polls now, and from now on at the shortest interval.
+    pub fn poll_now(self) {
+        self.backoff.update_value(Backoff::reset);
+        self.cancel_timer();
+        spawn_local(self.poll());
+    }
+
+    fn schedule(self, delay_ms: u32) {
+        self.cancel_timer();
+        if browser::hidden() || self.session.with_untracked(Option::is_none) {
+            return;
+        }
+        let handle = set_timeout_with_handle(
+            move || spawn_local(self.poll()),
+            Duration::from_millis(delay_ms.into()),
+        );
+        self.timer.set_value(handle.ok());
+    }
+
+    async fn poll(self) {
+        let Some(session) = self.session.get_untracked() else {
+            return;
+        };
+        if browser::hidden() {
+            return;
+        }
+        let (busy, _) = self.polling.get_value();
+        if busy {
+            self.polling.set_value((true, true));
+            return;
+        }
+        self.polling.set_value((true, false));
+        let input = ListMessagesInput {
+            conversation_id: session.send.conversation_id.clone(),
+            limit: None,
+            cursor: None,
+        };
+        let result = session.client.call::<ListMessages>(&input, None).await;
+        let outcome = match result {
+            Ok(page) => self.apply_latest(&session, page),
+            Err(e) => {
+                if e.is_unauthorized() {
+                    self.connect();
+                }
+                Outcome::Failed
+            }
+        };
+        let (_, again) = self.polling.get_value();
+        self.polling.set_value((false, false));
+        if again {
+            self.backoff.update_value(Backoff::reset);
+            spawn_local(self.poll());
+        } else {
+            let delay = self.backoff.try_update_value(|b| b.next(outcome)).unwrap_or(30_000);
+            self.schedule(delay);
+        }
+    }
+
+    fn apply_latest(
+        self,
+        session: &Session,
+        page: connect360_api::Page<Message>,
+    ) -> Outcome {
+        // A poll answered after a new session began belongs to the old one.
+        if self.session.with_untracked(|s| {
+            s.as_ref().map(|s| &s.send.conversation_id) != Some(&session.send.conversation_id)
+        }) {
+            return Outcome::Idle;
+        }
+        let first = self.timeline.with_untracked(|t| t.messages().is_empty());
+        let at_bottom = first || self.near_bottom();
+        let mut added = Vec::new();
+        self.timeline.update(|t| added = t.apply_latest(page));
+        if added.is_empty() {
+            return Outcome::Idle;
+        }
+        self.timeline
+            .with_untracked(|t| self.outbox.update(|o| o.reconcile(t.messages())));
+        if !first {
+            let incoming = added
+                .iter()
+                .filter(|m| m.sender.kind != SenderType::Customer)
+                .count() as u32;
+            if !self.open.get_untracked() && incoming > 0 {
+                self.unread.update(|n| *n += incoming);
+            }
+            for m in &added {
+                let detail = serde_json::to_string(m)
+                    .ok()
+                    .and_then(|json| js_sys::JSON::parse(&json).ok())
+                    .unwrap_or(JsValue::UNDEFINED);
+                self.emit("message", detail);
+            }
+        }
+        if at_bottom {
+            spawn_local(async move {
+                browser::next_frame().await;
+                self.scroll_to_bottom();
+            });
+        }
+        Outcome::Activity
+    }
+
+    // --- history and scrolling -------------------------------------------
+
+    fn near_bottom(self) -> bool {
+        self.list.get_untracked().is_none_or(|l| {
+            l.scroll_height() - l.scroll_top() - l.client_height() < STICKY_BOTTOM_PX
+        })
+    }
+
+    pub fn scroll_to_bottom(self) {
+        if let Some(list) = self.list.get_untracked() {
+            list.set_scroll_top(list.scroll_height());
+        }
+    }
+
+    /// On scroll: near the top, the next older page loads.
+    pub fn on_scroll(self) {
+        let near_top = self
+            .list
+            .get_untracked()
+            .is_some_and(|l| l.scroll_top() < HISTORY_THRESHOLD_PX);
+        if near_top {
+            spawn_local(async move {
+                self.load_older().await;
+            });
+        }
+    }
+
+    /// Loads the next older page and prepends it, keeping the messages in
+    /// view where they are. Whether a page was loaded.
+    pub async fn load_older(self) -> bool {
+        let Some(session) = self.session.get_untracked() else {
+            return false;
+        };
+        let Some(cursor) = self
+            .timeline
+            .with_untracked(|t| t.older_cursor().map(str::to_owned))
+        else {
+            return false;
+        };
+        if self.loading_older.get_untracked() {
+            return false;
+        }
+        self.loading_older.set(true);
+        let input = ListMessagesInput {
+            conversation_id: session.send.conversation_id.clone(),
+            limit: None,
+            cursor: Some(cursor.clone()),
+        };
+        let result = session.client.call::<ListMessages>(&input, None).await;
+        let loaded = result.is_ok();
+        // Measured with the loader still shown: it goes in the same render.
+        let before = self.list.get_untracked().map(|l| (l.scroll_height(), l.scroll_top()));
+        if let Ok(page) = result {
+            self.timeline.update(|t| _ = t.apply_older(&cursor, page));
+        }
+        self.loading_older.set(false);
+        self.keep_scroll_position(before).await;
+        loaded
+    }
+
+    /// After the list grew above the view, scrolls down by as much as it
+    /// grew, before the browser paints.
+    pub async fn keep_scroll_position(self, before: Option<(i32, i32)>) {
+        let Some((height, top)) = before else { return };
+        browser::next_frame().await;
+        if let Some(list) = self.list.get_untracked() {
+            list.set_scroll_top(top + list.scroll_height() - height);
+        }
+    }
+
+    /// Scrolls to a message (loading older pages to find it) and marks it.
+    pub fn scroll_to_message(self, id: String) {
+        spawn_local(async move {
+            for _ in 0..MAX_PAGES_TO_FIND_PARENT {
+                if let Some(el) = self.message_element(&id) {
+                    let opts = ScrollIntoViewOptions::new();
+                    opts.set_behavior(ScrollBehavior::Smooth);
+                    opts.set_block(ScrollLogicalPosition::Center);
+                    el.scroll_into_view_with_scroll_into_view_options(&opts);
+                    _ = el.class_list().add_1("c360-flash");
+                    set_timeout(
+                        move || _ = el.class_list().remove_1("c360-flash"),
+                        Duration::from_millis(1_600),
+                    );
+                    return;
+                }
+                if !self.load_older().await {
+                    return;
+                }
+                browser::next_frame().await;
+            }
+        });
+    }
+
+    fn message_element(self, id: &str) -> Option<web_sys::Element> {
+        let list = self.list.get_untracked()?;
+        let escaped: String = id
+            .chars()
+            .flat_map(|c| {
+                let esc = matches!(c, '"' | '\\').then_some('\\');
+                esc.into_iter().chain([c])
+            })
+            .collect();
+        list.query_selector(&format!("[data-id=\"{escaped}\"]")).ok().flatten()
+    }
+}

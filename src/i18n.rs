@@ -1,0 +1,145 @@
+//! The panel's own words, in the locales content comes in.
+
+use connect360_api::Locale;
+
+pub struct Strings {
+    pub title: &'static str,
+    pub open_chat: &'static str,
+    pub close: &'static str,
+    pub placeholder: &'static str,
+    pub send: &'static str,
+    pub sending: &'static str,
+    pub sent: &'static str,
+    pub failed: &'static str,
+    pub retry: &'static str,
+    pub reply: &'static str,
+    pub replying_to: &'static str,
+    pub cancel_reply: &'static str,
+    pub earlier_message: &'static str,
+    pub loading: &'static str,
+    pub empty: &'static str,
+    pub connecting: &'static str,
+    pub cannot_connect: &'static str,
+    pub today: &'static str,
+    pub yesterday: &'static str,
+    pub you: &'static str,
+    pub support: &'static str,
+    pub assistant: &'static str,
+    pub messages: &'static str,
+}
+
+const EN: Strings = Strings {
+    title: "Chat with us",
+    open_chat: "Open chat",
+    close: "Close chat",
+    placeholder: "Write a message…",
+    send: "Send",
+    sending: "Sending…",
+    sent: "Sent",
+    failed: "Not sent",
+    retry: "Retry",
+    reply: "Reply",
+    replying_to: "Replying to",
+    cancel_reply: "Cancel reply",
+    earlier_message: "Earlier message",
+    loading: "Loading earlier messages…",
+    empty: "Ask us anything. We usually reply within minutes.",
+    connecting: "Connecting…",
+    cannot_connect: "Can't connect right now.",
+    today: "Today",
+    yesterday: "Yesterday",
+    you: "You",
+    support: "Support",
+    assistant: "Assistant",
+    messages: "Messages",
+};
+
+const AR: Strings = Strings {
+    title: "تحدث معنا",
+    open_chat: "افتح المحادثة",
+    close: "أغلق المحادثة",
+    placeholder: "اكتب رسالة…",
+    send: "إرسال",
+    sending: "جارٍ الإرسال…",
+    sent: "أُرسلت",
+    failed: "لم تُرسل",
+    retry: "أعد المحاولة",
+    reply: "رد",
+    replying_to: "رد على",
+    cancel_reply: "إلغاء الرد",
+    earlier_message: "رسالة سابقة",
+    loading: "جارٍ تحميل الرسائل السابقة…",
+    empty: "اسألنا أي شيء. نرد عادةً خلال دقائق.",
+    connecting: "جارٍ الاتصال…",
+    cannot_connect: "تعذر الاتصال الآن.",
+    today: "اليوم",
+    yesterday: "أمس",
+    you: "أنت",
+    support: "الدعم",
+    assistant: "المساعد",
+    messages: "الرسائل",
+};
+
+const TR: Strings = Strings {
+    title: "Bize yazın",
+    open_chat: "Sohbeti aç",
+    close: "Sohbeti kapat",
+    placeholder: "Bir mesaj yazın…",
+    send: "Gönder",
+    sending: "Gönderiliyor…",
+    sent: "Gönderildi",
+    failed: "Gönderilemedi",
+    retry: "Tekrar dene",
+    reply: "Yanıtla",
+    replying_to: "Yanıtlanan",
+    cancel_reply: "Yanıtı iptal et",
+    earlier_message: "Önceki mesaj",
+    loading: "Önceki mesajlar yükleniyor…",
+    empty: "Bize her şeyi sorabilirsiniz. Genellikle birkaç dakikada yanıt veririz.",
+    connecting: "Bağlanıyor…",
+    cannot_connect: "Şu anda bağlanılamıyor.",
+    today: "Bugün",
+    yesterday: "Dün",
+    you: "Siz",
+    support: "Destek",
+    assistant: "Asistan",
+    messages: "Mesajlar",
+};
+
+pub fn strings(locale: Locale) -> &'static Strings {
+    match locale {
+        Locale::En => &EN,
+        Locale::Ar => &AR,
+        Locale::Tr => &TR,
+    }
+}
+
+/// Up to two initials of a name, for an avatar without an image.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_of_names() {
+        assert_eq!(initials("jane  doe smith"), "JD");
+        assert_eq!(initials("Ömer"), "Ö");
+        assert_eq!(initials("سارة أحمد"), "سأ");
+        assert_eq!(initials("  "), "");
+    }
+
+    #[test]
+    fn every_locale_has_its_words() {
+        for l in Locale::ALL {
+            assert!(!strings(l).title.is_empty());
+        }
+        assert_eq!(strings(Locale::Tr).retry, "Tekrar dene");
+    }
+}

@@ -1,0 +1,208 @@
+//! Component tests of the panel, headless in Chromium:
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown -p connect360-widget`.
+//! No server: the tests fill the widget's state and read the DOM.
+#![cfg(target_arch = "wasm32")]
+
+use connect360_api::{Message, Page};
+use connect360_widget::app::App;
+use connect360_widget::chat::Chat;
+use connect360_widget::config::WidgetConfig;
+use connect360_widget::outbox::Outbox;
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use leptos::task::tick;
+use serde_json::json;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn message(id: &str, second: u32, kind: &str, text: &str, parent: Option<&str>) -> Message {
+    serde_json::from_value(json!({
+        "id": id,
+        "conversationId": "c1",
+        "content": {"en": text},
+        "attachments": [],
+        "sender": {"type": kind, "id": format!("{kind}-1"),
+                   "name": if kind == "workspace" { Some("Sam Agent") } else { None }, "image": null},
+        "parentId": parent,
+        "flags": [],
+        "templateId": null,
+        "channel": null,
+        "createdAt": format!("2026-11-24T10:{:02}:{:02}.000Z", second / 60, second % 60),
+    }))
+    .unwrap()
+}
+
+fn config() -> WidgetConfig {
+    WidgetConfig::parse(r#"{"widgetKey":"wk_test","apiBase":"https://chat.invalid","locale":"en"}"#)
+        .unwrap()
+}
+
+/// Mounts an open panel with `messages` into a fresh container.
+async fn mount_panel(messages: Vec<Message>) -> (Chat, HtmlElement) {
+    mount_page(messages, None).await
+}
+
+/// Mounts an open panel whose first page is `messages`, older ones at `cursor`.
+async fn mount_page(messages: Vec<Message>, cursor: Option<&str>) -> (Chat, HtmlElement) {
+    let container: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&container).unwrap();
+    let chat = Chat::new(config(), None);
+    chat.timeline.update(|t| {
+        t.apply_latest(Page {
+            items: messages,
+            next_cursor: cursor.map(str::to_owned),
+        });
+    });
+    chat.open.set(true);
+    mount_to(container.clone(), move || view! { <App chat /> }).forget();
+    tick().await;
+    (chat, container)
+}
+
+fn all(root: &Element, selector: &str) -> Vec<Element> {
+    let list = root.query_selector_all(selector).unwrap();
+    (0..list.length())
+        .map(|i| list.item(i).unwrap().unchecked_into())
+        .collect()
+}
+
+fn bubbles(root: &Element) -> Vec<Element> {
+    all(root, ".c360-bubble")
+}
+
+#[wasm_bindgen_test]
+async fn markup_in_a_message_stays_text() {
+    let evil = r#"<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>"#;
+    let (_, root) = mount_panel(vec![message("m1", 1, "workspace", evil, None)]).await;
+    let bubble = &bubbles(&root)[0];
+    assert_eq!(bubble.text_content().unwrap(), evil);
+    assert_eq!(bubble.child_element_count(), 0, "no element was made from the text");
+    assert!(all(&root, ".c360-row img:not(.c360-avatar), script").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn links_are_safe_and_bubbles_have_their_own_direction() {
+    let text = "See https://example.com/help. Not javascript:alert(1) nor data:text/html,x";
+    let (_, root) = mount_panel(vec![
+        message("m1", 1, "workspace", text, None),
+        message("m2", 2, "customer", "مرحبا https://example.com/ar", None),
+    ])
+    .await;
+    let links = all(&root, ".c360-bubble a");
+    assert_eq!(links.len(), 2);
+    for a in &links {
+        assert!(a.get_attribute("href").unwrap().starts_with("https://example.com/"));
+        assert_eq!(a.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+        assert_eq!(a.get_attribute("target").as_deref(), Some("_blank"));
+    }
+    assert_eq!(links[0].text_content().unwrap(), "https://example.com/help");
+    assert_eq!(bubbles(&root)[0].text_content().unwrap(), text);
+    for b in bubbles(&root) {
+        assert_eq!(b.get_attribute("dir").as_deref(), Some("auto"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn visitor_and_support_are_on_their_sides_with_names_and_avatars() {
+    let (_, root) = mount_panel(vec![
+        message("m1", 1, "customer", "Hi", None),
+        message("m2", 2, "workspace", "Hello!", None),
+        message("m3", 3, "workspace", "How can I help?", None),
+        message("m4", 4, "ai", "I can help too", None),
+    ])
+    .await;
+    let rows = all(&root, ".c360-row");
+    assert_eq!(rows.len(), 4);
+    assert!(rows[0].class_list().contains("c360-mine"));
+    assert!(rows[1].class_list().contains("c360-theirs"));
+    assert_eq!(all(&root, ".c360-name").iter().map(|n| n.text_content().unwrap()).collect::<Vec<_>>(),
+        ["Sam Agent", "Assistant"]);
+    let initials: Vec<String> = all(&root, "span.c360-avatar:not(.c360-avatar-space)")
+        .iter()
+        .map(|a| a.text_content().unwrap())
+        .collect();
+    assert_eq!(initials, ["SA", "A"]);
+    assert_eq!(all(&root, ".c360-day").len(), 1, "one day, one separator");
+    assert_eq!(all(&root, "time").len(), 4);
+}
+
+#[wasm_bindgen_test]
+async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
+    let (chat, root) = mount_panel(vec![
+        message("m1", 1, "workspace", "Your order shipped", None),
+        message("m2", 2, "customer", "Thanks!", Some("m1")),
+    ])
+    .await;
+    let quote = &all(&root, ".c360-quote")[0];
+    assert_eq!(all(&root, ".c360-quote").len(), 1);
+    assert!(quote.text_content().unwrap().contains("Sam Agent"));
+    assert!(quote.text_content().unwrap().contains("Your order shipped"));
+
+    // Reply to m2 from its button.
+    let reply_buttons = all(&root, ".c360-reply");
+    assert_eq!(reply_buttons.len(), 2);
+    reply_buttons[1].unchecked_ref::<HtmlElement>().click();
+    tick().await;
+    assert_eq!(chat.replying_to.get_untracked().as_deref(), Some("m2"));
+    let replying = &all(&root, ".c360-replying")[0];
+    assert!(replying.text_content().unwrap().contains("Thanks!"));
+    all(&root, ".c360-cancel-reply")[0]
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    tick().await;
+    assert!(all(&root, ".c360-replying").is_empty());
+    assert_eq!(chat.replying_to.get_untracked(), None);
+}
+
+#[wasm_bindgen_test]
+async fn outgoing_messages_show_sending_then_failed_with_retry() {
+    let (chat, root) = mount_panel(vec![]).await;
+    chat.outbox.update(|o: &mut Outbox| {
+        o.push("k1".into(), [(connect360_api::Locale::En, json!("hello"))].into(), None, None);
+    });
+    tick().await;
+    let row = &all(&root, ".c360-row")[0];
+    assert!(row.class_list().contains("c360-mine"));
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sending…");
+    assert!(all(&root, ".c360-retry").is_empty());
+    assert!(all(&root, ".c360-reply").is_empty(), "not stored: cannot be replied to");
+
+    chat.outbox.update(|o| o.failed("k1", "Can't reach the server"));
+    tick().await;
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Not sent");
+    assert_eq!(all(&root, ".c360-retry").len(), 1);
+    assert_eq!(bubbles(&root).len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn prepending_history_keeps_the_view_in_place() {
+    let style = document().create_element("style").unwrap();
+    style.set_text_content(Some(".c360-list{height:200px;overflow:auto;display:block}"));
+    document().head().unwrap().append_child(&style).unwrap();
+
+    let newest: Vec<Message> = (50..70)
+        .map(|i| message(&format!("m{i}"), i, "workspace", &format!("message {i}"), None))
+        .collect();
+    let (chat, root) = mount_page(newest, Some("m50")).await;
+    let list: Element = root.query_selector(".c360-list").unwrap().unwrap();
+    list.set_scroll_top(30);
+    let anchor = root.query_selector("[data-id=\"m52\"]").unwrap().unwrap();
+    let top_before = anchor.get_bounding_client_rect().top();
+
+    let before = Some((list.scroll_height(), list.scroll_top()));
+    let older: Vec<Message> = (10..50)
+        .map(|i| message(&format!("m{i}"), i, "customer", &format!("older {i}"), None))
+        .collect();
+    chat.timeline.update(|t| {
+        t.apply_older("m50", Page { items: older, next_cursor: None });
+    });
+    chat.keep_scroll_position(before).await;
+
+    assert!(list.scroll_top() > 30, "scrolled down by what was prepended");
+    let top_after = anchor.get_bounding_client_rect().top();
+    assert!((top_after - top_before).abs() < 1.0, "{top_before} → {top_after}");
+    assert_eq!(all(&root, ".c360-row").len(), 60);
+}
