@@ -7,37 +7,80 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
-use connect360_api::ErrorCode;
+use axum::routing::{any, get, post};
+use connect360_api::{ErrorCode, WIDGET_SESSION_PATH};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::assets::WidgetAssets;
+use crate::demo::Demo;
 use crate::error::ApiError;
 use crate::store::{SqliteStore, Store};
+use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// Trunk's output: the widget bundle and its loader.
+    pub widget_dir: PathBuf,
+    /// Seed and serve the demo shop.
+    pub demo: bool,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub signer: TokenSigner,
+    /// Absent when the widget has not been built; the API works without it.
+    pub assets: Option<Arc<WidgetAssets>>,
+    pub demo: Option<Arc<Demo>>,
 }
 
 pub const DEFAULT_WORKSPACE: &str = "default";
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let api = Router::new()
         .route("/api/trpc/{*path}", any(crate::trpc::handle))
+        .route(WIDGET_SESSION_PATH, post(crate::session::create))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::cors::layer));
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route("/widget.js", get(loader))
+        .route("/widget/{*file}", get(bundle_file))
+        .route("/", get(crate::demo::page))
+        .route("/demo/shop.css", get(crate::demo::css))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+fn widget_not_built() -> Response {
+    crate::trpc::error_response(
+        &ApiError::new(ErrorCode::NotFound, "The widget is not built: run trunk build --release --offline."),
+        None,
+    )
+}
+
+async fn loader(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match &state.assets {
+        Some(assets) => assets.loader(&headers),
+        None => widget_not_built(),
+    }
+}
+
+async fn bundle_file(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    match &state.assets {
+        Some(assets) => match assets.file(&file, &headers) {
+            Some(response) => response,
+            None => not_found().await,
+        },
+        None => widget_not_built(),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -50,7 +93,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn not_found() -> Response {
+pub async fn not_found() -> Response {
     crate::trpc::error_response(&ApiError::new(ErrorCode::NotFound, "No such route."), None)
 }
 
@@ -58,6 +101,7 @@ async fn not_found() -> Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    demo: Option<Arc<Demo>>,
 }
 
 impl Application {
@@ -67,11 +111,32 @@ impl Application {
             .ensure_workspace(DEFAULT_WORKSPACE, "Default")
             .await
             .context("creating the default workspace")?;
+        let signer = TokenSigner::new(store.token_key().await.context("reading the token key")?);
+        let assets = match WidgetAssets::load(&config.widget_dir) {
+            Ok(assets) => {
+                let (loader, total) = assets.sizes();
+                tracing::info!(loader_gzip = loader.gzip, widget_brotli = total.brotli, "widget loaded");
+                Some(Arc::new(assets))
+            }
+            Err(err) if config.demo => return Err(err.context("the demo needs the widget built")),
+            Err(err) => {
+                tracing::warn!("serving the API without the widget: {err:#}");
+                None
+            }
+        };
+        let demo = match config.demo {
+            true => Some(Arc::new(crate::demo::seed(&store).await?)),
+            false => None,
+        };
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
-        let router = router(AppState { store: Arc::new(store) });
-        Ok(Application { listener, router })
+        let router = router(AppState { store: Arc::new(store), signer, assets, demo: demo.clone() });
+        Ok(Application { listener, router, demo })
+    }
+
+    pub fn demo(&self) -> Option<&Demo> {
+        self.demo.as_deref()
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

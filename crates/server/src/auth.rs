@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::store::Store;
+use crate::visitor_token::{self, TokenSigner, VisitorClaims};
 
 /// What an API key's role allows (the reference's `connect360:conversation:*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,19 +70,26 @@ pub struct MemberPrincipal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Member(MemberPrincipal),
+    /// A website visitor holding a widget session's token.
+    Visitor(VisitorClaims),
 }
 
 impl Principal {
     pub fn workspace_id(&self) -> &str {
         match self {
             Principal::Member(m) => &m.workspace_id,
+            Principal::Visitor(v) => &v.workspace_id,
         }
     }
 
+    /// A visitor reads and writes their own conversation; which procedures
+    /// they reach at all is the procedure table's to say.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
         match self {
             Principal::Member(m) if m.role.allows(permission) => Ok(()),
             Principal::Member(_) => Err(ApiError::forbidden("Unauthorized API key permissions.")),
+            Principal::Visitor(_) if permission != Permission::Delete => Ok(()),
+            Principal::Visitor(_) => Err(ApiError::forbidden("Visitor tokens cannot delete.")),
         }
     }
 }
@@ -113,14 +121,39 @@ pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 }
 
 /// Resolves the request's credential to a principal, or says why it can't.
-pub async fn authenticate(store: &dyn Store, headers: &HeaderMap) -> Result<Principal, ApiError> {
+///
+/// A visitor token used from a browser must come from its own site: the
+/// request's Origin, when there is one, must be the token's domain.
+pub async fn authenticate(store: &dyn Store, signer: &TokenSigner, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let key = credential(headers)?.ok_or_else(|| {
         ApiError::unauthorized("Missing API key: send Authorization: Bearer <key> or x-api-key: <key>.")
     })?;
+    if key.starts_with(visitor_token::PREFIX) {
+        let claims = signer
+            .verify(key, time::OffsetDateTime::now_utc().unix_timestamp())
+            .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        if let Some(host) = origin_host(headers) {
+            if host != claims.domain {
+                return Err(ApiError::forbidden("This visitor token belongs to another site."));
+            }
+        }
+        return Ok(Principal::Visitor(claims));
+    }
     match store.find_api_key(&hash_key(key)).await? {
         Some(member) => Ok(Principal::Member(member)),
         None => Err(ApiError::unauthorized("Invalid API key.")),
     }
+}
+
+/// The host name of the request's `Origin` (`https://shop.example.com:8443` → `shop.example.com`).
+pub fn origin_host(headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"))?;
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next()?,
+        None => rest.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -142,6 +175,20 @@ mod tests {
         headers.insert("x-api-key", "other".parse().unwrap());
         headers.insert(AUTHORIZATION, "Bearer  abc ".parse().unwrap());
         assert_eq!(credential(&headers).unwrap(), Some("abc"));
+    }
+
+    #[test]
+    fn origin_host_drops_scheme_and_port() {
+        let host = |origin: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(axum::http::header::ORIGIN, origin.parse().unwrap());
+            origin_host(&headers)
+        };
+        assert_eq!(host("https://Shop.Example.com:8443").as_deref(), Some("shop.example.com"));
+        assert_eq!(host("http://localhost:8080").as_deref(), Some("localhost"));
+        assert_eq!(host("http://[::1]:8080").as_deref(), Some("::1"));
+        assert_eq!(host("null"), None);
+        assert_eq!(host("file://"), None);
     }
 
     #[test]

@@ -41,6 +41,17 @@ pub enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         data: DataArg,
+        /// Trunk's output directory: the widget bundle and its loader, widget.js.
+        #[arg(long, env = "CONNECT360_WIDGET_DIR", default_value = "./dist")]
+        widget_dir: PathBuf,
+        /// Seed a demo workspace and serve the demo shop at /.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Website widgets: the public key a site embeds, and where it may run.
+    Widget {
+        #[command(subcommand)]
+        command: WidgetCommand,
     },
     /// Workspaces: each one's data is invisible to the others.
     Workspace {
@@ -74,6 +85,23 @@ pub enum WorkspaceCommand {
         slug: String,
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WidgetCommand {
+    /// Create a widget; prints its public key (wk_…).
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        /// A host name the widget runs on (repeat for more): example.com, shop.example.com.
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        /// Known visitors prove their externalId with hex HMAC-SHA256(secret, externalId).
+        #[arg(long)]
+        identity_secret: Option<String>,
     },
 }
 
@@ -141,10 +169,27 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data } => {
-            let app = Application::build(&ServeConfig { addr, data_dir: data.dir.clone() }).await?;
-            tracing::info!(addr = %app.local_addr()?, data = %data.dir.display(), "listening");
+        Command::Serve { addr, data, widget_dir, demo } => {
+            let config = ServeConfig { addr, data_dir: data.dir.clone(), widget_dir, demo };
+            let app = Application::build(&config).await?;
+            let addr = app.local_addr()?;
+            if let Some(demo) = app.demo() {
+                println!("Demo shop:       http://{addr}/");
+                println!("Support API key: {}", demo.support_key);
+                println!("Reply as support to the newest conversation: see README.md, \"Reply from support\".");
+            }
+            tracing::info!(addr = %addr, data = %data.dir.display(), "listening");
             app.run_until(shutdown_signal()).await.context("serving")?;
+        }
+        Command::Widget { command: WidgetCommand::Create { data, workspace, domains, identity_secret } } => {
+            let domains = domains
+                .iter()
+                .map(|d| validate::Domain::parse("--domain", d).map_err(|e| anyhow::anyhow!(e.message)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let secret = identity_secret.map(|s| checked("--identity-secret", &s)).transpose()?;
+            let (store, workspace) = open(&data, &workspace.workspace).await?;
+            let widget = store.create_widget(&workspace.id, None, &domains, secret.as_deref()).await?;
+            println!("{}", widget.public_key);
         }
         Command::Workspace { command: WorkspaceCommand::Create { data, slug, name } } => {
             let slug = checked("--slug", &slug)?;
@@ -159,7 +204,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ApiKey { command: ApiKeyCommand::Create { data, workspace, name, role, member } } => {
             let (store, workspace) = open(&data, &workspace.workspace).await?;
             let member = member.unwrap_or(workspace.default_member_id);
-            let key = crate::ids::new_secret("c360");
+            let key = crate::ids::new_secret("c360", 32);
             store
                 .create_api_key(&workspace.id, &member, &checked("--name", &name)?, role, &hash_key(&key))
                 .await?;

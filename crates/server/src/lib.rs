@@ -1,13 +1,18 @@
 //! The Connect360 server: the messages API over tRPC, with an embedded SQLite store.
 
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod cors;
+pub mod demo;
 pub mod error;
 pub mod ids;
 pub mod procedures;
+pub mod session;
 pub mod store;
 pub mod template;
 pub mod trpc;
 pub mod validate;
+pub mod visitor_token;

@@ -45,7 +45,7 @@ pub async fn handle(
         Err(err) => return error_response(&err, single_path),
     };
 
-    let principal = crate::auth::authenticate(state.store.as_ref(), &headers).await;
+    let principal = crate::auth::authenticate(state.store.as_ref(), &state.signer, &headers).await;
     let idempotency_key = headers.get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
 
     let mut results = Vec::with_capacity(paths.len());

@@ -4,10 +4,11 @@ use connect360_api::{self as api, Content, ListMessagesInput, Message, Page, Sen
 use sha2::{Digest, Sha256};
 
 use super::{Ctx, Handle};
-use crate::auth::Permission;
+use crate::auth::{MemberPrincipal, Permission, Principal};
+use crate::visitor_token::VisitorClaims;
 use crate::error::ApiError;
 use crate::store::{Author, ChannelRef, Idempotency, NewAiRequest, NewMessage, PageRequest};
-use crate::validate::{self, Domain, MAX_ATTACHMENTS};
+use crate::validate::{self, CustomerKey, Domain, MAX_ATTACHMENTS};
 use crate::template;
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -53,36 +54,91 @@ async fn body(ctx: &Ctx<'_>, workspace_id: &str, input: &SendInput, has_attachme
     }
 }
 
+/// Who writes, where, and what a visitor is held to.
+struct Scope {
+    workspace_id: String,
+    author: Author,
+    channel: Option<ChannelRef>,
+    only_customer: Option<String>,
+}
+
+fn channel_ref(input: &SendInput) -> Result<Option<ChannelRef>, ApiError> {
+    if input.channel_id.is_none() && input.channel_identifier.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(ChannelRef {
+        id: input.channel_id.as_deref().map(|id| validate::id("channelId", id)).transpose()?,
+        website: input.channel_identifier.as_deref().map(|d| Domain::parse("channelIdentifier", d)).transpose()?,
+    }))
+}
+
+fn member_scope(m: &MemberPrincipal, input: &SendInput) -> Result<Scope, ApiError> {
+    let author = match input.sender {
+        SendAs::Workspace => {
+            if input.customer_id.is_some() || input.customer.is_some() {
+                return Err(ApiError::invalid("customer", "only with sender \"customer\""));
+            }
+            Author::Member(m.member_id.clone())
+        }
+        SendAs::Customer => Author::Customer(
+            validate::customer(input.customer_id.as_deref(), input.customer.as_ref())?.ok_or_else(|| {
+                ApiError::invalid("customer", "sender \"customer\" needs customerId, customer.id or customer.externalId")
+            })?,
+        ),
+    };
+    Ok(Scope { workspace_id: m.workspace_id.clone(), author, channel: channel_ref(input)?, only_customer: None })
+}
+
+/// A visitor sends as their own customer, through their own site, into their own conversation.
+fn visitor_scope(v: &VisitorClaims, input: &SendInput) -> Result<Scope, ApiError> {
+    if input.sender != SendAs::Customer {
+        return Err(ApiError::forbidden("sender: a visitor sends as \"customer\""));
+    }
+    if input.template_id.is_some() {
+        return Err(ApiError::forbidden("templateId: not for visitor tokens"));
+    }
+    let mut customer = validate::customer(input.customer_id.as_deref(), input.customer.as_ref())?
+        .ok_or_else(|| ApiError::invalid("customer", "sender \"customer\" needs customerId, customer.id or customer.externalId"))?;
+    let same = match &customer.key {
+        CustomerKey::Id(id) => *id == v.customer_id,
+        CustomerKey::ExternalId(external) => *external == v.external_id,
+    };
+    let same_external = customer.fields.external_id.as_ref().is_none_or(|e| *e == v.external_id);
+    if !same || !same_external {
+        return Err(ApiError::forbidden("customer: not the visitor this token was issued to"));
+    }
+    customer.key = CustomerKey::Id(v.customer_id.clone());
+    customer.fields.external_id = None;
+    let channel = channel_ref(input)?;
+    if let Some(channel) = &channel {
+        let other_site = channel.website.as_ref().is_some_and(|d| d.as_str() != v.domain)
+            || channel.id.as_ref().is_some_and(|id| *id != v.channel_id);
+        if other_site {
+            return Err(ApiError::forbidden(format!("channelIdentifier: this token sends only for {}", v.domain)));
+        }
+    }
+    Ok(Scope {
+        workspace_id: v.workspace_id.clone(),
+        author: Author::Customer(customer),
+        channel: Some(ChannelRef { id: Some(v.channel_id.clone()), website: None }),
+        only_customer: Some(v.customer_id.clone()),
+    })
+}
+
 impl Handle for api::SendMessage {
     const PERMISSION: Permission = Permission::Engage;
+    const VISITORS: bool = true;
 
     async fn handle(ctx: &Ctx<'_>, input: SendInput) -> Result<Message, ApiError> {
-        let actor = ctx.actor()?;
+        let scope = match ctx.principal()? {
+            Principal::Member(m) => member_scope(m, &input)?,
+            Principal::Visitor(v) => visitor_scope(v, &input)?,
+        };
         let idempotency = idempotency(ctx.idempotency_key.as_deref(), &input)?;
         let conversation_id = validate::id("conversationId", &input.conversation_id)?;
-        let author = match input.sender {
-            SendAs::Workspace => {
-                if input.customer_id.is_some() || input.customer.is_some() {
-                    return Err(ApiError::invalid("customer", "only with sender \"customer\""));
-                }
-                Author::Member(actor.member_id.clone())
-            }
-            SendAs::Customer => Author::Customer(
-                validate::customer(input.customer_id.as_deref(), input.customer.as_ref())?.ok_or_else(|| {
-                    ApiError::invalid("customer", "sender \"customer\" needs customerId, customer.id or customer.externalId")
-                })?,
-            ),
-        };
         let attachment_ids =
             validate::id_list("attachmentIds", input.attachment_ids.as_deref().unwrap_or_default(), MAX_ATTACHMENTS)?;
-        let (content, template_id) = body(ctx, &actor.workspace_id, &input, !attachment_ids.is_empty()).await?;
-        let channel = match (&input.channel_id, &input.channel_identifier) {
-            (None, None) => None,
-            (id, identifier) => Some(ChannelRef {
-                id: id.as_deref().map(|id| validate::id("channelId", id)).transpose()?,
-                website: identifier.as_deref().map(|d| Domain::parse("channelIdentifier", d)).transpose()?,
-            }),
-        };
+        let (content, template_id) = body(ctx, &scope.workspace_id, &input, !attachment_ids.is_empty()).await?;
         let ai = input
             .ai
             .as_ref()
@@ -94,17 +150,18 @@ impl Handle for api::SendMessage {
             })
             .transpose()?;
         let msg = NewMessage {
-            workspace_id: actor.workspace_id,
+            workspace_id: scope.workspace_id,
             conversation_id,
-            author,
+            author: scope.author,
             content,
             attachment_ids,
             flags: validate::flags("flags", input.flags.as_deref().unwrap_or_default())?,
             parent_id: input.parent_id.as_deref().map(|p| validate::id("parentId", p)).transpose()?,
             template_id,
-            channel,
+            channel: scope.channel,
             ai,
             idempotency,
+            only_customer: scope.only_customer,
         };
         Ok(ctx.store.send(msg).await?)
     }
@@ -112,14 +169,21 @@ impl Handle for api::SendMessage {
 
 impl Handle for api::ListMessages {
     const PERMISSION: Permission = Permission::Read;
+    const VISITORS: bool = true;
 
     async fn handle(ctx: &Ctx<'_>, input: ListMessagesInput) -> Result<Page<Message>, ApiError> {
         let limit = input.limit.unwrap_or(ListMessagesInput::DEFAULT_LIMIT);
         if !(1..=ListMessagesInput::MAX_LIMIT).contains(&limit) {
             return Err(ApiError::invalid("limit", format!("must be between 1 and {}", ListMessagesInput::MAX_LIMIT)));
         }
+        let principal = ctx.principal()?;
+        let only_customer = match principal {
+            Principal::Member(_) => None,
+            Principal::Visitor(v) => Some(v.customer_id.clone()),
+        };
         let req = PageRequest {
-            workspace_id: ctx.actor()?.workspace_id,
+            workspace_id: principal.workspace_id().to_owned(),
+            only_customer,
             conversation_id: validate::id("conversationId", &input.conversation_id)?,
             limit,
             cursor: input.cursor.as_deref().map(|c| validate::id("cursor", c)).transpose()?,

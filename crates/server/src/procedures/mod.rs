@@ -31,17 +31,24 @@ impl Ctx<'_> {
         self.principal.as_ref().map_err(Clone::clone)
     }
 
-    /// The workspace member the call acts as.
+    /// The workspace member the call acts as; workspace-only procedures call this.
     fn actor(&self) -> Result<Actor, ApiError> {
         match self.principal()? {
             Principal::Member(m) => Ok(Actor { workspace_id: m.workspace_id.clone(), member_id: m.member_id.clone() }),
+            Principal::Visitor(_) => Err(visitor_refused()),
         }
     }
+}
+
+fn visitor_refused() -> ApiError {
+    ApiError::forbidden("Visitor tokens may only send and list messages.")
 }
 
 /// A procedure's behaviour on the server.
 trait Handle: Procedure {
     const PERMISSION: Permission;
+    /// Whether a visitor token may call it (scoped to its own conversation).
+    const VISITORS: bool = false;
     fn handle(ctx: &Ctx<'_>, input: Self::Input) -> impl Future<Output = Result<Self::Output, ApiError>> + Send;
 }
 
@@ -76,7 +83,11 @@ pub fn route(path: &str) -> Option<Route> {
 /// Authorise, decode, run, encode: in that order, as tRPC's middlewares do.
 fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Result<Value, ApiError>> {
     Box::pin(async move {
-        ctx.principal()?.require(P::PERMISSION)?;
+        let principal = ctx.principal()?;
+        if matches!(principal, Principal::Visitor(_)) && !P::VISITORS {
+            return Err(visitor_refused());
+        }
+        principal.require(P::PERMISSION)?;
         let input = decode::<P::Input>(raw)?;
         let output = P::handle(ctx, input).await?;
         serde_json::to_value(output).map_err(ApiError::internal)
@@ -84,7 +95,7 @@ fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Re
 }
 
 /// Decodes an input, naming the field at fault: `content.fr: unknown locale…`.
-fn decode<T: DeserializeOwned>(raw: Option<Value>) -> Result<T, ApiError> {
+pub(crate) fn decode<T: DeserializeOwned>(raw: Option<Value>) -> Result<T, ApiError> {
     let value = match raw {
         Some(value @ Value::Object(_)) => value,
         None | Some(Value::Null) => return Err(ApiError::invalid("input", "required: a JSON object")),

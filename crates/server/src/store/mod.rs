@@ -132,6 +132,25 @@ pub struct Idempotency {
     pub request_hash: [u8; 32],
 }
 
+/// A website widget as a visitor session needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widget {
+    pub id: String,
+    pub workspace_id: String,
+    pub public_key: String,
+    /// The member visitor conversations are opened with.
+    pub default_member_id: String,
+    pub domains: Vec<String>,
+    pub identity_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerSummary {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
     pub workspace_id: String,
@@ -145,6 +164,9 @@ pub struct NewMessage {
     pub channel: Option<ChannelRef>,
     pub ai: Option<NewAiRequest>,
     pub idempotency: Option<Idempotency>,
+    /// A visitor may only write in their own conversations: the conversation
+    /// must be this customer's, or it is not found.
+    pub only_customer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +175,8 @@ pub struct PageRequest {
     pub conversation_id: String,
     pub limit: u32,
     pub cursor: Option<String>,
+    /// As [`NewMessage::only_customer`].
+    pub only_customer: Option<String>,
 }
 
 #[async_trait]
@@ -176,5 +200,21 @@ pub trait Store: Send + Sync + 'static {
     async fn template(&self, workspace_id: &str, id: &str) -> Result<Option<Template>>;
 
     async fn send(&self, msg: NewMessage) -> Result<Message>;
+    async fn customer(&self, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>>;
+
+    /// Creates a widget; with a label, the workspace's widget of that label
+    /// is updated instead (its key kept, its domains replaced).
+    async fn create_widget(
+        &self,
+        workspace_id: &str,
+        label: Option<&str>,
+        domains: &[Domain],
+        identity_secret: Option<&str>,
+    ) -> Result<Widget>;
+    async fn widget_by_key(&self, public_key: &str) -> Result<Option<Widget>>;
+    /// Whether any widget runs on this host, so browsers there may call the API.
+    async fn is_widget_domain(&self, host: &str) -> Result<bool>;
+    /// The key visitor tokens are signed with, made on first use.
+    async fn token_key(&self) -> Result<[u8; 32]>;
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>>;
 }

@@ -859,6 +859,9 @@ impl Store for SqliteStore {
     async fn send(&self, msg: NewMessage) -> Result<Message> {
         let mut tx = self.writer.begin().await?;
         let conversation = load_conversation(&mut tx, &msg.workspace_id, &msg.conversation_id).await?;
+        if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
+            return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
+        }
         if let Some(idem) = &msg.idempotency {
             let earlier = sqlx::query("SELECT id, request_hash FROM messages WHERE conversation_id = ? AND idempotency_key = ?")
                 .bind(&conversation.id)
@@ -880,13 +883,130 @@ impl Store for SqliteStore {
         Ok(message)
     }
 
+    async fn customer(&self, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>> {
+        let row = sqlx::query("SELECT id, external_id, name FROM customers WHERE id = ? AND workspace_id = ?")
+            .bind(id)
+            .bind(workspace_id)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.map(|r| CustomerSummary { id: r.get("id"), external_id: r.get("external_id"), name: r.get("name") }))
+    }
+
+    async fn create_widget(
+        &self,
+        workspace_id: &str,
+        label: Option<&str>,
+        domains: &[Domain],
+        identity_secret: Option<&str>,
+    ) -> Result<Widget> {
+        let mut tx = self.writer.begin().await?;
+        let existing: Option<String> = match label {
+            Some(label) => sqlx::query_scalar("SELECT id FROM widgets WHERE workspace_id = ? AND label = ?")
+                .bind(workspace_id)
+                .bind(label)
+                .fetch_optional(&mut *tx)
+                .await?,
+            None => None,
+        };
+        let id = match existing {
+            Some(id) => {
+                sqlx::query("UPDATE widgets SET identity_secret = ? WHERE id = ?")
+                    .bind(identity_secret)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM widget_domains WHERE widget_id = ?").bind(&id).execute(&mut *tx).await?;
+                id
+            }
+            None => {
+                let id = ids::new_id("wid");
+                sqlx::query(
+                    "INSERT INTO widgets (id, workspace_id, public_key, label, identity_secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&id)
+                .bind(workspace_id)
+                .bind(ids::new_secret("wk", 16))
+                .bind(label)
+                .bind(identity_secret)
+                .bind(clock::now())
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+        };
+        for domain in domains {
+            sqlx::query("INSERT OR IGNORE INTO widget_domains (widget_id, domain) VALUES (?, ?)")
+                .bind(&id)
+                .bind(domain.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let key: String = sqlx::query_scalar("SELECT public_key FROM widgets WHERE id = ?").bind(&id).fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        self.widget_by_key(&key)
+            .await?
+            .ok_or_else(|| StoreError::Database("the widget just written is missing".into()))
+    }
+
+    async fn widget_by_key(&self, public_key: &str) -> Result<Option<Widget>> {
+        let Some(row) = sqlx::query(
+            "SELECT w.id, w.workspace_id, w.public_key, w.identity_secret, m.id AS member_id
+             FROM widgets w JOIN members m ON m.workspace_id = w.workspace_id AND m.is_default = 1
+             WHERE w.public_key = ?",
+        )
+        .bind(public_key)
+        .fetch_optional(&self.reader)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: String = row.get("id");
+        let domains = sqlx::query_scalar("SELECT domain FROM widget_domains WHERE widget_id = ? ORDER BY domain")
+            .bind(&id)
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(Some(Widget {
+            id,
+            workspace_id: row.get("workspace_id"),
+            public_key: row.get("public_key"),
+            default_member_id: row.get("member_id"),
+            domains,
+            identity_secret: row.get("identity_secret"),
+        }))
+    }
+
+    async fn is_widget_domain(&self, host: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM widget_domains WHERE domain = ? LIMIT 1")
+            .bind(host)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn token_key(&self) -> Result<[u8; 32]> {
+        let fresh: [u8; 32] = rand::random();
+        sqlx::query("INSERT OR IGNORE INTO server_secrets (name, value) VALUES ('visitor_token_key', ?)")
+            .bind(fresh.as_slice())
+            .execute(&self.writer)
+            .await?;
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'visitor_token_key'")
+            .fetch_one(&self.writer)
+            .await?;
+        stored
+            .try_into()
+            .map_err(|_| StoreError::Database("the visitor token key is not 32 bytes".into()))
+    }
+
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>> {
         let mut conn = self.reader.acquire().await?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = ? AND workspace_id = ?")
-            .bind(&req.conversation_id)
-            .bind(&req.workspace_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let exists: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM conversations WHERE id = ? AND workspace_id = ? AND (?3 IS NULL OR customer_id = ?3)",
+        )
+        .bind(&req.conversation_id)
+        .bind(&req.workspace_id)
+        .bind(&req.only_customer)
+        .fetch_optional(&mut *conn)
+        .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("Conversation not found: {}", req.conversation_id)));
         }

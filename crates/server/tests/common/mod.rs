@@ -53,7 +53,12 @@ impl Answer {
 
 pub async fn spawn_app() -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    let config = ServeConfig { addr: "127.0.0.1:0".parse().unwrap(), data_dir: data.path().to_owned() };
+    let config = ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data.path().to_owned(),
+        widget_dir: data.path().join("no-widget-here"),
+        demo: false,
+    };
     let app = Application::build(&config).await.expect("server builds");
     let addr = app.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,155 @@
+//! `POST /api/v1/connect/widget/session`: a website visitor gets a scoped,
+//! expiring token and their conversation, without any API key in the page.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use connect360_api::{ConversationType, ErrorCode, SessionCustomer, WidgetSession, WidgetSessionInput};
+use time::OffsetDateTime;
+
+use crate::app::AppState;
+use crate::auth::origin_host;
+use crate::error::ApiError;
+use crate::store::{Actor, ChannelRefs, NewConversation, Widget};
+use crate::validate::{self, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_ID, MAX_NAME};
+use crate::visitor_token::{self, VisitorClaims, user_hash_matches};
+use crate::{clock, ids, trpc};
+
+pub const GUEST_PREFIX: &str = "guest_";
+
+/// Guest ids are random and long, so that one can't be guessed and claimed.
+pub fn is_guest_id(id: &str) -> bool {
+    id.strip_prefix(GUEST_PREFIX).is_some_and(|rest| {
+        (16..=64).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match open_session(&state, &headers, &body).await {
+        Ok(session) => Json(session).into_response(),
+        Err(err) => trpc::error_response(&err, None),
+    }
+}
+
+async fn open_session(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<WidgetSession, ApiError> {
+    let raw = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::ParseError, format!("Body is not valid JSON: {e}")))?;
+    let input: WidgetSessionInput = crate::procedures::decode(Some(raw))?;
+    let widget = state
+        .store
+        .widget_by_key(input.widget_key.trim())
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Unknown widget key."))?;
+    let host = origin_host(headers).ok_or_else(|| {
+        ApiError::forbidden("Visitor sessions open from the site's pages: the request has no Origin.")
+    })?;
+    if !widget.domains.contains(&host) {
+        return Err(ApiError::forbidden(format!("{host} is not a domain of this widget.")));
+    }
+    let domain = Domain::parse("Origin", &host)?;
+    let now = OffsetDateTime::now_utc();
+
+    let key = visitor_key(state, &widget, &input, &host, now.unix_timestamp())?;
+    let fields = CustomerFields {
+        name: validate::optional_text("name", input.name.as_deref(), MAX_NAME)?,
+        email: input.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
+        ..CustomerFields::default()
+    };
+    let conversation = state
+        .store
+        .get_or_create_conversation(NewConversation {
+            actor: Actor { workspace_id: widget.workspace_id.clone(), member_id: widget.default_member_id.clone() },
+            name: None,
+            kind: ConversationType::Direct,
+            customer: Some(CustomerRef { key, fields }),
+            member_ids: Vec::new(),
+            channels: ChannelRefs { ids: Vec::new(), website: Some(domain) },
+            metadata: Default::default(),
+        })
+        .await?;
+    let customer_id = conversation.customer_id.clone().ok_or_else(|| ApiError::internal("visitor conversation without a customer"))?;
+    let customer = state
+        .store
+        .customer(&widget.workspace_id, &customer_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("visitor customer vanished"))?;
+    let external_id = customer.external_id.clone().ok_or_else(|| ApiError::internal("visitor customer without an external id"))?;
+    let channel_id = conversation
+        .channels
+        .iter()
+        .find(|c| c.identifier == host)
+        .map(|c| c.id.clone())
+        .ok_or_else(|| ApiError::internal("visitor conversation without its website channel"))?;
+
+    tracing::info!(conversation = %conversation.id, customer = %customer.id, domain = %host, "visitor session");
+    let expires = now + time::Duration::seconds(visitor_token::LIFETIME_SECS);
+    let claims = VisitorClaims {
+        workspace_id: widget.workspace_id.clone(),
+        customer_id: customer.id.clone(),
+        external_id: external_id.clone(),
+        widget_id: widget.id.clone(),
+        domain: host.clone(),
+        channel_id,
+        expires_at: expires.unix_timestamp(),
+    };
+    Ok(WidgetSession {
+        token: state.signer.sign(&claims),
+        expires_at: clock::format(expires),
+        customer: SessionCustomer { id: customer.id, external_id, name: customer.name },
+        conversation,
+        channel_identifier: host,
+    })
+}
+
+/// Who the visitor is: the customer of a still-valid token, a known user
+/// proven by `userHash`, their own guest id, or a new guest.
+fn visitor_key(
+    state: &AppState,
+    widget: &Widget,
+    input: &WidgetSessionInput,
+    host: &str,
+    now: i64,
+) -> Result<CustomerKey, ApiError> {
+    let external_id = input
+        .external_id
+        .as_deref()
+        .map(|e| validate::text("externalId", e, MAX_ID))
+        .transpose()?;
+    let resumed = input
+        .token
+        .as_deref()
+        .and_then(|t| state.signer.verify(t, now).ok())
+        .filter(|c| c.widget_id == widget.id && c.domain == host)
+        .filter(|c| external_id.as_ref().is_none_or(|e| *e == c.external_id));
+    if let Some(claims) = resumed {
+        return Ok(CustomerKey::Id(claims.customer_id));
+    }
+    let Some(external_id) = external_id else {
+        return Ok(CustomerKey::ExternalId(ids::new_secret("guest", 16)));
+    };
+    match (&widget.identity_secret, &input.user_hash) {
+        (Some(secret), Some(hash)) if user_hash_matches(secret, &external_id, hash) => Ok(CustomerKey::ExternalId(external_id)),
+        (Some(_), Some(_)) => Err(ApiError::forbidden("userHash: does not match externalId")),
+        (None, Some(_)) => Err(ApiError::invalid("userHash", "this widget has no identity secret to check it with")),
+        (_, None) if is_guest_id(&external_id) => Ok(CustomerKey::ExternalId(external_id)),
+        (_, None) => Err(ApiError::forbidden(
+            "externalId: a known visitor needs userHash; guests use guest_ ids of 16 to 64 letters and digits",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_ids_are_long_random_tokens() {
+        assert!(is_guest_id(&ids::new_secret("guest", 16)));
+        assert!(is_guest_id("guest_0123456789abcdef"));
+        assert!(!is_guest_id("guest_short"));
+        assert!(!is_guest_id("user_42"));
+        assert!(!is_guest_id("guest_0123456789abcdef/../x"));
+    }
+}
