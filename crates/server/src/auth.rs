@@ -132,10 +132,8 @@ pub async fn authenticate(store: &dyn Store, signer: &TokenSigner, headers: &Hea
         let claims = signer
             .verify(key, time::OffsetDateTime::now_utc().unix_timestamp())
             .map_err(|e| ApiError::unauthorized(e.to_string()))?;
-        if let Some(host) = origin_host(headers) {
-            if host != claims.domain {
-                return Err(ApiError::forbidden("This visitor token belongs to another site."));
-            }
+        if origin_host(headers).is_some_and(|host| host != claims.domain) {
+            return Err(ApiError::forbidden("This visitor token belongs to another site."));
         }
         return Ok(Principal::Visitor(claims));
     }
