@@ -267,7 +267,12 @@ impl Chat {
         match result {
             Ok(Some(message)) => {
                 let id = message.id.clone();
-                self.timeline.update(|t| _ = t.insert(message));
+                let detail = to_js(&message);
+                let mut new = false;
+                self.timeline.update(|t| new = t.insert(message));
+                if new {
+                    self.emit("message", detail);
+                }
                 self.outbox.update(|o| o.sent(&client_id, &id));
                 self.poll_now();
             }
@@ -389,11 +394,7 @@ impl Chat {
                 self.unread.update(|n| *n += incoming);
             }
             for m in &added {
-                let detail = serde_json::to_string(m)
-                    .ok()
-                    .and_then(|json| js_sys::JSON::parse(&json).ok())
-                    .unwrap_or(JsValue::UNDEFINED);
-                self.emit("message", detail);
+                self.emit("message", to_js(m));
             }
         }
         if at_bottom {
@@ -510,4 +511,12 @@ impl Chat {
             .collect();
         list.query_selector(&format!("[data-id=\"{escaped}\"]")).ok().flatten()
     }
+}
+
+/// A message as the API returns it, as a JavaScript object.
+fn to_js(message: &Message) -> JsValue {
+    serde_json::to_string(message)
+        .ok()
+        .and_then(|json| js_sys::JSON::parse(&json).ok())
+        .unwrap_or(JsValue::UNDEFINED)
 }

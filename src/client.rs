@@ -1,7 +1,10 @@
-//! The HTTP client: one generic call per procedure, over the browser's fetch.
+//! The HTTP client: one generic call per procedure, over the browser's `fetch`.
 
 use connect360_api::{Procedure, WidgetSession, WidgetSessionInput};
-use gloo_net::http::Request;
+use leptos::prelude::window;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, RequestInit, Response};
 
 use crate::protocol::{self, ClientError, HttpRequest, Method};
 
@@ -40,29 +43,38 @@ async fn fetch(
     token: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> Result<(u16, String), ClientError> {
-    let network = |e: gloo_net::Error| ClientError::Network(e.to_string());
-    let mut builder = match request.method {
-        Method::Get => Request::get(&request.url),
-        Method::Post => Request::post(&request.url),
+    let network = |e: JsValue| {
+        ClientError::Network(e.as_string().unwrap_or_else(|| format!("{e:?}")))
     };
+    let headers = Headers::new().map_err(network)?;
     if let Some(token) = token {
-        builder = builder.header("Authorization", &format!("Bearer {token}"));
+        headers
+            .set("Authorization", &format!("Bearer {token}"))
+            .map_err(network)?;
     }
     if let Some(key) = idempotency_key {
-        builder = builder.header("Idempotency-Key", key);
+        headers.set("Idempotency-Key", key).map_err(network)?;
     }
-    let response = match request.body {
-        Some(body) => {
-            builder
-                .header("Content-Type", "application/json")
-                .body(body)
-                .map_err(network)?
-                .send()
-                .await
-        }
-        None => builder.send().await,
+    let init = RequestInit::new();
+    init.set_method(match request.method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    });
+    if let Some(body) = &request.body {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(network)?;
+        init.set_body(&JsValue::from_str(body));
     }
-    .map_err(network)?;
-    let body = response.text().await.map_err(network)?;
+    init.set_headers(&headers);
+    let response: Response = JsFuture::from(window().fetch_with_str_and_init(&request.url, &init))
+        .await
+        .map_err(network)?
+        .unchecked_into();
+    let body = JsFuture::from(response.text().map_err(network)?)
+        .await
+        .map_err(network)?
+        .as_string()
+        .unwrap_or_default();
     Ok((response.status(), body))
 }
