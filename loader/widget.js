@@ -1,9 +1,11 @@
 /*! Connect360 chat widget loader.
  * <script src="https://HOST/widget.js" data-widget-key="wk_…" async></script>
  * Optional: data-locale (en|ar|tr), data-position (right|left), data-title, data-color.
- * Loads the widget (css, js, wasm) into a shadow root once the page is idle;
- * never blocks the page, injects no inline script or style, and defines one
- * global: window.Connect360Chat { open, close, toggle, identify, on }. */
+ * Once the page is idle it puts the launcher (and the widget's css) in a
+ * shadow root; the widget itself (js + wasm) loads on first interaction, or
+ * at once for a returning visitor. It never blocks the page, injects no
+ * inline script or style, and defines one global:
+ * window.Connect360Chat { open, close, toggle, identify, on }. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -31,8 +33,9 @@
 
   // Calls made before the widget is ready are replayed once it is.
   function call(name, args) {
-    if (widget) widget[name].apply(widget, args);
-    else queue.push([name, args]);
+    if (widget) return widget[name].apply(widget, args);
+    queue.push([name, args]);
+    if (name !== "identify") load();
   }
 
   function emit(type, detail) {
@@ -65,28 +68,68 @@
     return new URL(path, base).href;
   }
 
+  var root, launcher, loading;
+
+  // The launcher the widget will draw, drawn at once, without the widget.
+  function placeholder() {
+    var wrap = document.createElement("div");
+    wrap.className = "c360-root";
+    if (config.color) wrap.style.setProperty("--c360-accent", config.color);
+    var panel = document.createElement("div");
+    panel.className = config.position === "left" ? "c360 c360-left" : "c360";
+    launcher = document.createElement("button");
+    launcher.type = "button";
+    launcher.className = "c360-launcher";
+    var lang = (config.locale || navigator.language || "en").slice(0, 2);
+    launcher.setAttribute("aria-label", { ar: "افتح المحادثة", tr: "Sohbeti aç" }[lang] || "Open chat");
+    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "c360-icon c360-icon-chat");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z");
+    svg.appendChild(path);
+    launcher.appendChild(svg);
+    launcher.addEventListener("click", function () { call("open", []); });
+    launcher.addEventListener("pointerenter", load);
+    launcher.addEventListener("focus", load);
+    panel.appendChild(launcher);
+    wrap.appendChild(panel);
+    return wrap;
+  }
+
   function boot() {
     var host = document.createElement("connect360-chat");
-    var root = host.attachShadow({ mode: "open" });
+    root = host.attachShadow({ mode: "open" });
     var link = document.createElement("link");
     link.rel = "stylesheet";
     link.href = url(assets.css);
-    var styled = new Promise(function (done) {
-      link.onload = link.onerror = done;
-    });
+    link.onload = function () { if (!widget) root.appendChild(placeholder()); };
     root.appendChild(link);
     document.body.appendChild(host);
-    Promise.all([import(url(assets.js)), styled])
-      .then(function (loaded) {
-        var bundle = loaded[0];
+    var returning = false;
+    try {
+      returning = !!localStorage.getItem("connect360:" + config.widgetKey + ":session");
+    } catch (e) {}
+    if (returning || queue.length) load();
+  }
+
+  function load() {
+    if (loading || !root) return;
+    loading = true;
+    import(url(assets.js))
+      .then(function (bundle) {
         return bundle.default({ module_or_path: url(assets.wasm) }).then(function () {
           widget = bundle.mount(root, JSON.stringify(config), emit);
+          var drawn = launcher && launcher.parentNode && launcher.parentNode.parentNode;
+          if (drawn) root.removeChild(drawn);
           queue.splice(0).forEach(function (c) {
             widget[c[0]].apply(widget, c[1]);
           });
         });
       })
       .catch(function (e) {
+        loading = false;
         console.error("Connect360: the chat widget could not load", e);
       });
   }
