@@ -139,7 +139,17 @@ fn Panel(chat: Chat) -> impl IntoView {
     };
     let label = title.clone();
     view! {
-        <section class="c360-panel" role="dialog" aria-label=label hidden=move || !chat.open.get()>
+        <section
+            class="c360-panel"
+            role="dialog"
+            aria-label=label
+            hidden=move || !chat.open.get()
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    chat.set_open(false);
+                }
+            }
+        >
             <header class="c360-header">
                 <h2 class="c360-title">{title}</h2>
                 <button

@@ -136,7 +136,7 @@ impl Chat {
         self.emit(if open { "open" } else { "close" }, JsValue::UNDEFINED);
         if open {
             self.unread.set(0);
-            if self.status.get_untracked() == Status::Idle {
+            if matches!(self.status.get_untracked(), Status::Idle | Status::Failed(_)) {
                 self.connect();
             } else {
                 self.poll_now();
@@ -401,6 +401,7 @@ impl Chat {
             spawn_local(async move {
                 browser::next_frame().await;
                 self.scroll_to_bottom();
+                self.fill_view().await;
             });
         }
         Outcome::Activity
@@ -464,6 +465,20 @@ impl Chat {
         self.loading_older.set(false);
         self.keep_scroll_position(before).await;
         loaded
+    }
+
+    /// Loads older pages while the list is too short to scroll (scrolling
+    /// to the top is what loads them otherwise).
+    async fn fill_view(self) {
+        loop {
+            let scrollable = self
+                .list
+                .get_untracked()
+                .is_none_or(|l| l.client_height() == 0 || l.scroll_height() > l.client_height());
+            if scrollable || !self.load_older().await {
+                return;
+            }
+        }
     }
 
     /// After the list grew above the view, scrolls down by as much as it

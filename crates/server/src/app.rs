@@ -114,9 +114,9 @@ impl Application {
         let signer = TokenSigner::new(store.token_key().await.context("reading the token key")?);
         let assets = match WidgetAssets::load(&config.widget_dir) {
             Ok(assets) => {
-                let (loader, total) = assets.sizes();
-                tracing::info!(loader_gzip = loader.gzip, widget_brotli = total.brotli, "widget loaded");
-                Some(Arc::new(assets))
+                let assets = Arc::new(assets);
+                assets.compress_in_background();
+                Some(assets)
             }
             Err(err) if config.demo => return Err(err.context("the demo needs the widget built")),
             Err(err) => {

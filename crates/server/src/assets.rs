@@ -1,5 +1,7 @@
 //! The widget's files, built by Trunk: served from memory, compressed once
-//! at start (brotli and gzip), cached for a year (their names are hashed).
+//! (gzip at load, brotli on a background thread because at quality 11 it
+//! takes seconds, and the server should not wait for it to start), cached for
+//! a year (their names are hashed).
 //!
 //! `widget.js`, the loader, is the one file with a fixed name: it is served
 //! with a short cache and told the hashed names of the bundle it loads.
@@ -7,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, bail};
 use axum::body::Bytes;
@@ -28,7 +31,7 @@ struct Asset {
     etag: String,
     raw: Bytes,
     gzip: Bytes,
-    brotli: Bytes,
+    brotli: OnceLock<Bytes>,
 }
 
 impl Asset {
@@ -37,19 +40,29 @@ impl Asset {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&raw)?;
         let gzip = gz.finish()?;
-        let mut brotli = Vec::new();
-        brotli::BrotliCompress(&mut raw.as_slice(), &mut brotli, &brotli::enc::BrotliEncoderParams {
-            quality: 11,
-            lgwin: 22,
-            ..Default::default()
-        })?;
         Ok(Asset {
             content_type: content_type(name),
             cache_control,
             etag,
             raw: raw.into(),
             gzip: gzip.into(),
-            brotli: brotli.into(),
+            brotli: OnceLock::new(),
+        })
+    }
+
+    /// Compresses with brotli at the best quality, once.
+    fn brotli(&self) -> &Bytes {
+        self.brotli.get_or_init(|| {
+            let mut out = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+            match brotli::BrotliCompress(&mut self.raw.as_ref(), &mut out, &params) {
+                Ok(_) => out.into(),
+                // Writing to a Vec does not fail; should it, gzip stays the answer.
+                Err(err) => {
+                    tracing::error!(%err, "brotli compression failed");
+                    Bytes::new()
+                }
+            }
         })
     }
 
@@ -72,9 +85,10 @@ impl Asset {
         }
         let accepts = request.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or_default();
         let accepts = |coding: &str| accepts.split(',').any(|c| c.split(';').next().is_some_and(|c| c.trim() == coding));
-        let body = if accepts("br") {
+        let brotli = self.brotli.get().filter(|b| !b.is_empty());
+        let body = if let (true, Some(brotli)) = (accepts("br"), brotli) {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
-            self.brotli.clone()
+            brotli.clone()
         } else if accepts("gzip") {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
             self.gzip.clone()
@@ -153,9 +167,20 @@ impl WidgetAssets {
         self.bundle.get(name).map(|a| a.respond(request))
     }
 
-    /// The loader alone, and loader plus bundle (what a visitor who opens the panel loads).
+    /// Compresses every file with brotli on a thread of its own; until a file
+    /// is done it is served with gzip.
+    pub fn compress_in_background(self: &Arc<Self>) {
+        let assets = Arc::clone(self);
+        std::thread::spawn(move || {
+            let (loader, total) = assets.sizes();
+            tracing::info!(loader_gzip = loader.gzip, widget_brotli = total.brotli, "widget compressed");
+        });
+    }
+
+    /// The loader alone, and loader plus bundle (what a visitor who opens the
+    /// panel loads). Compresses with brotli first where that is not done yet.
     pub fn sizes(&self) -> (Sizes, Sizes) {
-        let size = |a: &Asset| Sizes { raw: a.raw.len(), gzip: a.gzip.len(), brotli: a.brotli.len() };
+        let size = |a: &Asset| Sizes { raw: a.raw.len(), gzip: a.gzip.len(), brotli: a.brotli().len() };
         let loader = size(&self.loader);
         let total = self.bundle.values().map(size).fold(loader, |t, s| Sizes {
             raw: t.raw + s.raw,
@@ -218,6 +243,8 @@ mod tests {
         let asset = Asset::new("a.wasm", vec![7; 10_000], "public").unwrap();
         let mut req = HeaderMap::new();
         req.insert(ACCEPT_ENCODING, "gzip, deflate, br;q=1.0".parse().unwrap());
+        assert_eq!(asset.respond(&req).headers()[CONTENT_ENCODING], "gzip", "brotli is not ready yet");
+        asset.brotli();
         let res = asset.respond(&req);
         assert_eq!(res.headers()[CONTENT_ENCODING], "br");
         assert_eq!(res.headers()[CONTENT_TYPE], "application/wasm");
@@ -227,6 +254,6 @@ mod tests {
         assert!(asset.respond(&req).headers().get(CONTENT_ENCODING).is_none());
         req.insert(IF_NONE_MATCH, asset.etag.parse().unwrap());
         assert_eq!(asset.respond(&req).status(), StatusCode::NOT_MODIFIED);
-        assert!(asset.brotli.len() < 100 && asset.gzip.len() < 100);
+        assert!(asset.brotli().len() < 100 && asset.gzip.len() < 100);
     }
 }
