@@ -4,6 +4,7 @@
 //! here is renamed on both sides of the wire at once. Serde only: nothing in
 //! here knows about HTTP, storage or the browser.
 
+pub mod attachment;
 pub mod content;
 pub mod conversation;
 pub mod customer;
@@ -14,6 +15,7 @@ pub mod procedure;
 pub mod template;
 pub mod widget;
 
+pub use attachment::*;
 pub use content::{Content, Locale};
 pub use conversation::*;
 pub use customer::CustomerInput;
