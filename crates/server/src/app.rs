@@ -4,18 +4,21 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use connect360_api::{ErrorCode, WIDGET_SESSION_PATH};
+use connect360_api::{ATTACHMENTS_PATH, ErrorCode, WIDGET_SESSION_PATH};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::assets::WidgetAssets;
+use crate::attachments::storage::{FileStorage, LocalFileStorage};
+use crate::attachments::url::UrlSigner;
 use crate::demo::Demo;
 use crate::error::ApiError;
 use crate::store::{SqliteStore, Store};
@@ -29,6 +32,23 @@ pub struct ServeConfig {
     pub widget_dir: PathBuf,
     /// Seed and serve the demo shop.
     pub demo: bool,
+    /// Uploads no message has used for this long are removed.
+    pub unused_files_ttl: Duration,
+    /// How often unused uploads are looked for.
+    pub file_gc_interval: Duration,
+}
+
+impl ServeConfig {
+    pub fn new(addr: SocketAddr, data_dir: PathBuf, widget_dir: PathBuf) -> Self {
+        ServeConfig {
+            addr,
+            data_dir,
+            widget_dir,
+            demo: false,
+            unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
+            file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -38,6 +58,12 @@ pub struct AppState {
     /// Absent when the widget has not been built; the API works without it.
     pub assets: Option<Arc<WidgetAssets>>,
     pub demo: Option<Arc<Demo>>,
+    /// Attachments' bytes.
+    pub files: Arc<dyn FileStorage>,
+    /// Where uploads are written until the whole request has arrived.
+    pub spool_dir: Arc<PathBuf>,
+    /// Signs the file URLs handed to visitors.
+    pub urls: UrlSigner,
 }
 
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -46,6 +72,11 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/trpc/{*path}", any(crate::trpc::handle))
         .route(WIDGET_SESSION_PATH, post(crate::session::create))
+        .route(
+            ATTACHMENTS_PATH,
+            post(crate::attachments::upload::handle).layer(DefaultBodyLimit::max(crate::attachments::upload::BODY_LIMIT)),
+        )
+        .route("/api/v1/connect/assets/{*key}", get(crate::attachments::download::handle))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::cors::layer));
     Router::new()
         .merge(api)
@@ -102,6 +133,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     demo: Option<Arc<Demo>>,
+    /// Removes unused uploads while the server runs.
+    file_gc: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl Application {
@@ -111,7 +144,20 @@ impl Application {
             .ensure_workspace(DEFAULT_WORKSPACE, "Default")
             .await
             .context("creating the default workspace")?;
-        let signer = TokenSigner::new(store.token_key().await.context("reading the token key")?);
+        let token_key = store.token_key().await.context("reading the token key")?;
+        let signer = TokenSigner::new(token_key);
+        let files: Arc<dyn FileStorage> = Arc::new(
+            LocalFileStorage::new(config.data_dir.join("files")).context("creating the files directory")?,
+        );
+        let spool_dir = config.data_dir.join("incoming");
+        // What a crash left half-uploaded is of no use to anyone.
+        match std::fs::remove_dir_all(&spool_dir) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                return Err(err).with_context(|| format!("clearing {}", spool_dir.display()));
+            }
+            _ => {}
+        }
+        std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
         let assets = match WidgetAssets::load(&config.widget_dir) {
             Ok(assets) => {
                 let assets = Arc::new(assets);
@@ -131,8 +177,23 @@ impl Application {
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
-        let router = router(AppState { store: Arc::new(store), signer, assets, demo: demo.clone() });
-        Ok(Application { listener, router, demo })
+        let store: Arc<dyn Store> = Arc::new(store);
+        let file_gc = Box::pin(crate::attachments::gc::run(
+            store.clone(),
+            files.clone(),
+            config.unused_files_ttl,
+            config.file_gc_interval,
+        ));
+        let router = router(AppState {
+            store,
+            signer,
+            assets,
+            demo: demo.clone(),
+            files,
+            spool_dir: Arc::new(spool_dir),
+            urls: UrlSigner::new(&token_key),
+        });
+        Ok(Application { listener, router, demo, file_gc })
     }
 
     pub fn demo(&self) -> Option<&Demo> {
@@ -145,9 +206,12 @@ impl Application {
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let file_gc = tokio::spawn(self.file_gc);
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        file_gc.abort();
+        served
     }
 }
 

@@ -170,7 +170,7 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { addr, data, widget_dir, demo } => {
-            let config = ServeConfig { addr, data_dir: data.dir.clone(), widget_dir, demo };
+            let config = ServeConfig { demo, ..ServeConfig::new(addr, data.dir.clone(), widget_dir) };
             let app = Application::build(&config).await?;
             let addr = app.local_addr()?;
             if let Some(demo) = app.demo() {

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod assets;
+pub mod attachments;
 pub mod auth;
 pub mod cli;
 pub mod clock;

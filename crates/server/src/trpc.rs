@@ -56,6 +56,7 @@ pub async fn handle(
             idempotency_key: idempotency_key
                 .as_ref()
                 .map(|key| if query.batch { format!("{key}#{index}") } else { key.clone() }),
+            urls: &state.urls,
         };
         let outcome = run(&ctx, &method, path, input).await;
         results.push((path, outcome));

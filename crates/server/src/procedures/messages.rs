@@ -4,6 +4,7 @@ use connect360_api::{self as api, Content, ListMessagesInput, Message, Page, Sen
 use sha2::{Digest, Sha256};
 
 use super::{Ctx, Handle};
+use crate::attachments::url::Grantee;
 use crate::auth::{MemberPrincipal, Permission, Principal};
 use crate::visitor_token::VisitorClaims;
 use crate::error::ApiError;
@@ -163,8 +164,22 @@ impl Handle for api::SendMessage {
             idempotency,
             only_customer: scope.only_customer,
         };
-        Ok(ctx.store.send(msg).await?)
+        let mut message = ctx.store.send(msg).await?;
+        sign_attachments(ctx, std::slice::from_mut(&mut message))?;
+        Ok(message)
     }
+}
+
+/// A visitor's answers carry URLs signed for them, so that the widget can
+/// show images with a plain `<img src>`; API keys fetch with their header.
+fn sign_attachments(ctx: &Ctx<'_>, messages: &mut [Message]) -> Result<(), ApiError> {
+    let Principal::Visitor(v) = ctx.principal()? else { return Ok(()) };
+    let grantee = Grantee::Customer(v.customer_id.clone());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for attachment in messages.iter_mut().flat_map(|m| m.attachments.iter_mut()) {
+        attachment.url = ctx.urls.sign_path(&attachment.url, &grantee, now);
+    }
+    Ok(())
 }
 
 impl Handle for api::ListMessages {
@@ -188,6 +203,8 @@ impl Handle for api::ListMessages {
             limit,
             cursor: input.cursor.as_deref().map(|c| validate::id("cursor", c)).transpose()?,
         };
-        Ok(ctx.store.list_messages(req).await?)
+        let mut page = ctx.store.list_messages(req).await?;
+        sign_attachments(ctx, &mut page.items)?;
+        Ok(page)
     }
 }

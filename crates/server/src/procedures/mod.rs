@@ -13,6 +13,7 @@ use connect360_api::{self as api, Procedure, ProcedureKind};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::attachments::url::UrlSigner;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::store::{Actor, Store};
@@ -24,6 +25,8 @@ pub struct Ctx<'a> {
     pub principal: &'a Result<Principal, ApiError>,
     /// The request's `Idempotency-Key`, made distinct per call in a batch.
     pub idempotency_key: Option<String>,
+    /// Signs the attachment URLs of answers to visitors.
+    pub urls: &'a UrlSigner,
 }
 
 impl Ctx<'_> {

@@ -165,8 +165,42 @@ pub struct NewMessage {
     pub ai: Option<NewAiRequest>,
     pub idempotency: Option<Idempotency>,
     /// A visitor may only write in their own conversations: the conversation
-    /// must be this customer's, or it is not found.
+    /// must be this customer's, or it is not found. Their attachments must be
+    /// files this customer uploaded.
     pub only_customer: Option<String>,
+}
+
+/// Who uploaded a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Uploader {
+    Member(String),
+    Customer(String),
+}
+
+/// An upload whose bytes are in file storage already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    pub id: String,
+    pub workspace_id: String,
+    pub storage_key: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub uploader: Uploader,
+}
+
+/// A file with what deciding who may read it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub id: String,
+    pub workspace_id: String,
+    pub storage_key: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    pub uploader: Uploader,
+    /// The customer of the conversation whose message uses the file.
+    pub conversation_customer_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,4 +251,12 @@ pub trait Store: Send + Sync + 'static {
     /// The key visitor tokens are signed with, made on first use.
     async fn token_key(&self) -> Result<[u8; 32]>;
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>>;
+
+    /// Records uploads whose bytes are stored: all of them or none.
+    async fn insert_files(&self, files: &[NewFile]) -> Result<()>;
+    async fn file_by_key(&self, storage_key: &str) -> Result<Option<StoredFile>>;
+    /// Deletes the rows of files that no message uses and that were uploaded
+    /// more than `older_than` ago; returns their storage keys, whose bytes are
+    /// the caller's to delete. A file attached meanwhile is not among them.
+    async fn remove_expired_unused_files(&self, older_than: std::time::Duration) -> Result<Vec<String>>;
 }

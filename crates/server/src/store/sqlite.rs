@@ -442,7 +442,7 @@ async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<sqlx::sqlite:
                     name: f.get("name"),
                     media_type: f.get("media_type"),
                     size: f.get::<i64, _>("size").max(0) as u64,
-                    url: format!("/api/v1/connect/assets/{}", f.get::<&str, _>("storage_key")),
+                    url: crate::attachments::url::asset_path(f.get("storage_key")),
                 })
                 .collect();
             let channel_id: Option<String> = row.get("channel_id");
@@ -513,13 +513,18 @@ async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversat
         None => None,
     };
     for (i, file_id) in msg.attachment_ids.iter().enumerate() {
-        let row = sqlx::query("SELECT message_id FROM files WHERE id = ? AND workspace_id = ?")
-            .bind(file_id)
-            .bind(&msg.workspace_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| StoreError::invalid(format!("attachmentIds[{i}]"), "unknown attachment"))?;
-        if row.get::<Option<String>, _>("message_id").is_some() {
+        // A visitor's own uploads only; another visitor's file is as unknown as a missing one.
+        let row = sqlx::query(
+            "SELECT used_at FROM files WHERE id = ?1 AND workspace_id = ?2
+             AND (?3 IS NULL OR (uploader_type = 'customer' AND uploader_id = ?3))",
+        )
+        .bind(file_id)
+        .bind(&msg.workspace_id)
+        .bind(&msg.only_customer)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid(format!("attachmentIds[{i}]"), "unknown attachment"))?;
+        if row.get::<Option<String>, _>("used_at").is_some() {
             return Err(StoreError::invalid(format!("attachmentIds[{i}]"), "already attached to a message"));
         }
     }
@@ -559,8 +564,9 @@ async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversat
     .execute(&mut *conn)
     .await?;
     for file_id in &msg.attachment_ids {
-        sqlx::query("UPDATE files SET message_id = ? WHERE id = ?")
+        sqlx::query("UPDATE files SET message_id = ?, used_at = ? WHERE id = ?")
             .bind(&id)
+            .bind(&now)
             .bind(file_id)
             .execute(&mut *conn)
             .await?;
@@ -1038,6 +1044,78 @@ impl Store for SqliteStore {
         rows.reverse();
         let items = messages_from_rows(&mut conn, rows).await?;
         Ok(Page { items, next_cursor })
+    }
+
+    async fn insert_files(&self, files: &[NewFile]) -> Result<()> {
+        let mut tx = self.writer.begin().await?;
+        let now = clock::now();
+        for file in files {
+            let (uploader_type, uploader_id) = match &file.uploader {
+                Uploader::Member(id) => ("workspace", id),
+                Uploader::Customer(id) => ("customer", id),
+            };
+            sqlx::query(
+                "INSERT INTO files (id, workspace_id, storage_key, name, media_type, size, uploader_type, uploader_id, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&file.id)
+            .bind(&file.workspace_id)
+            .bind(&file.storage_key)
+            .bind(&file.name)
+            .bind(&file.media_type)
+            .bind(i64::try_from(file.size).map_err(|e| StoreError::Database(Box::new(e)))?)
+            .bind(uploader_type)
+            .bind(uploader_id)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn file_by_key(&self, storage_key: &str) -> Result<Option<StoredFile>> {
+        let row = sqlx::query(
+            "SELECT f.id, f.workspace_id, f.storage_key, f.name, f.media_type, f.size, f.uploader_type,
+                    f.uploader_id, c.customer_id AS conversation_customer_id
+             FROM files f
+             LEFT JOIN messages m ON m.id = f.message_id
+             LEFT JOIN conversations c ON c.id = m.conversation_id
+             WHERE f.storage_key = ?",
+        )
+        .bind(storage_key)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.map(|r| {
+            let uploader_id: String = r.get("uploader_id");
+            StoredFile {
+                id: r.get("id"),
+                workspace_id: r.get("workspace_id"),
+                storage_key: r.get("storage_key"),
+                name: r.get("name"),
+                media_type: r.get("media_type"),
+                size: r.get::<i64, _>("size").max(0) as u64,
+                uploader: match r.get::<&str, _>("uploader_type") {
+                    "customer" => Uploader::Customer(uploader_id),
+                    _ => Uploader::Member(uploader_id),
+                },
+                conversation_customer_id: r.get("conversation_customer_id"),
+            }
+        }))
+    }
+
+    async fn remove_expired_unused_files(&self, older_than: Duration) -> Result<Vec<String>> {
+        let age = time::Duration::try_from(older_than).map_err(|e| StoreError::Database(Box::new(e)))?;
+        let cutoff = clock::format(time::OffsetDateTime::now_utc() - age);
+        // One statement under the single writer: a send that attaches the
+        // file either ran before (the file is used) or will find it gone.
+        let keys = sqlx::query_scalar(
+            "DELETE FROM files WHERE message_id IS NULL AND created_at < ? RETURNING storage_key",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.writer)
+        .await?;
+        Ok(keys)
     }
 }
 

@@ -52,13 +52,18 @@ impl Answer {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The server with some of its configuration changed, e.g. how soon unused uploads go.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
-    let config = ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data.path().to_owned(),
-        widget_dir: data.path().join("no-widget-here"),
-        demo: false,
-    };
+    let mut config = ServeConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+        data.path().to_owned(),
+        data.path().join("no-widget-here"),
+    );
+    configure(&mut config);
     let app = Application::build(&config).await.expect("server builds");
     let addr = app.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,0 +1,181 @@
+//! `POST /api/v1/connect/attachments`: multipart/form-data, each file part
+//! streamed to a spool file under the data directory chunk by chunk, its type
+//! sniffed on the way. Only when the whole request is good are the files
+//! moved into storage and their rows written, in one transaction; any error
+//! leaves nothing behind.
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
+use axum::extract::{Multipart, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use connect360_api::{ErrorCode, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadResponse, UploadedFile};
+use tokio::io::AsyncWriteExt;
+
+use super::name;
+use super::sniff::{OCTET_STREAM, Sniffed, Sniffer};
+use super::url::{Grantee, asset_path};
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::error::ApiError;
+use crate::store::{NewFile, Uploader};
+use crate::{ids, trpc};
+
+/// The request as a whole: every file at its largest, and room for the parts' headers.
+pub const BODY_LIMIT: usize = MAX_FILES_PER_UPLOAD * MAX_FILE_BYTES as usize + 1024 * 1024;
+
+pub async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    match receive(&state, &headers, multipart).await {
+        Ok(files) => Json(UploadResponse { files }).into_response(),
+        Err(err) => trpc::error_response(&err, None),
+    }
+}
+
+/// A file part written to the spool; removed on drop unless it was moved into storage.
+struct Spooled {
+    id: String,
+    path: PathBuf,
+    client_name: String,
+    sniffed: Sniffed,
+    size: u64,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        // After a move into storage there is nothing here any more.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Vec<UploadedFile>, ApiError> {
+    let principal = crate::auth::authenticate(state.store.as_ref(), &state.signer, headers).await?;
+    principal.require(Permission::Engage)?;
+    let mut multipart = multipart
+        .map_err(|_| ApiError::invalid("body", "must be multipart/form-data with a boundary"))?;
+    let mut spooled = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        // Parts without a file name are form fields, not files: skipped.
+        let Some(client_name) = field.file_name().map(str::to_owned) else { continue };
+        if spooled.len() == MAX_FILES_PER_UPLOAD {
+            return Err(ApiError::invalid("files", format!("at most {MAX_FILES_PER_UPLOAD} files per upload")));
+        }
+        let index = spooled.len();
+        spooled.push(spool(&state.spool_dir, &mut field, client_name, index).await?);
+    }
+    if spooled.is_empty() {
+        return Err(ApiError::invalid("files", "no file in the upload: send file parts of multipart/form-data"));
+    }
+    place(state, &principal, spooled).await
+}
+
+async fn spool(dir: &Path, field: &mut Field<'_>, client_name: String, index: usize) -> Result<Spooled, ApiError> {
+    let id = ids::new_id("file");
+    let mut spooled = Spooled {
+        path: dir.join(format!("{id}.part")),
+        id,
+        client_name,
+        sniffed: Sniffed { media_type: OCTET_STREAM, extension: "bin" },
+        size: 0,
+    };
+    let mut out = tokio::fs::File::create(&spooled.path).await.map_err(ApiError::internal)?;
+    let mut sniffer = Sniffer::default();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        spooled.size += chunk.len() as u64;
+        if spooled.size > MAX_FILE_BYTES {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "files[{index}]: {} is larger than {} MB ({MAX_FILE_BYTES} bytes)",
+                    spooled.client_name,
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ),
+            ));
+        }
+        sniffer.feed(&chunk);
+        out.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    // On disk before its row says it exists.
+    out.sync_all().await.map_err(ApiError::internal)?;
+    spooled.sniffed = sniffer.finish();
+    Ok(spooled)
+}
+
+/// Moves the spooled files into storage and records them; on any failure
+/// the moved ones are deleted again.
+async fn place(state: &AppState, principal: &Principal, spooled: Vec<Spooled>) -> Result<Vec<UploadedFile>, ApiError> {
+    let workspace_id = principal.workspace_id().to_owned();
+    let uploader = match principal {
+        Principal::Member(m) => Uploader::Member(m.member_id.clone()),
+        Principal::Visitor(v) => Uploader::Customer(v.customer_id.clone()),
+    };
+    let mut rows: Vec<NewFile> = Vec::with_capacity(spooled.len());
+    for file in &spooled {
+        let name = name::normalise(&file.client_name, file.sniffed.extension);
+        let storage_key = format!("{workspace_id}/{}/{name}", file.id);
+        if let Err(err) = state.files.put_file(&storage_key, &file.path).await {
+            discard(state, &rows).await;
+            return Err(ApiError::internal(format!("storing an upload: {err}")));
+        }
+        rows.push(NewFile {
+            id: file.id.clone(),
+            workspace_id: workspace_id.clone(),
+            storage_key,
+            name,
+            media_type: file.sniffed.media_type.to_owned(),
+            size: file.size,
+            uploader: uploader.clone(),
+        });
+    }
+    if let Err(err) = state.store.insert_files(&rows).await {
+        discard(state, &rows).await;
+        return Err(err.into());
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    tracing::info!(count = rows.len(), workspace = %workspace_id, "files uploaded");
+    Ok(rows
+        .into_iter()
+        .map(|row| UploadedFile {
+            url: match principal {
+                Principal::Member(_) => asset_path(&row.storage_key),
+                Principal::Visitor(v) => {
+                    state.urls.signed_url(&row.storage_key, &Grantee::Customer(v.customer_id.clone()), now)
+                }
+            },
+            id: row.id,
+            name: row.name,
+            s3_key: row.storage_key,
+            media_type: row.media_type,
+            size: row.size,
+        })
+        .collect())
+}
+
+async fn discard(state: &AppState, rows: &[NewFile]) {
+    for row in rows {
+        if let Err(err) = state.files.delete(&row.storage_key).await {
+            tracing::warn!(%err, key = row.storage_key, "could not remove the bytes of a failed upload");
+        }
+    }
+}
+
+fn multipart_error(err: MultipartError) -> ApiError {
+    match err.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The upload is larger than {BODY_LIMIT} bytes in all."),
+        ),
+        StatusCode::BAD_REQUEST => ApiError::invalid("body", format!("malformed multipart/form-data: {}", err.body_text())),
+        // Mostly a client that went away mid-upload.
+        _ => ApiError::internal(format!("reading an upload: {}", err.body_text())),
+    }
+}
