@@ -1,0 +1,185 @@
+// The widget in a real browser against the real server: the demo shop page
+// embeds it with its script tag, as a site owner would.
+import { test, expect } from '@playwright/test';
+import { Server } from './server.js';
+
+let server;
+test.beforeEach(async () => {
+  server = await Server.start();
+});
+test.afterEach(async () => {
+  await server?.stop();
+});
+
+const panel = (page) => page.locator('connect360-chat .c360-panel');
+const rows = (page) => panel(page).locator('.c360-row');
+const row = (page, text) => rows(page).filter({ hasText: text });
+/** The row whose bubble says exactly `text` (a row's text also holds its time and status). */
+const exactRow = (page, text) => rows(page).filter({ has: page.locator('.c360-bubble', { hasText: new RegExp(`^${text}$`) }) });
+
+async function openPanel(page) {
+  await page.locator('connect360-chat .c360-launcher').first().click();
+  await expect(panel(page)).toBeVisible();
+}
+
+async function send(page, text) {
+  const input = panel(page).locator('.c360-input');
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+/** What the widget keeps in the host page's localStorage: its guest id and token. */
+async function visitorOf(page) {
+  const stored = await page.evaluate((key) => localStorage.getItem(`connect360:${key}:session`), server.widgetKey);
+  expect(stored, 'the widget stored its session').toBeTruthy();
+  return JSON.parse(stored);
+}
+
+async function conversationOf(page) {
+  const { externalId } = await visitorOf(page);
+  return (await server.conversationOf(externalId)).id;
+}
+
+test('a visitor opens the panel, sends, sees it sent, and finds it again after a reload', async ({ page }) => {
+  await page.goto(server.url);
+  await openPanel(page);
+  await send(page, 'I need help with my order #1042.');
+  await expect(row(page, 'I need help with my order #1042.').locator('.c360-status')).toHaveText('Sent');
+
+  const stored = await server.messages(await conversationOf(page));
+  expect(stored.map((m) => m.content.en)).toEqual(['I need help with my order #1042.']);
+  expect(stored[0].sender.type).toBe('customer');
+  expect(stored[0].channel.identifier).toBe('127.0.0.1');
+
+  await page.reload();
+  await openPanel(page);
+  await expect(row(page, 'I need help with my order #1042.')).toHaveCount(1);
+});
+
+test('a support reply sent with the API key appears in the open panel', async ({ page }) => {
+  await page.goto(server.url);
+  await openPanel(page);
+  await send(page, 'Is anyone there?');
+  await expect(row(page, 'Is anyone there?').locator('.c360-status')).toHaveText('Sent');
+  await server.call('v1.connect.send', { conversationId: await conversationOf(page), content: { en: 'Yes! How can we help?' } });
+  const reply = row(page, 'Yes! How can we help?');
+  await expect(reply).toBeVisible({ timeout: 40_000 });
+  await expect(reply).not.toHaveClass(/c360-mine/);
+});
+
+test('scrolling up pages 300 messages of history without moving the message in view', async ({ page }) => {
+  await page.goto(server.url);
+  await openPanel(page);
+  await send(page, 'hello');
+  await expect(row(page, 'hello').locator('.c360-status')).toHaveText('Sent');
+  const conversationId = await conversationOf(page);
+  await server.sendMany(conversationId, Array.from({ length: 300 }, (_, i) => `history ${i}`));
+
+  await page.reload();
+  await openPanel(page);
+  await expect(row(page, 'history 299')).toBeVisible();
+  const list = panel(page).locator('.c360-list');
+  // Each history request is held until the position before it is measured,
+  // so the measurement can't race the prepend on a fast machine.
+  let held = null;
+  await page.route(/listMessages/, async (route) => {
+    const input = new URL(route.request().url()).searchParams.get('input') ?? '';
+    const waiting = held;
+    if (input.includes('"cursor":"') && waiting) {
+      held = null;
+      await new Promise((resolve) => waiting(resolve));
+    }
+    await route.continue();
+  });
+  const drifts = [];
+  for (let round = 0; round < 20 && (await exactRow(page, 'hello').count()) === 0; round++) {
+    const before = await rows(page).count();
+    const anchorId = await rows(page).first().getAttribute('data-id');
+    const anchor = panel(page).locator(`.c360-row[data-id="${anchorId}"]`);
+    const top = async () => (await anchor.evaluate((el) => el.getBoundingClientRect().top));
+    const requested = new Promise((resolve) => { held = resolve; });
+    await list.evaluate((el) => { el.scrollTop = 0; });
+    const release = await Promise.race([
+      requested,
+      page.waitForTimeout(15_000).then(() => { throw new Error(`round ${round}: scrolling to the top asked for no older page`); }),
+    ]);
+    const beforeTop = await top();
+    release();
+    await expect.poll(() => rows(page).count(), { timeout: 20_000 }).toBeGreaterThan(before);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    drifts.push(Math.abs((await top()) - beforeTop));
+  }
+  await expect(exactRow(page, 'hello')).toHaveCount(1);
+  const shown = await panel(page).locator('.c360-bubble').allTextContents();
+  const expected = ['hello', ...Array.from({ length: 300 }, (_, i) => `history ${i}`)];
+  expect(shown, 'every message once, oldest first').toEqual(expected);
+  console.log(`anchored message drift per page, px: ${drifts.map((d) => d.toFixed(2)).join(', ')}`);
+  expect(drifts.length).toBeGreaterThanOrEqual(5);
+  for (const drift of drifts) expect(drift, `the anchored message moved by ${drift}px`).toBeLessThanOrEqual(1);
+  // The loader is gone once the oldest page is in.
+  await expect(panel(page).locator('.c360-loader')).toHaveCount(0);
+});
+
+test('two visitors never see each other, and a token reaches only its own conversation', async ({ browser }) => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  for (const [page, text] of [[alice, 'alice: my address is 1 Fjord Lane'], [bob, 'bob: my card ends 4242']]) {
+    await page.goto(server.url);
+    await openPanel(page);
+    await send(page, text);
+    await expect(row(page, text).locator('.c360-status')).toHaveText('Sent');
+  }
+  // Support answers both; each sees only their own thread.
+  const aliceConversation = await conversationOf(alice);
+  const bobConversation = await conversationOf(bob);
+  expect(aliceConversation).not.toBe(bobConversation);
+  await server.call('v1.connect.send', { conversationId: aliceConversation, content: { en: 'for alice only' } });
+  await expect(row(alice, 'for alice only')).toBeVisible({ timeout: 40_000 });
+  await bob.waitForTimeout(3_000);
+  await expect(row(bob, 'alice')).toHaveCount(0);
+  await expect(row(bob, 'for alice only')).toHaveCount(0);
+  await expect(row(alice, 'bob')).toHaveCount(0);
+
+  // From Bob's page, with Bob's token: Alice's conversation does not exist.
+  const bobToken = (await visitorOf(bob)).token;
+  const list = (token, conversationId) =>
+    bob.evaluate(async ({ token, conversationId }) => {
+      const input = encodeURIComponent(JSON.stringify({ conversationId }));
+      const res = await fetch(`/api/trpc/v1.connect.listMessages?input=${input}`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: await res.json() };
+    }, { token, conversationId });
+  const own = await list(bobToken, bobConversation);
+  expect(own.status).toBe(200);
+  const stolen = await list(bobToken, aliceConversation);
+  expect(stolen.status).toBe(404);
+  expect(stolen.body.error.data.code).toBe('NOT_FOUND');
+  // A forged token (Alice's customer, Bob's signature) is refused outright.
+  const aliceToken = (await visitorOf(alice)).token;
+  const forged = aliceToken.split('.')[0] + '.' + bobToken.split('.')[1];
+  const refused = await list(forged, aliceConversation);
+  expect(refused.status).toBe(401);
+  expect(refused.body.error.message).toBe('Visitor token signature is invalid.');
+});
+
+test('with the server down a message fails; after it is back, Retry sends it once', async ({ page }) => {
+  await page.goto(server.url);
+  await openPanel(page);
+  await send(page, 'before the outage');
+  await expect(row(page, 'before the outage').locator('.c360-status')).toHaveText('Sent');
+
+  await server.kill();
+  await send(page, 'during the outage');
+  const failed = row(page, 'during the outage');
+  await expect(failed.locator('.c360-status')).toHaveText('Not sent', { timeout: 30_000 });
+
+  await server.up();
+  await failed.locator('.c360-retry').click();
+  await expect(failed.locator('.c360-status')).toHaveText('Sent', { timeout: 30_000 });
+  await expect(row(page, 'during the outage')).toHaveCount(1);
+
+  const texts = (await server.messages(await conversationOf(page))).map((m) => m.content.en);
+  expect(texts).toEqual(['before the outage', 'during the outage']);
+  await page.reload();
+  await openPanel(page);
+  await expect(row(page, 'during the outage')).toHaveCount(1);
+});
