@@ -1,4 +1,5 @@
-//! The Connect360 server: the messages API over tRPC, with an embedded SQLite store.
+//! The Connect360 server: the messages API over tRPC, with an embedded SQLite
+//! store, and attachments kept in file storage beside it.
 
 pub mod app;
 pub mod assets;
