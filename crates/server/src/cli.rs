@@ -172,6 +172,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { addr, data, widget_dir, demo } => {
             let config = ServeConfig { demo, ..ServeConfig::new(addr, data.dir.clone(), widget_dir) };
             let app = Application::build(&config).await?;
+            let shutdown = shutdown_signal().context("installing signal handlers")?;
             let addr = app.local_addr()?;
             if let Some(demo) = app.demo() {
                 println!("Demo shop:       http://{addr}/");
@@ -179,7 +180,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("Reply as support to the newest conversation: see README.md, \"Reply from support\".");
             }
             tracing::info!(addr = %addr, data = %data.dir.display(), "listening");
-            app.run_until(shutdown_signal()).await.context("serving")?;
+            app.run_until(shutdown).await.context("serving")?;
         }
         Command::Widget { command: WidgetCommand::Create { data, workspace, domains, identity_secret } } => {
             let domains = domains
