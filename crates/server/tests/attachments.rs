@@ -21,15 +21,16 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0
 const SVG: &[u8] = br#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>"#;
 const SITE: &str = "https://shop.example.com";
 
-/// A file part: its file name, the type the client claims, its bytes.
+/// A part: its Content-Disposition, the type the client claims, its bytes.
 struct Part {
-    file_name: Option<String>,
+    disposition: String,
     claimed: &'static str,
     bytes: Vec<u8>,
 }
 
 fn part(file_name: &str, claimed: &'static str, bytes: impl Into<Vec<u8>>) -> Part {
-    Part { file_name: Some(file_name.to_owned()), claimed, bytes: bytes.into() }
+    let disposition = format!("form-data; name=\"file\"; filename=\"{file_name}\"");
+    Part { disposition, claimed, bytes: bytes.into() }
 }
 
 /// multipart/form-data written by hand, so that file names reach the server exactly as given.
@@ -38,12 +39,7 @@ fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
     let mut body = Vec::new();
     for p in parts {
         body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        match &p.file_name {
-            Some(name) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(b"Content-Disposition: form-data; name=\"note\"\r\n"),
-        }
+        body.extend_from_slice(format!("Content-Disposition: {}\r\n", p.disposition).as_bytes());
         body.extend_from_slice(format!("Content-Type: {}\r\n\r\n", p.claimed).as_bytes());
         body.extend_from_slice(&p.bytes);
         body.extend_from_slice(b"\r\n");
@@ -200,7 +196,7 @@ async fn uploads_need_a_multipart_body_with_a_file_and_an_engage_credential() {
     let json_body = app.http.post(&url).bearer_auth(&key).json(&json!({"file": "x"}));
     let message = common::send(json_body).await.error("BAD_REQUEST");
     assert_eq!(message, "body: must be multipart/form-data with a boundary");
-    let only_fields = upload(&app, &key, &[Part { file_name: None, claimed: "text/plain", bytes: b"hello".to_vec() }]).await;
+    let only_fields = upload(&app, &key, &[Part { disposition: "form-data; name=\"note\"".into(), claimed: "text/plain", bytes: b"hello".to_vec() }]).await;
     assert!(only_fields.error("BAD_REQUEST").starts_with("files: no file in the upload"));
     let (content_type, _) = multipart(&[]);
     let truncated = app.http.post(&url).bearer_auth(&key).header("content-type", content_type).body("--nope");
@@ -256,6 +252,16 @@ async fn file_names_are_normalised() {
         assert_eq!(str_of(file, "url"), asset_path(&expected_key));
         assert!(str_of(file, "id").starts_with("file_"));
     }
+    // RFC 5987 names win over plain ones, and are normalised like the rest.
+    let extended = |encoded: &str| Part {
+        disposition: format!("form-data; name=\"file\"; filename=\"fallback.png\"; filename*=UTF-8''{encoded}"),
+        claimed: "image/png",
+        bytes: PNG.to_vec(),
+    };
+    let answer = upload(&app, &key, &[extended("%C3%A9t%C3%A9.png"), extended("..%2F..%2F.x.png")]).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(answer.body["files"][0]["name"], "été.png");
+    assert_eq!(answer.body["files"][1]["name"], "x.png");
     // The stored name is the one served.
     let res = get(&app, str_of(&files[0], "url"), Some(&key), &[]).await;
     assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"passwd\"; filename*=UTF-8''passwd");

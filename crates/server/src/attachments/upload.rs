@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use axum::Json;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
+use axum::http::header::CONTENT_DISPOSITION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect360_api::{ErrorCode, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadResponse, UploadedFile};
@@ -65,7 +66,8 @@ async fn receive(
     let mut spooled = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         // Parts without a file name are form fields, not files: skipped.
-        let Some(client_name) = field.file_name().map(str::to_owned) else { continue };
+        let extended = extended_file_name(field.headers());
+        let Some(client_name) = extended.or_else(|| field.file_name().map(str::to_owned)) else { continue };
         if spooled.len() == MAX_FILES_PER_UPLOAD {
             return Err(ApiError::invalid("files", format!("at most {MAX_FILES_PER_UPLOAD} files per upload")));
         }
@@ -168,6 +170,38 @@ async fn discard(state: &AppState, rows: &[NewFile]) {
     }
 }
 
+/// RFC 5987's `filename*=UTF-8''<percent-encoded>`, which some clients send
+/// for names beyond ASCII and which wins over a plain `filename`. multer reads
+/// only the plain one.
+fn extended_file_name(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(CONTENT_DISPOSITION)?.to_str().ok()?;
+    let encoded = value.split(';').find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("filename*").then(|| value.trim())
+    })?;
+    let (charset, rest) = encoded.split_once('\'')?;
+    let (_language, text) = rest.split_once('\'')?;
+    if !charset.eq_ignore_ascii_case("utf-8") {
+        return None;
+    }
+    let bytes: Vec<u8> = percent_decode(text)?;
+    String::from_utf8(bytes).ok()
+}
+
+fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        if byte == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(byte);
+        }
+    }
+    Some(out)
+}
+
 fn multipart_error(err: MultipartError) -> ApiError {
     match err.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
@@ -177,5 +211,26 @@ fn multipart_error(err: MultipartError) -> ApiError {
         StatusCode::BAD_REQUEST => ApiError::invalid("body", format!("malformed multipart/form-data: {}", err.body_text())),
         // Mostly a client that went away mid-upload.
         _ => ApiError::internal(format!("reading an upload: {}", err.body_text())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disposition(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_DISPOSITION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn extended_file_names_are_decoded() {
+        let name = |v: &str| extended_file_name(&disposition(v));
+        assert_eq!(name("form-data; name=\"f\"; filename*=UTF-8''%D8%B5%D9%88%D8%B1%D8%A9.png").as_deref(), Some("صورة.png"));
+        assert_eq!(name("form-data; name=\"f\"; filename=\"x.png\"; filename*=utf-8'en'a%20b.png").as_deref(), Some("a b.png"));
+        assert_eq!(name("form-data; name=\"f\"; filename=\"x.png\""), None);
+        assert_eq!(name("form-data; filename*=iso-8859-1''caf%E9.txt"), None);
+        assert_eq!(name("form-data; filename*=UTF-8''bad%zz"), None);
     }
 }
