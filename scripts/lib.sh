@@ -1,0 +1,114 @@
+# Shared by scripts/demo and scripts/test: output helpers, the idempotent
+# installs of the widget's build tools, and the widget build itself.
+# Source it; it expects ROOT to be the repository root.
+
+TRUNK_VERSION="0.21.14"
+BINARYEN_VERSION="132.0.0"
+TOOLS_DIR="$ROOT/.tools" # npm-installed build tools (wasm-opt), not committed
+
+banner() {
+  local line="=============================================================================="
+  printf '\n%s\n== %s\n%s\n' "$line" "$*" "$line"
+}
+
+note() { printf '>> %s\n' "$*"; }
+
+die() {
+  printf '%s: %s\n' "$(basename "$0")" "$*" >&2
+  exit 1
+}
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@" || sudo "$@"
+  else
+    die "need root to run: $* (not root, and no sudo)"
+  fi
+}
+
+ensure_wasm_target() {
+  local sysroot
+  sysroot="$(rustc --print sysroot)"
+  if [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ]; then
+    note "Rust target wasm32-unknown-unknown: installed"
+  elif command -v rustup >/dev/null 2>&1; then
+    note "Rust target wasm32-unknown-unknown: installing"
+    rustup target add wasm32-unknown-unknown
+  else
+    die "the wasm32-unknown-unknown target is missing and rustup is not available to add it"
+  fi
+}
+
+# Trunk 0.21 (0.22 needs a newer rustc); about 17 minutes the first time.
+ensure_trunk() {
+  if trunk --version 2>/dev/null | grep -qx "trunk $TRUNK_VERSION"; then
+    note "trunk $TRUNK_VERSION: installed"
+  else
+    note "trunk $TRUNK_VERSION: installing with cargo (slow the first time)"
+    cargo install trunk --version "$TRUNK_VERSION" --locked
+  fi
+}
+
+# wasm-bindgen-cli must match the wasm-bindgen of Cargo.lock exactly; it
+# brings wasm-bindgen-test-runner too. (--locked fails on this crate.)
+ensure_wasm_bindgen() {
+  local want
+  want="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+  [ -n "$want" ] || die "no wasm-bindgen in Cargo.lock"
+  if wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $want" && command -v wasm-bindgen-test-runner >/dev/null; then
+    note "wasm-bindgen-cli $want: installed"
+  else
+    note "wasm-bindgen-cli $want: installing with cargo"
+    cargo install wasm-bindgen-cli --version "$want"
+  fi
+}
+
+# Trunk would download wasm-opt from GitHub; the npm package binaryen has it.
+ensure_wasm_opt() {
+  if [ -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] &&
+    "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | grep -q "version_${BINARYEN_VERSION%%.*}"; then
+    note "wasm-opt (binaryen $BINARYEN_VERSION): installed"
+  else
+    note "wasm-opt (binaryen $BINARYEN_VERSION): installing with npm"
+    mkdir -p "$TOOLS_DIR"
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION" >/dev/null
+  fi
+  export PATH="$TOOLS_DIR/node_modules/.bin:$PATH"
+}
+
+ensure_widget_tools() {
+  ensure_wasm_target
+  ensure_trunk
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+}
+
+# A hash of everything the widget bundle is built from.
+widget_sources_hash() {
+  (
+    cd "$ROOT"
+    find src style loader crates/api index.html Trunk.toml Cargo.toml Cargo.lock -type f -print0 | sort -z |
+      xargs -0 sha256sum
+  ) | sha256sum | cut -d' ' -f1
+}
+
+# Builds the widget into dist/ (bundle + loader) unless dist/ was built from
+# the same sources already.
+build_widget() {
+  local stamp="$ROOT/dist/.connect360-sources.sha256" want have=""
+  want="$(widget_sources_hash)"
+  [ -f "$stamp" ] && have="$(cat "$stamp")"
+  if [ "$want" = "$have" ]; then
+    note "widget bundle (dist/): up to date"
+    return
+  fi
+  ensure_widget_tools
+  note "widget bundle (dist/): trunk build --release --offline"
+  (cd "$ROOT" && trunk build --release --offline)
+  # The loader has a fixed name; the server fills in the bundle's hashed names.
+  cp "$ROOT/loader/widget.js" "$ROOT/dist/widget.js"
+  printf '%s\n' "$want" >"$stamp"
+}
