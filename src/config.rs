@@ -41,7 +41,7 @@ fn lenient_position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Position, 
 
 impl WidgetConfig {
     pub fn parse(json: &str) -> Result<WidgetConfig, String> {
-        let config: WidgetConfig = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let config: WidgetConfig = crate::protocol::from_json(json).map_err(|e| e.to_string())?;
         if config.widget_key.trim().is_empty() {
             return Err("data-widget-key is missing".into());
         }

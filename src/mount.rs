@@ -30,11 +30,15 @@ impl Widget {
         self.chat.toggle();
     }
 
-    /// `identify(JSON.stringify({ externalId?, name?, email?, userHash? }))`.
-    pub fn identify(&self, identity_json: &str) -> Result<(), JsError> {
-        let identity: Identity = serde_json::from_str(identity_json)?;
-        self.chat.identify(identity);
-        Ok(())
+    /// `identify(JSON.stringify({ externalId?, name?, email?, userHash? }))`;
+    /// anything else is ignored. Whether it was taken.
+    pub fn identify(&self, identity_json: &str) -> bool {
+        let identity = crate::protocol::from_json::<Identity>(identity_json);
+        let taken = identity.is_ok();
+        if let Ok(identity) = identity {
+            self.chat.identify(identity);
+        }
+        taken
     }
 }
 

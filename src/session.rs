@@ -45,7 +45,7 @@ impl StoredSession {
     }
 
     pub fn parse(json: Option<&str>) -> Option<StoredSession> {
-        serde_json::from_str(json?).ok()
+        crate::protocol::from_json(json?).ok()
     }
 
     pub fn to_json(&self) -> String {
