@@ -1,8 +1,12 @@
 //! `POST /api/v1/connect/attachments`: multipart/form-data, each file part
 //! streamed to a spool file under the data directory chunk by chunk, its type
-//! sniffed on the way. Only when the whole request is good are the files
-//! moved into storage and their rows written, in one transaction; any error
-//! leaves nothing behind.
+//! sniffed on the way. Only when the whole request is good are the files'
+//! rows written, in one transaction, and the files moved into storage; any
+//! error leaves nothing behind.
+//!
+//! Rows go before bytes: a crash in between leaves rows without bytes, which
+//! no client was told of and which the removal of unused files takes away,
+//! never bytes that no row names and nothing would ever remove.
 
 use std::path::{Path, PathBuf};
 
@@ -112,35 +116,35 @@ async fn spool(dir: &Path, field: &mut Field<'_>, client_name: String, index: us
     Ok(spooled)
 }
 
-/// Moves the spooled files into storage and records them; on any failure
-/// the moved ones are deleted again.
+/// Records the spooled files and moves them into storage; on a failure to
+/// move, rows and moved bytes are removed again.
 async fn place(state: &AppState, principal: &Principal, spooled: Vec<Spooled>) -> Result<Vec<UploadedFile>, ApiError> {
     let workspace_id = principal.workspace_id().to_owned();
     let uploader = match principal {
         Principal::Member(m) => Uploader::Member(m.member_id.clone()),
         Principal::Visitor(v) => Uploader::Customer(v.customer_id.clone()),
     };
-    let mut rows: Vec<NewFile> = Vec::with_capacity(spooled.len());
-    for file in &spooled {
-        let name = name::normalise(&file.client_name, file.sniffed.extension);
-        let storage_key = format!("{workspace_id}/{}/{name}", file.id);
-        if let Err(err) = state.files.put_file(&storage_key, &file.path).await {
+    let rows: Vec<NewFile> = spooled
+        .iter()
+        .map(|file| {
+            let name = name::normalise(&file.client_name, file.sniffed.extension);
+            NewFile {
+                id: file.id.clone(),
+                workspace_id: workspace_id.clone(),
+                storage_key: format!("{workspace_id}/{}/{name}", file.id),
+                name,
+                media_type: file.sniffed.media_type.to_owned(),
+                size: file.size,
+                uploader: uploader.clone(),
+            }
+        })
+        .collect();
+    state.store.insert_files(&rows).await?;
+    for (file, row) in spooled.iter().zip(&rows) {
+        if let Err(err) = state.files.put_file(&row.storage_key, &file.path).await {
             discard(state, &rows).await;
             return Err(ApiError::internal(format!("storing an upload: {err}")));
         }
-        rows.push(NewFile {
-            id: file.id.clone(),
-            workspace_id: workspace_id.clone(),
-            storage_key,
-            name,
-            media_type: file.sniffed.media_type.to_owned(),
-            size: file.size,
-            uploader: uploader.clone(),
-        });
-    }
-    if let Err(err) = state.store.insert_files(&rows).await {
-        discard(state, &rows).await;
-        return Err(err.into());
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     tracing::info!(count = rows.len(), workspace = %workspace_id, "files uploaded");
@@ -162,7 +166,12 @@ async fn place(state: &AppState, principal: &Principal, spooled: Vec<Spooled>) -
         .collect())
 }
 
+/// Undoes a failed upload; what can't be undone here is unused, so removed later.
 async fn discard(state: &AppState, rows: &[NewFile]) {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    if let Err(err) = state.store.remove_unused_files(&ids).await {
+        tracing::warn!(%err, "could not remove the rows of a failed upload");
+    }
     for row in rows {
         if let Err(err) = state.files.delete(&row.storage_key).await {
             tracing::warn!(%err, key = row.storage_key, "could not remove the bytes of a failed upload");

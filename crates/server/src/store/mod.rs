@@ -255,6 +255,8 @@ pub trait Store: Send + Sync + 'static {
     /// Records uploads whose bytes are stored: all of them or none.
     async fn insert_files(&self, files: &[NewFile]) -> Result<()>;
     async fn file_by_key(&self, storage_key: &str) -> Result<Option<StoredFile>>;
+    /// Deletes the rows of these files, those that no message ever used.
+    async fn remove_unused_files(&self, ids: &[String]) -> Result<()>;
     /// Deletes the rows of files that no message uses and that were uploaded
     /// more than `older_than` ago; returns their storage keys, whose bytes are
     /// the caller's to delete. A file attached meanwhile is not among them.

@@ -1104,6 +1104,14 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn remove_unused_files(&self, ids: &[String]) -> Result<()> {
+        sqlx::query("DELETE FROM files WHERE id IN (SELECT value FROM json_each(?)) AND used_at IS NULL")
+            .bind(json_text(&ids)?)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn remove_expired_unused_files(&self, older_than: Duration) -> Result<Vec<String>> {
         let age = time::Duration::try_from(older_than).map_err(|e| StoreError::Database(Box::new(e)))?;
         let cutoff = clock::format(time::OffsetDateTime::now_utc() - age);
