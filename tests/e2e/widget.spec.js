@@ -95,7 +95,9 @@ test('scrolling up pages 300 messages of history without moving the message in v
   for (let round = 0; round < 20 && (await exactRow(page, 'hello').count()) === 0; round++) {
     const before = await rows(page).count();
     const anchorId = await rows(page).first().getAttribute('data-id');
-    const anchor = panel(page).locator(`.c360-row[data-id="${anchorId}"]`);
+    // The bubble, not the row: a row loses its sender-name line when older
+    // messages of the same sender arrive above it, and the reader sees the bubble.
+    const anchor = panel(page).locator(`.c360-row[data-id="${anchorId}"] .c360-bubble`);
     const top = async () => (await anchor.evaluate((el) => el.getBoundingClientRect().top));
     const requested = new Promise((resolve) => { held = resolve; });
     await list.evaluate((el) => { el.scrollTop = 0; });
