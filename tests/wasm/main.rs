@@ -206,3 +206,61 @@ async fn prepending_history_keeps_the_view_in_place() {
     assert!((top_after - top_before).abs() < 1.0, "{top_before} → {top_after}");
     assert_eq!(all(&root, ".c360-row").len(), 60);
 }
+
+#[wasm_bindgen_test]
+async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retry() {
+    use connect360_widget::chat::Session;
+    use connect360_widget::client::Client;
+    use connect360_widget::outbox::SendContext;
+
+    let (chat, root) = mount_panel(vec![]).await;
+    chat.session.set(Some(Session {
+        // Nothing listens there: fetch fails as when the server is down.
+        client: Client { api_base: "http://127.0.0.1:9".into(), token: "t".into() },
+        send: SendContext {
+            conversation_id: "c1".into(),
+            external_id: "guest_1".into(),
+            channel_identifier: "localhost".into(),
+        },
+    }));
+    let textarea: web_sys::HtmlTextAreaElement =
+        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    let key = |k: &str, shift: bool| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(k);
+        init.set_shift_key(shift);
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+    };
+
+    chat.draft.set("first line".into());
+    tick().await;
+    let shift_enter = key("Enter", true);
+    textarea.dispatch_event(&shift_enter).unwrap();
+    assert!(!shift_enter.default_prevented(), "Shift+Enter is a new line");
+    assert!(bubbles(&root).is_empty());
+
+    chat.draft.set("Hello <b>there</b>".into());
+    let enter = key("Enter", false);
+    textarea.dispatch_event(&enter).unwrap();
+    assert!(enter.default_prevented());
+    tick().await;
+    assert_eq!(bubbles(&root)[0].text_content().unwrap(), "Hello <b>there</b>");
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sending…");
+    assert_eq!(chat.draft.get_untracked(), "", "the composer is cleared");
+
+    for _ in 0..100 {
+        if !all(&root, ".c360-retry").is_empty() {
+            break;
+        }
+        connect360_widget::browser::next_frame().await;
+    }
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Not sent");
+    let key_before = chat.outbox.with_untracked(|o| o.unstored().next().unwrap().client_id.clone());
+    all(&root, ".c360-retry")[0].unchecked_ref::<HtmlElement>().click();
+    tick().await;
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sending…");
+    let keys: Vec<String> = chat.outbox.with_untracked(|o| o.unstored().map(|m| m.client_id.clone()).collect());
+    assert_eq!(keys, [key_before], "the retry is the same message, same key");
+}
