@@ -102,7 +102,7 @@ async fn spool(dir: &Path, field: &mut Field<'_>, client_name: String, index: us
                 ErrorCode::PayloadTooLarge,
                 format!(
                     "files[{index}]: {} is larger than {} MB ({MAX_FILE_BYTES} bytes)",
-                    spooled.client_name,
+                    name::normalise(&spooled.client_name, "bin"),
                     MAX_FILE_BYTES / (1024 * 1024)
                 ),
             ));
@@ -110,7 +110,7 @@ async fn spool(dir: &Path, field: &mut Field<'_>, client_name: String, index: us
         sniffer.feed(&chunk);
         out.write_all(&chunk).await.map_err(ApiError::internal)?;
     }
-    // On disk before its row says it exists.
+    // On disk before the answer says it is stored.
     out.sync_all().await.map_err(ApiError::internal)?;
     spooled.sniffed = sniffer.finish();
     Ok(spooled)
