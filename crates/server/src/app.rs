@@ -141,7 +141,8 @@ impl Application {
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Application> {
         let store = SqliteStore::open(&config.data_dir).await?;
         store
-            .ensure_workspace(DEFAULT_WORKSPACE, "Default")
+            // The demo names it: its support team shows as "Nordwind support".
+            .ensure_workspace(DEFAULT_WORKSPACE, if config.demo { crate::demo::WORKSPACE_NAME } else { "Default" })
             .await
             .context("creating the default workspace")?;
         let token_key = store.token_key().await.context("reading the token key")?;

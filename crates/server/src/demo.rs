@@ -14,6 +14,7 @@ use crate::validate::Domain;
 const PAGE: &str = include_str!("../demo/shop.html");
 const CSS: &str = include_str!("../demo/shop.css");
 const KEY_PLACEHOLDER: &str = "__DEMO_WIDGET_KEY__";
+pub const WORKSPACE_NAME: &str = "Nordwind";
 
 #[derive(Debug, Clone)]
 pub struct Demo {
@@ -25,7 +26,7 @@ pub struct Demo {
 
 /// Seeds the demo workspace: a widget for this machine and a support key.
 pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
-    let workspace = store.ensure_workspace(DEFAULT_WORKSPACE, "Nordwind").await?;
+    let workspace = store.ensure_workspace(DEFAULT_WORKSPACE, WORKSPACE_NAME).await?;
     let domains = ["localhost", "127.0.0.1"].map(|d| Domain::parse("domain", d).expect("valid demo domains"));
     let widget = store
         .create_widget(&workspace.id, Some("demo"), &domains, None)
