@@ -90,10 +90,10 @@ impl Outbox {
     /// The attempt failed. A message already known to be stored stays sent
     /// (its answer was lost, the message was not).
     pub fn failed(&mut self, client_id: &str, reason: impl Into<String>) {
-        if let Some(o) = self.get_mut(client_id) {
-            if o.delivery == Delivery::Sending {
-                o.delivery = Delivery::Failed(reason.into());
-            }
+        if let Some(o) = self.get_mut(client_id)
+            && o.delivery == Delivery::Sending
+        {
+            o.delivery = Delivery::Failed(reason.into());
         }
     }
 
