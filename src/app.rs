@@ -340,20 +340,24 @@ fn attachments(files: Vec<Attachment>) -> impl IntoView {
     })
 }
 
+/// The author and text of a loaded message, as a quote shows them.
+fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
+    let s = strings(chat.locale);
+    chat.timeline.with(|t| {
+        t.get(id).map(|m| {
+            (
+                sender_name(&m.sender, s),
+                display_text(&m.content, chat.locale).unwrap_or_default(),
+            )
+        })
+    })
+}
+
 /// The quote of a reply's parent; clicking it scrolls to the parent.
 fn quote(chat: Chat, parent: String) -> impl IntoView {
     let s = strings(chat.locale);
     let id = parent.clone();
-    let info = Memo::new(move |_| {
-        chat.timeline.with(|t| {
-            t.get(&id).map(|m| {
-                (
-                    sender_name(&m.sender, s),
-                    display_text(&m.content, chat.locale).unwrap_or_default(),
-                )
-            })
-        })
-    });
+    let info = Memo::new(move |_| preview(chat, &id));
     view! {
         <button
             type="button"
@@ -377,14 +381,7 @@ fn Composer(chat: Chat) -> impl IntoView {
     let rows = move || chat.draft.with(|d| d.lines().count().clamp(1, 5));
     let replying = move || {
         chat.replying_to.get().map(|id| {
-            let (name, text) = chat.timeline.with(|t| {
-                t.get(&id).map_or_else(Default::default, |m| {
-                    (
-                        sender_name(&m.sender, s),
-                        display_text(&m.content, chat.locale).unwrap_or_default(),
-                    )
-                })
-            });
+            let (name, text) = preview(chat, &id).unwrap_or_default();
             view! {
                 <div class="c360-replying">
                     <div class="c360-replying-body">

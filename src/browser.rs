@@ -55,7 +55,10 @@ pub fn hidden() -> bool {
 
 /// The local calendar day of an RFC 3339 instant (or of now), as `yyyymmdd`.
 pub fn local_day(at: Option<&str>) -> u32 {
-    let date = parse(at);
+    day_key(&parse(at))
+}
+
+fn day_key(date: &Date) -> u32 {
     date.get_full_year() * 10_000 + (date.get_month() + 1) * 100 + date.get_date()
 }
 
@@ -63,7 +66,7 @@ pub fn local_day(at: Option<&str>) -> u32 {
 pub fn yesterday() -> u32 {
     let date = Date::new_0();
     date.set_date(date.get_date() - 1);
-    date.get_full_year() * 10_000 + (date.get_month() + 1) * 100 + date.get_date()
+    day_key(&date)
 }
 
 fn parse(at: Option<&str>) -> Date {
