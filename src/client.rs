@@ -1,12 +1,17 @@
 //! The HTTP client: one generic call per procedure, over the browser's `fetch`.
 
+use std::time::Duration;
+
 use connect360_api::{Procedure, WidgetSession, WidgetSessionInput};
-use leptos::prelude::window;
+use leptos::prelude::{set_timeout_with_handle, window};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, RequestInit, Response};
+use web_sys::{AbortController, Headers, RequestInit, Response};
 
 use crate::protocol::{self, ClientError, HttpRequest, Method};
+
+/// How long a request may take before it is abandoned (as a network error).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Calls the API at `api_base` as the visitor holding `token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,14 +72,26 @@ async fn fetch(
         init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
-    let response: Response = JsFuture::from(window().fetch_with_str_and_init(&request.url, &init))
-        .await
-        .map_err(network)?
-        .unchecked_into();
-    let body = JsFuture::from(response.text().map_err(network)?)
-        .await
-        .map_err(network)?
-        .as_string()
-        .unwrap_or_default();
-    Ok((response.status(), body))
+    // A request that hangs must not hold up the polls (nor a send) for good.
+    let abort = AbortController::new().map_err(network)?;
+    init.set_signal(Some(&abort.signal()));
+    let timer = set_timeout_with_handle(move || abort.abort(), REQUEST_TIMEOUT);
+    let result = async {
+        let response: Response =
+            JsFuture::from(window().fetch_with_str_and_init(&request.url, &init))
+                .await
+                .map_err(network)?
+                .unchecked_into();
+        let body = JsFuture::from(response.text().map_err(network)?)
+            .await
+            .map_err(network)?
+            .as_string()
+            .unwrap_or_default();
+        Ok((response.status(), body))
+    }
+    .await;
+    if let Ok(timer) = timer {
+        timer.clear();
+    }
+    result
 }
