@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use crate::ai::{AgentConfig, FaqSettings, OpenAiSettings};
 use crate::app::{Application, DEFAULT_WORKSPACE, ServeConfig, shutdown_signal};
 use crate::auth::{Role, hash_key};
 use crate::store::{SqliteStore, Store, Workspace};
@@ -150,7 +151,65 @@ pub enum AgentCommand {
         /// URL of the agent's avatar.
         #[arg(long)]
         image: Option<String>,
+        #[command(flatten)]
+        kind: AgentKindArgs,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AgentKind {
+    /// Answers from a Markdown knowledge base, offline.
+    Faq,
+    /// Asks an OpenAI-compatible chat-completions endpoint.
+    Openai,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentKindArgs {
+    #[arg(long, value_enum, default_value = "faq")]
+    pub kind: AgentKind,
+    /// faq: the knowledge base, a Markdown file (format: `ai::faq`'s documentation).
+    /// Without one the agent answers every question with a hand-off to a person.
+    #[arg(long)]
+    pub knowledge: Option<PathBuf>,
+    /// openai: the API's base URL, up to `/v1` (http only: the server is built without TLS).
+    #[arg(long, required_if_eq("kind", "openai"))]
+    pub base_url: Option<String>,
+    /// openai: the model name.
+    #[arg(long, required_if_eq("kind", "openai"))]
+    pub model: Option<String>,
+    /// openai: the environment variable the server reads the API key from when it replies.
+    #[arg(long, required_if_eq("kind", "openai"))]
+    pub api_key_env: Option<String>,
+    /// openai: instructions given to the model before the conversation.
+    #[arg(long)]
+    pub system_prompt: Option<String>,
+}
+
+impl AgentKindArgs {
+    fn config(self) -> anyhow::Result<AgentConfig> {
+        let required = |value: Option<String>, flag: &str| value.ok_or_else(|| anyhow::anyhow!("{flag} is required"));
+        Ok(match self.kind {
+            AgentKind::Faq => {
+                let knowledge = match self.knowledge {
+                    Some(path) => {
+                        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+                    }
+                    None => String::new(),
+                };
+                AgentConfig::Faq(FaqSettings { knowledge })
+            }
+            AgentKind::Openai => AgentConfig::Openai(OpenAiSettings {
+                base_url: validate::http_url("--base-url", &required(self.base_url, "--base-url")?)
+                    .map_err(|e| anyhow::anyhow!(e.message))?
+                    .trim_end_matches('/')
+                    .to_owned(),
+                model: checked("--model", &required(self.model, "--model")?)?,
+                api_key_env: checked("--api-key-env", &required(self.api_key_env, "--api-key-env")?)?,
+                system_prompt: self.system_prompt,
+            }),
+        })
+    }
 }
 
 /// Opens the store and finds (or creates) the named workspace.
@@ -211,12 +270,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             println!("{key}");
         }
-        Command::Agent { command: AgentCommand::Create { data, workspace, name, image } } => {
+        Command::Agent { command: AgentCommand::Create { data, workspace, name, image, kind } } => {
             let image = image
                 .map(|i| validate::http_url("--image", &i).map_err(|e| anyhow::anyhow!(e.message)))
                 .transpose()?;
+            let name = checked("--name", &name)?;
+            let config = kind.config()?;
             let (store, workspace) = open(&data, &workspace.workspace).await?;
-            println!("{}", store.create_agent(&workspace.id, &checked("--name", &name)?, image.as_deref()).await?);
+            println!("{}", store.create_agent(&workspace.id, &name, image.as_deref(), &config).await?);
         }
     }
     Ok(())

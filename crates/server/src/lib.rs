@@ -1,6 +1,7 @@
 //! The Connect360 server: the messages API over tRPC, with an embedded SQLite
 //! store, and attachments kept in file storage beside it.
 
+pub mod ai;
 pub mod app;
 pub mod assets;
 pub mod attachments;

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use common::{TestApp, send, spawn_app};
 use connect360_api::{CreateTemplate, GetOrCreateConversation, ListMessages, SendMessage};
 use connect360_server::auth::Role;
-use connect360_server::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -231,7 +230,7 @@ async fn an_ai_request_is_validated_and_recorded_as_pending() {
     let app = spawn_app().await;
     let ws = app.workspace("default").await;
     let key = app.key(Role::Engage).await;
-    let agent = app.store.create_agent(&ws.id, "Shop assistant", None).await.unwrap();
+    let agent = app.agent(&ws.id, "Shop assistant").await;
     let conv = app.conversation(&key).await;
     let msg = send_json(&app, &key, json!({"conversationId": conv, "content": {"en": "Can you help?"}, "ai": {"agentId": agent}})).await;
     let pending: Vec<(String, String)> = sqlx::query_as("SELECT agent_id, status FROM ai_requests WHERE message_id = ?")
@@ -242,7 +241,7 @@ async fn an_ai_request_is_validated_and_recorded_as_pending() {
     assert_eq!(pending, vec![(agent.clone(), "pending".to_owned())]);
 
     let acme = app.workspace("acme").await;
-    let foreign_agent = app.store.create_agent(&acme.id, "Theirs", None).await.unwrap();
+    let foreign_agent = app.agent(&acme.id, "Theirs").await;
     let cases = [
         (json!({"conversationId": conv, "content": {"en": "x"}, "ai": {"agentId": "agent_nope"}}), "ai.agentId: unknown agent"),
         (json!({"conversationId": conv, "content": {"en": "x"}, "ai": {"agentId": foreign_agent}}), "ai.agentId: unknown agent"),

@@ -12,6 +12,7 @@ use connect360_api::{
     Patch, Template,
 };
 
+use crate::ai::AgentConfig;
 use crate::auth::{MemberPrincipal, Role};
 use crate::validate::{CustomerRef, Domain};
 
@@ -223,7 +224,7 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a key (by hash) for a member of the workspace; returns the key's id.
     async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String>;
     async fn find_api_key(&self, key_hash: &[u8; 32]) -> Result<Option<MemberPrincipal>>;
-    async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>) -> Result<String>;
+    async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String>;
 
     async fn get_or_create_conversation(&self, req: NewConversation) -> Result<Conversation>;
     async fn create_sub_conversation(&self, req: NewSubConversation) -> Result<Conversation>;

@@ -17,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::*;
+use crate::ai::AgentConfig;
 use crate::auth::{MemberPrincipal, Role};
 use crate::validate::{CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES};
 use crate::{clock, ids};
@@ -101,6 +102,15 @@ fn sender_type(text: &str) -> SenderType {
 
 fn website(id: String, identifier: String) -> Channel {
     Channel { id, kind: ChannelType::Website, identifier }
+}
+
+/// An agent's config as its `kind` and `settings` columns.
+fn agent_columns(config: &AgentConfig) -> Result<(String, String)> {
+    let serde_json::Value::Object(mut tagged) = serde_json::to_value(config)? else {
+        return Err(StoreError::Database("an agent config is not a JSON object".into()));
+    };
+    let kind = tagged.remove("kind").and_then(|k| k.as_str().map(str::to_owned)).unwrap_or_default();
+    Ok((kind, json_text(&tagged.remove("settings"))?))
 }
 
 // ---------------------------------------------------------------- customers
@@ -686,16 +696,21 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>) -> Result<String> {
+    async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
         let id = ids::new_id("agent");
-        sqlx::query("INSERT INTO agents (id, workspace_id, name, image, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&id)
-            .bind(workspace_id)
-            .bind(name)
-            .bind(image)
-            .bind(clock::now())
-            .execute(&self.writer)
-            .await?;
+        let (kind, settings) = agent_columns(config)?;
+        sqlx::query(
+            "INSERT INTO agents (id, workspace_id, name, image, kind, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(workspace_id)
+        .bind(name)
+        .bind(image)
+        .bind(kind)
+        .bind(settings)
+        .bind(clock::now())
+        .execute(&self.writer)
+        .await?;
         Ok(id)
     }
 

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use connect360_api::Procedure;
+use connect360_server::ai::{AgentConfig, FaqSettings};
 use connect360_server::app::{Application, ServeConfig};
 use connect360_server::auth::{Role, hash_key};
 use connect360_server::store::{SqliteStore, Store, Workspace};
@@ -100,6 +101,12 @@ impl TestApp {
         let key = format!("test_{}", uuid_like());
         self.store.create_api_key(&ws.id, member_id, "test", role, &hash_key(&key)).await.unwrap();
         key
+    }
+
+    /// A faq agent with an empty knowledge base: it always hands off.
+    pub async fn agent(&self, workspace_id: &str, name: &str) -> String {
+        let config = AgentConfig::Faq(FaqSettings { knowledge: String::new() });
+        self.store.create_agent(workspace_id, name, None, &config).await.unwrap()
     }
 
     pub async fn key(&self, role: Role) -> String {
