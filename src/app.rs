@@ -375,9 +375,7 @@ fn quote(chat: Chat, parent: String) -> impl IntoView {
 #[component]
 fn Composer(chat: Chat) -> impl IntoView {
     let s = strings(chat.locale);
-    let can_send = move || {
-        chat.session.with(Option::is_some) && chat.draft.with(|d| !d.trim().is_empty())
-    };
+    let can_send = move || chat.draft.with(|d| !d.trim().is_empty());
     let rows = move || chat.draft.with(|d| d.lines().count().clamp(1, 5));
     let replying = move || {
         chat.replying_to.get().map(|id| {

@@ -16,7 +16,7 @@ use crate::browser;
 use crate::client::{self, Client};
 use crate::config::WidgetConfig;
 use crate::locale::{content_for, visitor_locale};
-use crate::outbox::{Outbox, SendContext};
+use crate::outbox::{Delivery, Outbox, SendContext};
 use crate::poll::{Backoff, Outcome};
 use crate::protocol::ClientError;
 use crate::session::{
@@ -65,6 +65,8 @@ pub struct Chat {
     pub list: NodeRef<html::Div>,
     pub input: NodeRef<html::Textarea>,
     identity: StoredValue<Option<Identity>>,
+    /// Counts session requests: only the latest one's answer is taken.
+    session_requests: StoredValue<u32>,
     backoff: StoredValue<Backoff>,
     timer: StoredValue<Option<TimeoutHandle>>,
     /// A poll is under way / another was asked for meanwhile.
@@ -95,6 +97,7 @@ impl Chat {
             list: NodeRef::new(),
             input: NodeRef::new(),
             identity: StoredValue::new(None),
+            session_requests: StoredValue::new(0),
             backoff: StoredValue::new(Backoff::default()),
             timer: StoredValue::new(None),
             polling: StoredValue::new((false, false)),
@@ -179,7 +182,11 @@ impl Chat {
         });
     }
 
+    /// Asks for a session; an answer that a later request overtook is
+    /// dropped (e.g. a guest session asked for just before `identify`).
     async fn renew(self) -> Result<(), ClientError> {
+        let request = self.session_requests.get_value().wrapping_add(1);
+        self.session_requests.set_value(request);
         let guest_key = self.key(GUEST_ID_KEY);
         let session_key = self.key(SESSION_KEY);
         let guest_id = browser::load(&guest_key).unwrap_or_else(|| {
@@ -199,13 +206,15 @@ impl Chat {
             input.token = None;
             result = client::start_session(&api_base, &input).await;
         }
+        if self.session_requests.get_value() != request {
+            return Ok(());
+        }
         let session = result?;
         browser::save(&session_key, &StoredSession::of(&session).to_json());
-        let same_conversation = self.session.with_untracked(|s| {
-            s.as_ref()
-                .is_some_and(|s| s.send.conversation_id == session.conversation.id)
-        });
-        if !same_conversation {
+        let previous = self
+            .session
+            .with_untracked(|s| s.as_ref().map(|s| s.send.conversation_id.clone()));
+        if previous.as_ref().is_some_and(|id| *id != session.conversation.id) {
             self.timeline.set(Timeline::default());
             self.outbox.set(Outbox::default());
             self.replying_to.set(None);
@@ -223,20 +232,33 @@ impl Chat {
         }));
         self.status.set(Status::Ready);
         self.poll_now();
+        if previous.is_none() {
+            // Messages written while the first session was on its way.
+            let waiting: Vec<String> = self.outbox.with_untracked(|o| {
+                o.unstored()
+                    .filter(|m| m.delivery == Delivery::Sending)
+                    .map(|m| m.client_id.clone())
+                    .collect()
+            });
+            for client_id in waiting {
+                spawn_local(self.deliver(client_id));
+            }
+        }
         Ok(())
     }
 
     // --- sending ---------------------------------------------------------
 
     /// Sends the composer's text (optimistically: it shows at once).
+    /// Before the session is ready the message waits, shown as sending.
     pub fn send_draft(self) {
         let text = self.draft.get_untracked();
         let text = text.trim();
-        if text.is_empty() || self.session.with_untracked(Option::is_none) {
+        if text.is_empty() {
             return;
         }
         let client_id = random_id("cm_", browser::random_bytes());
-        let after = self.timeline.with_untracked(Timeline::newest_key);
+        let after = self.timeline.with_untracked(Timeline::anchor);
         let parent = self.replying_to.get_untracked();
         let content = content_for(self.locale, text);
         self.outbox
@@ -247,7 +269,9 @@ impl Chat {
             browser::next_frame().await;
             self.scroll_to_bottom();
         });
-        spawn_local(self.deliver(client_id));
+        if self.session.with_untracked(Option::is_some) {
+            spawn_local(self.deliver(client_id));
+        }
     }
 
     /// Sends a failed message again, with its first idempotency key.

@@ -21,9 +21,33 @@ pub struct Outgoing {
     pub delivery: Delivery,
     /// The stored message, once known.
     pub stored_id: Option<String>,
-    /// The newest stored message's `(createdAt, id)` when this was written:
-    /// its stored copy can only sort after it.
-    pub after: Option<(String, String)>,
+    /// What the visitor had seen when writing it.
+    pub after: Anchor,
+}
+
+/// Where in the conversation a message was written: its stored copy can only
+/// sort after the newest message the visitor had then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// No page was loaded yet: any stored message could be older, so none is
+    /// taken for its copy (only the send's own answer is).
+    Unknown,
+    /// The conversation was empty.
+    Start,
+    /// After this `(createdAt, id)`.
+    After(String, String),
+}
+
+impl Anchor {
+    fn precedes(&self, m: &Message) -> bool {
+        match self {
+            Anchor::Unknown => false,
+            Anchor::Start => true,
+            Anchor::After(at, id) => {
+                (m.created_at.as_str(), m.id.as_str()) > (at.as_str(), id.as_str())
+            }
+        }
+    }
 }
 
 /// Where sends go and as whom.
@@ -46,7 +70,7 @@ impl Outbox {
         client_id: String,
         content: Content,
         parent_id: Option<String>,
-        after: Option<(String, String)>,
+        after: Anchor,
     ) -> &Outgoing {
         self.items.push(Outgoing {
             client_id,
@@ -122,9 +146,7 @@ impl Outbox {
                 m.sender.kind == SenderType::Customer
                     && m.content == o.content
                     && m.parent_id == o.parent_id
-                    && o.after.as_ref().is_none_or(|(at, id)| {
-                        (m.created_at.as_str(), m.id.as_str()) > (at.as_str(), id.as_str())
-                    })
+                    && o.after.precedes(m)
                     && self.by_stored_id(&m.id).is_none()
             });
             if let Some(id) = found.map(|m| m.id.clone()) {
@@ -183,7 +205,7 @@ pub(crate) mod tests {
 
     fn outbox_with(text: &str) -> Outbox {
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, text), None, None);
+        ob.push("k1".into(), content_for(Locale::En, text), None, Anchor::Start);
         ob
     }
 
@@ -229,7 +251,7 @@ pub(crate) mod tests {
     #[test]
     fn reconcile_claims_only_new_unclaimed_matching_customer_messages() {
         let mut ob = Outbox::default();
-        let after = Some(("2026-11-24T10:00:05.000Z".to_owned(), "m5".to_owned()));
+        let after = Anchor::After("2026-11-24T10:00:05.000Z".to_owned(), "m5".to_owned());
         ob.push("k1".into(), content_for(Locale::En, "hi"), None, after.clone());
         ob.push("k2".into(), content_for(Locale::En, "hi"), None, after);
         let stored = [
@@ -246,9 +268,19 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_message_written_before_any_page_loaded_is_matched_only_by_its_answer() {
+        let mut ob = Outbox::default();
+        ob.push("k1".into(), content_for(Locale::En, "hi"), None, Anchor::Unknown);
+        ob.reconcile(&[message("m1", "01", SenderType::Customer, "hi")]);
+        assert_eq!(ob.get("k1").unwrap().stored_id, None, "m1 may be an old 'hi'");
+        ob.sent("k1", "m2");
+        assert_eq!(ob.get("k1").unwrap().stored_id.as_deref(), Some("m2"));
+    }
+
+    #[test]
     fn send_input_is_a_customer_send() {
         let mut ob = Outbox::default();
-        let o = ob.push("k1".into(), content_for(Locale::Tr, "Merhaba"), Some("m1".into()), None);
+        let o = ob.push("k1".into(), content_for(Locale::Tr, "Merhaba"), Some("m1".into()), Anchor::Start);
         let ctx = SendContext {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),

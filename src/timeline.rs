@@ -4,7 +4,7 @@
 
 use connect360_api::{Attachment, Content, Message, Page, Sender, SenderType};
 
-use crate::outbox::{Delivery, Outbox};
+use crate::outbox::{Anchor, Delivery, Outbox};
 
 /// How far back the loaded messages go.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,11 +70,13 @@ impl Timeline {
         self.messages.iter().find(|m| m.id == id)
     }
 
-    /// `(createdAt, id)` of the newest stored message.
-    pub fn newest_key(&self) -> Option<(String, String)> {
-        self.messages
-            .last()
-            .map(|m| (m.created_at.clone(), m.id.clone()))
+    /// Where a message written now stands: after the newest stored one.
+    pub fn anchor(&self) -> Anchor {
+        match (self.messages.last(), &self.history) {
+            (Some(m), _) => Anchor::After(m.created_at.clone(), m.id.clone()),
+            (None, History::Unknown) => Anchor::Unknown,
+            (None, _) => Anchor::Start,
+        }
     }
 
     /// Adds or replaces one message; whether it was new.
@@ -254,8 +256,8 @@ mod tests {
         let mut t = Timeline::default();
         t.apply_latest(page(vec![message("m1", "01", Workspace, "Hello")], None));
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, "hi"), Some("m1".into()), t.newest_key());
-        ob.push("k2".into(), content_for(Locale::En, "there"), None, t.newest_key());
+        ob.push("k1".into(), content_for(Locale::En, "hi"), Some("m1".into()), t.anchor());
+        ob.push("k2".into(), content_for(Locale::En, "there"), None, t.anchor());
 
         let e = t.entries(&ob);
         assert_eq!(e.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["m1", "k1", "k2"]);
@@ -278,6 +280,16 @@ mod tests {
         assert_eq!(e[1].delivery, Some(Delivery::Sent));
         assert_eq!(e[2].delivery, Some(Delivery::Failed("offline".into())));
         assert_eq!(t.messages().len(), 2, "no duplicate of k1");
+    }
+
+    #[test]
+    fn the_anchor_knows_whether_a_page_was_loaded() {
+        let mut t = Timeline::default();
+        assert_eq!(t.anchor(), Anchor::Unknown);
+        t.apply_latest(page(vec![], None));
+        assert_eq!(t.anchor(), Anchor::Start);
+        t.insert(message("m1", "01", Customer, "a"));
+        assert_eq!(t.anchor(), Anchor::After("2026-11-24T10:00:01.000Z".into(), "m1".into()));
     }
 
     #[test]

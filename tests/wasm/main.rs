@@ -161,7 +161,12 @@ async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
 async fn outgoing_messages_show_sending_then_failed_with_retry() {
     let (chat, root) = mount_panel(vec![]).await;
     chat.outbox.update(|o: &mut Outbox| {
-        o.push("k1".into(), [(connect360_api::Locale::En, json!("hello"))].into(), None, None);
+        o.push(
+            "k1".into(),
+            [(connect360_api::Locale::En, json!("hello"))].into(),
+            None,
+            connect360_widget::outbox::Anchor::Start,
+        );
     });
     tick().await;
     let row = &all(&root, ".c360-row")[0];
