@@ -38,13 +38,18 @@
     if (name !== "identify") load();
   }
 
+  // Called by the widget; the callbacks run once it has returned, so that
+  // they may call Connect360Chat again (e.g. identify on "open").
   function emit(type, detail) {
-    (listeners[type] || []).slice().forEach(function (callback) {
-      try {
-        callback(detail);
-      } catch (e) {
-        setTimeout(function () { throw e; });
-      }
+    var list = (listeners[type] || []).slice();
+    Promise.resolve().then(function () {
+      list.forEach(function (callback) {
+        try {
+          callback(detail);
+        } catch (e) {
+          setTimeout(function () { throw e; });
+        }
+      });
     });
   }
 
