@@ -95,7 +95,10 @@
     path.setAttribute("d", "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z");
     svg.appendChild(path);
     launcher.appendChild(svg);
-    launcher.addEventListener("click", function () { call("open", []); });
+    launcher.addEventListener("click", function () {
+      launcher.classList.add("c360-waking");
+      call("open", []);
+    });
     launcher.addEventListener("pointerenter", load);
     launcher.addEventListener("focus", load);
     panel.appendChild(launcher);
