@@ -16,6 +16,7 @@ use connect360_api::{ATTACHMENTS_PATH, ErrorCode, WIDGET_SESSION_PATH};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::ai::Ai;
 use crate::assets::WidgetAssets;
 use crate::attachments::storage::{FileStorage, LocalFileStorage};
 use crate::attachments::url::UrlSigner;
@@ -36,6 +37,8 @@ pub struct ServeConfig {
     pub unused_files_ttl: Duration,
     /// How often unused uploads are looked for.
     pub file_gc_interval: Duration,
+    /// Answer AI requests; off, they stay pending (tests stop it to see that).
+    pub ai_runner: bool,
 }
 
 impl ServeConfig {
@@ -47,6 +50,7 @@ impl ServeConfig {
             demo: false,
             unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
             file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
+            ai_runner: true,
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct AppState {
     pub spool_dir: Arc<PathBuf>,
     /// Signs the file URLs handed to visitors.
     pub urls: UrlSigner,
+    /// Wakes the AI runner; carries the replies it writes to their watchers.
+    pub ai: Ai,
 }
 
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -134,8 +140,12 @@ pub struct Application {
     router: Router,
     demo: Option<Arc<Demo>>,
     /// Removes unused uploads while the server runs.
-    file_gc: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    file_gc: BackgroundTask,
+    /// Answers AI requests while the server runs, unless configured off.
+    ai_runner: Option<BackgroundTask>,
 }
+
+type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Application {
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Application> {
@@ -185,6 +195,10 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
+        let ai = Ai::default();
+        let ai_runner = config
+            .ai_runner
+            .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
         let router = router(AppState {
             store,
             signer,
@@ -193,8 +207,9 @@ impl Application {
             files,
             spool_dir: Arc::new(spool_dir),
             urls: UrlSigner::new(&token_key),
+            ai,
         });
-        Ok(Application { listener, router, demo, file_gc })
+        Ok(Application { listener, router, demo, file_gc, ai_runner })
     }
 
     pub fn demo(&self) -> Option<&Demo> {
@@ -208,10 +223,15 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let file_gc = tokio::spawn(self.file_gc);
+        // Stopped mid-reply, a request stays pending and is answered on the next start.
+        let ai_runner = self.ai_runner.map(tokio::spawn);
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
         file_gc.abort();
+        if let Some(ai_runner) = ai_runner {
+            ai_runner.abort();
+        }
         served
     }
 }

@@ -57,6 +57,7 @@ pub async fn handle(
                 .as_ref()
                 .map(|key| if query.batch { format!("{key}#{index}") } else { key.clone() }),
             urls: &state.urls,
+            ai: &state.ai,
         };
         let outcome = run(&ctx, &method, path, input).await;
         results.push((path, outcome));

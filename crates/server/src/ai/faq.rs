@@ -35,9 +35,11 @@ use super::tokenize::{detect, tokens};
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
-/// About one distinctive word in common: a stop word or a word every section
-/// has scores far less; a single rare word of a large base a little more.
-pub const MIN_SCORE: f64 = 1.5;
+/// The least score that answers, as a share of what one word found in a
+/// single section scores: about one distinctive word in common, whatever the
+/// base's size (BM25's scores grow with the number of sections). A word most
+/// sections have, or one word in an overly long section, is not enough alone.
+pub const MIN_MATCH: f64 = 0.6;
 
 pub fn handoff_text(locale: Locale) -> &'static str {
     match locale {
@@ -125,14 +127,17 @@ impl KnowledgeBase {
         KnowledgeBase { sections, doc_freq, avg_len }
     }
 
+    fn idf(&self, doc_freq: u32) -> f64 {
+        let (n, df) = (self.sections.len() as f64, f64::from(doc_freq));
+        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+
     fn score(&self, section: &Section, query: &[String]) -> f64 {
-        let n = self.sections.len() as f64;
         query
             .iter()
             .filter_map(|word| {
                 let tf = f64::from(*section.term_freq.get(word)?);
-                let df = f64::from(self.doc_freq.get(word).copied().unwrap_or(0));
-                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                let idf = self.idf(self.doc_freq.get(word).copied().unwrap_or(0));
                 let norm = 1.0 - B + B * section.len as f64 / self.avg_len.max(1.0);
                 Some(idf * tf * (K1 + 1.0) / (tf + K1 * norm))
             })
@@ -153,7 +158,7 @@ impl KnowledgeBase {
                 _ => Some((s, score)),
             });
         match best {
-            Some((best, score)) if score >= MIN_SCORE => {
+            Some((best, score)) if score >= MIN_MATCH * self.idf(1) => {
                 let locale = written_in.unwrap_or(best.locale);
                 let section = self
                     .sections
@@ -253,5 +258,12 @@ Siparişinizi onay e-postasındaki takip bağlantısıyla izleyebilirsiniz.
             assert_eq!((reply.locale, reply.text.as_str()), (locale, handoff_text(locale)), "{question}");
         }
         assert!(KnowledgeBase::parse("").reply("shipping", Locale::Tr).handoff);
+    }
+
+    #[test]
+    fn one_distinctive_word_answers_in_a_small_base_too() {
+        let kb = KnowledgeBase::parse("# A\n## Shipping {en}\nParcels leave in 2 days.\n# B\n## Returns {en}\nWithin 30 days.\n");
+        assert!(kb.reply("shipping?", Locale::En).text.starts_with("Parcels"));
+        assert!(kb.reply("days", Locale::En).handoff, "a word every section has");
     }
 }

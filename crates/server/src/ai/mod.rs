@@ -1,8 +1,12 @@
 //! AI-assisted replies: the agents that write them.
 
 pub mod faq;
+pub mod openai;
+pub mod replies;
+pub mod runner;
 pub mod tokenize;
 
+use connect360_api::{Locale, Message};
 use serde::{Deserialize, Serialize};
 
 /// How an agent answers. Stored as the `kind` column and the `settings` JSON.
@@ -30,4 +34,48 @@ pub struct OpenAiSettings {
     pub api_key_env: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_prompt: Option<String>,
+}
+
+/// What the API and the runner share: the wake-up for new requests and the
+/// replies being written.
+#[derive(Clone, Default)]
+pub struct Ai {
+    pub replies: replies::Replies,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Ai {
+    /// A send asked for a reply: the runner looks now rather than at its next sweep.
+    pub fn wake(&self) {
+        // notify_one keeps the wake-up if the runner is busy, so none is lost.
+        self.wake.notify_one();
+    }
+}
+
+/// Why an agent wrote no reply; the visitor reads this in the notice.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("no API key is configured ({0} is not set on the server)")]
+    MissingKey(String),
+    #[error("the model service could not be reached")]
+    Unreachable(#[source] reqwest::Error),
+    #[error("the model service answered HTTP {0}")]
+    Status(u16),
+    #[error("the model service's answer was not understood")]
+    Malformed,
+    #[error("the model gave an empty answer")]
+    Empty,
+    #[error("no answer within {} seconds", runner::REPLY_TIMEOUT.as_secs())]
+    TimedOut,
+}
+
+/// A message's text and the language it is written in: its letters' language,
+/// else the locale it is filed under. Non-text content is given as JSON.
+pub fn message_text(message: &Message) -> Option<(Locale, String)> {
+    let (locale, value) = message.content.iter().next()?;
+    let text = match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    Some((tokenize::detect(&text).unwrap_or(*locale), text))
 }

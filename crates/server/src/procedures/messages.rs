@@ -164,7 +164,11 @@ impl Handle for api::SendMessage {
             idempotency,
             only_customer: scope.only_customer,
         };
+        let asks_ai = msg.ai.is_some();
         let mut message = ctx.store.send(msg).await?;
+        if asks_ai {
+            ctx.ai.wake();
+        }
         sign_attachments(ctx, std::slice::from_mut(&mut message))?;
         Ok(message)
     }

@@ -27,6 +27,8 @@ pub struct Ctx<'a> {
     pub idempotency_key: Option<String>,
     /// Signs the attachment URLs of answers to visitors.
     pub urls: &'a UrlSigner,
+    /// Woken by a send that asks for an AI reply.
+    pub ai: &'a crate::ai::Ai,
 }
 
 impl Ctx<'_> {

@@ -110,6 +110,8 @@ pub struct ConversationUpdate {
 pub enum Author {
     Member(String),
     Customer(CustomerRef),
+    /// An AI agent, by id: only the AI runner writes as one.
+    Agent(String),
 }
 
 /// The channel a message came through: by id, by website domain, or both (then they must agree).
@@ -123,6 +125,40 @@ pub struct ChannelRef {
 pub struct NewAiRequest {
     pub agent_id: String,
     pub channel_id: Option<String>,
+}
+
+/// An AI reply to write: what was asked, of which agent, and the
+/// conversation so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiJob {
+    pub request_id: String,
+    pub workspace_id: String,
+    pub agent_id: String,
+    pub config: AgentConfig,
+    /// The message that asked; the reply answers it (its `parentId`).
+    pub trigger: Message,
+    /// The channel the reply goes out on: the request's, else the trigger's.
+    pub channel_id: Option<String>,
+    /// The conversation's last messages up to the trigger, oldest first.
+    pub history: Vec<Message>,
+}
+
+/// How an AI request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AiOutcome {
+    /// The agent's reply is stored.
+    Done,
+    /// A notice that the agent could not answer is stored instead.
+    Failed,
+}
+
+impl AiOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiOutcome::Done => "done",
+            AiOutcome::Failed => "failed",
+        }
+    }
 }
 
 /// A retried send with the same key returns the first one's message.
@@ -236,6 +272,15 @@ pub trait Store: Send + Sync + 'static {
 
     async fn send(&self, msg: NewMessage) -> Result<Message>;
     async fn customer(&self, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>>;
+
+    /// Ids of the AI requests still to answer, oldest first.
+    async fn pending_ai_requests(&self) -> Result<Vec<String>>;
+    /// The request with what answering it needs; `None` once it is no longer
+    /// pending. `history` is how many messages of context to include.
+    async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>>;
+    /// Stores the reply (or the notice) and closes the request, both or
+    /// neither; a request no longer pending is a conflict.
+    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Message>;
 
     /// Creates a widget; with a label, the workspace's widget of that label
     /// is updated instead (its key kept, its domains replaced).

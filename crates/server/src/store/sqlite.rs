@@ -104,6 +104,11 @@ fn website(id: String, identifier: String) -> Channel {
     Channel { id, kind: ChannelType::Website, identifier }
 }
 
+fn agent_config(kind: &str, settings: &str) -> Result<AgentConfig> {
+    let settings: serde_json::Value = from_json(settings)?;
+    Ok(serde_json::from_value(serde_json::json!({ "kind": kind, "settings": settings }))?)
+}
+
 /// An agent's config as its `kind` and `settings` columns.
 fn agent_columns(config: &AgentConfig) -> Result<(String, String)> {
     let serde_json::Value::Object(mut tagged) = serde_json::to_value(config)? else {
@@ -507,6 +512,7 @@ async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversat
             }
             ("customer", customer_id)
         }
+        Author::Agent(agent_id) => ("ai", agent_id.clone()),
     };
     if let Some(parent_id) = &msg.parent_id {
         let parent: Option<i64> = sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
@@ -911,6 +917,69 @@ impl Store for SqliteStore {
             .fetch_optional(&self.reader)
             .await?;
         Ok(row.map(|r| CustomerSummary { id: r.get("id"), external_id: r.get("external_id"), name: r.get("name") }))
+    }
+
+    async fn pending_ai_requests(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM ai_requests WHERE status = 'pending' ORDER BY created_at, id")
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
+    async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>> {
+        let mut conn = self.reader.acquire().await?;
+        let Some(row) = sqlx::query(
+            "SELECT r.message_id, r.agent_id, r.channel_id, a.workspace_id, a.kind, a.settings, m.seq, m.conversation_id
+             FROM ai_requests r JOIN agents a ON a.id = r.agent_id JOIN messages m ON m.id = r.message_id
+             WHERE r.id = ? AND r.status = 'pending'",
+        )
+        .bind(request_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let mut rows = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT ?"
+        ))
+        .bind(row.get::<String, _>("conversation_id"))
+        .bind(row.get::<i64, _>("seq"))
+        .bind(i64::from(history.max(1)))
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.reverse();
+        let history = messages_from_rows(&mut conn, rows).await?;
+        let trigger = history
+            .last()
+            .cloned()
+            .ok_or_else(|| StoreError::Database("an AI request's message is missing".into()))?;
+        let channel_id: Option<String> = row.get("channel_id");
+        Ok(Some(AiJob {
+            request_id: request_id.to_owned(),
+            workspace_id: row.get("workspace_id"),
+            agent_id: row.get("agent_id"),
+            config: agent_config(row.get("kind"), row.get("settings"))?,
+            channel_id: channel_id.or_else(|| trigger.channel.as_ref().map(|c| c.id.clone())),
+            trigger,
+            history,
+        }))
+    }
+
+    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Message> {
+        let mut tx = self.writer.begin().await?;
+        let closed = sqlx::query("UPDATE ai_requests SET status = ? WHERE id = ? AND status = 'pending'")
+            .bind(outcome.as_str())
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if closed == 0 {
+            return Err(StoreError::Conflict(format!("AI request {request_id} is not pending")));
+        }
+        let conversation = load_conversation(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
+        let id = insert_message(&mut tx, &reply, &conversation).await?;
+        let message = load_message(&mut tx, &id).await?;
+        tx.commit().await?;
+        Ok(message)
     }
 
     async fn create_widget(

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own share of these helpers
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use connect360_api::Procedure;
 use connect360_server::ai::{AgentConfig, FaqSettings};
@@ -18,7 +19,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// A second handle on the same store, for setting up keys and agents.
     pub store: SqliteStore,
-    pub data: TempDir,
+    /// Shared, so that a restarted server keeps the same store.
+    pub data: Arc<TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -58,7 +60,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// The server with some of its configuration changed, e.g. how soon unused uploads go.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
-    let data = tempfile::tempdir().expect("temp dir");
+    spawn_app_in(Arc::new(tempfile::tempdir().expect("temp dir")), configure).await
+}
+
+/// A server on an existing data directory, as after a restart.
+pub async fn spawn_app_in(data: Arc<TempDir>, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let mut config = ServeConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         data.path().to_owned(),
@@ -76,6 +82,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp
 }
 
 impl TestApp {
+    /// Stops this server and starts another on its data directory.
+    pub async fn restart(self, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let data = self.data.clone();
+        drop(self);
+        spawn_app_in(data, configure).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

@@ -1,0 +1,101 @@
+//! The AI runner: answers the AI requests that `send` records.
+//!
+//! A background task of the server. It answers whatever is pending when it
+//! starts (requests left by a stop or a crash), then each time a send wakes
+//! it, and at every sweep in case a wake-up went to another process. A reply
+//! is stored, and its request closed, in one transaction: a request is
+//! answered once, or it is still pending and answered after a restart. An
+//! agent that fails leaves a notice in the conversation instead of silence.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use connect360_api::{Content, Locale};
+use serde_json::Value;
+
+use super::faq::KnowledgeBase;
+use super::replies::ReplyEvent;
+use super::{Ai, AgentConfig, AgentError, message_text, openai};
+use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, Store};
+
+/// Messages of context an agent is given, the asking one included.
+pub const HISTORY: u32 = 20;
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+/// A reply taking longer fails with a notice rather than keep the visitor waiting.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub async fn run(store: Arc<dyn Store>, ai: Ai) {
+    let http = reqwest::Client::new();
+    // The first tick is at once: the requests left from before a restart.
+    let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = ai.wake.notified() => {}
+            _ = sweep.tick() => {}
+        }
+        match store.pending_ai_requests().await {
+            Ok(ids) => {
+                for id in ids {
+                    answer(store.as_ref(), &ai, &http, &id).await;
+                }
+            }
+            Err(err) => tracing::error!(%err, "listing pending AI requests failed"),
+        }
+    }
+}
+
+async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: &str) {
+    let job = match store.ai_job(request_id, HISTORY).await {
+        Ok(Some(job)) => job,
+        Ok(None) => return,
+        Err(err) => return tracing::error!(%err, request_id, "reading an AI request failed"),
+    };
+    let conversation_id = job.trigger.conversation_id.clone();
+    let publish = |text: &str| ai.replies.publish(&conversation_id, ReplyEvent::Delta(text.to_owned()));
+    let written = tokio::time::timeout(REPLY_TIMEOUT, write(&job, http, publish))
+        .await
+        .unwrap_or(Err(AgentError::TimedOut));
+    let (outcome, content) = match written {
+        Ok(content) => (AiOutcome::Done, content),
+        Err(err) => {
+            tracing::warn!(%err, request_id, agent = job.agent_id, "an agent could not answer");
+            let notice = format!("The assistant could not answer: {err}.");
+            (AiOutcome::Failed, Content::from([(Locale::En, Value::String(notice))]))
+        }
+    };
+    let reply = NewMessage {
+        workspace_id: job.workspace_id.clone(),
+        conversation_id: conversation_id.clone(),
+        author: Author::Agent(job.agent_id.clone()),
+        content,
+        attachment_ids: Vec::new(),
+        flags: Vec::new(),
+        parent_id: Some(job.trigger.id.clone()),
+        template_id: None,
+        channel: job.channel_id.clone().map(|id| ChannelRef { id: Some(id), website: None }),
+        ai: None,
+        idempotency: None,
+        only_customer: None,
+    };
+    match store.finish_ai_request(request_id, outcome, reply).await {
+        Ok(message) => ai.replies.publish(&conversation_id, ReplyEvent::Message(Box::new(message))),
+        // Still pending: the next sweep tries again.
+        Err(err) => tracing::error!(%err, request_id, "storing an AI reply failed"),
+    }
+}
+
+/// The agent's reply, handing text to `on_delta` as it is written.
+async fn write(job: &AiJob, http: &reqwest::Client, mut on_delta: impl FnMut(&str)) -> Result<Content, AgentError> {
+    let (locale, question) = message_text(&job.trigger).unwrap_or((Locale::En, String::new()));
+    match &job.config {
+        AgentConfig::Faq(settings) => {
+            let reply = KnowledgeBase::parse(&settings.knowledge).reply(&question, locale);
+            on_delta(&reply.text);
+            Ok(Content::from([(reply.locale, Value::String(reply.text))]))
+        }
+        AgentConfig::Openai(settings) => {
+            let text = openai::reply(http, settings, &job.history, on_delta).await?;
+            Ok(Content::from([(locale, Value::String(text))]))
+        }
+    }
+}
