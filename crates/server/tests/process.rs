@@ -82,6 +82,41 @@ fn api_key_create_prints_the_key_alone() {
 }
 
 #[test]
+fn widget_create_prints_a_public_key_that_opens_sessions_on_its_domains() {
+    let data = tempfile::tempdir().unwrap();
+    let out = cli(data.path(), &["widget", "create", "--domain", "Shop.Example.com", "--domain", "localhost", "--identity-secret", "s3cret"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("wk_") && key.len() == 3 + 32, "{key}");
+
+    let (mut server, addr) = serve(data.path());
+    let session = |origin: &str, input: Value| {
+        reqwest::blocking::Client::new()
+            .post(format!("http://{addr}/api/v1/connect/widget/session"))
+            .header("origin", origin)
+            .json(&input)
+            .send()
+            .expect("the server answers")
+    };
+    // echo -n user_42 | openssl dgst -sha256 -hmac s3cret
+    let hash = "3ef7f38be75e32c21a3751afc6ffeb80bcd28532a892f406137e4d288436cb57";
+    let known = session("https://shop.example.com", json!({"widgetKey": key, "externalId": "user_42", "userHash": hash}));
+    assert_eq!(known.status(), 200);
+    assert_eq!(session("https://elsewhere.com", json!({"widgetKey": key})).status(), 403);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    for (args, complaint) in [
+        (vec!["widget", "create"], "--domain"),
+        (vec!["widget", "create", "--domain", "https://x.com/"], "must be a host name"),
+    ] {
+        let out = cli(data.path(), &args);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains(complaint), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
 fn every_acknowledged_send_survives_kill_9() {
     let data = tempfile::tempdir().unwrap();
     let key = key(data.path(), "full");
