@@ -4,6 +4,7 @@
 //! here is renamed on both sides of the wire at once. Serde only: nothing in
 //! here knows about HTTP, storage or the browser.
 
+pub mod ai;
 pub mod attachment;
 pub mod content;
 pub mod conversation;
@@ -15,6 +16,7 @@ pub mod procedure;
 pub mod template;
 pub mod widget;
 
+pub use ai::*;
 pub use attachment::*;
 pub use content::{Content, Locale};
 pub use conversation::*;

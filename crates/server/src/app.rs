@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use connect360_api::{ATTACHMENTS_PATH, ErrorCode, WIDGET_SESSION_PATH};
+use connect360_api::{AI_STREAM_PATH, ATTACHMENTS_PATH, ErrorCode, WIDGET_SESSION_PATH};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             post(crate::attachments::upload::handle).layer(DefaultBodyLimit::max(crate::attachments::upload::BODY_LIMIT)),
         )
         .route("/api/v1/connect/assets/{*key}", get(crate::attachments::download::handle))
+        .route(AI_STREAM_PATH, post(crate::ai::stream::handle))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::cors::layer));
     Router::new()
         .merge(api)

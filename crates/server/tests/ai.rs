@@ -11,11 +11,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{TestApp, spawn_app, spawn_app_with};
-use connect360_api::{GetOrCreateConversation, ListMessages, SendMessage};
+use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, ListMessages, SendMessage, WIDGET_SESSION_PATH};
 use connect360_server::ai::{AgentConfig, FaqSettings, OpenAiSettings};
 use connect360_server::auth::Role;
 use connect360_server::store::Store;
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 const KNOWLEDGE: &str = "\
 # Shipping
@@ -124,6 +125,13 @@ type Seen = Arc<Mutex<Vec<(String, Value)>>>;
 /// An OpenAI-compatible endpoint on a random port answering `status` with
 /// `body`; returns its base URL and what it is sent.
 async fn fake_model(status: StatusCode, body: &'static str) -> (String, Seen) {
+    let gate = Arc::new(Notify::new());
+    gate.notify_one();
+    gated_fake_model(status, body, gate).await
+}
+
+/// As [`fake_model`], answering each request only once `gate` is notified.
+async fn gated_fake_model(status: StatusCode, body: &'static str, gate: Arc<Notify>) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let app = Router::new().route(
@@ -131,6 +139,7 @@ async fn fake_model(status: StatusCode, body: &'static str) -> (String, Seen) {
         post(move |headers: HeaderMap, axum::Json(request): axum::Json<Value>| async move {
             let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
             log.lock().unwrap().push((auth.to_owned(), request));
+            gate.notified().await;
             (status, [(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
         }),
     );
@@ -149,19 +158,20 @@ fn openai(base_url: &str, api_key_env: &str) -> AgentConfig {
     })
 }
 
+const CHUNKS: &str = concat!(
+    "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n",
+    "data: {\"choices\":[{\"delta\":{\"content\":\"Your parcel \"}}]}\n\n",
+    ": a comment line\n\n",
+    "data: {\"choices\":[{\"delta\":{\"content\":\"ships today.\"}}]}\n\n",
+    "data: [DONE]\n\n",
+);
+
 /// Cargo sets this for the tests it runs: a key the test need not set itself.
 const KEY_ENV: &str = "CARGO_PKG_NAME";
 
 #[tokio::test]
 async fn the_openai_agent_streams_the_model_s_answer_with_the_conversation_as_context() {
-    let chunks = concat!(
-        "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n",
-        "data: {\"choices\":[{\"delta\":{\"content\":\"Your parcel \"}}]}\n\n",
-        ": a comment line\n\n",
-        "data: {\"choices\":[{\"delta\":{\"content\":\"ships today.\"}}]}\n\n",
-        "data: [DONE]\n\n",
-    );
-    let (base_url, seen) = fake_model(StatusCode::OK, chunks).await;
+    let (base_url, seen) = fake_model(StatusCode::OK, CHUNKS).await;
     let app = spawn_app().await;
     let key = app.key(Role::Engage).await;
     let agent = agent(&app, openai(&base_url, KEY_ENV)).await;
@@ -206,4 +216,101 @@ async fn an_agent_that_fails_leaves_a_visible_notice() {
     let notice = reply(&app, &key, &conv.0, 2).await;
     let text = notice["content"]["en"].as_str().unwrap();
     assert!(text.contains("CONNECT360_TEST_UNSET_KEY is not set"), "{text}");
+}
+
+/// Opens the AI stream and reads it to its end: its (event, data) pairs, or the error answer.
+async fn stream(app: &TestApp, token: &str, input: Value) -> Result<Vec<(String, Value)>, Value> {
+    let res = app.http.post(app.url(AI_STREAM_PATH)).bearer_auth(token).json(&input).send().await.unwrap();
+    if !res.status().is_success() {
+        return Err(res.json().await.unwrap());
+    }
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let text = res.text().await.unwrap();
+    assert!(text.ends_with("\n\n"), "{text:?}");
+    Ok(text
+        .split("\n\n")
+        .filter(|frame| !frame.is_empty() && !frame.starts_with(':'))
+        .map(|frame| {
+            let (event, data) = frame.split_once('\n').unwrap();
+            let data = data.strip_prefix("data: ").unwrap();
+            (event.strip_prefix("event: ").unwrap().to_owned(), serde_json::from_str(data).unwrap())
+        })
+        .collect())
+}
+
+#[tokio::test]
+async fn the_stream_carries_deltas_then_the_stored_message_then_ends() {
+    let gate = Arc::new(Notify::new());
+    let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
+    let app = spawn_app().await;
+    let key = app.key(Role::Read).await;
+    let engage = app.key(Role::Engage).await;
+    let agent = agent(&app, openai(&base_url, KEY_ENV)).await;
+    let conv = conversation(&app, &engage).await;
+    let question = ask(&app, &engage, &conv, "When does my parcel ship?", &agent).await;
+
+    // The model is held until the stream watches, so that it sees every delta.
+    let watching = tokio::spawn({
+        let (url, key, conv) = (app.url(AI_STREAM_PATH), key.clone(), conv.0.clone());
+        async move {
+            let res = reqwest::Client::new().post(url).bearer_auth(key).json(&json!({"conversationId": conv})).send().await.unwrap();
+            res.text().await.unwrap()
+        }
+    });
+    while seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gate.notify_one();
+    let text = watching.await.unwrap();
+    let frames: Vec<&str> = text.split("\n\n").filter(|f| !f.is_empty()).collect();
+    assert_eq!(frames[0], r#"event: delta
+data: {"text":"Your parcel "}"#);
+    assert_eq!(frames[1], r#"event: delta
+data: {"text":"ships today."}"#);
+    let (name, data) = frames[2].split_once('\n').unwrap();
+    assert_eq!(name, "event: message");
+    let message: Value = serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(message["content"], json!({"en": "Your parcel ships today."}));
+    assert_eq!(message["parentId"], question["id"]);
+    assert_eq!(frames.len(), 3, "{text}");
+
+    // Nothing pending: the newest reply at once, or idle when the caller has it.
+    let events = stream(&app, &key, json!({"conversationId": conv.0})).await.unwrap();
+    assert_eq!(events, vec![("message".to_owned(), message.clone())]);
+    let events = stream(&app, &key, json!({"conversationId": conv.0, "lastMessageId": message["id"], "senderId": "x"})).await.unwrap();
+    assert_eq!(events, vec![("idle".to_owned(), json!({}))]);
+    let error = stream(&app, &key, json!({"conversationId": conv.0, "lastMessageId": "msg_nope"})).await.unwrap_err();
+    assert_eq!(error["error"]["message"], "lastMessageId: not a message of this conversation");
+}
+
+#[tokio::test]
+async fn a_visitor_streams_only_their_own_conversation() {
+    let app = spawn_app().await;
+    let ws = app.workspace("default").await;
+    let domain = connect360_server::validate::Domain::parse("d", "example.com").unwrap();
+    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
+    let session = || async {
+        let res = app
+            .http
+            .post(app.url(WIDGET_SESSION_PATH))
+            .header("origin", "https://example.com")
+            .json(&json!({"widgetKey": widget.public_key}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        (body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned())
+    };
+    let (alice, alice_conv) = session().await;
+    let (bob, _) = session().await;
+
+    let events = stream(&app, &alice, json!({"conversationId": alice_conv})).await.unwrap();
+    assert_eq!(events, vec![("idle".to_owned(), json!({}))]);
+    let error = stream(&app, &bob, json!({"conversationId": alice_conv})).await.unwrap_err();
+    assert_eq!(error["error"]["data"]["code"], "NOT_FOUND");
+    let error = stream(&app, "", json!({"conversationId": alice_conv})).await.unwrap_err();
+    assert_eq!(error["error"]["data"]["code"], "UNAUTHORIZED");
+    let error = stream(&app, &alice, json!({"conversation": alice_conv})).await.unwrap_err();
+    assert_eq!(error["error"]["message"], "conversation: unknown field");
 }

@@ -4,6 +4,7 @@ pub mod faq;
 pub mod openai;
 pub mod replies;
 pub mod runner;
+pub mod stream;
 pub mod tokenize;
 
 use connect360_api::{Locale, Message};

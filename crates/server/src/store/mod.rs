@@ -143,6 +143,15 @@ pub struct AiJob {
     pub history: Vec<Message>,
 }
 
+/// What the `ai-stream` of a conversation starts from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiReplyState {
+    /// A reply is being (or is still to be) written.
+    pub pending: bool,
+    /// The newest AI message, newer than the one asked about if any.
+    pub latest: Option<Message>,
+}
+
 /// How an AI request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AiOutcome {
@@ -281,6 +290,15 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the reply (or the notice) and closes the request, both or
     /// neither; a request no longer pending is a conflict.
     async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Message>;
+    /// Whether a reply is pending in the conversation, and the newest AI
+    /// message after `after` (a message id). `only_customer` as in [`PageRequest`].
+    async fn ai_reply_state(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<AiReplyState>;
 
     /// Creates a widget; with a label, the workspace's widget of that label
     /// is updated instead (its key kept, its domains replaced).

@@ -482,6 +482,37 @@ async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<sqlx::sqlite:
         .collect()
 }
 
+/// Fails with not found unless the conversation is the workspace's (and the customer's, if given).
+async fn visible_conversation(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    id: &str,
+    only_customer: Option<&str>,
+) -> Result<()> {
+    let exists: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE id = ? AND workspace_id = ? AND (?3 IS NULL OR customer_id = ?3)",
+    )
+    .bind(id)
+    .bind(workspace_id)
+    .bind(only_customer)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("Conversation not found: {id}"))),
+    }
+}
+
+/// The position of a message of the conversation, named by the field that gave its id.
+async fn message_seq(conn: &mut SqliteConnection, conversation_id: &str, id: &str, field: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
+        .bind(id)
+        .bind(conversation_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid(field, "not a message of this conversation"))
+}
+
 async fn load_message(conn: &mut SqliteConnection, id: &str) -> Result<Message> {
     let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
         .bind(id)
@@ -1089,26 +1120,9 @@ impl Store for SqliteStore {
 
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>> {
         let mut conn = self.reader.acquire().await?;
-        let exists: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM conversations WHERE id = ? AND workspace_id = ? AND (?3 IS NULL OR customer_id = ?3)",
-        )
-        .bind(&req.conversation_id)
-        .bind(&req.workspace_id)
-        .bind(&req.only_customer)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound(format!("Conversation not found: {}", req.conversation_id)));
-        }
-        let before: Option<i64> = match &req.cursor {
-            Some(cursor) => Some(
-                sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
-                    .bind(cursor)
-                    .bind(&req.conversation_id)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or_else(|| StoreError::invalid("cursor", "not a message of this conversation"))?,
-            ),
+        visible_conversation(&mut conn, &req.workspace_id, &req.conversation_id, req.only_customer.as_deref()).await?;
+        let before = match &req.cursor {
+            Some(cursor) => Some(message_seq(&mut conn, &req.conversation_id, cursor, "cursor").await?),
             None => None,
         };
         // One row more than asked tells whether an older page exists; its id is the cursor.
@@ -1128,6 +1142,38 @@ impl Store for SqliteStore {
         rows.reverse();
         let items = messages_from_rows(&mut conn, rows).await?;
         Ok(Page { items, next_cursor })
+    }
+
+    async fn ai_reply_state(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<AiReplyState> {
+        let mut conn = self.reader.acquire().await?;
+        visible_conversation(&mut conn, workspace_id, conversation_id, only_customer).await?;
+        let after = match after {
+            Some(id) => Some(message_seq(&mut conn, conversation_id, id, "lastMessageId").await?),
+            None => None,
+        };
+        let pending: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM ai_requests r JOIN messages m ON m.id = r.message_id
+             WHERE m.conversation_id = ? AND r.status = 'pending' LIMIT 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let rows = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.sender_type = 'ai' AND (?2 IS NULL OR m.seq > ?2)
+             ORDER BY m.seq DESC LIMIT 1"
+        ))
+        .bind(conversation_id)
+        .bind(after)
+        .fetch_all(&mut *conn)
+        .await?;
+        let latest = messages_from_rows(&mut conn, rows).await?.pop();
+        Ok(AiReplyState { pending: pending.is_some(), latest })
     }
 
     async fn insert_files(&self, files: &[NewFile]) -> Result<()> {

@@ -1,0 +1,101 @@
+//! The AI reply stream: `POST /api/v1/connect/ai-stream` (plain JSON in,
+//! server-sent events out, not tRPC).
+//!
+//! It takes an [`AiStreamInput`] and streams the reply being written for the
+//! conversation as events named by [`AiStreamEvent::name`], each with one
+//! `data:` line of JSON:
+//!
+//! - `delta` `{"text": "…"}`: more of the reply, as the agent writes it;
+//! - `message`: the stored reply, a [`Message`] as `listMessages` gives it,
+//!   which replaces the deltas; the stream ends after it;
+//! - `idle` `{}`: no reply is being written and none is newer than
+//!   `lastMessageId`; the stream ends.
+//!
+//! Errors before the stream starts answer an [`crate::ErrorEnvelope`] with
+//! the matching HTTP status, as tRPC calls do.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Message;
+
+pub const AI_STREAM_PATH: &str = "/api/v1/connect/ai-stream";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AiStreamInput {
+    pub conversation_id: String,
+    /// The newest message the caller has: a reply stored after it is sent at
+    /// once, so that a reconnecting stream misses nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_message_id: Option<String>,
+    /// Accepted for compatibility; replies are written for `send`'s
+    /// `ai` requests, whose message already names its sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<String>,
+    /// Accepted for compatibility; the reply goes out on its request's channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiDelta {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiIdle {}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AiStreamEvent {
+    Delta(AiDelta),
+    Message(Box<Message>),
+    Idle(AiIdle),
+}
+
+impl AiStreamEvent {
+    /// The SSE `event:` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AiStreamEvent::Delta(_) => "delta",
+            AiStreamEvent::Message(_) => "message",
+            AiStreamEvent::Idle(_) => "idle",
+        }
+    }
+
+    /// The SSE `data:` payload: one line of JSON.
+    pub fn data(&self) -> String {
+        let json = match self {
+            AiStreamEvent::Delta(delta) => serde_json::to_string(delta),
+            AiStreamEvent::Message(message) => serde_json::to_string(message),
+            AiStreamEvent::Idle(idle) => serde_json::to_string(idle),
+        };
+        // Plain structs of strings and JSON values always serialise.
+        json.unwrap_or_default()
+    }
+
+    /// The event of a received `event:` name and `data:` payload; `None` for
+    /// an unknown name, which a newer server may send and a client skips.
+    pub fn decode(name: &str, data: &str) -> Option<Result<AiStreamEvent, serde_json::Error>> {
+        Some(match name {
+            "delta" => serde_json::from_str(data).map(AiStreamEvent::Delta),
+            "message" => serde_json::from_str(data).map(|m| AiStreamEvent::Message(Box::new(m))),
+            "idle" => serde_json::from_str(data).map(AiStreamEvent::Idle),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_through_name_and_data() {
+        let delta = AiStreamEvent::Delta(AiDelta { text: "line one\nline two".into() });
+        assert_eq!(delta.data(), r#"{"text":"line one\nline two"}"#, "one data line, whatever the text");
+        assert_eq!(AiStreamEvent::decode(delta.name(), &delta.data()).unwrap().unwrap(), delta);
+        let idle = AiStreamEvent::Idle(AiIdle {});
+        assert_eq!((idle.name(), idle.data().as_str()), ("idle", "{}"));
+        assert!(AiStreamEvent::decode("typing", "{}").is_none());
+    }
+}
