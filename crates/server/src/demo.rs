@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
+use crate::ai::{AgentConfig, FaqSettings};
 use crate::app::{AppState, DEFAULT_WORKSPACE};
 use crate::auth::{Role, hash_key};
 use crate::store::Store;
@@ -14,6 +15,9 @@ use crate::validate::Domain;
 const PAGE: &str = include_str!("../demo/shop.html");
 const CSS: &str = include_str!("../demo/shop.css");
 const KEY_PLACEHOLDER: &str = "__DEMO_WIDGET_KEY__";
+const AGENT_PLACEHOLDER: &str = "__DEMO_AI_AGENT__";
+/// Shipping, returns and order status, in English, Arabic and Turkish.
+const KNOWLEDGE: &str = include_str!("../demo/knowledge.md");
 pub const WORKSPACE_NAME: &str = "Nordwind";
 
 #[derive(Debug, Clone)]
@@ -21,10 +25,13 @@ pub struct Demo {
     pub widget_key: String,
     /// A fresh key each start, printed once: the demo's support team uses it.
     pub support_key: String,
+    /// The faq agent the page's widget asks (`data-ai-agent`).
+    pub ai_agent_id: String,
     pub page: String,
 }
 
-/// Seeds the demo workspace: a widget for this machine and a support key.
+/// Seeds the demo workspace: a widget for this machine, a support key and
+/// the shop's FAQ assistant.
 pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
     let workspace = store.ensure_workspace(DEFAULT_WORKSPACE, WORKSPACE_NAME).await?;
     let domains = ["localhost", "127.0.0.1"].map(|d| Domain::parse("domain", d).expect("valid demo domains"));
@@ -37,8 +44,14 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
         .create_api_key(&workspace.id, &workspace.default_member_id, "demo support", Role::Full, &hash_key(&support_key))
         .await
         .context("creating the demo support key")?;
+    let knowledge = AgentConfig::Faq(FaqSettings { knowledge: KNOWLEDGE.to_owned() });
+    let ai_agent_id = store
+        .ensure_agent(&workspace.id, "Nordwind assistant", None, &knowledge)
+        .await
+        .context("creating the demo assistant")?;
     Ok(Demo {
-        page: PAGE.replace(KEY_PLACEHOLDER, &widget.public_key),
+        page: PAGE.replace(KEY_PLACEHOLDER, &widget.public_key).replace(AGENT_PLACEHOLDER, &ai_agent_id),
+        ai_agent_id,
         widget_key: widget.public_key,
         support_key,
     })
@@ -55,5 +68,34 @@ pub async fn css(State(state): State<AppState>) -> Response {
     match &state.demo {
         Some(_) => ([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response(),
         None => crate::app::not_found().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use connect360_api::Locale;
+
+    use super::KNOWLEDGE;
+    use crate::ai::faq::KnowledgeBase;
+
+    #[test]
+    fn the_shop_s_assistant_knows_shipping_returns_and_orders_in_three_languages() {
+        let kb = KnowledgeBase::parse(KNOWLEDGE);
+        for (question, locale, answer_starts) in [
+            ("How much is shipping to France?", Locale::En, "Orders ship within"),
+            ("I want to return my jacket", Locale::En, "You can return"),
+            ("Where is my order #1042?", Locale::En, "As soon as your order"),
+            ("كم تكلفة الشحن؟", Locale::Ar, "نشحن الطلبات"),
+            ("كيف أرجع المنتج وأسترد المبلغ؟", Locale::Ar, "يمكنك إرجاع"),
+            ("أين طلبي؟", Locale::Ar, "بمجرد شحن"),
+            ("Kargo ücreti ne kadar?", Locale::Tr, "Siparişler Hamburg"),
+            ("Ürünü nasıl iade ederim?", Locale::Tr, "Kullanılmamış"),
+            ("Siparişim nerede?", Locale::Tr, "Siparişiniz kargoya"),
+        ] {
+            let reply = kb.reply(question, Locale::En);
+            assert_eq!(reply.locale, locale, "{question}");
+            assert!(reply.text.starts_with(answer_starts), "{question} got {}", reply.text);
+        }
+        assert!(kb.reply("Do you have a store in Paris?", Locale::En).handoff);
     }
 }

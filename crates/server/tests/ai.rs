@@ -314,3 +314,20 @@ async fn a_visitor_streams_only_their_own_conversation() {
     let error = stream(&app, &alice, json!({"conversation": alice_conv})).await.unwrap_err();
     assert_eq!(error["error"]["message"], "conversation: unknown field");
 }
+
+#[tokio::test]
+async fn the_demo_seeds_one_faq_assistant_and_names_it_in_the_page() {
+    let app = spawn_app().await;
+    let first = connect360_server::demo::seed(&app.store).await.unwrap();
+    let again = connect360_server::demo::seed(&app.store).await.unwrap();
+    assert_eq!(first.ai_agent_id, again.ai_agent_id, "seeding twice keeps one assistant");
+    assert!(again.page.contains(&format!("data-ai-agent=\"{}\"", again.ai_agent_id)));
+    assert!(!again.page.contains("__DEMO_"));
+
+    let key = app.key(Role::Engage).await;
+    let conv = conversation(&app, &key).await;
+    ask(&app, &key, &conv, "أين طلبي؟", &again.ai_agent_id).await;
+    let answer = reply(&app, &key, &conv.0, 1).await;
+    assert!(answer["content"]["ar"].as_str().unwrap().starts_with("بمجرد شحن"), "{answer}");
+    assert_eq!(answer["sender"]["name"], "Nordwind assistant");
+}

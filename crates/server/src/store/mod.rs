@@ -270,6 +270,9 @@ pub trait Store: Send + Sync + 'static {
     async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String>;
     async fn find_api_key(&self, key_hash: &[u8; 32]) -> Result<Option<MemberPrincipal>>;
     async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String>;
+    /// The workspace's agent of this name, its image and config replaced, or
+    /// a new one: for seeding what must exist once however often it runs.
+    async fn ensure_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String>;
 
     async fn get_or_create_conversation(&self, req: NewConversation) -> Result<Conversation>;
     async fn create_sub_conversation(&self, req: NewSubConversation) -> Result<Conversation>;

@@ -751,6 +751,26 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
+    async fn ensure_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+        let (kind, settings) = agent_columns(config)?;
+        let updated: Option<String> = sqlx::query_scalar(
+            "UPDATE agents SET image = ?, kind = ?, settings = ?
+             WHERE id = (SELECT id FROM agents WHERE workspace_id = ? AND name = ? ORDER BY created_at, id LIMIT 1)
+             RETURNING id",
+        )
+        .bind(image)
+        .bind(&kind)
+        .bind(&settings)
+        .bind(workspace_id)
+        .bind(name)
+        .fetch_optional(&self.writer)
+        .await?;
+        match updated {
+            Some(id) => Ok(id),
+            None => self.create_agent(workspace_id, name, image, config).await,
+        }
+    }
+
     async fn get_or_create_conversation(&self, req: NewConversation) -> Result<Conversation> {
         let ws = &req.actor.workspace_id;
         let mut tx = self.writer.begin().await?;
