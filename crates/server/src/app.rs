@@ -144,6 +144,7 @@ pub struct Application {
     file_gc: BackgroundTask,
     /// Answers AI requests while the server runs, unless configured off.
     ai_runner: Option<BackgroundTask>,
+    ai: Ai,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -208,9 +209,9 @@ impl Application {
             files,
             spool_dir: Arc::new(spool_dir),
             urls: UrlSigner::new(&token_key),
-            ai,
+            ai: ai.clone(),
         });
-        Ok(Application { listener, router, demo, file_gc, ai_runner })
+        Ok(Application { listener, router, demo, file_gc, ai_runner, ai })
     }
 
     pub fn demo(&self) -> Option<&Demo> {
@@ -226,8 +227,13 @@ impl Application {
         let file_gc = tokio::spawn(self.file_gc);
         // Stopped mid-reply, a request stays pending and is answered on the next start.
         let ai_runner = self.ai_runner.map(tokio::spawn);
+        let ai = self.ai;
         let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Open AI streams would otherwise hold the stop up until their reply.
+                ai.close();
+            })
             .await;
         file_gc.abort();
         if let Some(ai_runner) = ai_runner {

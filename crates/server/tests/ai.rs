@@ -331,3 +331,18 @@ async fn the_demo_seeds_one_faq_assistant_and_names_it_in_the_page() {
     assert!(answer["content"]["ar"].as_str().unwrap().starts_with("بمجرد شحن"), "{answer}");
     assert_eq!(answer["sender"]["name"], "Nordwind assistant");
 }
+
+#[tokio::test]
+async fn a_stop_ends_open_streams_instead_of_waiting_for_their_reply() {
+    let app = spawn_app_with(|c| c.ai_runner = false).await;
+    let key = app.key(Role::Engage).await;
+    let agent = agent(&app, faq()).await;
+    let conv = conversation(&app, &key).await;
+    ask(&app, &key, &conv, "returns?", &agent).await;
+    let res = app.http.post(app.url(AI_STREAM_PATH)).bearer_auth(&key).json(&json!({"conversationId": conv.0})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    drop(app);
+    let rest = tokio::time::timeout(Duration::from_secs(5), res.text()).await.expect("the stream ends with the server");
+    assert!(!rest.unwrap_or_default().contains("event: message"));
+}

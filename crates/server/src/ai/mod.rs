@@ -7,6 +7,8 @@ pub mod runner;
 pub mod stream;
 pub mod tokenize;
 
+use std::sync::Arc;
+
 use connect360_api::{Locale, Message};
 use serde::{Deserialize, Serialize};
 
@@ -37,15 +39,36 @@ pub struct OpenAiSettings {
     pub system_prompt: Option<String>,
 }
 
-/// What the API and the runner share: the wake-up for new requests and the
-/// replies being written.
-#[derive(Clone, Default)]
+/// What the API and the runner share: the wake-up for new requests, the
+/// replies being written, and the server's stop, which ends the streams.
+#[derive(Clone)]
 pub struct Ai {
     pub replies: replies::Replies,
-    wake: std::sync::Arc<tokio::sync::Notify>,
+    wake: Arc<tokio::sync::Notify>,
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Ai {
+    fn default() -> Self {
+        Ai { replies: Default::default(), wake: Default::default(), closing: Arc::new(tokio::sync::watch::channel(false).0) }
+    }
 }
 
 impl Ai {
+    /// The server stops: streams end rather than hold the stop up until
+    /// their reply; their clients ask the next server with `lastMessageId`.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Completes once the server stops.
+    pub fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+        }
+    }
+
     /// A send asked for a reply: the runner looks now rather than at its next sweep.
     pub fn wake(&self) {
         // notify_one keeps the wake-up if the runner is busy, so none is lost.

@@ -76,10 +76,13 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
         return Ok(Body::from(frame(&event)));
     }
     let (writer, reader) = tokio::io::duplex(16 * 1024);
-    let replies = state.ai.replies.clone();
+    let (replies, closed) = (state.ai.replies.clone(), state.ai.closed());
     tokio::spawn(async move {
-        // Ends when the reply is stored, the caller goes away, or time is up.
-        let _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(events, writer)).await;
+        // Ends when the reply is stored, the caller goes away, time is up, or the server stops.
+        tokio::select! {
+            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(events, writer)) => {}
+            _ = closed => {}
+        }
         replies.release(&conversation_id);
     });
     Ok(Body::from_stream(tokio_util::io::ReaderStream::new(reader)))
