@@ -166,3 +166,37 @@ fn sigterm_stops_the_server_cleanly() {
     server.kill().unwrap();
     panic!("the server did not stop within 5 s of SIGTERM");
 }
+
+#[test]
+fn agent_create_takes_a_knowledge_base_and_the_server_answers_from_it() {
+    let data = tempfile::tempdir().unwrap();
+    let kb = data.path().join("kb.md");
+    std::fs::write(&kb, "# Returns\n## Returns {en}\nReturn within 30 days.\n# Shipping\n## Shipping {en}\nShips in 2 days.\n").unwrap();
+    let out = cli(data.path(), &["agent", "create", "--name", "Helper", "--kind", "faq", "--knowledge", kb.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let agent = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(agent.starts_with("agent_"), "{agent}");
+    let out = cli(data.path(), &["agent", "create", "--name", "Model", "--kind", "openai", "--model", "m"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--base-url"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let key = key(data.path(), "engage");
+    let (mut server, addr) = serve(data.path());
+    let conv = call(&addr, &key, "v1.connect.getOrCreateConversation", json!({"customer": {"externalId": "c1"}}));
+    let conv = conv["result"]["data"]["id"].as_str().unwrap().to_owned();
+    let input = json!({"conversationId": conv, "sender": "customer", "customer": {"externalId": "c1"},
+                       "content": {"en": "How do returns work?"}, "ai": {"agentId": agent}});
+    assert!(call(&addr, &key, "v1.connect.send", input)["result"].is_object());
+    let reply = (0..100)
+        .find_map(|_| {
+            let page = query(&addr, &key, "v1.connect.listMessages", json!({"conversationId": conv}));
+            let reply = page["result"]["data"]["items"].as_array()?.iter().find(|m| m["sender"]["type"] == "ai").cloned();
+            if reply.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            reply
+        })
+        .expect("the agent replies");
+    assert_eq!(reply["content"], json!({"en": "Return within 30 days."}));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -58,7 +58,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
     let (outcome, content) = match written {
         Ok(content) => (AiOutcome::Done, content),
         Err(err) => {
-            tracing::warn!(%err, request_id, agent = job.agent_id, "an agent could not answer");
+            tracing::warn!(err = ?err, request_id, agent = job.agent_id, "an agent could not answer");
             let notice = format!("The assistant could not answer: {err}.");
             (AiOutcome::Failed, Content::from([(Locale::En, Value::String(notice))]))
         }
