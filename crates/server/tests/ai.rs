@@ -346,3 +346,23 @@ async fn a_stop_ends_open_streams_instead_of_waiting_for_their_reply() {
     let rest = tokio::time::timeout(Duration::from_secs(5), res.text()).await.expect("the stream ends with the server");
     assert!(!rest.unwrap_or_default().contains("event: message"));
 }
+
+#[tokio::test]
+async fn a_slow_model_holds_up_no_other_conversation() {
+    let gate = Arc::new(Notify::new());
+    let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
+    let app = spawn_app().await;
+    let key = app.key(Role::Engage).await;
+    let slow = agent(&app, openai(&base_url, KEY_ENV)).await;
+    let fast = agent(&app, faq()).await;
+    let (waiting, answered) = (conversation(&app, &key).await, conversation(&app, &key).await);
+    ask(&app, &key, &waiting, "When does my parcel ship?", &slow).await;
+    while seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ask(&app, &key, &answered, "returns?", &fast).await;
+    assert_eq!(reply(&app, &key, &answered.0, 1).await["content"], json!({"en": "Return any item within 30 days."}));
+    assert!(ai_messages(&app, &key, &waiting.0).await.is_empty());
+    gate.notify_one();
+    assert_eq!(reply(&app, &key, &waiting.0, 1).await["content"], json!({"en": "Your parcel ships today."}));
+}

@@ -7,11 +7,13 @@
 //! answered once, or it is still pending and answered after a restart. An
 //! agent that fails leaves a notice in the conversation instead of silence.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use connect360_api::{Content, Locale};
 use serde_json::Value;
+use tokio::task::JoinSet;
 
 use super::faq::KnowledgeBase;
 use super::replies::ReplyEvent;
@@ -21,6 +23,8 @@ use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, Store};
 /// Messages of context an agent is given, the asking one included.
 pub const HISTORY: u32 = 20;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+/// Replies written at once; more wait for one of these to finish.
+pub const MAX_RUNNING: usize = 16;
 /// A reply taking longer fails with a notice rather than keep the visitor waiting.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -28,18 +32,43 @@ pub async fn run(store: Arc<dyn Store>, ai: Ai) {
     let http = reqwest::Client::new();
     // The first tick is at once: the requests left from before a restart.
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+    // Replies are written side by side, so that a slow model holds up no
+    // other conversation; each request by one task at a time.
+    let mut running: JoinSet<()> = JoinSet::new();
+    let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
     loop {
         tokio::select! {
             _ = ai.wake.notified() => {}
             _ = sweep.tick() => {}
-        }
-        match store.pending_ai_requests().await {
-            Ok(ids) => {
-                for id in ids {
-                    answer(store.as_ref(), &ai, &http, &id).await;
+            Some(finished) = running.join_next_with_id() => match finished {
+                Ok((id, ())) => {
+                    in_flight.remove(&id);
                 }
+                Err(err) => {
+                    tracing::error!(%err, "an AI reply task failed");
+                    in_flight.remove(&err.id());
+                    // Its request is retried at the next sweep, not in a tight loop.
+                    continue;
+                }
+            },
+        }
+        let pending = match store.pending_ai_requests().await {
+            Ok(pending) => pending,
+            Err(err) => {
+                tracing::error!(%err, "listing pending AI requests failed");
+                continue;
             }
-            Err(err) => tracing::error!(%err, "listing pending AI requests failed"),
+        };
+        for request_id in pending {
+            if in_flight.len() >= MAX_RUNNING {
+                break;
+            }
+            if in_flight.values().any(|r| *r == request_id) {
+                continue;
+            }
+            let (store, ai, http, id) = (store.clone(), ai.clone(), http.clone(), request_id.clone());
+            let task = running.spawn(async move { answer(store.as_ref(), &ai, &http, &id).await });
+            in_flight.insert(task.id(), request_id);
         }
     }
 }
