@@ -26,6 +26,18 @@ pub struct Strings {
     pub support: &'static str,
     pub assistant: &'static str,
     pub messages: &'static str,
+    pub attach: &'static str,
+    pub remove_file: &'static str,
+    pub cancel_upload: &'static str,
+    pub uploading: &'static str,
+    pub upload_failed: &'static str,
+    pub drop_files: &'static str,
+    /// `{max}`: the most files a message can carry.
+    pub too_many_files: &'static str,
+    /// `{name}`, `{size}` of the file; `{max}`: the largest size allowed.
+    pub file_too_large: &'static str,
+    pub download: &'static str,
+    pub close_image: &'static str,
 }
 
 const EN: Strings = Strings {
@@ -52,6 +64,16 @@ const EN: Strings = Strings {
     support: "Support",
     assistant: "Assistant",
     messages: "Messages",
+    attach: "Attach files",
+    remove_file: "Remove file",
+    cancel_upload: "Cancel upload",
+    uploading: "Uploading",
+    upload_failed: "Upload failed",
+    drop_files: "Drop files to attach",
+    too_many_files: "You can attach up to {max} files to a message. Nothing was uploaded.",
+    file_too_large: "“{name}” is {size}; files can be up to {max}. Nothing was uploaded.",
+    download: "Download",
+    close_image: "Close image",
 };
 
 const AR: Strings = Strings {
@@ -78,6 +100,16 @@ const AR: Strings = Strings {
     support: "الدعم",
     assistant: "المساعد",
     messages: "الرسائل",
+    attach: "إرفاق ملفات",
+    remove_file: "إزالة الملف",
+    cancel_upload: "إلغاء الرفع",
+    uploading: "جارٍ الرفع",
+    upload_failed: "تعذر الرفع",
+    drop_files: "أفلت الملفات لإرفاقها",
+    too_many_files: "يمكنك إرفاق {max} ملفات كحد أقصى بالرسالة. لم يُرفع أي ملف.",
+    file_too_large: "حجم «{name}» هو {size}، والحد الأقصى للملف {max}. لم يُرفع أي ملف.",
+    download: "تنزيل",
+    close_image: "أغلق الصورة",
 };
 
 const TR: Strings = Strings {
@@ -104,6 +136,16 @@ const TR: Strings = Strings {
     support: "Destek",
     assistant: "Asistan",
     messages: "Mesajlar",
+    attach: "Dosya ekle",
+    remove_file: "Dosyayı kaldır",
+    cancel_upload: "Yüklemeyi iptal et",
+    uploading: "Yükleniyor",
+    upload_failed: "Yüklenemedi",
+    drop_files: "Eklemek için dosyaları bırakın",
+    too_many_files: "Bir mesaja en fazla {max} dosya ekleyebilirsiniz. Hiçbir dosya yüklenmedi.",
+    file_too_large: "“{name}” {size}; dosyalar en fazla {max} olabilir. Hiçbir dosya yüklenmedi.",
+    download: "İndir",
+    close_image: "Resmi kapat",
 };
 
 pub fn strings(locale: Locale) -> &'static Strings {

@@ -6,6 +6,7 @@
 
 pub use connect360_api as api;
 
+pub mod attachments;
 pub mod config;
 pub mod linkify;
 pub mod locale;
