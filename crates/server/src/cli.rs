@@ -236,6 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(demo) = app.demo() {
                 println!("Demo shop:       http://{addr}/");
                 println!("Support API key: {}", demo.support_key);
+                println!("AI assistant:    {} (faq; the page's data-ai-agent)", demo.ai_agent_id);
                 println!("Reply as support to the newest conversation: see README.md, \"Reply from support\".");
             }
             tracing::info!(addr = %addr, data = %data.dir.display(), "listening");

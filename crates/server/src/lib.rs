@@ -1,5 +1,6 @@
 //! The Connect360 server: the messages API over tRPC, with an embedded SQLite
-//! store, and attachments kept in file storage beside it.
+//! store, attachments kept in file storage beside it, and AI agents that
+//! reply when a send asks them to (see [`ai`]).
 
 pub mod ai;
 pub mod app;

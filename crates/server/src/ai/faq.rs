@@ -24,8 +24,9 @@
 //! heading and text (see [`super::tokenize`]). The best section's topic is
 //! answered in the visitor's language: the one the question's letters show,
 //! else the best section's own (the words matched it), else the message's
-//! locale. Below [`MIN_SCORE`] nothing matched well enough, and the visitor is
-//! told that a person will answer.
+//! locale. A best score below [`MIN_MATCH`] times the score of one word found
+//! in a single section means nothing matched well enough: the visitor is told,
+//! in their language, that a person will answer ([`handoff_text`]).
 
 use std::collections::HashMap;
 
