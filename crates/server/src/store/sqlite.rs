@@ -59,6 +59,16 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// A write transaction that takes SQLite's write lock at BEGIN. A deferred
+    /// one that reads first fails at once (SQLITE_BUSY_SNAPSHOT, no busy wait)
+    /// when another process wrote in between, e.g. an admin command run
+    /// beside the server.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
 fn json_text<T: serde::Serialize>(value: &T) -> Result<String> {
     Ok(serde_json::to_string(value)?)
 }
@@ -644,7 +654,7 @@ impl Store for SqliteStore {
     }
 
     async fn ensure_workspace(&self, slug: &str, name: &str) -> Result<Workspace> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let existing = sqlx::query(
             "SELECT w.id, m.id AS member_id FROM workspaces w
              JOIN members m ON m.workspace_id = w.id AND m.is_default = 1 WHERE w.slug = ?",
@@ -695,7 +705,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let member: Option<String> = sqlx::query_scalar("SELECT id FROM members WHERE id = ? AND workspace_id = ?")
             .bind(member_id)
             .bind(workspace_id)
@@ -773,7 +783,7 @@ impl Store for SqliteStore {
 
     async fn get_or_create_conversation(&self, req: NewConversation) -> Result<Conversation> {
         let ws = &req.actor.workspace_id;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let customer_id = match &req.customer {
             Some(customer) => Some(resolve_customer(&mut tx, ws, customer).await?),
             None => None,
@@ -796,7 +806,7 @@ impl Store for SqliteStore {
 
     async fn create_sub_conversation(&self, req: NewSubConversation) -> Result<Conversation> {
         let ws = &req.actor.workspace_id;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let parent = load_conversation(&mut tx, ws, &req.parent_id).await?;
         if parent.parent_id.is_some() {
             return Err(StoreError::invalid("parentId", "is a sub-conversation; sub-conversations do not nest"));
@@ -826,7 +836,7 @@ impl Store for SqliteStore {
 
     async fn update_conversation(&self, req: ConversationUpdate) -> Result<Conversation> {
         let ws = &req.workspace_id;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let mut current = load_conversation(&mut tx, ws, &req.id).await?;
         let name = match req.name {
             Patch::Unchanged => current.name.clone(),
@@ -880,7 +890,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_conversation(&self, workspace_id: &str, id: &str) -> Result<DeleteConversationOutput> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         load_conversation(&mut tx, workspace_id, id).await?;
         // Sub-conversations and all messages go with it (ON DELETE CASCADE).
         let children = sqlx::query("DELETE FROM conversations WHERE parent_id = ?")
@@ -935,7 +945,7 @@ impl Store for SqliteStore {
     }
 
     async fn send(&self, msg: NewMessage) -> Result<Message> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let conversation = load_conversation(&mut tx, &msg.workspace_id, &msg.conversation_id).await?;
         if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
             return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
@@ -1016,7 +1026,7 @@ impl Store for SqliteStore {
     }
 
     async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Message> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let closed = sqlx::query("UPDATE ai_requests SET status = ? WHERE id = ? AND status = 'pending'")
             .bind(outcome.as_str())
             .bind(request_id)
@@ -1040,7 +1050,7 @@ impl Store for SqliteStore {
         domains: &[Domain],
         identity_secret: Option<&str>,
     ) -> Result<Widget> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let existing: Option<String> = match label {
             Some(label) => sqlx::query_scalar("SELECT id FROM widgets WHERE workspace_id = ? AND label = ?")
                 .bind(workspace_id)
@@ -1197,7 +1207,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_files(&self, files: &[NewFile]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write().await?;
         let now = clock::now();
         for file in files {
             let (uploader_type, uploader_id) = match &file.uploader {
