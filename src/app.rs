@@ -3,7 +3,9 @@
 use connect360_api::{Attachment, Sender, SenderType};
 use leptos::either::Either;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
+use crate::attachments::{UploadState, file_url, human_size, is_image};
 use crate::browser;
 use crate::chat::{Chat, Status};
 use crate::config::Position;
@@ -12,6 +14,7 @@ use crate::linkify::{Segment, linkify, safe_url};
 use crate::locale::{display_text, is_rtl};
 use crate::outbox::Delivery;
 use crate::timeline::Entry;
+use crate::upload;
 
 /// A line of the list: a day separator or a message.
 #[derive(Clone)]
@@ -144,12 +147,37 @@ fn Panel(chat: Chat) -> impl IntoView {
             role="dialog"
             aria-label=label
             hidden=move || !chat.open.get()
+            class:c360-dropping=move || { chat.dragging.get() > 0 }
             on:keydown=move |ev| {
                 if ev.key() == "Escape" {
-                    chat.set_open(false);
+                    if chat.lightbox.get_untracked().is_some() {
+                        close_lightbox(chat);
+                    } else {
+                        chat.set_open(false);
+                    }
                 }
             }
+            on:dragenter=move |ev| {
+                if carries_files(&ev) {
+                    ev.prevent_default();
+                    chat.dragging.update(|n| *n += 1);
+                }
+            }
+            on:dragover=move |ev| {
+                // Without this the browser opens the dropped file instead.
+                if carries_files(&ev) {
+                    ev.prevent_default();
+                }
+            }
+            on:dragleave=move |_| chat.dragging.update(|n| *n = n.saturating_sub(1))
+            on:drop=move |ev| {
+                ev.prevent_default();
+                chat.dragging.set(0);
+                let files = ev.data_transfer().and_then(|d| d.files());
+                upload::attach(chat, upload::files_of(files));
+            }
         >
+            <div class="c360-drop" aria-hidden="true">{s.drop_files}</div>
             <header class="c360-header">
                 <h2 class="c360-title">{title}</h2>
                 <button
@@ -199,7 +227,42 @@ fn Panel(chat: Chat) -> impl IntoView {
                 </For>
             </div>
             <Composer chat />
+            {move || chat.lightbox.get().map(|(src, alt)| lightbox(chat, src, alt))}
         </section>
+    }
+}
+
+/// Whether a drag brings files (not text or a link from the page).
+fn carries_files(ev: &web_sys::DragEvent) -> bool {
+    ev.data_transfer()
+        .is_some_and(|d| d.types().iter().any(|t| t.as_string().as_deref() == Some("Files")))
+}
+
+/// An image at full size over the panel; a click or Esc closes it.
+fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
+    let s = strings(chat.locale);
+    let close = NodeRef::<leptos::html::Button>::new();
+    let label = alt.clone();
+    close.on_load(|button| {
+        request_animation_frame(move || _ = button.focus());
+    });
+    view! {
+        <div class="c360-lightbox" role="dialog" aria-modal="true" aria-label=label
+            on:click=move |_| close_lightbox(chat)>
+            <img class="c360-lightbox-image" src=src alt=alt />
+            <button type="button" class="c360-lightbox-close" aria-label=s.close_image node_ref=close>
+                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
+                    <path d="M6 6l12 12M18 6L6 18" />
+                </svg>
+            </button>
+        </div>
+    }
+}
+
+fn close_lightbox(chat: Chat) {
+    chat.lightbox.set(None);
+    if let Some(opener) = chat.lightbox_opener.try_update_value(Option::take).flatten() {
+        _ = opener.focus();
     }
 }
 
@@ -313,8 +376,9 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
             <div class="c360-stack">
                 {(!mine && first_of_group).then(|| view! { <div class="c360-name">{name.clone()}</div> })}
                 {quote}
-                <div class="c360-bubble" dir="auto">{message_body(text)}</div>
-                {attachments(entry.attachments.clone())}
+                {(!text.is_empty() || entry.attachments.is_empty())
+                    .then(|| view! { <div class="c360-bubble" dir="auto">{message_body(text)}</div> })}
+                {attachments(chat, entry.attachments.clone())}
                 <div class="c360-meta">{time}{delivery}</div>
             </div>
             {reply}
@@ -322,22 +386,108 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
     }
 }
 
-fn attachments(files: Vec<Attachment>) -> impl IntoView {
+/// A message's files: safe images as thumbnails that open large, anything
+/// else as a chip that downloads.
+fn attachments(chat: Chat, files: Vec<Attachment>) -> impl IntoView {
+    let s = strings(chat.locale);
+    let api_base = chat.config.with_value(|c| c.api_base.clone());
     (!files.is_empty()).then(|| {
         view! {
             <ul class="c360-files">
                 {files
                     .into_iter()
-                    .filter_map(|f| safe_url(&f.url).map(|u| (u.to_owned(), f.name)))
-                    .map(|(url, name)| view! {
-                        <li>
-                            <a href=url target="_blank" rel="noopener noreferrer" dir="auto">{name}</a>
-                        </li>
+                    .filter_map(|f| file_url(&api_base, &f.url).map(|url| (url, f)))
+                    .map(|(url, f)| if is_image(&f.media_type) {
+                        let (src, alt, label) = (url.clone(), f.name.clone(), f.name.clone());
+                        Either::Left(view! {
+                            <li>
+                                <button type="button" class="c360-thumb" aria-label=label
+                                    on:click=move |ev| {
+                                        let opener = ev.current_target().and_then(|t| t.dyn_into().ok());
+                                        chat.lightbox_opener.set_value(opener);
+                                        chat.lightbox.set(Some((src.clone(), alt.clone())));
+                                    }>
+                                    <img class="c360-thumb-image" src=url alt=f.name loading="lazy" />
+                                </button>
+                            </li>
+                        })
+                    } else {
+                        let download = f.name.clone();
+                        Either::Right(view! {
+                            <li>
+                                <a class="c360-file" href=url download=download rel="noopener noreferrer"
+                                    title=s.download>
+                                    {file_icon()}
+                                    <span class="c360-file-name" dir="auto">{f.name}</span>
+                                    <span class="c360-file-size">{human_size(f.size)}</span>
+                                </a>
+                            </li>
+                        })
                     })
                     .collect_view()}
             </ul>
         }
     })
+}
+
+fn file_icon() -> impl IntoView {
+    view! {
+        <svg class="c360-icon c360-file-icon" viewBox="0 0 24 24" aria-hidden="true">
+            <path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5" />
+        </svg>
+    }
+}
+
+/// The composer's files: progress and cancel while uploading, the reason
+/// and remove when it failed, remove once uploaded.
+fn upload_chips(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale);
+    move || {
+        let items = chat.uploads.with(|u| u.items().to_vec());
+        (!items.is_empty()).then(|| view! {
+            <ul class="c360-uploads">
+                {items.into_iter().map(|u| {
+                    let key = u.key;
+                    let (label, on_click): (&str, fn(Chat, u32)) = match u.state {
+                        UploadState::Pending | UploadState::Uploading(_) => (s.cancel_upload, upload::cancel),
+                        _ => (s.remove_file, |chat: Chat, key| chat.uploads.update(|up| up.remove(key))),
+                    };
+                    let failed = match &u.state {
+                        UploadState::Failed(why) => Some(why.clone()),
+                        _ => None,
+                    };
+                    let progress = match u.state {
+                        UploadState::Pending => Some(0),
+                        UploadState::Uploading(p) => Some(p),
+                        _ => None,
+                    };
+                    let is_failed = failed.is_some();
+                    view! {
+                        <li class="c360-upload" class:c360-upload-failed=is_failed>
+                            {file_icon()}
+                            <span class="c360-upload-body">
+                                <span class="c360-file-name" dir="auto">{u.name}</span>
+                                <span class="c360-file-size">{human_size(u.size)}</span>
+                                {progress.map(|p| view! {
+                                    <progress class="c360-progress" max="100" value=p.to_string()
+                                        aria-label=s.uploading></progress>
+                                })}
+                                {failed.map(|why| view! {
+                                    <span class="c360-upload-error" role="alert">{s.upload_failed}": "{why}</span>
+                                })}
+                            </span>
+                            <button type="button" class="c360-upload-remove" aria-label=label title=label
+                                on:click=move |_| on_click(chat, key)>
+                                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
+                                    <path d="M6 6l12 12M18 6L6 18" />
+                                </svg>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        })
+    }
 }
 
 /// The author and text of a loaded message, as a quote shows them.
@@ -375,7 +525,8 @@ fn quote(chat: Chat, parent: String) -> impl IntoView {
 #[component]
 fn Composer(chat: Chat) -> impl IntoView {
     let s = strings(chat.locale);
-    let can_send = move || chat.draft.with(|d| !d.trim().is_empty());
+    let can_send = move || chat.can_send();
+    let file_input = NodeRef::<leptos::html::Input>::new();
     let rows = move || chat.draft.with(|d| d.lines().count().clamp(1, 5));
     let replying = move || {
         chat.replying_to.get().map(|id| {
@@ -409,7 +560,25 @@ fn Composer(chat: Chat) -> impl IntoView {
             }
         >
             {replying}
+            {upload_chips(chat)}
+            {move || chat.upload_error.get().map(|why| view! {
+                <div class="c360-upload-error c360-limit" role="alert">{why}</div>
+            })}
             <div class="c360-input-row">
+                <input type="file" multiple class="c360-file-input" tabindex="-1" aria-hidden="true"
+                    node_ref=file_input
+                    on:change:target=move |ev| {
+                        let input = ev.target();
+                        upload::attach(chat, upload::files_of(input.files()));
+                        // The same file can be picked again.
+                        input.set_value("");
+                    } />
+                <button type="button" class="c360-attach" aria-label=s.attach title=s.attach
+                    on:click=move |_| if let Some(input) = file_input.get_untracked() { input.click() }>
+                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
+                        <path d="M20 11.5 12.2 19.3a5 5 0 0 1-7.1-7.1l8-8a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4l7.3-7.3" />
+                    </svg>
+                </button>
                 <textarea
                     class="c360-input"
                     dir="auto"
@@ -419,6 +588,13 @@ fn Composer(chat: Chat) -> impl IntoView {
                     node_ref=chat.input
                     prop:value=move || chat.draft.get()
                     on:input:target=move |ev| chat.draft.set(ev.target().value())
+                    on:paste=move |ev| {
+                        let files = upload::files_of(ev.clipboard_data().and_then(|d| d.files()));
+                        if !files.is_empty() {
+                            ev.prevent_default();
+                            upload::attach(chat, files);
+                        }
+                    }
                     on:keydown=move |ev| {
                         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                             ev.prevent_default();

@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 use web_sys::{ScrollBehavior, ScrollIntoViewOptions, ScrollLogicalPosition};
 
+use crate::attachments::Uploads;
 use crate::browser;
 use crate::client::{self, Client};
 use crate::config::WidgetConfig;
@@ -60,6 +61,18 @@ pub struct Chat {
     /// The id of the message being replied to.
     pub replying_to: RwSignal<Option<String>>,
     pub draft: RwSignal<String>,
+    /// The composer's files, uploading or uploaded, until sent.
+    pub uploads: RwSignal<Uploads>,
+    /// Why picked files were not uploaded.
+    pub upload_error: RwSignal<Option<String>>,
+    /// Files dragged over the panel: how many of its elements they entered.
+    pub dragging: RwSignal<u32>,
+    /// An image shown large: its address and name.
+    pub lightbox: RwSignal<Option<(String, String)>>,
+    /// What had focus before the image opened, to return to.
+    pub lightbox_opener: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
+    /// The uploads on their way, to cancel.
+    pub(crate) xhrs: StoredValue<Vec<(u32, web_sys::XmlHttpRequest)>, LocalStorage>,
     /// Messages from support that arrived while the panel was closed.
     pub unread: RwSignal<u32>,
     pub list: NodeRef<html::Div>,
@@ -93,6 +106,12 @@ impl Chat {
             loading_older: RwSignal::new(false),
             replying_to: RwSignal::new(None),
             draft: RwSignal::new(String::new()),
+            uploads: RwSignal::new(Uploads::default()),
+            upload_error: RwSignal::new(None),
+            dragging: RwSignal::new(0),
+            lightbox: RwSignal::new(None),
+            lightbox_opener: StoredValue::new_local(None),
+            xhrs: StoredValue::new_local(Vec::new()),
             unread: RwSignal::new(0),
             list: NodeRef::new(),
             input: NodeRef::new(),
@@ -249,20 +268,35 @@ impl Chat {
 
     // --- sending ---------------------------------------------------------
 
-    /// Sends the composer's text (optimistically: it shows at once).
-    /// Before the session is ready the message waits, shown as sending.
+    /// Whether the composer holds something to send (and no file is still
+    /// uploading: the message waits for all of them).
+    pub fn can_send(self) -> bool {
+        let (busy, files) = self.uploads.with(|u| (u.busy(), !u.done().is_empty()));
+        !busy && (files || self.draft.with(|d| !d.trim().is_empty()))
+    }
+
+    /// Sends the composer's text and uploaded files (optimistically: it
+    /// shows at once). Before the session is ready the message waits, shown
+    /// as sending.
     pub fn send_draft(self) {
-        let text = self.draft.get_untracked();
-        let text = text.trim();
-        if text.is_empty() {
+        if !self.can_send() {
             return;
         }
+        let text = self.draft.get_untracked();
+        let text = text.trim();
         let client_id = random_id("cm_", browser::random_bytes());
         let after = self.timeline.with_untracked(Timeline::anchor);
         let parent = self.replying_to.get_untracked();
-        let content = content_for(self.locale, text);
+        let content = if text.is_empty() {
+            Default::default()
+        } else {
+            content_for(self.locale, text)
+        };
+        let mut files = Vec::new();
+        self.uploads.update(|u| files = u.take_done());
+        self.upload_error.set(None);
         self.outbox
-            .update(|o| _ = o.push(client_id.clone(), content, parent, after));
+            .update(|o| _ = o.push(client_id.clone(), content, files, parent, after));
         self.draft.set(String::new());
         self.replying_to.set(None);
         spawn_local(async move {

@@ -27,3 +27,5 @@ pub mod chat;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod mount;
+#[cfg(target_arch = "wasm32")]
+pub mod upload;

@@ -2,7 +2,7 @@
 //! (retry) sending → … Each message keeps the client id it was made with; it
 //! is the `Idempotency-Key` of every attempt, so a retry never duplicates.
 
-use connect360_api::{Content, CustomerInput, Message, SendAs, SendInput, SenderType};
+use connect360_api::{Attachment, Content, CustomerInput, Message, SendAs, SendInput, SenderType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -17,6 +17,8 @@ pub struct Outgoing {
     /// Made once per message; the idempotency key of every attempt.
     pub client_id: String,
     pub content: Content,
+    /// Uploaded files it carries (shown while it is sent).
+    pub attachments: Vec<Attachment>,
     pub parent_id: Option<String>,
     pub delivery: Delivery,
     /// The stored message, once known.
@@ -69,12 +71,14 @@ impl Outbox {
         &mut self,
         client_id: String,
         content: Content,
+        attachments: Vec<Attachment>,
         parent_id: Option<String>,
         after: Anchor,
     ) -> &Outgoing {
         self.items.push(Outgoing {
             client_id,
             content,
+            attachments,
             parent_id,
             delivery: Delivery::Sending,
             stored_id: None,
@@ -145,6 +149,7 @@ impl Outbox {
             let found = stored.iter().find(|m| {
                 m.sender.kind == SenderType::Customer
                     && m.content == o.content
+                    && m.attachments.iter().map(|a| &a.id).eq(o.attachments.iter().map(|a| &a.id))
                     && m.parent_id == o.parent_id
                     && o.after.precedes(m)
                     && self.by_stored_id(&m.id).is_none()
@@ -163,7 +168,10 @@ impl Outgoing {
     pub fn send_input(&self, ctx: &SendContext) -> SendInput {
         SendInput {
             conversation_id: ctx.conversation_id.clone(),
-            content: Some(self.content.clone()),
+            // Files alone make a message: then it has no content at all.
+            content: (!self.content.is_empty()).then(|| self.content.clone()),
+            attachment_ids: (!self.attachments.is_empty())
+                .then(|| self.attachments.iter().map(|a| a.id.clone()).collect()),
             parent_id: self.parent_id.clone(),
             channel_identifier: Some(ctx.channel_identifier.clone()),
             sender: SendAs::Customer,
@@ -205,7 +213,7 @@ pub(crate) mod tests {
 
     fn outbox_with(text: &str) -> Outbox {
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, text), None, Anchor::Start);
+        ob.push("k1".into(), content_for(Locale::En, text), vec![], None, Anchor::Start);
         ob
     }
 
@@ -252,8 +260,8 @@ pub(crate) mod tests {
     fn reconcile_claims_only_new_unclaimed_matching_customer_messages() {
         let mut ob = Outbox::default();
         let after = Anchor::After("2026-11-24T10:00:05.000Z".to_owned(), "m5".to_owned());
-        ob.push("k1".into(), content_for(Locale::En, "hi"), None, after.clone());
-        ob.push("k2".into(), content_for(Locale::En, "hi"), None, after);
+        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], None, after.clone());
+        ob.push("k2".into(), content_for(Locale::En, "hi"), vec![], None, after);
         let stored = [
             message("m1", "01", SenderType::Customer, "hi"), // before: history
             message("m6", "06", SenderType::Workspace, "hi"), // not the visitor
@@ -270,7 +278,7 @@ pub(crate) mod tests {
     #[test]
     fn a_message_written_before_any_page_loaded_is_matched_only_by_its_answer() {
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, "hi"), None, Anchor::Unknown);
+        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], None, Anchor::Unknown);
         ob.reconcile(&[message("m1", "01", SenderType::Customer, "hi")]);
         assert_eq!(ob.get("k1").unwrap().stored_id, None, "m1 may be an old 'hi'");
         ob.sent("k1", "m2");
@@ -278,9 +286,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn files_alone_send_without_content_and_with_their_ids() {
+        let file = Attachment {
+            id: "f1".into(),
+            name: "a.png".into(),
+            media_type: "image/png".into(),
+            size: 3,
+            url: "/u".into(),
+        };
+        let mut ob = Outbox::default();
+        let o = ob.push("k1".into(), Content::default(), vec![file], None, Anchor::Start);
+        let ctx = SendContext {
+            conversation_id: "c1".into(),
+            external_id: "guest_1".into(),
+            channel_identifier: "shop.example.com".into(),
+        };
+        let input = serde_json::to_value(o.send_input(&ctx)).unwrap();
+        assert_eq!(input["attachmentIds"], json!(["f1"]));
+        assert!(input.get("content").is_none(), "{input}");
+    }
+
+    #[test]
     fn send_input_is_a_customer_send() {
         let mut ob = Outbox::default();
-        let o = ob.push("k1".into(), content_for(Locale::Tr, "Merhaba"), Some("m1".into()), Anchor::Start);
+        let o = ob.push("k1".into(), content_for(Locale::Tr, "Merhaba"), vec![], Some("m1".into()), Anchor::Start);
         let ctx = SendContext {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),

@@ -164,7 +164,7 @@ impl Timeline {
             sender: None,
             mine: true,
             content: o.content.clone(),
-            attachments: vec![],
+            attachments: o.attachments.clone(),
             parent_id: o.parent_id.clone(),
             created_at: None,
             delivery: Some(o.delivery.clone()),
@@ -256,8 +256,8 @@ mod tests {
         let mut t = Timeline::default();
         t.apply_latest(page(vec![message("m1", "01", Workspace, "Hello")], None));
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, "hi"), Some("m1".into()), t.anchor());
-        ob.push("k2".into(), content_for(Locale::En, "there"), None, t.anchor());
+        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], Some("m1".into()), t.anchor());
+        ob.push("k2".into(), content_for(Locale::En, "there"), vec![], None, t.anchor());
 
         let e = t.entries(&ob);
         assert_eq!(e.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["m1", "k1", "k2"]);

@@ -164,6 +164,7 @@ async fn outgoing_messages_show_sending_then_failed_with_retry() {
         o.push(
             "k1".into(),
             [(connect360_api::Locale::En, json!("hello"))].into(),
+            vec![],
             None,
             connect360_widget::outbox::Anchor::Start,
         );
@@ -268,4 +269,54 @@ async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retr
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sending…");
     let keys: Vec<String> = chat.outbox.with_untracked(|o| o.unstored().map(|m| m.client_id.clone()).collect());
     assert_eq!(keys, [key_before], "the retry is the same message, same key");
+}
+
+fn with_files(mut m: Message, files: serde_json::Value) -> Message {
+    m.attachments = serde_json::from_value(files).unwrap();
+    m
+}
+
+#[wasm_bindgen_test]
+async fn an_image_attachment_is_a_thumbnail_at_the_api_origin_that_opens_large() {
+    let m = with_files(
+        message("m1", 1, "customer", "", None),
+        json!([{"id": "f1", "name": "receipt.png", "type": "image/png", "size": 68,
+                "url": "/api/v1/connect/assets/ws/f1/receipt.png?for=v&exp=1&sig=s"}]),
+    );
+    let (chat, root) = mount_panel(vec![m]).await;
+    let img = &all(&root, ".c360-files img")[0];
+    let src = "https://chat.invalid/api/v1/connect/assets/ws/f1/receipt.png?for=v&exp=1&sig=s";
+    assert_eq!(img.get_attribute("src").as_deref(), Some(src));
+    assert_eq!(img.get_attribute("alt").as_deref(), Some("receipt.png"));
+    assert_eq!(img.get_attribute("loading").as_deref(), Some("lazy"));
+    assert!(bubbles(&root).is_empty(), "no empty text bubble above the files");
+
+    all(&root, ".c360-thumb")[0].unchecked_ref::<HtmlElement>().click();
+    tick().await;
+    let large = &all(&root, ".c360-lightbox img")[0];
+    assert_eq!(large.get_attribute("src").as_deref(), Some(src));
+    assert!(chat.lightbox.get_untracked().is_some());
+    all(&root, ".c360-lightbox")[0].unchecked_ref::<HtmlElement>().click();
+    tick().await;
+    assert!(all(&root, ".c360-lightbox").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn another_file_is_a_download_chip_with_name_and_size() {
+    let m = with_files(
+        message("m1", 1, "workspace", "Your invoice", None),
+        json!([{"id": "f2", "name": "invoice.pdf", "type": "application/pdf", "size": 150000,
+                "url": "/api/v1/connect/assets/ws/f2/invoice.pdf?for=v&exp=1&sig=s"}]),
+    );
+    let (_, root) = mount_panel(vec![m]).await;
+    assert!(all(&root, ".c360-files img").is_empty());
+    let link = &all(&root, "a.c360-file")[0];
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("https://chat.invalid/api/v1/connect/assets/ws/f2/invoice.pdf?for=v&exp=1&sig=s")
+    );
+    assert!(link.has_attribute("download"));
+    assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer"));
+    assert_eq!(link.query_selector(".c360-file-name").unwrap().unwrap().text_content().as_deref(), Some("invoice.pdf"));
+    assert_eq!(link.query_selector(".c360-file-size").unwrap().unwrap().text_content().as_deref(), Some("147 KB"));
 }
