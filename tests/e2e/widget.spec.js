@@ -185,3 +185,69 @@ test('with the server down a message fails; after it is back, Retry sends it onc
   await openPanel(page);
   await expect(row(page, 'during the outage')).toHaveCount(1);
 });
+
+test('a visitor attaches an image and a PDF with progress, sends them, and only they can download them', async ({ page, browser }) => {
+  // A valid 1×1 PNG and the smallest file that sniffs as a PDF.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+  await page.goto(server.url);
+  await openPanel(page);
+  await send(page, 'hello');
+  await expect(row(page, 'hello').locator('.c360-status')).toHaveText('Sent');
+
+  // Hold the uploads back so that their progress can be seen.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/api/v1/connect/attachments', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await panel(page).locator('input.c360-file-input').setInputFiles([
+    { name: 'photo.png', mimeType: 'image/png', buffer: png },
+    { name: 'receipt.pdf', mimeType: 'application/pdf', buffer: pdf },
+  ]);
+  const uploads = panel(page).locator('.c360-upload');
+  await expect(uploads).toHaveCount(2);
+  await expect(uploads.locator('progress.c360-progress')).toHaveCount(2);
+  await expect(panel(page).locator('.c360-send')).toBeDisabled();
+  release();
+  await expect(uploads.locator('progress')).toHaveCount(0);
+  await expect(uploads.filter({ hasText: 'photo.png' })).toBeVisible();
+  await expect(uploads.filter({ hasText: 'receipt.pdf' })).toBeVisible();
+  await expect(panel(page).locator('.c360-upload-error')).toHaveCount(0);
+
+  await send(page, 'the damaged parcel');
+  const sent = exactRow(page, 'the damaged parcel');
+  await expect(sent.locator('.c360-status')).toHaveText('Sent');
+  await expect(uploads).toHaveCount(0);
+  const thumb = sent.locator('img.c360-thumb-image');
+  await expect(thumb).toHaveAttribute('alt', 'photo.png');
+  await expect.poll(() => thumb.evaluate((img) => img.complete && img.naturalWidth)).toBe(1);
+  const chip = sent.locator('a.c360-file');
+  await expect(chip).toContainText('receipt.pdf');
+  await expect(chip).toContainText(`${pdf.length} B`);
+  const stored = await server.messages(await conversationOf(page));
+  const withFiles = stored.find((m) => m.content.en === 'the damaged parcel');
+  expect(withFiles.attachments.map((a) => a.name).sort()).toEqual(['photo.png', 'receipt.pdf']);
+
+  // The owner downloads it.
+  const href = await chip.getAttribute('href');
+  const download = (p, url, token) =>
+    p.evaluate(async ({ url, token }) => {
+      const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: res.status, body: Array.from(new Uint8Array(await res.arrayBuffer())) };
+    }, { url, token });
+  const own = await download(page, href);
+  expect(own.status).toBe(200);
+  expect(Buffer.from(own.body)).toEqual(pdf);
+
+  // Another visitor, with a session of their own, gets nothing.
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(server.url);
+  await openPanel(other);
+  await send(other, 'someone else');
+  await expect(row(other, 'someone else').locator('.c360-status')).toHaveText('Sent');
+  const unsigned = href.split('?')[0];
+  expect((await download(other, unsigned)).status).toBe(404);
+  expect((await download(other, unsigned, (await visitorOf(other)).token)).status).toBe(404);
+});
