@@ -1,6 +1,6 @@
 //! Files in the composer: the limits checked before anything is uploaded,
-//! each file's upload (pending → uploading → done, failed or cancelled), and
-//! how an attachment shows in a bubble.
+//! each file's upload (pending → uploading → done or failed; cancelling
+//! drops it), and how an attachment shows in a bubble.
 
 use connect360_api::{
     Attachment, ErrorEnvelope, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadResponse, UploadedFile,
@@ -84,7 +84,6 @@ pub enum UploadState {
     Done(Attachment),
     /// Why, for the visitor.
     Failed(String),
-    Cancelled,
 }
 
 /// A file picked in the composer.
@@ -120,11 +119,12 @@ impl Uploads {
         &self.items
     }
 
-    /// Files that count against the limit (all but cancelled ones).
+    /// Files that count against the limit: those that will be sent (a
+    /// failed one only waits to be read and removed).
     pub fn held(&self) -> usize {
         self.items
             .iter()
-            .filter(|u| u.state != UploadState::Cancelled)
+            .filter(|u| !matches!(u.state, UploadState::Failed(_)))
             .count()
     }
 
@@ -153,13 +153,13 @@ impl Uploads {
         }
     }
 
-    /// The visitor cancelled it; whether it was still on its way.
+    /// The visitor cancelled it: it is dropped, and its answer ignored.
+    /// Whether it was still on its way.
     pub fn cancel(&mut self, key: u32) -> bool {
-        let Some(u) = self.active(key) else {
+        if self.active(key).is_none() {
             return false;
-        };
-        u.state = UploadState::Cancelled;
-        self.items.retain(|u| u.key != key);
+        }
+        self.remove(key);
         true
     }
 
@@ -322,9 +322,10 @@ mod tests {
         assert!(!up.cancel(a), "a finished upload has nothing to cancel");
         up.finished(b, Ok(file("f2")));
         assert_eq!(up.take_done(), vec![], "an answer after cancel is dropped");
-        assert_eq!(up.held(), 1);
+        assert_eq!(up.items().len(), 1);
+        assert_eq!(up.held(), 0, "a failed file is not sent, so it does not count");
         up.remove(a);
-        assert_eq!(up.held(), 0);
+        assert!(up.items().is_empty());
     }
 
     #[test]

@@ -320,3 +320,47 @@ async fn another_file_is_a_download_chip_with_name_and_size() {
     assert_eq!(link.query_selector(".c360-file-name").unwrap().unwrap().text_content().as_deref(), Some("invoice.pdf"));
     assert_eq!(link.query_selector(".c360-file-size").unwrap().unwrap().text_content().as_deref(), Some("147 KB"));
 }
+
+#[wasm_bindgen_test]
+async fn too_many_files_are_refused_before_uploading_with_a_reason() {
+    let (chat, root) = mount_panel(vec![]).await;
+    let files: Vec<web_sys::File> = (0..6)
+        .map(|i| {
+            web_sys::File::new_with_str_sequence(&js_sys::Array::of1(&"x".into()), &format!("f{i}.txt"))
+                .unwrap()
+        })
+        .collect();
+    connect360_widget::upload::attach(chat, files);
+    tick().await;
+    let alert = &all(&root, ".c360-limit")[0];
+    assert_eq!(alert.get_attribute("role").as_deref(), Some("alert"));
+    assert!(alert.text_content().unwrap().contains("up to 5 files"));
+    assert!(all(&root, ".c360-upload").is_empty(), "nothing was uploaded");
+}
+
+#[wasm_bindgen_test]
+async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
+    let (chat, root) = mount_panel(vec![]).await;
+    let (mut a, mut b) = (0, 0);
+    chat.uploads.update(|u| {
+        a = u.add("photo.png".into(), 2048);
+        b = u.add("huge.zip".into(), 10);
+        u.progress(a, 1.0, 2.0);
+        u.finished(b, Err("huge.zip is larger than 25 MB".into()));
+    });
+    tick().await;
+    let chips = all(&root, ".c360-upload");
+    assert_eq!(chips.len(), 2);
+    let progress = chips[0].query_selector("progress").unwrap().unwrap();
+    assert_eq!(progress.get_attribute("value").as_deref(), Some("50"));
+    assert!(chips[1].text_content().unwrap().contains("huge.zip is larger than 25 MB"));
+    assert!(!chat.can_send(), "a file is still uploading");
+    chips[1]
+        .query_selector(".c360-upload-remove")
+        .unwrap()
+        .unwrap()
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    tick().await;
+    assert_eq!(all(&root, ".c360-upload").len(), 1);
+}
