@@ -171,8 +171,12 @@ fn Panel(chat: Chat) -> impl IntoView {
             }
             on:dragleave=move |_| chat.dragging.update(|n| *n = n.saturating_sub(1))
             on:drop=move |ev| {
-                ev.prevent_default();
                 chat.dragging.set(0);
+                // Dropped text still goes into the composer as the browser does it.
+                if !carries_files(&ev) {
+                    return;
+                }
+                ev.prevent_default();
                 let files = ev.data_transfer().and_then(|d| d.files());
                 upload::attach(chat, upload::files_of(files));
             }
