@@ -17,8 +17,17 @@ const row = (page, text) => rows(page).filter({ hasText: text });
 /** The row whose bubble says exactly `text` (a row's text also holds its time and status). */
 const exactRow = (page, text) => rows(page).filter({ has: page.locator('.c360-bubble', { hasText: new RegExp(`^${text}$`) }) });
 
+/**
+ * Hovering the launcher loads the bundle; the click waits until the widget
+ * has mounted (its panel exists, the loader's stand-in launcher is gone), so
+ * that one click can't reach both launchers and toggle the panel twice.
+ */
 async function openPanel(page) {
-  await page.locator('connect360-chat .c360-launcher').first().click();
+  const launcher = page.locator('connect360-chat .c360-launcher');
+  await launcher.first().hover();
+  await expect(panel(page)).toHaveCount(1, { timeout: 30_000 });
+  await expect(launcher).toHaveCount(1);
+  await launcher.click();
   await expect(panel(page)).toBeVisible();
 }
 
