@@ -20,6 +20,7 @@
     locale: data.locale || null,
     position: data.position || null,
     title: data.title || null,
+    aiAgent: data.aiAgent || null,
     color: data.color || null
   };
   if (!config.widgetKey) {

@@ -247,6 +247,7 @@ impl Chat {
                 conversation_id: session.conversation.id,
                 external_id: session.customer.external_id,
                 channel_identifier: session.channel_identifier,
+                ai_agent: self.config.with_value(|c| c.ai_agent.clone()),
             },
         }));
         self.status.set(Status::Ready);

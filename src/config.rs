@@ -29,6 +29,9 @@ pub struct WidgetConfig {
     /// `data-color`, the accent colour.
     #[serde(default)]
     pub color: Option<String>,
+    /// `data-ai-agent`: the visitor's messages ask this agent for a reply.
+    #[serde(default)]
+    pub ai_agent: Option<String>,
 }
 
 fn lenient_position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Position, D::Error> {

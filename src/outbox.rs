@@ -2,7 +2,7 @@
 //! (retry) sending → … Each message keeps the client id it was made with; it
 //! is the `Idempotency-Key` of every attempt, so a retry never duplicates.
 
-use connect360_api::{Attachment, Content, CustomerInput, Message, SendAs, SendInput, SenderType};
+use connect360_api::{AiRequest, Attachment, Content, CustomerInput, Message, SendAs, SendInput, SenderType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -58,6 +58,8 @@ pub struct SendContext {
     pub conversation_id: String,
     pub external_id: String,
     pub channel_identifier: String,
+    /// The site's `data-ai-agent`, asked to reply to every message.
+    pub ai_agent: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -179,6 +181,7 @@ impl Outgoing {
                 external_id: Some(ctx.external_id.clone()),
                 ..Default::default()
             }),
+            ai: ctx.ai_agent.clone().map(|agent_id| AiRequest { agent_id, channel_id: None }),
             ..Default::default()
         }
     }
@@ -300,10 +303,25 @@ pub(crate) mod tests {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),
             channel_identifier: "shop.example.com".into(),
+            ai_agent: None,
         };
         let input = serde_json::to_value(o.send_input(&ctx)).unwrap();
         assert_eq!(input["attachmentIds"], json!(["f1"]));
         assert!(input.get("content").is_none(), "{input}");
+    }
+
+    #[test]
+    fn a_site_s_ai_agent_is_asked_with_every_message() {
+        let mut ob = Outbox::default();
+        let o = ob.push("k1".into(), content_for(Locale::En, "Where is my order?"), vec![], None, Anchor::Start);
+        let ctx = SendContext {
+            conversation_id: "c1".into(),
+            external_id: "guest_1".into(),
+            channel_identifier: "shop.example.com".into(),
+            ai_agent: Some("agent_1".into()),
+        };
+        let input = serde_json::to_value(o.send_input(&ctx)).unwrap();
+        assert_eq!(input["ai"], json!({"agentId": "agent_1"}));
     }
 
     #[test]
@@ -314,6 +332,7 @@ pub(crate) mod tests {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),
             channel_identifier: "shop.example.com".into(),
+            ai_agent: None,
         };
         assert_eq!(
             serde_json::to_value(o.send_input(&ctx)).unwrap(),

@@ -31,6 +31,22 @@ async function openPanel(page) {
   await expect(panel(page)).toBeVisible();
 }
 
+/**
+ * Opens the demo shop. The shop names an AI agent (data-ai-agent); unless a
+ * test is about the agent it opens the shop as a site without one, so that
+ * only the messages the test sends are there.
+ */
+async function gotoShop(page, { withAssistant = false } = {}) {
+  if (!withAssistant) {
+    await page.route(`${server.url}/`, async (route) => {
+      const response = await route.fetch();
+      const html = (await response.text()).replace(/ data-ai-agent="[^"]*"/, '');
+      await route.fulfill({ response, body: html });
+    });
+  }
+  await page.goto(server.url);
+}
+
 async function send(page, text) {
   const input = panel(page).locator('.c360-input');
   await input.fill(text);
@@ -50,7 +66,7 @@ async function conversationOf(page) {
 }
 
 test('a visitor opens the panel, sends, sees it sent, and finds it again after a reload', async ({ page }) => {
-  await page.goto(server.url);
+  await gotoShop(page);
   await openPanel(page);
   await send(page, 'I need help with my order #1042.');
   await expect(row(page, 'I need help with my order #1042.').locator('.c360-status')).toHaveText('Sent');
@@ -66,7 +82,7 @@ test('a visitor opens the panel, sends, sees it sent, and finds it again after a
 });
 
 test('a support reply sent with the API key appears in the open panel', async ({ page }) => {
-  await page.goto(server.url);
+  await gotoShop(page);
   await openPanel(page);
   await send(page, 'Is anyone there?');
   await expect(row(page, 'Is anyone there?').locator('.c360-status')).toHaveText('Sent');
@@ -77,7 +93,7 @@ test('a support reply sent with the API key appears in the open panel', async ({
 });
 
 test('scrolling up pages 300 messages of history without moving the message in view', async ({ page }) => {
-  await page.goto(server.url);
+  await gotoShop(page);
   await openPanel(page);
   await send(page, 'hello');
   await expect(row(page, 'hello').locator('.c360-status')).toHaveText('Sent');
@@ -135,7 +151,7 @@ test('two visitors never see each other, and a token reaches only its own conver
   const alice = await (await browser.newContext()).newPage();
   const bob = await (await browser.newContext()).newPage();
   for (const [page, text] of [[alice, 'alice: my address is 1 Fjord Lane'], [bob, 'bob: my card ends 4242']]) {
-    await page.goto(server.url);
+    await gotoShop(page);
     await openPanel(page);
     await send(page, text);
     await expect(row(page, text).locator('.c360-status')).toHaveText('Sent');
@@ -173,7 +189,7 @@ test('two visitors never see each other, and a token reaches only its own conver
 });
 
 test('with the server down a message fails; after it is back, Retry sends it once', async ({ page }) => {
-  await page.goto(server.url);
+  await gotoShop(page);
   await openPanel(page);
   await send(page, 'before the outage');
   await expect(row(page, 'before the outage').locator('.c360-status')).toHaveText('Sent');
@@ -199,7 +215,7 @@ test('a visitor attaches an image and a PDF with progress, sends them, and only 
   // A valid 1×1 PNG and the smallest file that sniffs as a PDF.
   const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
   const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
-  await page.goto(server.url);
+  await gotoShop(page);
   await openPanel(page);
   await send(page, 'hello');
   await expect(row(page, 'hello').locator('.c360-status')).toHaveText('Sent');
@@ -252,11 +268,23 @@ test('a visitor attaches an image and a PDF with progress, sends them, and only 
 
   // Another visitor, with a session of their own, gets nothing.
   const other = await (await browser.newContext()).newPage();
-  await other.goto(server.url);
+  await gotoShop(other);
   await openPanel(other);
   await send(other, 'someone else');
   await expect(row(other, 'someone else').locator('.c360-status')).toHaveText('Sent');
   const unsigned = href.split('?')[0];
   expect((await download(other, unsigned)).status).toBe(404);
   expect((await download(other, unsigned, (await visitorOf(other)).token)).status).toBe(404);
+});
+
+test('the demo assistant (data-ai-agent) answers a question, in the language it was asked in', async ({ page }) => {
+  await gotoShop(page, { withAssistant: true });
+  await openPanel(page);
+  await send(page, 'How long does shipping take?');
+  const theirs = panel(page).locator('.c360-row.c360-theirs .c360-bubble');
+  await expect(theirs.first()).toContainText('within two working days', { timeout: 40_000 });
+  await send(page, 'كم تستغرق مدة الشحن؟');
+  await expect(theirs.nth(1)).toContainText('نشحن الطلبات خلال يومي عمل', { timeout: 40_000 });
+  const stored = await server.messages(await conversationOf(page));
+  expect(stored.filter((m) => m.sender.type === 'ai').map((m) => m.sender.name)).toEqual(['Nordwind assistant', 'Nordwind assistant']);
 });

@@ -227,6 +227,7 @@ async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retr
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),
             channel_identifier: "localhost".into(),
+            ai_agent: None,
         },
     }));
     let textarea: web_sys::HtmlTextAreaElement =
