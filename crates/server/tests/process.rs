@@ -43,24 +43,17 @@ fn key(data: &std::path::Path, role: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+fn answer(req: reqwest::blocking::RequestBuilder, key: &str) -> Value {
+    req.bearer_auth(key).send().and_then(|r| r.json()).expect("the server answers JSON")
+}
+
 fn call(addr: &str, key: &str, path: &str, input: Value) -> Value {
-    reqwest::blocking::Client::new()
-        .post(format!("http://{addr}/api/trpc/{path}"))
-        .bearer_auth(key)
-        .json(&input)
-        .send()
-        .and_then(|r| r.json())
-        .expect("the server answers JSON")
+    answer(reqwest::blocking::Client::new().post(format!("http://{addr}/api/trpc/{path}")).json(&input), key)
 }
 
 fn query(addr: &str, key: &str, path: &str, input: Value) -> Value {
-    reqwest::blocking::Client::new()
-        .get(format!("http://{addr}/api/trpc/{path}"))
-        .query(&[("input", input.to_string())])
-        .bearer_auth(key)
-        .send()
-        .and_then(|r| r.json())
-        .expect("the server answers JSON")
+    let url = format!("http://{addr}/api/trpc/{path}");
+    answer(reqwest::blocking::Client::new().get(url).query(&[("input", input.to_string())]), key)
 }
 
 #[test]

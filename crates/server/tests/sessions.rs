@@ -20,10 +20,7 @@ async fn widget(app: &TestApp, domains: &[&str], secret: Option<&str>) -> Widget
 }
 
 async fn session(app: &TestApp, origin: &str, input: Value) -> Answer {
-    let req = app.http.post(app.url(WIDGET_SESSION_PATH)).header("origin", origin).json(&input);
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    Answer { status, body: res.json().await.unwrap() }
+    send(app.http.post(app.url(WIDGET_SESSION_PATH)).header("origin", origin).json(&input)).await
 }
 
 /// A guest session on `origin`; returns (token, conversation id, externalId).
