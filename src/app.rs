@@ -320,22 +320,30 @@ fn ai_draft(chat: Chat) -> impl IntoView {
         })
     });
     let text = move || chat.reply.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default());
-    move || {
-        shown.get().is_some().then(|| {
-            // As the last reply of an agent shows it, else the generic name.
-            let sender = chat.timeline.with_untracked(|t| {
+    // As the stream names the writer, else as the agent's last reply shows it.
+    let sender = Memo::new(move |_| {
+        chat.reply.with(|r| r.as_ref().and_then(|r| r.sender.clone())).or_else(|| {
+            chat.timeline.with(|t| {
                 t.messages().iter().rev().find(|m| m.sender.kind == SenderType::Ai).map(|m| m.sender.clone())
-            });
-            let name = sender.as_ref().map_or_else(|| s.assistant.to_owned(), |snd| sender_name(snd, s));
-            let image = sender.and_then(|snd| snd.image).filter(|src| safe_url(src).is_some());
-            let avatar = match image {
-                Some(src) => Either::Left(view! {
-                    <img class="c360-avatar" src=src alt="" referrerpolicy="no-referrer" />
-                }),
-                None => Either::Right(view! {
-                    <span class="c360-avatar c360-avatar-ai" aria-hidden="true">{initials(&name)}</span>
-                }),
-            };
+            })
+        })
+    });
+    let name = move || sender.with(|snd| snd.as_ref().map_or_else(|| s.assistant.to_owned(), |snd| sender_name(snd, s)));
+    let avatar = move || {
+        let image = sender.with(|snd| snd.as_ref().and_then(|snd| snd.image.clone())).filter(|src| safe_url(src).is_some());
+        match image {
+            Some(src) => Either::Left(view! {
+                <img class="c360-avatar" src=src alt="" referrerpolicy="no-referrer" />
+            }),
+            None => Either::Right(view! {
+                <span class="c360-avatar c360-avatar-ai" aria-hidden="true">{initials(&name())}</span>
+            }),
+        }
+    };
+    // Drawn once when shown; only its parts change after that.
+    let visible = Memo::new(move |_| shown.get().is_some());
+    move || {
+        visible.get().then(|| {
             view! {
                 <div class="c360-row c360-theirs c360-first c360-draft">
                     {avatar}

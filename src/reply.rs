@@ -2,7 +2,7 @@
 //! until the first words, then the text as it is written, until the stored
 //! message takes its place.
 
-use connect360_api::{AiStreamEvent, Message, SenderType};
+use connect360_api::{AiStreamEvent, Message, Sender, SenderType};
 
 /// What to do after an event of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,13 +21,15 @@ pub struct PendingReply {
     pub after: String,
     /// Where the stream resumes: the newest message seen.
     pub cursor: String,
+    /// Who writes it, once the stream said so.
+    pub sender: Option<Sender>,
     /// The reply as far as it is written; empty while typing.
     pub text: String,
 }
 
 impl PendingReply {
     pub fn new(after: String) -> PendingReply {
-        PendingReply { cursor: after.clone(), after, text: String::new() }
+        PendingReply { cursor: after.clone(), after, sender: None, text: String::new() }
     }
 
     /// No word of the reply yet: the panel shows that it is being typed.
@@ -38,6 +40,10 @@ impl PendingReply {
     /// Takes an event in; a stored message is for the caller to show.
     pub fn on_event(&mut self, event: &AiStreamEvent) -> Next {
         match event {
+            AiStreamEvent::Start(start) => {
+                self.sender = Some(start.sender.clone());
+                Next::Read
+            }
             AiStreamEvent::Delta(delta) => {
                 self.text.push_str(&delta.text);
                 Next::Read
@@ -68,7 +74,7 @@ impl PendingReply {
 mod tests {
     use super::*;
     use crate::outbox::tests::message;
-    use connect360_api::{AiDelta, AiIdle};
+    use connect360_api::{AiDelta, AiIdle, AiStart};
 
     fn reply_to(id: &str, parent: &str) -> Message {
         Message { parent_id: Some(parent.into()), ..message(id, "01", SenderType::Ai, "Yes.") }
@@ -82,6 +88,9 @@ mod tests {
     fn typing_then_words_then_the_stored_reply() {
         let mut pending = PendingReply::new("q1".into());
         assert!(pending.typing());
+        let agent = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Nordwind assistant".into()), image: None };
+        assert_eq!(pending.on_event(&AiStreamEvent::Start(AiStart { sender: agent.clone() })), Next::Read);
+        assert_eq!((pending.typing(), pending.sender.as_ref()), (true, Some(&agent)));
         assert_eq!(pending.on_event(&delta("Parcels ")), Next::Read);
         assert_eq!(pending.on_event(&delta("ship today.")), Next::Read);
         assert_eq!((pending.typing(), pending.text.as_str()), (false, "Parcels ship today."));

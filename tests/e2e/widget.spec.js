@@ -304,6 +304,8 @@ test('the assistant answer streams in and gives way to the stored message withou
         draft: draft ? draft.querySelector('.c360-bubble').textContent : null,
         typing: !!root.querySelector('.c360-draft .c360-typing'),
         draftTop: draft ? draft.getBoundingClientRect().top : null,
+        draftName: draft ? draft.querySelector('.c360-name').textContent : null,
+        storedName: stored.length ? stored[stored.length - 1].querySelector('.c360-name').textContent : null,
         stored: stored.map((row) => row.querySelector('.c360-bubble').textContent),
         storedTop: stored.length ? stored[stored.length - 1].getBoundingClientRect().top : null,
       });
@@ -329,6 +331,8 @@ test('the assistant answer streams in and gives way to the stored message withou
   // The stored message takes the draft's place: nothing moves.
   const swap = frames.findIndex((f, i) => i > first && f.draft === null);
   expect(Math.abs(frames[swap].storedTop - frames[swap - 1].draftTop)).toBeLessThan(1);
+  expect(frames[swap - 1].draftName).toBe('Nordwind assistant');
+  expect(frames[swap].storedName).toBe('Nordwind assistant');
 
   // Talk to a person: the assistant says nothing more, after a reload too.
   const handOff = panel(page).locator('.c360-hand-off');

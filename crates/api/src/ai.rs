@@ -5,6 +5,8 @@
 //! conversation as events named by [`AiStreamEvent::name`], each with one
 //! `data:` line of JSON:
 //!
+//! - `start` `{"sender": {…}}`: a reply is being written, by this sender
+//!   (as its message will name it), before its first `delta`;
 //! - `delta` `{"text": "…"}`: more of the reply, as the agent writes it;
 //! - `message`: the stored reply, a [`Message`] as `listMessages` gives it,
 //!   which replaces the deltas; the stream ends after it;
@@ -17,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::Message;
+use crate::{Message, Sender};
 
 pub const AI_STREAM_PATH: &str = "/api/v1/connect/ai-stream";
 
@@ -39,6 +41,11 @@ pub struct AiStreamInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiStart {
+    pub sender: Sender,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AiDelta {
     pub text: String,
 }
@@ -48,6 +55,7 @@ pub struct AiIdle {}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AiStreamEvent {
+    Start(AiStart),
     Delta(AiDelta),
     Message(Box<Message>),
     Idle(AiIdle),
@@ -57,6 +65,7 @@ impl AiStreamEvent {
     /// The SSE `event:` name.
     pub fn name(&self) -> &'static str {
         match self {
+            AiStreamEvent::Start(_) => "start",
             AiStreamEvent::Delta(_) => "delta",
             AiStreamEvent::Message(_) => "message",
             AiStreamEvent::Idle(_) => "idle",
@@ -66,6 +75,7 @@ impl AiStreamEvent {
     /// The SSE `data:` payload: one line of JSON.
     pub fn data(&self) -> String {
         let json = match self {
+            AiStreamEvent::Start(start) => serde_json::to_string(start),
             AiStreamEvent::Delta(delta) => serde_json::to_string(delta),
             AiStreamEvent::Message(message) => serde_json::to_string(message),
             AiStreamEvent::Idle(idle) => serde_json::to_string(idle),
@@ -78,12 +88,13 @@ impl AiStreamEvent {
     /// an unknown name, which a newer server may send and a client skips.
     pub fn decode(name: &str, data: &str) -> Option<Result<AiStreamEvent, serde_json::Error>> {
         use serde_json::{Value, from_value};
-        if !matches!(name, "delta" | "message" | "idle") {
+        if !matches!(name, "start" | "delta" | "message" | "idle") {
             return None;
         }
         // Text to `Value` first: one text parser for all three types (and the
         // one the widget already has), which keeps the widget's wasm small.
         Some(serde_json::from_str::<Value>(data).and_then(|value| match name {
+            "start" => from_value(value).map(AiStreamEvent::Start),
             "delta" => from_value(value).map(AiStreamEvent::Delta),
             "message" => from_value(value).map(|m| AiStreamEvent::Message(Box::new(m))),
             _ => from_value(value).map(AiStreamEvent::Idle),

@@ -291,16 +291,18 @@ async fn the_stream_carries_deltas_then_the_stored_message_then_ends() {
     gate.notify_one();
     let text = watching.await.unwrap();
     let frames: Vec<&str> = text.split("\n\n").filter(|f| !f.is_empty()).collect();
-    assert_eq!(frames[0], r#"event: delta
-data: {"text":"Your parcel "}"#);
+    assert_eq!(frames[0], format!(r#"event: start
+data: {{"sender":{{"type":"ai","id":"{agent}","name":"Nordwind assistant","image":null}}}}"#));
     assert_eq!(frames[1], r#"event: delta
+data: {"text":"Your parcel "}"#);
+    assert_eq!(frames[2], r#"event: delta
 data: {"text":"ships today."}"#);
-    let (name, data) = frames[2].split_once('\n').unwrap();
+    let (name, data) = frames[3].split_once('\n').unwrap();
     assert_eq!(name, "event: message");
     let message: Value = serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
     assert_eq!(message["content"], json!({"en": "Your parcel ships today."}));
     assert_eq!(message["parentId"], question["id"]);
-    assert_eq!(frames.len(), 3, "{text}");
+    assert_eq!(frames.len(), 4, "{text}");
 
     // Nothing pending: the newest reply at once, or idle when the caller has it.
     let events = stream(&app, &key, json!({"conversationId": conv.0})).await.unwrap();
@@ -424,10 +426,11 @@ async fn a_watcher_who_comes_late_gets_the_text_written_so_far_first() {
     gate.notify_one();
     let text = watching.await.unwrap();
     let frames: Vec<&str> = text.split("\n\n").filter(|f| !f.is_empty()).collect();
-    assert_eq!(frames[0], "event: delta\ndata: {\"text\":\"Your parcel \"}", "{text}");
-    assert_eq!(frames[1], "event: delta\ndata: {\"text\":\"ships today.\"}", "{text}");
-    assert!(frames[2].starts_with("event: message\n"), "{text}");
-    assert_eq!(frames.len(), 3, "{text}");
+    assert!(frames[0].starts_with("event: start\n"), "{text}");
+    assert_eq!(frames[1], "event: delta\ndata: {\"text\":\"Your parcel \"}", "{text}");
+    assert_eq!(frames[2], "event: delta\ndata: {\"text\":\"ships today.\"}", "{text}");
+    assert!(frames[3].starts_with("event: message\n"), "{text}");
+    assert_eq!(frames.len(), 4, "{text}");
 }
 
 #[tokio::test]
@@ -448,7 +451,8 @@ async fn a_hand_off_drops_the_reply_being_written_and_stops_later_ones() {
     let handed = app.call::<HandOff>(&key, json!({"conversationId": conv.0})).await;
     let stopped_at = handed.data()["aiStoppedAt"].as_str().expect("the conversation says AI replies stopped").to_owned();
     let text = tokio::time::timeout(Duration::from_secs(5), watching).await.expect("the stream ends at the hand-off").unwrap();
-    assert_eq!(text, "event: idle\ndata: {}\n\n");
+    assert!(text.starts_with("event: start\n"), "{text}");
+    assert!(text.ends_with("\n\nevent: idle\ndata: {}\n\n"), "{text}");
     assert_eq!(status(&app, &question).await, "cancelled");
 
     // The model finishes after all: its answer is dropped.

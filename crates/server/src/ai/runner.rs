@@ -81,7 +81,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
         Err(err) => return tracing::error!(%err, request_id, "reading an AI request failed"),
     };
     let conversation_id = job.trigger.conversation_id.clone();
-    ai.replies.begin(&conversation_id);
+    ai.replies.begin(&conversation_id, job.agent.clone());
     let publish = |text: &str| ai.replies.publish(&conversation_id, ReplyEvent::Delta(text.to_owned()));
     let written = tokio::time::timeout(REPLY_TIMEOUT, write(&job, http, publish))
         .await
@@ -89,7 +89,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
     let (outcome, content) = match written {
         Ok(content) => (AiOutcome::Done, content),
         Err(err) => {
-            tracing::warn!(err = ?err, request_id, agent = job.agent_id, "an agent could not answer");
+            tracing::warn!(err = ?err, request_id, agent = job.agent.id, "an agent could not answer");
             let notice = format!("The assistant could not answer: {err}.");
             (AiOutcome::Failed, Content::from([(Locale::En, Value::String(notice))]))
         }
@@ -97,7 +97,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
     let reply = NewMessage {
         workspace_id: job.workspace_id.clone(),
         conversation_id: conversation_id.clone(),
-        author: Author::Agent(job.agent_id.clone()),
+        author: Author::Agent(job.agent.id.clone()),
         content,
         attachment_ids: Vec::new(),
         flags: Vec::new(),

@@ -3,9 +3,10 @@
 //!
 //! API keys with read permission may watch any conversation of their
 //! workspace; a visitor token only its own customer's. The stream watches the
-//! runner's broadcast for the conversation: the text written so far as one
-//! delta, deltas as the agent writes, then the stored message, then it ends
-//! (or `idle` when a hand-off drops the reply). With no reply pending it answers at once:
+//! runner's broadcast for the conversation: who writes the reply (`start`)
+//! and the text written so far as one delta, deltas as the agent writes,
+//! then the stored message, then it ends (or `idle` when a hand-off drops
+//! the reply). With no reply pending it answers at once:
 //! the newest AI message (after `lastMessageId`), or `idle`. With several
 //! replies pending it ends after the first; ask again with `lastMessageId`.
 
@@ -14,7 +15,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use connect360_api::{AiDelta, AiIdle, AiStreamEvent, AiStreamInput, ErrorCode};
+use connect360_api::{AiDelta, AiIdle, AiStart, AiStreamEvent, AiStreamInput, ErrorCode, Sender};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -54,7 +55,7 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     };
     // Subscribed before looking: a reply stored in between is then either
     // in the state read below or among the events received.
-    let (written, events) = state.ai.replies.subscribe(&conversation_id);
+    let (writing, events) = state.ai.replies.subscribe(&conversation_id);
     let reply = state
         .store
         .ai_reply_state(principal.workspace_id(), &conversation_id, only_customer, after.as_deref())
@@ -81,7 +82,7 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     tokio::spawn(async move {
         // Ends when the reply is stored, the caller goes away, time is up, or the server stops.
         tokio::select! {
-            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(written, events, writer)) => {}
+            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(writing, events, writer)) => {}
             _ = closed => {}
         }
         replies.release(&conversation_id);
@@ -89,15 +90,18 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     Ok(Body::from_stream(tokio_util::io::ReaderStream::new(reader)))
 }
 
-/// Writes the text written so far, then the conversation's reply events as
-/// they come, until the stored message.
+/// Writes the reply being written so far, then the conversation's reply
+/// events as they come, until the stored message.
 async fn relay(
-    written: String,
+    writing: Option<(Sender, String)>,
     mut events: broadcast::Receiver<ReplyEvent>,
     mut out: tokio::io::DuplexStream,
 ) -> std::io::Result<()> {
-    if !written.is_empty() {
-        out.write_all(frame(&AiStreamEvent::Delta(AiDelta { text: written })).as_bytes()).await?;
+    if let Some((sender, written)) = writing {
+        out.write_all(frame(&AiStreamEvent::Start(AiStart { sender })).as_bytes()).await?;
+        if !written.is_empty() {
+            out.write_all(frame(&AiStreamEvent::Delta(AiDelta { text: written })).as_bytes()).await?;
+        }
     }
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.tick().await;
@@ -110,6 +114,7 @@ async fn relay(
             }
         };
         let event = match event {
+            Ok(ReplyEvent::Start(sender)) => AiStreamEvent::Start(AiStart { sender }),
             Ok(ReplyEvent::Delta(text)) => AiStreamEvent::Delta(AiDelta { text }),
             Ok(ReplyEvent::Message(message)) => {
                 return out.write_all(frame(&AiStreamEvent::Message(message)).as_bytes()).await;

@@ -9,7 +9,7 @@ mod sqlite;
 use async_trait::async_trait;
 use connect360_api::{
     Content, Conversation, ConversationType, DeleteConversationOutput, Message, Metadata, Page,
-    Patch, Template,
+    Patch, Sender, Template,
 };
 
 use crate::ai::AgentConfig;
@@ -133,7 +133,8 @@ pub struct NewAiRequest {
 pub struct AiJob {
     pub request_id: String,
     pub workspace_id: String,
-    pub agent_id: String,
+    /// The agent, as its reply will name it.
+    pub agent: Sender,
     pub config: AgentConfig,
     /// The message that asked; the reply answers it (its `parentId`).
     pub trigger: Message,

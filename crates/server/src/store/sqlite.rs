@@ -997,7 +997,7 @@ impl Store for SqliteStore {
     async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>> {
         let mut conn = self.reader.acquire().await?;
         let Some(row) = sqlx::query(
-            "SELECT r.message_id, r.agent_id, r.channel_id, a.workspace_id, a.kind, a.settings, m.seq, m.conversation_id
+            "SELECT r.message_id, r.agent_id, r.channel_id, a.workspace_id, a.name, a.image, a.kind, a.settings, m.seq, m.conversation_id
              FROM ai_requests r JOIN agents a ON a.id = r.agent_id JOIN messages m ON m.id = r.message_id
              WHERE r.id = ? AND r.status = 'pending'",
         )
@@ -1025,7 +1025,7 @@ impl Store for SqliteStore {
         Ok(Some(AiJob {
             request_id: request_id.to_owned(),
             workspace_id: row.get("workspace_id"),
-            agent_id: row.get("agent_id"),
+            agent: Sender { kind: SenderType::Ai, id: row.get("agent_id"), name: row.get("name"), image: row.get("image") },
             config: agent_config(row.get("kind"), row.get("settings"))?,
             channel_id: channel_id.or_else(|| trigger.channel.as_ref().map(|c| c.id.clone())),
             trigger,
