@@ -288,7 +288,10 @@ fn announcer(chat: Chat) -> impl IntoView {
                 seen.set_value(None);
                 return Vec::new();
             }
-            let newest = t.messages().last().map(|m| (m.created_at.clone(), m.id.clone()));
+            let newest = t
+                .messages()
+                .last()
+                .map(|m| (m.created_at.clone(), m.id.clone()));
             let Some(last) = seen.try_update_value(|seen| seen.replace(newest)).flatten() else {
                 return Vec::new();
             };
@@ -308,7 +311,11 @@ fn announcer(chat: Chat) -> impl IntoView {
                     let text = display_text(&m.content, chat.locale)
                         .filter(|t| !t.trim().is_empty())
                         .unwrap_or_else(|| {
-                            m.attachments.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+                            m.attachments
+                                .iter()
+                                .map(|a| a.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         });
                     s.new_message
                         .replace("{name}", &sender_name(&m.sender, s))

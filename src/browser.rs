@@ -55,7 +55,10 @@ pub fn reduced_motion() -> bool {
     Reflect::get(&window, &"matchMedia".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call1(&window, &"(prefers-reduced-motion: reduce)".into()).ok())
+        .and_then(|f| {
+            f.call1(&window, &"(prefers-reduced-motion: reduce)".into())
+                .ok()
+        })
         .and_then(|list| Reflect::get(&list, &"matches".into()).ok())
         .is_some_and(|m| m.is_truthy())
 }
