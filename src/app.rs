@@ -275,7 +275,8 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
 
 /// A visually hidden status region that says "New message from X: text" for
 /// messages from others that arrive while the panel is open; never for the
-/// history loaded on opening or paged in above, nor the visitor's own.
+/// history loaded on opening or paged in above, nor the visitor's own, which
+/// are only announced when they could not be sent ("Not sent: text").
 fn announcer(chat: Chat) -> impl IntoView {
     let s = strings(chat.locale);
     let said = RwSignal::new(None::<String>);
@@ -327,6 +328,27 @@ fn announcer(chat: Chat) -> impl IntoView {
         });
         if !fresh.is_empty() && chat.open.get_untracked() {
             said.set(Some(fresh.join("\n")));
+        }
+    });
+    // The visitor's messages that failed, by client id, once each failure.
+    let failed = StoredValue::new(Vec::<String>::new());
+    Effect::new(move |_| {
+        let mut newly = Vec::new();
+        let now: Vec<String> = chat.outbox.with(|o| {
+            o.unstored()
+                .filter(|m| matches!(m.delivery, Delivery::Failed(_)))
+                .map(|m| {
+                    if failed.with_value(|f| !f.contains(&m.client_id)) {
+                        let text = display_text(&m.content, chat.locale).unwrap_or_default();
+                        newly.push(format!("{}: {text}", s.failed));
+                    }
+                    m.client_id.clone()
+                })
+                .collect()
+        });
+        failed.set_value(now);
+        if !newly.is_empty() && chat.open.get_untracked() {
+            said.set(Some(newly.join("\n")));
         }
     });
     Effect::new(move |_| {

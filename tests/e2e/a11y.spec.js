@@ -84,6 +84,7 @@ async function panelWithMessages(page, { mine, theirs, failed }) {
   await page.route(/v1\.connect\.send/, (route) => route.abort());
   await send(page, failed);
   await expect(row(page, failed).locator('.c360-retry')).toBeVisible({ timeout: 30_000 });
+  await expect(announcer(page), 'the failure is announced').toHaveText(new RegExp(`: ${failed}$`));
   await page.unroute(/v1\.connect\.send/);
   await expect(panel(page).locator('.c360-quote')).toHaveCount(1);
 }

@@ -181,6 +181,8 @@ async fn outgoing_messages_show_sending_then_failed_with_retry() {
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Not sent");
     assert_eq!(all(&root, ".c360-retry").len(), 1);
     assert_eq!(bubbles(&root).len(), 1);
+    settle().await;
+    assert_eq!(announced(&root), "Not sent: hello", "a failure is said, not only shown");
 }
 
 #[wasm_bindgen_test]
