@@ -63,7 +63,7 @@ function focused(page) {
     if (!el) return null;
     const cls = [...el.classList].find((c) => c.startsWith('c360-') && c !== 'c360-link-button') ?? el.tagName.toLowerCase();
     const rect = el.getBoundingClientRect();
-    const visible = el.checkVisibility({ visibilityProperty: true }) && rect.width > 0 && rect.height > 0;
+    const visible = el.checkVisibility({ visibilityProperty: true, opacityProperty: true }) && rect.width > 0 && rect.height > 0;
     return { cls, name: el.getAttribute('aria-label') ?? el.textContent.trim(), visible };
   });
 }
@@ -162,6 +162,9 @@ test('axe finds no violations in the open panel, in Arabic (right to left)', asy
 });
 
 test('the keyboard alone: Tab to the launcher, Enter opens, Enter sends, Shift+Enter breaks the line, Esc closes', async ({ page }) => {
+  // Without transitions, a control that fades in on focus (Reply) is fully
+  // shown at once, so "visible when focused" is checked without waiting.
+  await page.emulateMedia({ reducedMotion: 'reduce' });
   await gotoShop(page);
   // The loader's stand-in launcher, reached with Tab from the top of the page.
   await expect(launcher(page)).toHaveCount(1);
