@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 
 use crate::attachments::{UploadState, file_url, human_size, is_image};
 use crate::browser;
-use crate::chat::{Chat, Status};
+use crate::chat::{Chat, HandOffState, Status};
 use crate::config::Position;
 use crate::i18n::{Strings, initials, strings};
 use crate::linkify::{Segment, linkify, safe_url};
@@ -20,7 +20,13 @@ use crate::upload;
 #[derive(Clone)]
 enum Row {
     Day { day: u32, label: String },
-    Message { entry: Entry, first_of_group: bool },
+    Message {
+        entry: Entry,
+        first_of_group: bool,
+        /// Its parent is quoted: a reply to the message right above says so
+        /// by its place alone.
+        quoted: bool,
+    },
 }
 
 impl Row {
@@ -31,6 +37,7 @@ impl Row {
             Row::Message {
                 entry,
                 first_of_group,
+                quoted,
             } => {
                 let delivery = match &entry.delivery {
                     None => 0,
@@ -39,10 +46,11 @@ impl Row {
                     Some(Delivery::Failed(_)) => 3,
                 };
                 format!(
-                    "m:{}:{}:{delivery}:{}",
+                    "m:{}:{}:{delivery}:{}:{}",
                     entry.key,
                     entry.id.is_some(),
-                    *first_of_group
+                    *first_of_group,
+                    *quoted
                 )
             }
         }
@@ -58,6 +66,7 @@ fn rows(chat: Chat) -> Vec<Row> {
     let mut rows = Vec::with_capacity(entries.len() + 4);
     let mut last_day = 0;
     let mut last_sender: Option<(bool, Option<String>)> = None;
+    let mut last_id: Option<String> = None;
     for entry in entries {
         let day = browser::local_day(entry.created_at.as_deref());
         if day != last_day {
@@ -76,9 +85,12 @@ fn rows(chat: Chat) -> Vec<Row> {
         let first_of_group = entry.mine && last_sender.as_ref().is_none_or(|l| !l.0)
             || !entry.mine && last_sender.as_ref() != Some(&who);
         last_sender = Some(who);
+        let quoted = entry.parent_id.is_some() && entry.parent_id != last_id;
+        last_id.clone_from(&entry.id);
         rows.push(Row::Message {
             entry,
             first_of_group,
+            quoted,
         });
     }
     rows
@@ -215,6 +227,18 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
             <div class="c360-drop" aria-hidden="true">{s.drop_files}</div>
             <div class="c360-header">
                 <h2 class="c360-title">{title}</h2>
+                <Show when=move || {
+                    matches!(chat.hand_off.get(), HandOffState::Available | HandOffState::Asking | HandOffState::Failed(_))
+                }>
+                    <button
+                        type="button"
+                        class="c360-hand-off"
+                        disabled=move || chat.hand_off.get() == HandOffState::Asking
+                        on:click=move |_| chat.hand_off()
+                    >
+                        {s.talk_to_person}
+                    </button>
+                </Show>
                 <button
                     type="button"
                     class="c360-close"
@@ -265,6 +289,18 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                 <For each=move || rows(chat) key=Row::key let:row>
                     {render_row(chat, row)}
                 </For>
+                {ai_draft(chat)}
+                {move || match chat.hand_off.get() {
+                    HandOffState::Done => Some(Either::Left(view! {
+                        <div class="c360-notice" role="status">{s.handed_off}</div>
+                    })),
+                    HandOffState::Failed(why) => Some(Either::Right(view! {
+                        <div class="c360-notice c360-notice-error" role="alert" title=why>
+                            {s.hand_off_failed}
+                        </div>
+                    })),
+                    _ => None,
+                }}
             </div>
             {announcer(chat)}
             <Composer chat />
@@ -358,7 +394,7 @@ fn announcer(chat: Chat) -> impl IntoView {
     });
     view! {
         // A new element each time, so that the same words twice are said twice.
-        <div class="c360-sr-only c360-announcer" role="status">
+        <div class="c360-sr c360-announcer" role="status">
             {move || said.get().map(|text| view! { <p>{text}</p> })}
         </div>
     }
@@ -407,6 +443,64 @@ fn close_lightbox(chat: Chat) {
     }
 }
 
+/// The AI reply being written, drawn as its stored message will be (same
+/// row, name and avatar), so that the swap moves nothing: three dots until
+/// the first words, then the words as they come.
+fn ai_draft(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale);
+    // `Some(typing)` while shown: hidden once the reply is stored.
+    let shown = Memo::new(move |_| {
+        chat.reply.with(|r| {
+            r.as_ref()
+                .filter(|r| !chat.timeline.with(|t| r.answered_in(t.messages())))
+                .map(|r| r.typing())
+        })
+    });
+    let text = move || chat.reply.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default());
+    move || {
+        shown.get().is_some().then(|| {
+            // As the last reply of an agent shows it, else the generic name.
+            let sender = chat.timeline.with_untracked(|t| {
+                t.messages().iter().rev().find(|m| m.sender.kind == SenderType::Ai).map(|m| m.sender.clone())
+            });
+            let name = sender.as_ref().map_or_else(|| s.assistant.to_owned(), |snd| sender_name(snd, s));
+            let image = sender.and_then(|snd| snd.image).filter(|src| safe_url(src).is_some());
+            let avatar = match image {
+                Some(src) => Either::Left(view! {
+                    <img class="c360-avatar" src=src alt="" referrerpolicy="no-referrer" />
+                }),
+                None => Either::Right(view! {
+                    <span class="c360-avatar c360-avatar-ai" aria-hidden="true">{initials(&name)}</span>
+                }),
+            };
+            view! {
+                <div class="c360-row c360-theirs c360-first c360-draft">
+                    {avatar}
+                    <div class="c360-stack">
+                        <div class="c360-name">{name}</div>
+                        {move || if shown.get() == Some(true) {
+                            Either::Left(view! {
+                                <div class="c360-bubble c360-typing" role="status">
+                                    <span class="c360-dot" aria-hidden="true"></span>
+                                    <span class="c360-dot" aria-hidden="true"></span>
+                                    <span class="c360-dot" aria-hidden="true"></span>
+                                    <span class="c360-sr">{s.typing}</span>
+                                </div>
+                            })
+                        } else {
+                            Either::Right(view! {
+                                <div class="c360-bubble" dir="auto">{move || message_body(text())}</div>
+                            })
+                        }}
+                        // The stored message's time goes here: its line is kept.
+                        <div class="c360-meta">"\u{a0}"</div>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
 fn render_row(chat: Chat, row: Row) -> impl IntoView {
     match row {
         Row::Day { label, .. } => Either::Left(view! {
@@ -415,7 +509,8 @@ fn render_row(chat: Chat, row: Row) -> impl IntoView {
         Row::Message {
             entry,
             first_of_group,
-        } => Either::Right(bubble(chat, entry, first_of_group)),
+            quoted,
+        } => Either::Right(bubble(chat, entry, first_of_group, quoted)),
     }
 }
 
@@ -435,7 +530,7 @@ pub fn message_body(text: String) -> impl IntoView {
         .collect_view()
 }
 
-fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
+fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl IntoView {
     let s = strings(chat.locale);
     let lang = chat.locale.as_str();
     let text = display_text(&entry.content, chat.locale).unwrap_or_default();
@@ -484,7 +579,11 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
             })
         }
     });
-    let quote = entry.parent_id.clone().map(|parent| quote(chat, parent));
+    let quote = entry
+        .parent_id
+        .clone()
+        .filter(|_| quoted)
+        .map(|parent| quote(chat, parent));
     let reply = entry.id.clone().map(|id| {
         view! {
             <button
@@ -516,7 +615,7 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
             {avatar}
             <div class="c360-stack">
                 {(!mine && first_of_group).then(|| view! { <div class="c360-name">{name.clone()}</div> })}
-                {(mine && first_of_group).then(|| view! { <div class="c360-sr-only">{s.you}</div> })}
+                {(mine && first_of_group).then(|| view! { <div class="c360-sr">{s.you}</div> })}
                 {quote}
                 {(!text.is_empty() || entry.attachments.is_empty())
                     .then(|| view! { <div class="c360-bubble" dir="auto">{message_body(text)}</div> })}

@@ -126,3 +126,12 @@ pub async fn next_frame() {
     });
     _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// Resolves after `duration`.
+pub async fn sleep(duration: std::time::Duration) {
+    let ms = i32::try_from(duration.as_millis()).unwrap_or(i32::MAX);
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -69,14 +69,18 @@ function focused(page) {
 }
 
 /**
- * The open panel with a message from the visitor, a reply from support
- * quoting it, and a message that could not be sent.
+ * The open panel with two messages from the visitor, a reply from support
+ * quoting the first (not right above it, so quoted), and a message that could
+ * not be sent.
  */
-async function panelWithMessages(page, { mine, theirs, failed }) {
+async function panelWithMessages(page, { mine, more, theirs, failed }) {
   await openPanel(page);
   await send(page, mine);
   await expect(row(page, mine).locator('.c360-status')).not.toHaveText(/…$/);
+  await send(page, more);
+  await expect(row(page, more).locator('.c360-status')).not.toHaveText(/…$/);
   const conversationId = await conversationOf(page);
+  await expect.poll(async () => (await server.messages(conversationId)).length).toBe(2);
   const [visitor] = await server.messages(conversationId);
   await server.call('v1.connect.send', { conversationId, parentId: visitor.id, content: { en: theirs, ar: theirs } });
   await pollNow(page);
@@ -136,14 +140,14 @@ function expectNoViolations(result, what, { bubbles = true } = {}) {
 test('axe finds no violations in the open panel, light theme', async ({ page }) => {
   await page.emulateMedia({ colorScheme: 'light' });
   await gotoShop(page);
-  await panelWithMessages(page, { mine: 'Where is order #1042? https://example.com/o/1042', theirs: 'It ships today.', failed: 'This one did not go.' });
+  await panelWithMessages(page, { mine: 'Where is order #1042? https://example.com/o/1042', more: 'It was paid on Monday.', theirs: 'It ships today.', failed: 'This one did not go.' });
   expectNoViolations(await axe(page), 'light');
 });
 
 test('axe finds no violations in the open panel, dark theme', async ({ page }) => {
   await page.emulateMedia({ colorScheme: 'dark' });
   await gotoShop(page);
-  await panelWithMessages(page, { mine: 'Where is order #1042? https://example.com/o/1042', theirs: 'It ships today.', failed: 'This one did not go.' });
+  await panelWithMessages(page, { mine: 'Where is order #1042? https://example.com/o/1042', more: 'It was paid on Monday.', theirs: 'It ships today.', failed: 'This one did not go.' });
   const bg = await panel(page).evaluate((el) => getComputedStyle(el).backgroundColor);
   expect(bg, 'the dark theme is on').toBe('rgb(23, 25, 31)');
   expectNoViolations(await axe(page), 'dark');
@@ -151,7 +155,7 @@ test('axe finds no violations in the open panel, dark theme', async ({ page }) =
 
 test('axe finds no violations in the open panel, in Arabic (right to left)', async ({ page }) => {
   await gotoShop(page, { locale: 'ar' });
-  await panelWithMessages(page, { mine: 'أين طلبي رقم NW-1042؟', theirs: 'يُشحن اليوم.', failed: 'هذه لم تُرسل.' });
+  await panelWithMessages(page, { mine: 'أين طلبي رقم NW-1042؟', more: 'دفعت يوم الاثنين.', theirs: 'يُشحن اليوم.', failed: 'هذه لم تُرسل.' });
   await expect(panel(page).locator('xpath=..')).toHaveAttribute('dir', 'rtl');
   await expect(panel(page).locator('xpath=..')).toHaveAttribute('lang', 'ar');
   // axe leaves out some all-Arabic text nodes from color-contrast: its

@@ -8,6 +8,7 @@ use connect360_widget::app::App;
 use connect360_widget::chat::Chat;
 use connect360_widget::config::WidgetConfig;
 use connect360_widget::outbox::Outbox;
+use connect360_widget::reply::PendingReply;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use leptos::task::tick;
@@ -133,7 +134,10 @@ async fn visitor_and_support_are_on_their_sides_with_names_and_avatars() {
 async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
     let (chat, root) = mount_panel(vec![
         message("m1", 1, "workspace", "Your order shipped", None),
-        message("m2", 2, "customer", "Thanks!", Some("m1")),
+        message("m1b", 2, "workspace", "Anything else?", None),
+        message("m2", 3, "customer", "Thanks!", Some("m1")),
+        // Right below its parent: its place says what it answers.
+        message("m3", 4, "workspace", "You're welcome", Some("m2")),
     ])
     .await;
     let quote = &all(&root, ".c360-quote")[0];
@@ -143,8 +147,8 @@ async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
 
     // Reply to m2 from its button.
     let reply_buttons = all(&root, ".c360-reply");
-    assert_eq!(reply_buttons.len(), 2);
-    reply_buttons[1].unchecked_ref::<HtmlElement>().click();
+    assert_eq!(reply_buttons.len(), 4);
+    reply_buttons[2].unchecked_ref::<HtmlElement>().click();
     tick().await;
     assert_eq!(chat.replying_to.get_untracked().as_deref(), Some("m2"));
     let replying = &all(&root, ".c360-replying")[0];
@@ -366,6 +370,34 @@ async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
         .click();
     tick().await;
     assert_eq!(all(&root, ".c360-upload").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
+    let (chat, root) = mount_panel(vec![message("q1", 1, "customer", "Do you ship to Izmir?", None)]).await;
+    chat.reply.set(Some(PendingReply::new("q1".into())));
+    tick().await;
+    let typing = all(&root, ".c360-draft .c360-typing");
+    assert_eq!(typing.len(), 1, "dots until the first word");
+    assert!(typing[0].text_content().unwrap().contains("writing a reply"), "said to screen readers");
+
+    chat.reply.update(|r| r.as_mut().unwrap().text.push_str("Yes, we ship "));
+    tick().await;
+    assert!(all(&root, ".c360-typing").is_empty());
+    let draft = &all(&root, ".c360-draft .c360-bubble")[0];
+    assert_eq!(draft.text_content().unwrap(), "Yes, we ship ");
+    chat.reply.update(|r| r.as_mut().unwrap().text.push_str("everywhere in Turkey."));
+    tick().await;
+    assert_eq!(draft.text_content().unwrap(), "Yes, we ship everywhere in Turkey.", "the same bubble grows");
+
+    // The stored reply arrives (by stream or poll): one bubble, the stored one.
+    let stored = message("r1", 2, "ai", "Yes, we ship everywhere in Turkey.", Some("q1"));
+    chat.timeline.update(|t| _ = t.insert(stored));
+    tick().await;
+    assert!(all(&root, ".c360-draft").is_empty(), "the draft is gone");
+    let answers: Vec<String> = bubbles(&root).iter().filter_map(|b| b.text_content()).filter(|t| t.starts_with("Yes")).collect();
+    assert_eq!(answers, ["Yes, we ship everywhere in Turkey."]);
+    assert!(all(&root, ".c360-quote").is_empty(), "a reply right below its question quotes nothing");
 }
 
 /// Waits a few frames for effects and what they render.

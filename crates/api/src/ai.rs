@@ -9,7 +9,8 @@
 //! - `message`: the stored reply, a [`Message`] as `listMessages` gives it,
 //!   which replaces the deltas; the stream ends after it;
 //! - `idle` `{}`: no reply is being written and none is newer than
-//!   `lastMessageId`; the stream ends.
+//!   `lastMessageId`, or the one being written was dropped by a hand-off
+//!   (`v1.connect.handOff`); the stream ends.
 //!
 //! Errors before the stream starts answer an [`crate::ErrorEnvelope`] with
 //! the matching HTTP status, as tRPC calls do.
@@ -76,12 +77,17 @@ impl AiStreamEvent {
     /// The event of a received `event:` name and `data:` payload; `None` for
     /// an unknown name, which a newer server may send and a client skips.
     pub fn decode(name: &str, data: &str) -> Option<Result<AiStreamEvent, serde_json::Error>> {
-        Some(match name {
-            "delta" => serde_json::from_str(data).map(AiStreamEvent::Delta),
-            "message" => serde_json::from_str(data).map(|m| AiStreamEvent::Message(Box::new(m))),
-            "idle" => serde_json::from_str(data).map(AiStreamEvent::Idle),
-            _ => return None,
-        })
+        use serde_json::{Value, from_value};
+        if !matches!(name, "delta" | "message" | "idle") {
+            return None;
+        }
+        // Text to `Value` first: one text parser for all three types (and the
+        // one the widget already has), which keeps the widget's wasm small.
+        Some(serde_json::from_str::<Value>(data).and_then(|value| match name {
+            "delta" => from_value(value).map(AiStreamEvent::Delta),
+            "message" => from_value(value).map(|m| AiStreamEvent::Message(Box::new(m))),
+            _ => from_value(value).map(AiStreamEvent::Idle),
+        }))
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! API keys with read permission may watch any conversation of their
 //! workspace; a visitor token only its own customer's. The stream watches the
-//! runner's broadcast for the conversation: deltas as the agent writes, then
-//! the stored message, then it ends. With no reply pending it answers at once:
+//! runner's broadcast for the conversation: the text written so far as one
+//! delta, deltas as the agent writes, then the stored message, then it ends
+//! (or `idle` when a hand-off drops the reply). With no reply pending it answers at once:
 //! the newest AI message (after `lastMessageId`), or `idle`. With several
 //! replies pending it ends after the first; ask again with `lastMessageId`.
 
@@ -53,7 +54,7 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     };
     // Subscribed before looking: a reply stored in between is then either
     // in the state read below or among the events received.
-    let events = state.ai.replies.subscribe(&conversation_id);
+    let (written, events) = state.ai.replies.subscribe(&conversation_id);
     let reply = state
         .store
         .ai_reply_state(principal.workspace_id(), &conversation_id, only_customer, after.as_deref())
@@ -80,7 +81,7 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     tokio::spawn(async move {
         // Ends when the reply is stored, the caller goes away, time is up, or the server stops.
         tokio::select! {
-            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(events, writer)) => {}
+            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(written, events, writer)) => {}
             _ = closed => {}
         }
         replies.release(&conversation_id);
@@ -88,8 +89,16 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     Ok(Body::from_stream(tokio_util::io::ReaderStream::new(reader)))
 }
 
-/// Writes the conversation's reply events as they come, until the stored message.
-async fn relay(mut events: broadcast::Receiver<ReplyEvent>, mut out: tokio::io::DuplexStream) -> std::io::Result<()> {
+/// Writes the text written so far, then the conversation's reply events as
+/// they come, until the stored message.
+async fn relay(
+    written: String,
+    mut events: broadcast::Receiver<ReplyEvent>,
+    mut out: tokio::io::DuplexStream,
+) -> std::io::Result<()> {
+    if !written.is_empty() {
+        out.write_all(frame(&AiStreamEvent::Delta(AiDelta { text: written })).as_bytes()).await?;
+    }
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.tick().await;
     loop {
@@ -107,7 +116,7 @@ async fn relay(mut events: broadcast::Receiver<ReplyEvent>, mut out: tokio::io::
             }
             // Missed text is no loss: the stored message replaces it.
             Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => AiStreamEvent::Idle(AiIdle {}),
+            Ok(ReplyEvent::Stopped) | Err(RecvError::Closed) => AiStreamEvent::Idle(AiIdle {}),
         };
         out.write_all(frame(&event).as_bytes()).await?;
         if matches!(event, AiStreamEvent::Idle(_)) {
