@@ -21,11 +21,12 @@ const rows = (page) => panel(page).locator('.c360-row');
 const row = (page, text) => rows(page).filter({ hasText: text });
 const announcer = (page) => panel(page).locator('.c360-announcer');
 
-/** Opens the demo shop as a site without an AI agent, optionally with data-locale. */
-async function gotoShop(page, { locale } = {}) {
+/** Opens the demo shop, as a site without an AI agent unless asked, optionally with data-locale. */
+async function gotoShop(page, { locale, assistant = false } = {}) {
   await page.route(`${server.url}/`, async (route) => {
     const response = await route.fetch();
-    let html = (await response.text()).replace(/ data-ai-agent="[^"]*"/, '');
+    let html = await response.text();
+    if (!assistant) html = html.replace(/ data-ai-agent="[^"]*"/, '');
     if (locale) html = html.replace('<script src="/widget.js"', `<script src="/widget.js" data-locale="${locale}"`);
     await route.fulfill({ response, body: html });
   });
@@ -163,6 +164,27 @@ test('axe finds no violations in the open panel, in Arabic (right to left)', asy
   // for an icon font. The colours are the light theme's, checked above; here
   // the Arabic status, Retry and composer are checked.
   expectNoViolations(await axe(page), 'Arabic', { bubbles: false });
+});
+
+test('axe finds no violations with the assistant: its reply and Talk to a person, dark theme', async ({ page }) => {
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await gotoShop(page, { assistant: true });
+  await openPanel(page);
+  await send(page, 'How long does shipping take?');
+  const answer = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft) .c360-bubble');
+  await expect(answer.first()).toContainText('within two working days', { timeout: 40_000 });
+  await expect(panel(page).locator('.c360-draft')).toHaveCount(0);
+  // The streamed words were not read out one by one; the stored reply is announced once.
+  await expect(announcer(page)).toHaveText(/^New message from Nordwind assistant: .*within two working days/);
+  await expect(panel(page).locator('.c360-hand-off')).toBeVisible();
+  const result = await axe(page);
+  console.log(`axe ${result.version} assistant, dark: ${result.violations.length} violations`);
+  expect(result.violations, JSON.stringify(result.violations, null, 2)).toEqual([]);
+  const names = result.passes.find((r) => r.id === 'button-name').nodes.filter(inShadow).map((n) => n.html).join(' ');
+  expect(names).toMatch(/c360-hand-off/);
+  const contrast = result.passes.find((r) => r.id === 'color-contrast').nodes.filter(inShadow).map((n) => n.html).join(' ');
+  expect(contrast).toMatch(/c360-hand-off/);
+  expect(contrast).toMatch(/class="c360-bubble"/);
 });
 
 test('the keyboard alone: Tab to the launcher, Enter opens, Enter sends, Shift+Enter breaks the line, Esc closes', async ({ page }) => {
