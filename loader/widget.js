@@ -131,7 +131,10 @@
         return bundle.default({ module_or_path: url(assets.wasm) }).then(function () {
           widget = bundle.mount(root, JSON.stringify(config), emit);
           var drawn = launcher && launcher.parentNode && launcher.parentNode.parentNode;
+          // A keyboard on the stand-in keeps its place on the real launcher.
+          var focused = root.activeElement === launcher;
           if (drawn) root.removeChild(drawn);
+          if (focused && root.querySelector(".c360-launcher")) root.querySelector(".c360-launcher").focus();
           queue.splice(0).forEach(function (c) {
             widget[c[0]].apply(widget, c[1]);
           });

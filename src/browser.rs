@@ -2,7 +2,7 @@
 
 use js_sys::{Date, Object, Reflect};
 use leptos::prelude::{document, window};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// localStorage of the host page; `None` where it is blocked.
 fn storage() -> Option<web_sys::Storage> {
@@ -47,6 +47,20 @@ pub fn languages() -> Vec<String> {
         .iter()
         .filter_map(|v| v.as_string())
         .collect()
+}
+
+/// Whether the visitor asked for less motion (`prefers-reduced-motion`).
+pub fn reduced_motion() -> bool {
+    let window: JsValue = window().into();
+    Reflect::get(&window, &"matchMedia".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| {
+            f.call1(&window, &"(prefers-reduced-motion: reduce)".into())
+                .ok()
+        })
+        .and_then(|list| Reflect::get(&list, &"matches".into()).ok())
+        .is_some_and(|m| m.is_truthy())
 }
 
 pub fn hidden() -> bool {

@@ -704,7 +704,11 @@ impl Chat {
             for _ in 0..MAX_PAGES_TO_FIND_PARENT {
                 if let Some(el) = self.message_element(&id) {
                     let opts = ScrollIntoViewOptions::new();
-                    opts.set_behavior(ScrollBehavior::Smooth);
+                    opts.set_behavior(if browser::reduced_motion() {
+                        ScrollBehavior::Instant
+                    } else {
+                        ScrollBehavior::Smooth
+                    });
                     opts.set_block(ScrollLogicalPosition::Center);
                     el.scroll_into_view_with_scroll_into_view_options(&opts);
                     _ = el.class_list().add_1("c360-flash");

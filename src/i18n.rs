@@ -43,6 +43,10 @@ pub struct Strings {
     pub file_too_large: &'static str,
     pub download: &'static str,
     pub close_image: &'static str,
+    /// The launcher while replies wait; `{n}`: how many.
+    pub open_chat_unread: &'static str,
+    /// Said (not shown) when a message arrives: `{name}` of the sender, its `{text}`.
+    pub new_message: &'static str,
 }
 
 const EN: Strings = Strings {
@@ -83,6 +87,8 @@ const EN: Strings = Strings {
     file_too_large: "“{name}” is {size}; files can be up to {max}. Nothing was uploaded.",
     download: "Download",
     close_image: "Close image",
+    open_chat_unread: "Open chat, {n} unread",
+    new_message: "New message from {name}: {text}",
 };
 
 const AR: Strings = Strings {
@@ -123,6 +129,8 @@ const AR: Strings = Strings {
     file_too_large: "حجم «{name}» هو {size}، والحد الأقصى للملف {max}. لم يُرفع أي ملف.",
     download: "تنزيل",
     close_image: "أغلق الصورة",
+    open_chat_unread: "افتح المحادثة، غير المقروءة: {n}",
+    new_message: "رسالة جديدة من {name}: {text}",
 };
 
 const TR: Strings = Strings {
@@ -163,6 +171,8 @@ const TR: Strings = Strings {
     file_too_large: "“{name}” {size}; dosyalar en fazla {max} olabilir. Hiçbir dosya yüklenmedi.",
     download: "İndir",
     close_image: "Resmi kapat",
+    open_chat_unread: "Sohbeti aç, okunmamış: {n}",
+    new_message: "{name} yeni mesaj gönderdi: {text}",
 };
 
 pub fn strings(locale: Locale) -> &'static Strings {
