@@ -387,6 +387,15 @@ fn announcer(chat: Chat) -> impl IntoView {
             said.set(Some(newly.join("\n")));
         }
     });
+    // The assistant starts on a reply: said once, as it starts typing.
+    let typing_for = StoredValue::new(None::<String>);
+    Effect::new(move |_| {
+        let after = chat.reply.with(|r| r.as_ref().map(|r| r.after.clone()));
+        if after.is_some() && after != typing_for.get_value() && chat.open.get_untracked() {
+            said.set(Some(s.typing.to_owned()));
+        }
+        typing_for.set_value(after);
+    });
     Effect::new(move |_| {
         if !chat.open.get() {
             said.set(None);
@@ -488,7 +497,8 @@ fn ai_draft(chat: Chat) -> impl IntoView {
                         <div class="c360-name">{name}</div>
                         {move || if shown.get() == Some(true) {
                             Either::Left(view! {
-                                <div class="c360-bubble c360-typing" role="status">
+                                // Announced by `announcer` when it starts.
+                                <div class="c360-bubble c360-typing">
                                     <span class="c360-dot" aria-hidden="true"></span>
                                     <span class="c360-dot" aria-hidden="true"></span>
                                     <span class="c360-dot" aria-hidden="true"></span>

@@ -379,7 +379,9 @@ async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
     tick().await;
     let typing = all(&root, ".c360-draft .c360-typing");
     assert_eq!(typing.len(), 1, "dots until the first word");
-    assert!(typing[0].text_content().unwrap().contains("writing a reply"), "said to screen readers");
+    assert!(typing[0].text_content().unwrap().contains("writing a reply"));
+    let said = all(&root, ".c360-announcer")[0].text_content().unwrap();
+    assert!(said.contains("writing a reply"), "announced once as it starts: {said}");
     assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Assistant");
     // The stream names the writer, as the stored reply will.
     let agent = serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null})).unwrap();
