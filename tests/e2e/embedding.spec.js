@@ -138,13 +138,27 @@ async function conversationOf(page) {
 // A valid 1×1 PNG.
 const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
-/** Everything the widget does over the network and in the DOM, under the page's policy. */
-async function chatUnderPolicy(page, url) {
+/** The demo's FAQ assistant, as the demo page names it. */
+async function demoAssistant() {
+  const html = await (await fetch(server.url + '/')).text();
+  return html.match(/data-ai-agent="([^"]+)"/)[1];
+}
+
+/**
+ * Everything the widget does over the network and in the DOM, under the
+ * page's policy; with `assistant`, the page's widget names the demo's AI
+ * assistant (data-ai-agent), whose answer is streamed.
+ */
+async function chatUnderPolicy(page, url, { assistant = false } = {}) {
   const problems = await watch(page);
   const response = await page.goto(url);
   expect(response.headers()['content-security-policy']).toBeTruthy();
   await openPanel(page);
   await send(page, 'hello from a strict page');
+  if (assistant) {
+    await send(page, 'How long does shipping take?');
+    await expect(panel(page).locator('.c360-row.c360-theirs .c360-bubble', { hasText: 'within two working days' })).toBeVisible({ timeout: 40_000 });
+  }
   await server.call('v1.connect.send', { conversationId: await conversationOf(page), content: { en: 'Support, under CSP too.' } });
   await expect(row(page, 'Support, under CSP too.')).toBeVisible({ timeout: 40_000 });
 
@@ -165,9 +179,10 @@ async function chatUnderPolicy(page, url) {
 }
 
 test.describe('under a strict Content-Security-Policy', () => {
-  test('the widget opens, sends, shows a reply and an image, with no violation', async ({ page }) => {
-    const url = site.page('/', shopPage(), { 'content-security-policy': strictPolicy() });
-    await chatUnderPolicy(page, url);
+  test('the widget opens, sends, shows an AI answer, a reply and an image, with no violation', async ({ page }) => {
+    const tag = widgetTag(`data-ai-agent="${await demoAssistant()}"`);
+    const url = site.page('/', shopPage({ tag }), { 'content-security-policy': strictPolicy() });
+    await chatUnderPolicy(page, url, { assistant: true });
   });
 
   test('style-src with only a nonce: the loader puts data-nonce on its stylesheet', async ({ page }) => {
