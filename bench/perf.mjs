@@ -134,17 +134,17 @@ try {
   await brotliReady(server);
   const pageUrl = `${server.url}/`;
 
-  // The demo page without the widget: its script tag removed.
-  const withoutWidget = async (context) => {
-    await context.route(pageUrl, async (route) => {
-      const response = await route.fetch();
-      const html = (await response.text()).replace(/<script src="\/widget\.js"[^>]*><\/script>/, '');
-      await route.fulfill({ response, body: html });
-    });
-  };
-  const newContext = async () => {
+  // The demo page, passed through Playwright in every case so that each
+  // pays the same for it; without the widget, its script tag removed.
+  const newContext = async ({ widget = true } = {}) => {
     const context = await browser.newContext();
     await context.addInitScript(observe);
+    await context.route(pageUrl, async (route) => {
+      const response = await route.fetch();
+      let html = await response.text();
+      if (!widget) html = html.replace(/<script src="\/widget\.js"[^>]*><\/script>/, '');
+      await route.fulfill({ response, body: html });
+    });
     return context;
   };
 
@@ -162,8 +162,7 @@ try {
   for (let round = 0; round <= RUNS; round++) {
     const results = {};
     for (const kind of ['without', 'first', 'returning']) {
-      const context = kind === 'returning' ? returning : await newContext();
-      if (kind === 'without') await withoutWidget(context);
+      const context = kind === 'returning' ? returning : await newContext({ widget: kind !== 'without' });
       const page = await context.newPage();
       results[kind] = await pageLoad(page, pageUrl);
       await page.close();
