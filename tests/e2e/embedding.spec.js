@@ -377,6 +377,13 @@ for (const [name, style] of [['all: unset !important everywhere', NUCLEAR], ['a 
     await page.keyboard.type('typed and sent with the button');
     await panel(page).locator('.c360-send').click({ timeout: 5_000 });
     await expect(row(page, 'typed and sent with the button').locator('.c360-status')).toHaveText('Sent');
+    // What the page may set still reaches in: the theme's custom properties.
+    await page.evaluate(() => {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync('connect360-chat { --c360-accent: rgb(1, 2, 3); }');
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    });
+    await expect(page.locator('connect360-chat .c360-send')).toHaveCSS('background-color', 'rgb(1, 2, 3)');
     // A site that wants the widget gone hides its element.
     await page.locator('connect360-chat').evaluate((host) => { host.hidden = true; });
     await expect(page.locator('connect360-chat .c360-launcher')).toBeHidden();
