@@ -111,6 +111,10 @@
     var host = document.createElement("connect360-chat");
     root = host.attachShadow({ mode: "open" });
     var link = document.createElement("link");
+    // data-nonce (or the script's own nonce): for a page whose CSP style-src
+    // allows nonces and not this host.
+    var nonce = data.nonce || script.nonce;
+    if (nonce) link.nonce = nonce;
     link.rel = "stylesheet";
     link.href = url(assets.css);
     link.onload = function () { if (!widget) root.appendChild(placeholder()); };
