@@ -243,6 +243,15 @@ async fn an_agent_that_fails_leaves_a_visible_notice() {
     let notice = reply(&app, &key, &conv.0, 2).await;
     let text = notice["content"]["en"].as_str().unwrap();
     assert!(text.contains("CONNECT360_TEST_UNSET_KEY is not set"), "{text}");
+
+    // An Arabic question: the visitor reads in Arabic that a person will answer.
+    let (base_url, _) = fake_model(StatusCode::INTERNAL_SERVER_ERROR, "boom").await;
+    let failing = agent(&app, openai(&base_url, KEY_ENV)).await;
+    let arabic = ask(&app, &key, &conv, "هل يمكنك مساعدتي؟", &failing).await;
+    let notice = reply(&app, &key, &conv.0, 3).await;
+    assert_eq!(notice["parentId"], arabic["id"]);
+    assert!(notice["content"]["ar"].as_str().unwrap().contains("سيرد عليك"), "{notice}");
+    assert!(notice["content"]["en"].as_str().unwrap().contains("HTTP 500"), "{notice}");
 }
 
 /// Opens the AI stream and reads it to its end: its (event, data) pairs, or the error answer.

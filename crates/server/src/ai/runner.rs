@@ -90,8 +90,8 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
         Ok(content) => (AiOutcome::Done, content),
         Err(err) => {
             tracing::warn!(err = ?err, request_id, agent = job.agent.id, "an agent could not answer");
-            let notice = format!("The assistant could not answer: {err}.");
-            (AiOutcome::Failed, Content::from([(Locale::En, Value::String(notice))]))
+            let locale = message_text(&job.trigger).map_or(Locale::En, |(locale, _)| locale);
+            (AiOutcome::Failed, failure_notice(locale, &err))
         }
     };
     let reply = NewMessage {
@@ -115,6 +115,22 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
         // Still pending: the next sweep tries again.
         Err(err) => tracing::error!(%err, request_id, "storing an AI reply failed"),
     }
+}
+
+/// What an agent's failure leaves in the conversation: the reason in English
+/// (for the team), and in the visitor's language, if another, that a person
+/// will answer.
+fn failure_notice(locale: Locale, err: &AgentError) -> Content {
+    let mut notice = Content::from([(Locale::En, Value::String(format!("The assistant could not answer: {err}.")))]);
+    let theirs = match locale {
+        Locale::En => None,
+        Locale::Ar => Some("تعذّر على المساعد الإجابة الآن. سيرد عليك أحد أعضاء فريقنا هنا."),
+        Locale::Tr => Some("Asistan şu anda yanıt veremedi. Ekibimizden biri burada yanıt verecek."),
+    };
+    if let Some(text) = theirs {
+        notice.insert(locale, Value::String(text.to_owned()));
+    }
+    notice
 }
 
 /// The agent's reply, handing text to `on_delta` as it is written.
