@@ -353,3 +353,25 @@ test('the assistant answer streams in and gives way to the stored message withou
   const stored = await server.messages(conversation.id);
   expect(stored.filter((m) => m.sender.type === 'ai')).toHaveLength(1);
 });
+
+test('a reply stream cut off is opened again from where it was, and the answer shows once', async ({ page }) => {
+  await gotoShop(page, { withAssistant: true });
+  let opened = 0;
+  const bodies = [];
+  await page.route(`${server.url}/api/v1/connect/ai-stream`, async (route) => {
+    opened += 1;
+    bodies.push(route.request().postDataJSON());
+    if (opened === 1) return route.abort('connectionreset');
+    return route.continue();
+  });
+  await openPanel(page);
+  await send(page, 'How long does shipping take?');
+  const answer = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft) .c360-bubble');
+  await expect(answer).toContainText('within two working days', { timeout: 40_000 });
+  await page.waitForTimeout(1_000);
+  await expect(answer).toHaveCount(1);
+  await expect(panel(page).locator('.c360-draft')).toHaveCount(0);
+  expect(opened).toBeGreaterThanOrEqual(2);
+  const question = (await server.messages(await conversationOf(page))).find((m) => m.sender.type === 'customer');
+  expect(bodies.slice(0, 2).map((b) => b.lastMessageId)).toEqual([question.id, question.id]);
+});
