@@ -8,7 +8,6 @@ use wasm_bindgen::JsCast;
 use crate::attachments::{UploadState, file_url, human_size, is_image};
 use crate::browser;
 use crate::chat::{Chat, Status};
-use crate::config::Position;
 use crate::i18n::{Strings, initials, strings};
 use crate::linkify::{Segment, linkify, safe_url};
 use crate::locale::{display_text, is_rtl};
@@ -50,8 +49,8 @@ impl Row {
 }
 
 fn rows(chat: Chat) -> Vec<Row> {
-    let lang = chat.locale.as_str();
-    let s = strings(chat.locale);
+    let lang = chat.locale.get_untracked().as_str();
+    let s = strings(chat.locale.get_untracked());
     let entries = chat.timeline.with(|t| chat.outbox.with(|o| t.entries(o)));
     let today = browser::local_day(None);
     let yesterday = browser::yesterday();
@@ -93,17 +92,28 @@ fn sender_name(sender: &Sender, s: &Strings) -> String {
     }
 }
 
+/// The widget. A change of language (`Chat::set_locale`) draws it again,
+/// whole: what it shows lives in `chat`, not in the view.
 #[component]
 pub fn App(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
-    let left = chat.config.with_value(|c| c.position == Position::Left);
+    move || {
+        chat.locale.track();
+        view! { <Frame chat /> }
+    }
+}
+
+#[component]
+fn Frame(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale.get_untracked());
+    let rtl = is_rtl(chat.locale.get_untracked());
+    let left = chat.config.with_value(|c| c.on_left(rtl));
     view! {
         <div
             class="c360"
             class:c360-left=left
             class:c360-open=move || chat.open.get()
-            dir=if is_rtl(chat.locale) { "rtl" } else { "ltr" }
-            lang=chat.locale.as_str()
+            dir=if rtl { "rtl" } else { "ltr" }
+            lang=chat.locale.get_untracked().as_str()
         >
             <Panel chat />
             <button
@@ -129,7 +139,7 @@ pub fn App(chat: Chat) -> impl IntoView {
 
 #[component]
 fn Panel(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let title = chat
         .config
         .with_value(|c| c.title.clone())
@@ -244,7 +254,7 @@ fn carries_files(ev: &web_sys::DragEvent) -> bool {
 
 /// An image at full size over the panel; a click or Esc closes it.
 fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let close = NodeRef::<leptos::html::Button>::new();
     let label = alt.clone();
     close.on_load(|button| {
@@ -299,9 +309,9 @@ pub fn message_body(text: String) -> impl IntoView {
 }
 
 fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
-    let s = strings(chat.locale);
-    let lang = chat.locale.as_str();
-    let text = display_text(&entry.content, chat.locale).unwrap_or_default();
+    let s = strings(chat.locale.get_untracked());
+    let lang = chat.locale.get_untracked().as_str();
+    let text = display_text(&entry.content, chat.locale.get_untracked()).unwrap_or_default();
     let mine = entry.mine;
     let sender = entry.sender.clone();
     let name = sender.as_ref().map(|snd| sender_name(snd, s));
@@ -393,7 +403,7 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
 /// A message's files: safe images as thumbnails that open large, anything
 /// else as a chip that downloads.
 fn attachments(chat: Chat, files: Vec<Attachment>) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let api_base = chat.config.with_value(|c| c.api_base.clone());
     (!files.is_empty()).then(|| {
         view! {
@@ -445,7 +455,7 @@ fn file_icon() -> impl IntoView {
 /// The composer's files: progress and cancel while uploading, the reason
 /// and remove when it failed, remove once uploaded.
 fn upload_chips(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     move || {
         let items = chat.uploads.with(|u| u.items().to_vec());
         (!items.is_empty()).then(|| view! {
@@ -496,12 +506,12 @@ fn upload_chips(chat: Chat) -> impl IntoView {
 
 /// The author and text of a loaded message, as a quote shows them.
 fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     chat.timeline.with(|t| {
         t.get(id).map(|m| {
             (
                 sender_name(&m.sender, s),
-                display_text(&m.content, chat.locale).unwrap_or_default(),
+                display_text(&m.content, chat.locale.get_untracked()).unwrap_or_default(),
             )
         })
     })
@@ -509,7 +519,7 @@ fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
 
 /// The quote of a reply's parent; clicking it scrolls to the parent.
 fn quote(chat: Chat, parent: String) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let id = parent.clone();
     let info = Memo::new(move |_| preview(chat, &id));
     view! {
@@ -528,7 +538,7 @@ fn quote(chat: Chat, parent: String) -> impl IntoView {
 
 #[component]
 fn Composer(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let can_send = move || chat.can_send();
     let file_input = NodeRef::<leptos::html::Input>::new();
     let rows = move || chat.draft.with(|d| d.lines().count().clamp(1, 5));

@@ -14,8 +14,10 @@ pub mod outbox;
 pub mod poll;
 pub mod protocol;
 pub mod session;
+pub mod theme;
 pub mod timeline;
 pub mod i18n;
+pub mod unread;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
@@ -29,3 +31,5 @@ pub mod client;
 pub mod mount;
 #[cfg(target_arch = "wasm32")]
 pub mod upload;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

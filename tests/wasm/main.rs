@@ -365,3 +365,79 @@ async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
     tick().await;
     assert_eq!(all(&root, ".c360-upload").len(), 1);
 }
+
+fn attr(root: &Element, selector: &str, name: &str) -> Option<String> {
+    root.query_selector(selector).unwrap().unwrap().get_attribute(name)
+}
+
+#[wasm_bindgen_test]
+async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
+    use connect360_api::Locale;
+    let (chat, root) = mount_panel(vec![
+        message("m1", 1, "customer", "Hi", None),
+        message("m2", 2, "workspace", "Hello! مرحبا", None),
+    ])
+    .await;
+    chat.outbox.update(|o: &mut Outbox| {
+        o.push("k1".into(), [(Locale::En, json!("on its way"))].into(), vec![], None,
+            chat.timeline.with_untracked(|t| t.anchor()));
+    });
+    chat.draft.set("half-written".into());
+    tick().await;
+    let textarea: web_sys::HtmlTextAreaElement =
+        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    textarea.focus().unwrap();
+    textarea.set_selection_range(2, 4).unwrap();
+    assert_eq!(attr(&root, ".c360", "dir").as_deref(), Some("ltr"));
+    assert!(!root.query_selector(".c360").unwrap().unwrap().class_list().contains("c360-left"));
+
+    chat.set_locale(Locale::Ar);
+    tick().await;
+    connect360_widget::browser::next_frame().await;
+    connect360_widget::browser::next_frame().await;
+    let frame = root.query_selector(".c360").unwrap().unwrap();
+    assert_eq!(frame.get_attribute("dir").as_deref(), Some("rtl"));
+    assert_eq!(frame.get_attribute("lang").as_deref(), Some("ar"));
+    assert!(frame.class_list().contains("c360-left"), "the launcher moves to the reading direction's end");
+    assert_eq!(attr(&root, "textarea", "placeholder").as_deref(), Some("اكتب رسالة…"));
+    assert_eq!(attr(&root, ".c360-launcher", "aria-label").as_deref(), Some("افتح المحادثة"));
+    assert_eq!(attr(&root, ".c360-send", "aria-label").as_deref(), Some("إرسال"));
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "جارٍ الإرسال…");
+    let texts: Vec<String> = bubbles(&root).iter().map(|b| b.text_content().unwrap()).collect();
+    assert_eq!(texts, ["Hi", "Hello! مرحبا", "on its way"]);
+    for b in bubbles(&root) {
+        assert_eq!(b.get_attribute("dir").as_deref(), Some("auto"));
+    }
+    assert_eq!(all(&root, ".c360-panel").len(), 1, "one panel, drawn again");
+    let textarea: web_sys::HtmlTextAreaElement =
+        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    assert_eq!(textarea.value(), "half-written");
+    assert!(textarea.matches(":focus").unwrap(), "the composer keeps the focus");
+    assert_eq!((textarea.selection_start().unwrap(), textarea.selection_end().unwrap()), (Some(2), Some(4)));
+    assert!(chat.open.get_untracked());
+
+    // Sent in Turkish now: the visitor's text is keyed by the panel's locale.
+    chat.set_locale(Locale::Tr);
+    tick().await;
+    assert_eq!(attr(&root, ".c360", "dir").as_deref(), Some("ltr"));
+    assert_eq!(attr(&root, "textarea", "placeholder").as_deref(), Some("Bir mesaj yazın…"));
+    assert_eq!(bubbles(&root).len(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn an_explicit_data_position_is_kept_in_arabic() {
+    use connect360_api::Locale;
+    let container: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&container).unwrap();
+    let config = WidgetConfig::parse(
+        r#"{"widgetKey":"wk_test","apiBase":"https://chat.invalid","locale":"ar","position":"right"}"#,
+    )
+    .unwrap();
+    let chat = Chat::new(config, None);
+    assert_eq!(chat.locale.get_untracked(), Locale::Ar);
+    mount_to(container.clone(), move || view! { <App chat /> }).forget();
+    tick().await;
+    let frame = container.query_selector(".c360").unwrap().unwrap();
+    assert_eq!(frame.get_attribute("dir").as_deref(), Some("rtl"));
+    assert!(!frame.class_list().contains("c360-left"));
+}

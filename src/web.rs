@@ -1,0 +1,179 @@
+//! The page around the widget: its language, the system's colour scheme,
+//! the visual viewport (the on-screen keyboard), the title's unread count
+//! and the reply tone. Bound by hand: web-sys features not worth adding.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::unread::TitleBadge;
+
+#[wasm_bindgen]
+extern "C" {
+    type MediaQueryList;
+    #[wasm_bindgen(method, getter)]
+    fn matches(this: &MediaQueryList) -> bool;
+
+    type VisualViewport;
+    #[wasm_bindgen(method, getter)]
+    fn height(this: &VisualViewport) -> f64;
+    #[wasm_bindgen(method, getter, js_name = offsetTop)]
+    fn offset_top(this: &VisualViewport) -> f64;
+
+    type AudioContext;
+    #[wasm_bindgen(constructor, catch)]
+    fn new() -> Result<AudioContext, JsValue>;
+    #[wasm_bindgen(method, getter, js_name = currentTime)]
+    fn current_time(this: &AudioContext) -> f64;
+    #[wasm_bindgen(method, getter)]
+    fn destination(this: &AudioContext) -> JsValue;
+    #[wasm_bindgen(method)]
+    fn resume(this: &AudioContext) -> js_sys::Promise;
+    #[wasm_bindgen(method, js_name = createOscillator)]
+    fn create_oscillator(this: &AudioContext) -> AudioNode;
+    #[wasm_bindgen(method, js_name = createGain)]
+    fn create_gain(this: &AudioContext) -> AudioNode;
+
+    type AudioNode;
+    #[wasm_bindgen(method)]
+    fn connect(this: &AudioNode, to: &JsValue);
+    #[wasm_bindgen(method, getter)]
+    fn frequency(this: &AudioNode) -> AudioParam;
+    #[wasm_bindgen(method, getter)]
+    fn gain(this: &AudioNode) -> AudioParam;
+    #[wasm_bindgen(method)]
+    fn start(this: &AudioNode, at: f64);
+    #[wasm_bindgen(method)]
+    fn stop(this: &AudioNode, at: f64);
+
+    type AudioParam;
+    #[wasm_bindgen(method, js_name = setValueAtTime)]
+    fn set_value_at_time(this: &AudioParam, value: f64, at: f64);
+    #[wasm_bindgen(method, js_name = exponentialRampToValueAtTime)]
+    fn ramp_to(this: &AudioParam, value: f64, at: f64);
+}
+
+fn get(target: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(target, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn listen(target: &JsValue, event: &str, f: impl Fn() + 'static) {
+    let closure = Closure::<dyn Fn()>::new(f);
+    _ = target
+        .unchecked_ref::<web_sys::EventTarget>()
+        .add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    // Kept for the page's life, as the widget is.
+    closure.forget();
+}
+
+/// The page's language, `<html lang>`.
+pub fn page_lang() -> Option<String> {
+    document()
+        .document_element()?
+        .get_attribute("lang")
+        .filter(|l| !l.trim().is_empty())
+}
+
+/// Whether the system prefers dark, kept up to date.
+pub fn prefers_dark() -> ReadSignal<bool> {
+    let query = get(&window(), "matchMedia")
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call1(&window(), &"(prefers-color-scheme: dark)".into()).ok())
+        .filter(|q| q.is_object());
+    let (dark, set_dark) = signal(query.as_ref().is_some_and(|q| q.unchecked_ref::<MediaQueryList>().matches()));
+    if let Some(query) = query {
+        let q = query.clone();
+        listen(&query, "change", move || set_dark.set(q.unchecked_ref::<MediaQueryList>().matches()));
+    }
+    dark
+}
+
+/// Keeps `--c360-vv-top` and `--c360-vv-height` on `el` to the visual
+/// viewport: the part of the page the on-screen keyboard leaves visible.
+/// A full-screen panel (small screens) sizes itself with them.
+pub fn track_visual_viewport(el: web_sys::HtmlElement) {
+    let Some(vv) = get(&window(), "visualViewport") else {
+        return;
+    };
+    let update = {
+        let vv = vv.clone();
+        move || {
+            let vv = vv.unchecked_ref::<VisualViewport>();
+            let style = el.style();
+            _ = style.set_property("--c360-vv-top", &format!("{}px", vv.offset_top()));
+            _ = style.set_property("--c360-vv-height", &format!("{}px", vv.height()));
+        }
+    };
+    update();
+    let on_scroll = update.clone();
+    listen(&vv, "resize", update);
+    listen(&vv, "scroll", on_scroll);
+}
+
+/// "(n) " before `document.title` while `unread` replies wait; the title
+/// comes back as it was once they are read.
+pub fn badge_title(unread: RwSignal<u32>) {
+    let badge = StoredValue::new(TitleBadge::default());
+    Effect::new(move |_| {
+        let n = unread.get();
+        let current = document().title();
+        if let Some(title) = badge.try_update_value(|b| b.update(&current, n)).flatten() {
+            document().set_title(&title);
+        }
+    });
+}
+
+/// Whether the visitor has used the page yet (clicked, typed): before
+/// that, no sound.
+fn had_gesture() -> bool {
+    get(&window().navigator(), "userActivation")
+        .and_then(|a| get(&a, "hasBeenActive"))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// A tone each time `unread` grows, made with WebAudio (no audio file),
+/// only once the visitor has used the page.
+pub fn chime_on_unread(unread: RwSignal<u32>) {
+    let context = StoredValue::new_local(None::<AudioContext>);
+    let unlock = move || {
+        if context.with_value(Option::is_none) && had_gesture() {
+            context.set_value(AudioContext::new().ok());
+        }
+        context.with_value(|c| {
+            if let Some(c) = c {
+                _ = c.resume();
+            }
+        });
+    };
+    // Browsers start audio only from a gesture: be ready from the first one.
+    for event in ["pointerdown", "keydown"] {
+        listen(&window(), event, unlock);
+    }
+    Effect::new(move |before: Option<u32>| {
+        let n = unread.get();
+        if before.is_some_and(|b| n > b) && had_gesture() {
+            unlock();
+            context.with_value(|c| c.as_ref().map(tone));
+        }
+        n
+    });
+}
+
+/// Two short notes, soft, 0.3 s.
+fn tone(ctx: &AudioContext) {
+    let now = ctx.current_time();
+    let osc = ctx.create_oscillator();
+    let gain = ctx.create_gain();
+    osc.frequency().set_value_at_time(880.0, now);
+    osc.frequency().set_value_at_time(1320.0, now + 0.09);
+    gain.gain().set_value_at_time(0.0001, now);
+    gain.gain().ramp_to(0.12, now + 0.02);
+    gain.gain().ramp_to(0.0001, now + 0.3);
+    osc.connect(&gain);
+    gain.connect(&ctx.destination());
+    osc.start(now);
+    osc.stop(now + 0.32);
+}
