@@ -23,7 +23,7 @@ use crate::protocol::ClientError;
 use crate::session::{
     GUEST_ID_KEY, Identity, SESSION_KEY, StoredSession, random_id, session_input, storage_key,
 };
-use crate::timeline::Timeline;
+use crate::timeline::{History, Timeline};
 
 /// The visitor's session, as the calls need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -467,7 +467,9 @@ impl Chat {
         }) {
             return Outcome::Idle;
         }
-        let first = self.timeline.with_untracked(|t| t.messages().is_empty());
+        // The first page is history, not news (even when the panel had the
+        // visitor's own sent message before it, or the page is empty).
+        let first = self.timeline.with_untracked(|t| *t.history() == History::Unknown);
         let at_bottom = first || self.near_bottom();
         let mut added = Vec::new();
         self.timeline.update(|t| added = t.apply_latest(page));

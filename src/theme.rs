@@ -98,24 +98,43 @@ pub fn parse_color(color: &str) -> Option<[u8; 3]> {
         "rgb" | "rgba" => {
             let channel = |a: &str| -> Option<u8> {
                 let v = match a.strip_suffix('%') {
-                    Some(p) => p.parse::<f64>().ok()? / 100.0 * 255.0,
-                    None => a.parse::<f64>().ok()?,
+                    Some(p) => number(p)? / 100.0 * 255.0,
+                    None => number(a)?,
                 };
-                v.is_finite().then(|| v.round().clamp(0.0, 255.0) as u8)
+                Some(v.round().clamp(0.0, 255.0) as u8)
             };
             Some([channel(args[0])?, channel(args[1])?, channel(args[2])?])
         }
         "hsl" | "hsla" => {
-            let h = args[0].strip_suffix("deg").unwrap_or(args[0]).parse::<f64>().ok()?;
-            let pct = |a: &str| -> Option<f64> {
-                let v = a.strip_suffix('%').unwrap_or(a).parse::<f64>().ok()?;
-                v.is_finite().then(|| (v / 100.0).clamp(0.0, 1.0))
-            };
+            let h = number(args[0].strip_suffix("deg").unwrap_or(args[0]))?;
+            let pct = |a: &str| Some((number(a.strip_suffix('%').unwrap_or(a))? / 100.0).clamp(0.0, 1.0));
             let (s, l) = (pct(args[1])?, pct(args[2])?);
-            h.is_finite().then(|| hsl_to_rgb(h.rem_euclid(360.0), s, l))
+            Some(hsl_to_rgb(h.rem_euclid(360.0), s, l))
         }
         _ => None,
     }
+}
+
+/// A plain decimal number: `12`, `-0.5`, `.5` (no exponent). By hand:
+/// `str::parse::<f64>` would add its tables to the bundle.
+fn number(s: &str) -> Option<f64> {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut v = int.bytes().fold(0.0, |v, b| v * 10.0 + f64::from(b - b'0'));
+    let mut scale = 1.0;
+    for b in frac.bytes() {
+        scale /= 10.0;
+        v += f64::from(b - b'0') * scale;
+    }
+    Some(if negative { -v } else { v })
 }
 
 fn hsl_to_rgb(h: f64, s: f64, l: f64) -> [u8; 3] {
@@ -163,7 +182,10 @@ mod tests {
         assert_eq!(parse_color("hsl(0, 100%, 50%)"), Some([255, 0, 0]));
         assert_eq!(parse_color("hsl(120deg 100% 25%)"), Some([0, 128, 0]));
         assert_eq!(parse_color("hsla(240, 100%, 50%, .3)"), Some([0, 0, 255]));
-        for no in ["red", "#ggg", "#12345", "rgb(1,2)", "rgb(a,b,c)", "oklch(0.7 0.1 200)", "", "#"] {
+        assert_eq!(parse_color("rgb(.5, +20.25, 0030)"), Some([1, 20, 30]));
+        assert_eq!(parse_color("hsl(-120, 100%, 50%)"), Some([0, 0, 255]));
+        for no in ["red", "#ggg", "#12345", "rgb(1,2)", "rgb(a,b,c)", "oklch(0.7 0.1 200)", "", "#",
+                   "rgb(1e2, 0, 0)", "rgb(., 0, 0)", "rgb(1.2.3, 0, 0)", "rgb(--1, 0, 0)"] {
             assert_eq!(parse_color(no), None, "{no}");
         }
     }

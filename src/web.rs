@@ -102,8 +102,10 @@ pub fn track_visual_viewport(el: web_sys::HtmlElement) {
         move || {
             let vv = vv.unchecked_ref::<VisualViewport>();
             let style = el.style();
-            _ = style.set_property("--c360-vv-top", &format!("{}px", vv.offset_top()));
-            _ = style.set_property("--c360-vv-height", &format!("{}px", vv.height()));
+            // Whole pixels: formatting an f64 would add its code to the bundle.
+            let (top, height) = (vv.offset_top().round() as i32, vv.height().floor() as i32);
+            _ = style.set_property("--c360-vv-top", &format!("{top}px"));
+            _ = style.set_property("--c360-vv-height", &format!("{height}px"));
         }
     };
     update();

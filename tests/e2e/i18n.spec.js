@@ -231,6 +231,18 @@ test('a reply while the panel is closed: badge, "(1) " in the title, restored on
   await expect(row(page, 'Keep the receipt.')).toBeVisible();
 });
 
+test('the first reply into an empty conversation counts as unread', async ({ page }) => {
+  await gotoShop(page);
+  await openPanel(page);
+  await expect(panel(page).locator('.c360-empty')).toBeVisible();
+  await panel(page).locator('.c360-close').click();
+  await server.call('v1.connect.send', { conversationId: await conversationOf(page), content: { en: 'Welcome! Need a hand?' } });
+  await expect(launcher(page).locator('.c360-badge')).toHaveText('1', { timeout: 40_000 });
+  await expect(page).toHaveTitle(`(1) ${SHOP_TITLE}`);
+  await launcher(page).click();
+  await expect(page).toHaveTitle(SHOP_TITLE);
+});
+
 test('data-sound="on" plays a tone for an unread reply, never before a gesture', async ({ page }) => {
   // Counts the tones the page makes (WebAudio only, no audio file), and
   // logs the title's changes: Playwright's own DOM queries count as user
