@@ -17,7 +17,9 @@ use connect360_api::Locale;
 #[wasm_bindgen]
 pub struct Widget {
     chat: Chat,
-    theme: RwSignal<Theme>,
+    /// The `.c360-root` element, where the theme goes.
+    root: web_sys::HtmlElement,
+    theme: StoredValue<Theme>,
 }
 
 #[wasm_bindgen]
@@ -59,7 +61,8 @@ impl Widget {
     /// `setTheme("dark" | "light" | "auto")`; anything else is `auto`.
     #[wasm_bindgen(js_name = setTheme)]
     pub fn set_theme(&self, theme: &str) {
-        self.theme.set(Theme::parse(Some(theme)));
+        self.theme.set_value(Theme::parse(Some(theme)));
+        web::apply_theme(&self.root, self.theme.get_value());
     }
 }
 
@@ -105,24 +108,19 @@ pub fn mount(
         _ = style.set_property("--c360-accent", color);
         _ = style.set_property("--c360-accent-contrast", accent_text(&container, color));
     }
-    let theme = RwSignal::new(config.theme());
+    let theme = StoredValue::new(config.theme());
+    web::apply_theme(&container, theme.get_value());
+    let el = container.clone();
+    web::on_scheme_change(move || web::apply_theme(&el, theme.get_value()));
+    web::track_visual_viewport(container.clone());
     let sound = config.sound();
     let chat = Chat::new(config, emit);
-    web::track_visual_viewport(container.clone());
-    let el = container.clone();
+    let root = container.clone();
     mount_to(container, move || {
-        let dark = web::prefers_dark();
-        Effect::new(move |_| {
-            let dark = theme.get().is_dark(dark.get());
-            _ = el.set_attribute("data-theme", if dark { "dark" } else { "light" });
-        });
-        web::badge_title(chat.unread);
-        if sound {
-            web::chime_on_unread(chat.unread);
-        }
+        web::on_unread(chat.unread, sound);
         view! { <App chat /> }
     })
     .forget();
     chat.start();
-    Ok(Widget { chat, theme })
+    Ok(Widget { chat, root, theme })
 }

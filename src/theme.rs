@@ -56,10 +56,18 @@ pub fn luminance([r, g, b]: [u8; 3]) -> f64 {
         if c <= 0.04045 {
             c / 12.92
         } else {
-            ((c + 0.055) / 1.055).powf(2.4)
+            pow((c + 0.055) / 1.055, 2.4)
         }
     };
     0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+}
+
+/// `x^y`; in the browser, its own (Rust's `powf` would add libm's to the bundle).
+fn pow(x: f64, y: f64) -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return js_sys::Math::pow(x, y);
+    #[cfg(not(target_arch = "wasm32"))]
+    return x.powf(y);
 }
 
 /// WCAG 2 contrast ratio of two luminances, 1 to 21.

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+use crate::theme::Theme;
 use crate::unread::TitleBadge;
 
 #[wasm_bindgen]
@@ -76,18 +77,25 @@ pub fn page_lang() -> Option<String> {
         .filter(|l| !l.trim().is_empty())
 }
 
-/// Whether the system prefers dark, kept up to date.
-pub fn prefers_dark() -> ReadSignal<bool> {
-    let query = get(&window(), "matchMedia")
+fn dark_query() -> Option<JsValue> {
+    get(&window(), "matchMedia")
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .and_then(|f| f.call1(&window(), &"(prefers-color-scheme: dark)".into()).ok())
-        .filter(|q| q.is_object());
-    let (dark, set_dark) = signal(query.as_ref().is_some_and(|q| q.unchecked_ref::<MediaQueryList>().matches()));
-    if let Some(query) = query {
-        let q = query.clone();
-        listen(&query, "change", move || set_dark.set(q.unchecked_ref::<MediaQueryList>().matches()));
+        .filter(|q| q.is_object())
+}
+
+/// `data-theme="dark"` or `"light"` on `el`, as `theme` and the system say.
+pub fn apply_theme(el: &web_sys::Element, theme: Theme) {
+    let system_dark = dark_query().is_some_and(|q| q.unchecked_ref::<MediaQueryList>().matches());
+    let dark = theme.is_dark(system_dark);
+    _ = el.set_attribute("data-theme", if dark { "dark" } else { "light" });
+}
+
+/// Calls `f` whenever the system's light/dark preference changes.
+pub fn on_scheme_change(f: impl Fn() + 'static) {
+    if let Some(query) = dark_query() {
+        listen(&query, "change", f);
     }
-    dark
 }
 
 /// Keeps `--c360-vv-top` and `--c360-vv-height` on `el` to the visual
@@ -114,16 +122,24 @@ pub fn track_visual_viewport(el: web_sys::HtmlElement) {
     listen(&vv, "scroll", on_scroll);
 }
 
-/// "(n) " before `document.title` while `unread` replies wait; the title
-/// comes back as it was once they are read.
-pub fn badge_title(unread: RwSignal<u32>) {
+/// "(n) " before `document.title` while `unread` replies wait (the title
+/// comes back as it was once they are read) and, with `sound`, a tone each
+/// time the count grows.
+pub fn on_unread(unread: RwSignal<u32>, sound: bool) {
     let badge = StoredValue::new(TitleBadge::default());
-    Effect::new(move |_| {
+    let chime = sound.then(chime);
+    Effect::new(move |before: Option<u32>| {
         let n = unread.get();
         let current = document().title();
         if let Some(title) = badge.try_update_value(|b| b.update(&current, n)).flatten() {
             document().set_title(&title);
         }
+        if let Some(chime) = &chime
+            && before.is_some_and(|b| n > b)
+        {
+            chime();
+        }
+        n
     });
 }
 
@@ -136,9 +152,9 @@ fn had_gesture() -> bool {
         .unwrap_or(false)
 }
 
-/// A tone each time `unread` grows, made with WebAudio (no audio file),
-/// only once the visitor has used the page.
-pub fn chime_on_unread(unread: RwSignal<u32>) {
+/// What plays a tone, made with WebAudio (no audio file), only once the
+/// visitor has used the page.
+fn chime() -> impl Fn() {
     let context = StoredValue::new_local(None::<AudioContext>);
     let unlock = move || {
         if context.with_value(Option::is_none) && had_gesture() {
@@ -154,14 +170,12 @@ pub fn chime_on_unread(unread: RwSignal<u32>) {
     for event in ["pointerdown", "keydown"] {
         listen(&window(), event, unlock);
     }
-    Effect::new(move |before: Option<u32>| {
-        let n = unread.get();
-        if before.is_some_and(|b| n > b) && had_gesture() {
+    move || {
+        if had_gesture() {
             unlock();
             context.with_value(|c| c.as_ref().map(tone));
         }
-        n
-    });
+    }
 }
 
 /// Two short notes, soft, 0.3 s.
