@@ -441,3 +441,59 @@ async fn an_explicit_data_position_is_kept_in_arabic() {
     assert_eq!(frame.get_attribute("dir").as_deref(), Some("rtl"));
     assert!(!frame.class_list().contains("c360-left"));
 }
+
+#[wasm_bindgen_test]
+async fn set_locale_keeps_the_list_scrolled_where_it_was() {
+    use connect360_api::Locale;
+    let style = document().create_element("style").unwrap();
+    style.set_text_content(Some(".c360-list{height:200px;overflow:auto;display:block}"));
+    document().head().unwrap().append_child(&style).unwrap();
+    let messages: Vec<Message> = (0..40)
+        .map(|i| message(&format!("m{i}"), i, "workspace", &format!("message {i}"), None))
+        .collect();
+    let (chat, root) = mount_panel(messages).await;
+    let list = || root.query_selector(".c360-list").unwrap().unwrap();
+    list().set_scroll_top(150);
+    let before = list().scroll_top();
+    assert!(before > 100, "the list scrolls");
+    chat.set_locale(Locale::Tr);
+    tick().await;
+    connect360_widget::browser::next_frame().await;
+    connect360_widget::browser::next_frame().await;
+    assert_eq!(attr(&root, ".c360", "lang").as_deref(), Some("tr"));
+    assert_eq!(list().scroll_top(), before);
+    style.remove();
+}
+
+#[wasm_bindgen_test]
+async fn unread_replies_prefix_the_title_until_read() {
+    document().set_title("Nordwind shop");
+    let unread = RwSignal::new(0u32);
+    let owner = Owner::new();
+    owner.with(|| connect360_widget::web::on_unread(unread, false));
+    tick().await;
+    assert_eq!(document().title(), "Nordwind shop");
+    unread.set(1);
+    tick().await;
+    assert_eq!(document().title(), "(1) Nordwind shop");
+    unread.set(3);
+    tick().await;
+    assert_eq!(document().title(), "(3) Nordwind shop");
+    unread.set(0);
+    tick().await;
+    assert_eq!(document().title(), "Nordwind shop");
+    drop(owner);
+}
+
+#[wasm_bindgen_test]
+fn a_forced_theme_wins_over_the_system() {
+    use connect360_widget::theme::Theme;
+    let el = document().create_element("div").unwrap();
+    connect360_widget::web::apply_theme(&el, Theme::Dark);
+    assert_eq!(el.get_attribute("data-theme").as_deref(), Some("dark"));
+    connect360_widget::web::apply_theme(&el, Theme::Light);
+    assert_eq!(el.get_attribute("data-theme").as_deref(), Some("light"));
+    // Auto: the headless browser's preference, whichever it is.
+    connect360_widget::web::apply_theme(&el, Theme::Auto);
+    assert!(matches!(el.get_attribute("data-theme").as_deref(), Some("dark" | "light")));
+}
