@@ -170,6 +170,11 @@ test('data-color gets readable text: near-black on yellow, white on navy', async
   expect(await css(launcher(page), 'color')).toBe('rgb(4, 5, 6)');
   expect(await css(panel(page).locator('.c360-header'), 'color')).toBe('rgb(4, 5, 6)');
   expect(await css(panel(page).locator('.c360-send'), 'color')).toBe('rgb(4, 5, 6)');
+  // A link in support's bubble is the bubble's text colour, not yellow on grey.
+  await server.call('v1.connect.send', { conversationId: await conversationOf(page), content: { en: 'Track it: https://example.com/t' } });
+  const link = panel(page).locator('.c360-theirs .c360-bubble a');
+  await expect(link).toBeVisible({ timeout: 40_000 });
+  expect(await css(link, 'color')).toBe(await css(panel(page).locator('.c360-theirs .c360-bubble'), 'color'));
 
   const navy = await (await browser.newContext()).newPage();
   await gotoShop(navy, { attrs: { color: 'rgb(18, 52, 86)' } });
