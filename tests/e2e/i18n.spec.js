@@ -43,6 +43,8 @@ async function openPanel(page) {
   await expect(launcher(page)).toHaveCount(1);
   await launcher(page).click();
   await expect(panel(page)).toBeVisible();
+  // Positions are measured once the opening animation is over.
+  await panel(page).evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished)));
 }
 
 async function send(page, text) {
@@ -320,8 +322,8 @@ test('at 400 px the panel is full screen, the input 16 px, sized to the visual v
   await page.setViewportSize({ width: 400, height: 760 });
   await gotoShop(page);
   await openPanel(page);
-  const b = await box(panel(page));
-  expect(b).toEqual({ x: 0, y: 0, width: 400, height: 760 });
+  // (Once its opening animation is over.)
+  await expect.poll(() => box(panel(page))).toEqual({ x: 0, y: 0, width: 400, height: 760 });
   expect(parseFloat(await css(input(page), 'font-size'))).toBeGreaterThanOrEqual(16);
   await expect(launcher(page)).toBeHidden();
   expect(await host(page).locator('.c360-root').evaluate((el) => el.style.getPropertyValue('--c360-vv-height'))).toBe('760px');
@@ -330,6 +332,16 @@ test('at 400 px the panel is full screen, the input 16 px, sized to the visual v
   expect(composer.y + composer.height).toBeCloseTo(760, 0);
   await page.setViewportSize({ width: 400, height: 500 });
   await expect.poll(async () => (await box(panel(page))).height).toBe(500);
+  // What the visual viewport shows (smaller when the on-screen keyboard is
+  // up; here a zoom, which Chromium can emulate) is what the panel covers.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setPageScaleFactor', { pageScaleFactor: 2 });
+  await expect.poll(() => page.evaluate(() => visualViewport.height)).toBe(250);
+  await expect.poll(async () => (await box(panel(page))).height).toBe(250);
+  const zoomed = await box(panel(page).locator('.c360-composer'));
+  const viewport = await page.evaluate(() => ({ top: visualViewport.offsetTop, height: visualViewport.height }));
+  expect(zoomed.y + zoomed.height).toBeLessThanOrEqual(viewport.top + viewport.height + 1);
+  await cdp.send('Emulation.setPageScaleFactor', { pageScaleFactor: 1 });
   // Closed, the page is back, and the launcher.
   await panel(page).locator('.c360-close').click();
   await expect(launcher(page)).toBeVisible();
