@@ -96,14 +96,18 @@ fn sender_name(sender: &Sender, s: &Strings) -> String {
 /// whole: what it shows lives in `chat`, not in the view.
 #[component]
 pub fn App(chat: Chat) -> impl IntoView {
+    let drawn = StoredValue::new(false);
     move || {
         chat.locale.track();
-        view! { <Frame chat /> }
+        // Drawn again: the open panel does not play its opening again.
+        let again = drawn.get_value();
+        drawn.set_value(true);
+        view! { <Frame chat again /> }
     }
 }
 
 #[component]
-fn Frame(chat: Chat) -> impl IntoView {
+fn Frame(chat: Chat, again: bool) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let rtl = is_rtl(chat.locale.get_untracked());
     let left = chat.config.with_value(|c| c.on_left(rtl));
@@ -111,6 +115,7 @@ fn Frame(chat: Chat) -> impl IntoView {
         <div
             class="c360"
             class:c360-left=left
+            class:c360-again=again
             class:c360-open=move || chat.open.get()
             dir=if rtl { "rtl" } else { "ltr" }
             lang=chat.locale.get_untracked().as_str()

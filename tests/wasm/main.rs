@@ -390,6 +390,7 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
     textarea.set_selection_range(2, 4).unwrap();
     assert_eq!(attr(&root, ".c360", "dir").as_deref(), Some("ltr"));
     assert!(!root.query_selector(".c360").unwrap().unwrap().class_list().contains("c360-left"));
+    assert!(!root.query_selector(".c360").unwrap().unwrap().class_list().contains("c360-again"));
 
     chat.set_locale(Locale::Ar);
     tick().await;
@@ -409,6 +410,7 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
         assert_eq!(b.get_attribute("dir").as_deref(), Some("auto"));
     }
     assert_eq!(all(&root, ".c360-panel").len(), 1, "one panel, drawn again");
+    assert!(frame.class_list().contains("c360-again"), "without the opening animation");
     let textarea: web_sys::HtmlTextAreaElement =
         root.query_selector("textarea").unwrap().unwrap().unchecked_into();
     assert_eq!(textarea.value(), "half-written");
