@@ -130,6 +130,10 @@
     var host = document.createElement("connect360-chat");
     root = host.attachShadow({ mode: "open" });
     var link = document.createElement("link");
+    // data-nonce (or the script's own nonce): for a page whose CSP style-src
+    // allows nonces and not this host.
+    var nonce = data.nonce || script.nonce;
+    if (nonce) link.nonce = nonce;
     link.rel = "stylesheet";
     link.href = url(assets.css);
     link.onload = function () {
@@ -161,7 +165,10 @@
         return bundle.default({ module_or_path: url(assets.wasm) }).then(function () {
           widget = bundle.mount(root, JSON.stringify(config), emit);
           var drawn = launcher && launcher.parentNode && launcher.parentNode.parentNode;
+          // A keyboard on the stand-in keeps its place on the real launcher.
+          var focused = root.activeElement === launcher;
           if (drawn) root.removeChild(drawn);
+          if (focused && root.querySelector(".c360-launcher")) root.querySelector(".c360-launcher").focus();
           queue.splice(0).forEach(function (c) {
             widget[c[0]].apply(widget, c[1]);
           });

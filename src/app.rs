@@ -7,19 +7,25 @@ use wasm_bindgen::JsCast;
 
 use crate::attachments::{UploadState, file_url, human_size, is_image};
 use crate::browser;
-use crate::chat::{Chat, Status};
+use crate::chat::{Chat, HandOffState, Status};
 use crate::i18n::{Strings, initials, strings};
 use crate::linkify::{Segment, linkify, safe_url};
 use crate::locale::{display_text, is_rtl};
 use crate::outbox::Delivery;
-use crate::timeline::Entry;
+use crate::timeline::{Entry, History};
 use crate::upload;
 
 /// A line of the list: a day separator or a message.
 #[derive(Clone)]
 enum Row {
     Day { day: u32, label: String },
-    Message { entry: Entry, first_of_group: bool },
+    Message {
+        entry: Entry,
+        first_of_group: bool,
+        /// Its parent is quoted: a reply to the message right above says so
+        /// by its place alone.
+        quoted: bool,
+    },
 }
 
 impl Row {
@@ -30,6 +36,7 @@ impl Row {
             Row::Message {
                 entry,
                 first_of_group,
+                quoted,
             } => {
                 let delivery = match &entry.delivery {
                     None => 0,
@@ -38,10 +45,11 @@ impl Row {
                     Some(Delivery::Failed(_)) => 3,
                 };
                 format!(
-                    "m:{}:{}:{delivery}:{}",
+                    "m:{}:{}:{delivery}:{}:{}",
                     entry.key,
                     entry.id.is_some(),
-                    *first_of_group
+                    *first_of_group,
+                    *quoted
                 )
             }
         }
@@ -57,6 +65,7 @@ fn rows(chat: Chat) -> Vec<Row> {
     let mut rows = Vec::with_capacity(entries.len() + 4);
     let mut last_day = 0;
     let mut last_sender: Option<(bool, Option<String>)> = None;
+    let mut last_id: Option<String> = None;
     for entry in entries {
         let day = browser::local_day(entry.created_at.as_deref());
         if day != last_day {
@@ -75,9 +84,12 @@ fn rows(chat: Chat) -> Vec<Row> {
         let first_of_group = entry.mine && last_sender.as_ref().is_none_or(|l| !l.0)
             || !entry.mine && last_sender.as_ref() != Some(&who);
         last_sender = Some(who);
+        let quoted = entry.parent_id.is_some() && entry.parent_id != last_id;
+        last_id.clone_from(&entry.id);
         rows.push(Row::Message {
             entry,
             first_of_group,
+            quoted,
         });
     }
     rows
@@ -111,6 +123,17 @@ fn Frame(chat: Chat, again: bool) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let rtl = is_rtl(chat.locale.get_untracked());
     let left = chat.config.with_value(|c| c.on_left(rtl));
+    let launcher = NodeRef::<leptos::html::Button>::new();
+    // Open, it closes the panel; closed, it also says how many replies wait.
+    let launcher_label = move || {
+        if chat.open.get() {
+            return s.close.to_owned();
+        }
+        match chat.unread.get() {
+            0 => s.open_chat.to_owned(),
+            n => s.open_chat_unread.replace("{n}", &n.to_string()),
+        }
+    };
     view! {
         <div
             class="c360"
@@ -120,13 +143,20 @@ fn Frame(chat: Chat, again: bool) -> impl IntoView {
             dir=if rtl { "rtl" } else { "ltr" }
             lang=chat.locale.get_untracked().as_str()
         >
-            <Panel chat />
+            // Before the panel: Tab goes from the launcher into the panel it opens.
             <button
                 type="button"
                 class="c360-launcher"
-                aria-label=s.open_chat
+                aria-label=launcher_label
                 aria-expanded=move || chat.open.get().to_string()
+                aria-controls="c360-panel"
+                node_ref=launcher
                 on:click=move |_| chat.toggle()
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" && chat.open.get_untracked() {
+                        chat.set_open(false);
+                    }
+                }
             >
                 <svg class="c360-icon c360-icon-chat" viewBox="0 0 24 24" aria-hidden="true">
                     <path d="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z" />
@@ -135,15 +165,27 @@ fn Frame(chat: Chat, again: bool) -> impl IntoView {
                     <path d="M6 6l12 12M18 6L6 18" />
                 </svg>
                 <Show when=move || { chat.unread.get() > 0 }>
-                    <span class="c360-badge">{move || chat.unread.get()}</span>
+                    <span class="c360-badge" aria-hidden="true">{move || chat.unread.get()}</span>
                 </Show>
             </button>
+            <Panel chat launcher />
         </div>
     }
 }
 
+/// Closes the panel and gives the focus back to the launcher.
+fn close_to_launcher(chat: Chat, launcher: NodeRef<leptos::html::Button>) {
+    chat.set_open(false);
+    // Once the panel is hidden (and the launcher shown again on small screens).
+    request_animation_frame(move || {
+        if let Some(button) = launcher.get_untracked() {
+            _ = button.focus();
+        }
+    });
+}
+
 #[component]
-fn Panel(chat: Chat) -> impl IntoView {
+fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let title = chat
         .config
@@ -158,17 +200,18 @@ fn Panel(chat: Chat) -> impl IntoView {
     let label = title.clone();
     view! {
         <section
+            id="c360-panel"
             class="c360-panel"
             role="dialog"
             aria-label=label
             hidden=move || !chat.open.get()
             class:c360-dropping=move || { chat.dragging.get() > 0 }
             on:keydown=move |ev| {
-                if ev.key() == "Escape" {
+                if ev.key() == "Escape" && !ev.is_composing() {
                     if chat.lightbox.get_untracked().is_some() {
                         close_lightbox(chat);
                     } else {
-                        chat.set_open(false);
+                        close_to_launcher(chat, launcher);
                     }
                 }
             }
@@ -197,23 +240,40 @@ fn Panel(chat: Chat) -> impl IntoView {
             }
         >
             <div class="c360-drop" aria-hidden="true">{s.drop_files}</div>
-            <header class="c360-header">
+            <div class="c360-header">
                 <h2 class="c360-title">{title}</h2>
+                <Show when=move || {
+                    matches!(chat.hand_off.get(), HandOffState::Available | HandOffState::Asking | HandOffState::Failed(_))
+                }>
+                    <button
+                        type="button"
+                        class="c360-hand-off"
+                        disabled=move || chat.hand_off.get() == HandOffState::Asking
+                        on:click=move |_| chat.hand_off()
+                    >
+                        {s.talk_to_person}
+                    </button>
+                </Show>
                 <button
                     type="button"
                     class="c360-close"
                     aria-label=s.close
-                    on:click=move |_| chat.set_open(false)
+                    on:click=move |_| close_to_launcher(chat, launcher)
                 >
                     <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
                         <path d="M6 6l12 12M18 6L6 18" />
                     </svg>
                 </button>
-            </header>
+            </div>
+            // Not live itself: loaded and paged history would be read out.
+            // New messages from others are announced by `announcer`. Focusable
+            // so that the keyboard can scroll it.
             <div
                 class="c360-list"
                 role="log"
+                aria-live="off"
                 aria-label=s.messages
+                tabindex="0"
                 node_ref=chat.list
                 on:scroll=move |_| chat.on_scroll()
             >
@@ -244,10 +304,123 @@ fn Panel(chat: Chat) -> impl IntoView {
                 <For each=move || rows(chat) key=Row::key let:row>
                     {render_row(chat, row)}
                 </For>
+                {ai_draft(chat)}
+                {move || match chat.hand_off.get() {
+                    HandOffState::Done => Some(Either::Left(view! {
+                        <div class="c360-notice" role="status">{s.handed_off}</div>
+                    })),
+                    HandOffState::Failed(why) => Some(Either::Right(view! {
+                        <div class="c360-notice c360-notice-error" role="alert" title=why>
+                            {s.hand_off_failed}
+                        </div>
+                    })),
+                    _ => None,
+                }}
             </div>
+            {announcer(chat)}
             <Composer chat />
             {move || chat.lightbox.get().map(|(src, alt)| lightbox(chat, src, alt))}
         </section>
+    }
+}
+
+/// A visually hidden status region that says "New message from X: text" for
+/// messages from others that arrive while the panel is open; never for the
+/// history loaded on opening or paged in above, nor the visitor's own, which
+/// are only announced when they could not be sent ("Not sent: text").
+fn announcer(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale.get_untracked());
+    let said = RwSignal::new(None::<String>);
+    // The newest stored message already looked at (`Some(None)`: none yet);
+    // `None` until the first page is in.
+    let seen = StoredValue::new(None::<Option<(String, String)>>);
+    Effect::new(move |_| {
+        let fresh = chat.timeline.with(|t| {
+            if *t.history() == History::Unknown {
+                seen.set_value(None);
+                return Vec::new();
+            }
+            let newest = t
+                .messages()
+                .last()
+                .map(|m| (m.created_at.clone(), m.id.clone()));
+            let Some(last) = seen.try_update_value(|seen| seen.replace(newest)).flatten() else {
+                return Vec::new();
+            };
+            let is_new = |m: &&connect360_api::Message| {
+                last.as_ref().is_none_or(|(at, id)| {
+                    (m.created_at.as_str(), m.id.as_str()) > (at.as_str(), id.as_str())
+                })
+            };
+            let mut fresh: Vec<String> = t
+                .messages()
+                .iter()
+                .rev()
+                .take_while(is_new)
+                .filter(|m| m.sender.kind != SenderType::Customer)
+                .take(3)
+                .map(|m| {
+                    let text = display_text(&m.content, chat.locale.get_untracked())
+                        .filter(|t| !t.trim().is_empty())
+                        .unwrap_or_else(|| {
+                            m.attachments
+                                .iter()
+                                .map(|a| a.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        });
+                    s.new_message
+                        .replace("{name}", &sender_name(&m.sender, s))
+                        .replace("{text}", &text)
+                })
+                .collect();
+            fresh.reverse();
+            fresh
+        });
+        if !fresh.is_empty() && chat.open.get_untracked() {
+            said.set(Some(fresh.join("\n")));
+        }
+    });
+    // The visitor's messages that failed, by client id, once each failure.
+    let failed = StoredValue::new(Vec::<String>::new());
+    Effect::new(move |_| {
+        let mut newly = Vec::new();
+        let now: Vec<String> = chat.outbox.with(|o| {
+            o.unstored()
+                .filter(|m| matches!(m.delivery, Delivery::Failed(_)))
+                .map(|m| {
+                    if failed.with_value(|f| !f.contains(&m.client_id)) {
+                        let text = display_text(&m.content, chat.locale.get_untracked()).unwrap_or_default();
+                        newly.push(format!("{}: {text}", s.failed));
+                    }
+                    m.client_id.clone()
+                })
+                .collect()
+        });
+        failed.set_value(now);
+        if !newly.is_empty() && chat.open.get_untracked() {
+            said.set(Some(newly.join("\n")));
+        }
+    });
+    // The assistant starts on a reply: said once, as it starts typing.
+    let typing_for = StoredValue::new(None::<String>);
+    Effect::new(move |_| {
+        let after = chat.reply.with(|r| r.as_ref().map(|r| r.after.clone()));
+        if after.is_some() && after != typing_for.get_value() && chat.open.get_untracked() {
+            said.set(Some(s.typing.to_owned()));
+        }
+        typing_for.set_value(after);
+    });
+    Effect::new(move |_| {
+        if !chat.open.get() {
+            said.set(None);
+        }
+    });
+    view! {
+        // A new element each time, so that the same words twice are said twice.
+        <div class="c360-sr c360-announcer" role="status">
+            {move || said.get().map(|text| view! { <p>{text}</p> })}
+        </div>
     }
 }
 
@@ -267,7 +440,16 @@ fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
     });
     view! {
         <div class="c360-lightbox" role="dialog" aria-modal="true" aria-label=label
-            on:click=move |_| close_lightbox(chat)>
+            on:click=move |_| close_lightbox(chat)
+            on:keydown=move |ev| {
+                // Its close button is all it holds: Tab stays on it.
+                if ev.key() == "Tab" {
+                    ev.prevent_default();
+                    if let Some(button) = close.get_untracked() {
+                        _ = button.focus();
+                    }
+                }
+            }>
             <img class="c360-lightbox-image" src=src alt=alt />
             <button type="button" class="c360-lightbox-close" aria-label=s.close_image node_ref=close>
                 <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
@@ -285,15 +467,83 @@ fn close_lightbox(chat: Chat) {
     }
 }
 
+/// The AI reply being written, drawn as its stored message will be (same
+/// row, name and avatar), so that the swap moves nothing: three dots until
+/// the first words, then the words as they come.
+fn ai_draft(chat: Chat) -> impl IntoView {
+    let s = strings(chat.locale.get_untracked());
+    // `Some(typing)` while shown: hidden once the reply is stored.
+    let shown = Memo::new(move |_| {
+        chat.reply.with(|r| {
+            r.as_ref()
+                .filter(|r| !chat.timeline.with(|t| r.answered_in(t.messages())))
+                .map(|r| r.typing())
+        })
+    });
+    let text = move || chat.reply.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default());
+    // As the stream names the writer, else as the agent's last reply shows it.
+    let sender = Memo::new(move |_| {
+        chat.reply.with(|r| r.as_ref().and_then(|r| r.sender.clone())).or_else(|| {
+            chat.timeline.with(|t| {
+                t.messages().iter().rev().find(|m| m.sender.kind == SenderType::Ai).map(|m| m.sender.clone())
+            })
+        })
+    });
+    let name = move || sender.with(|snd| snd.as_ref().map_or_else(|| s.assistant.to_owned(), |snd| sender_name(snd, s)));
+    let avatar = move || {
+        let image = sender.with(|snd| snd.as_ref().and_then(|snd| snd.image.clone())).filter(|src| safe_url(src).is_some());
+        match image {
+            Some(src) => Either::Left(view! {
+                <img class="c360-avatar" src=src alt="" referrerpolicy="no-referrer" />
+            }),
+            None => Either::Right(view! {
+                <span class="c360-avatar c360-avatar-ai" aria-hidden="true">{initials(&name())}</span>
+            }),
+        }
+    };
+    // Drawn once when shown; only its parts change after that.
+    let visible = Memo::new(move |_| shown.get().is_some());
+    move || {
+        visible.get().then(|| {
+            view! {
+                <div class="c360-row c360-theirs c360-first c360-draft">
+                    {avatar}
+                    <div class="c360-stack">
+                        <div class="c360-name">{name}</div>
+                        {move || if shown.get() == Some(true) {
+                            Either::Left(view! {
+                                // Announced by `announcer` when it starts.
+                                <div class="c360-bubble c360-typing">
+                                    <span class="c360-dot" aria-hidden="true"></span>
+                                    <span class="c360-dot" aria-hidden="true"></span>
+                                    <span class="c360-dot" aria-hidden="true"></span>
+                                    <span class="c360-sr">{s.typing}</span>
+                                </div>
+                            })
+                        } else {
+                            Either::Right(view! {
+                                <div class="c360-bubble" dir="auto">{move || message_body(text())}</div>
+                            })
+                        }}
+                        // The stored message's time goes here: its line is kept.
+                        <div class="c360-meta">"\u{a0}"</div>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
 fn render_row(chat: Chat, row: Row) -> impl IntoView {
     match row {
         Row::Day { label, .. } => Either::Left(view! {
-            <div class="c360-day" role="separator"><span>{label}</span></div>
+            <div class="c360-day"><span>{label}</span></div>
         }),
         Row::Message {
             entry,
             first_of_group,
-        } => Either::Right(bubble(chat, entry, first_of_group)),
+            quoted,
+        } => Either::Right(bubble(chat, entry, first_of_group, quoted)),
     }
 }
 
@@ -313,7 +563,7 @@ pub fn message_body(text: String) -> impl IntoView {
         .collect_view()
 }
 
-fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
+fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let lang = chat.locale.get_untracked().as_str();
     let text = display_text(&entry.content, chat.locale.get_untracked()).unwrap_or_default();
@@ -362,7 +612,11 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
             })
         }
     });
-    let quote = entry.parent_id.clone().map(|parent| quote(chat, parent));
+    let quote = entry
+        .parent_id
+        .clone()
+        .filter(|_| quoted)
+        .map(|parent| quote(chat, parent));
     let reply = entry.id.clone().map(|id| {
         view! {
             <button
@@ -394,6 +648,7 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool) -> impl IntoView {
             {avatar}
             <div class="c360-stack">
                 {(!mine && first_of_group).then(|| view! { <div class="c360-name">{name.clone()}</div> })}
+                {(mine && first_of_group).then(|| view! { <div class="c360-sr">{s.you}</div> })}
                 {quote}
                 {(!text.is_empty() || entry.attachments.is_empty())
                     .then(|| view! { <div class="c360-bubble" dir="auto">{message_body(text)}</div> })}

@@ -2,7 +2,7 @@
 
 use js_sys::{Date, Object, Reflect};
 use leptos::prelude::{document, window};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// localStorage of the host page; `None` where it is blocked.
 fn storage() -> Option<web_sys::Storage> {
@@ -47,6 +47,20 @@ pub fn languages() -> Vec<String> {
         .iter()
         .filter_map(|v| v.as_string())
         .collect()
+}
+
+/// Whether the visitor asked for less motion (`prefers-reduced-motion`).
+pub fn reduced_motion() -> bool {
+    let window: JsValue = window().into();
+    Reflect::get(&window, &"matchMedia".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| {
+            f.call1(&window, &"(prefers-reduced-motion: reduce)".into())
+                .ok()
+        })
+        .and_then(|list| Reflect::get(&list, &"matches".into()).ok())
+        .is_some_and(|m| m.is_truthy())
 }
 
 pub fn hidden() -> bool {
@@ -109,6 +123,15 @@ pub fn format_day(at: &str, locale: &str) -> String {
 pub async fn next_frame() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         _ = window().request_animation_frame(&resolve);
+    });
+    _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Resolves after `duration`.
+pub async fn sleep(duration: std::time::Duration) {
+    let ms = i32::try_from(duration.as_millis()).unwrap_or(i32::MAX);
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use connect360_api::procedure::{ListMessages, SendMessage};
-use connect360_api::{ListMessagesInput, Locale, Message, SenderType};
+use connect360_api::procedure::{HandOff, ListMessages, SendMessage};
+use connect360_api::{
+    AiStreamEvent, AiStreamInput, HandOffInput, ListMessagesInput, Locale, Message, SenderType,
+};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -20,9 +22,11 @@ use crate::locale::{content_for, visitor_locale};
 use crate::outbox::{Delivery, Outbox, SendContext};
 use crate::poll::{Backoff, Outcome};
 use crate::protocol::ClientError;
+use crate::reply::{Next, PendingReply};
 use crate::session::{
     GUEST_ID_KEY, Identity, SESSION_KEY, StoredSession, random_id, session_input, storage_key,
 };
+use crate::stream;
 use crate::timeline::{History, Timeline};
 
 /// The visitor's session, as the calls need it.
@@ -30,6 +34,18 @@ use crate::timeline::{History, Timeline};
 pub struct Session {
     pub client: Client,
     pub send: SendContext,
+}
+
+/// "Talk to a person": whether it can be asked for, and how asking went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandOffState {
+    /// The site has no AI agent: a person answers anyway.
+    NoAgent,
+    Available,
+    Asking,
+    Failed(String),
+    /// AI replies are stopped for the conversation; a person answers.
+    Done,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +63,8 @@ const HISTORY_THRESHOLD_PX: i32 = 48;
 const STICKY_BOTTOM_PX: i32 = 80;
 /// Pages loaded at most to find a quoted message.
 const MAX_PAGES_TO_FIND_PARENT: usize = 10;
+/// Times a broken reply stream is opened again (then polling brings the reply).
+const MAX_STREAM_RETRIES: u32 = 3;
 
 #[derive(Clone, Copy)]
 pub struct Chat {
@@ -76,6 +94,9 @@ pub struct Chat {
     pub(crate) xhrs: StoredValue<Vec<(u32, web_sys::XmlHttpRequest)>, LocalStorage>,
     /// Messages from support that arrived while the panel was closed.
     pub unread: RwSignal<u32>,
+    /// The AI reply being waited for, as far as it is written.
+    pub reply: RwSignal<Option<PendingReply>>,
+    pub hand_off: RwSignal<HandOffState>,
     pub list: NodeRef<html::Div>,
     pub input: NodeRef<html::Textarea>,
     identity: StoredValue<Option<Identity>>,
@@ -115,6 +136,8 @@ impl Chat {
             lightbox_opener: StoredValue::new_local(None),
             xhrs: StoredValue::new_local(Vec::new()),
             unread: RwSignal::new(0),
+            reply: RwSignal::new(None),
+            hand_off: RwSignal::new(HandOffState::NoAgent),
             list: NodeRef::new(),
             input: NodeRef::new(),
             identity: StoredValue::new(None),
@@ -269,7 +292,16 @@ impl Chat {
             self.timeline.set(Timeline::default());
             self.outbox.set(Outbox::default());
             self.replying_to.set(None);
+            self.reply.set(None);
         }
+        // After a hand-off (on any page) the site's agent is asked no more.
+        let handed_off = session.conversation.ai_stopped_at.is_some();
+        let ai_agent = self.config.with_value(|c| c.ai_agent.clone());
+        self.hand_off.set(match (&ai_agent, handed_off) {
+            (None, _) => HandOffState::NoAgent,
+            (Some(_), true) => HandOffState::Done,
+            (Some(_), false) => HandOffState::Available,
+        });
         self.session.set(Some(Session {
             client: Client {
                 api_base,
@@ -279,7 +311,7 @@ impl Chat {
                 conversation_id: session.conversation.id,
                 external_id: session.customer.external_id,
                 channel_identifier: session.channel_identifier,
-                ai_agent: self.config.with_value(|c| c.ai_agent.clone()),
+                ai_agent: ai_agent.filter(|_| !handed_off),
             },
         }));
         self.status.set(Status::Ready);
@@ -358,13 +390,14 @@ impl Chat {
         match result {
             Ok(Some(message)) => {
                 let id = message.id.clone();
-                let detail = to_js(&message);
-                let mut new = false;
-                self.timeline.update(|t| new = t.insert(message));
-                if new {
-                    self.emit("message", detail);
-                }
+                self.receive(message);
                 self.outbox.update(|o| o.sent(&client_id, &id));
+                let asked_ai = self
+                    .session
+                    .with_untracked(|s| s.as_ref().is_some_and(|s| s.send.ai_agent.is_some()));
+                if asked_ai {
+                    self.follow_reply(id);
+                }
                 self.poll_now();
             }
             Ok(None) => {}
@@ -387,6 +420,121 @@ impl Chat {
             .call::<SendMessage>(&input, Some(client_id))
             .await
             .map(Some)
+    }
+
+    /// Shows a message that came with an answer (not a poll): the visitor's
+    /// own once stored, or a reply from the stream.
+    fn receive(self, message: Message) {
+        let detail = to_js(&message);
+        let incoming = message.sender.kind != SenderType::Customer;
+        let mut new = false;
+        self.timeline.update(|t| new = t.insert(message));
+        if new {
+            if incoming && !self.open.get_untracked() {
+                self.unread.update(|n| *n += 1);
+            }
+            self.emit("message", detail);
+        }
+    }
+
+    // --- AI replies ------------------------------------------------------
+
+    /// Follows the AI reply to the visitor's message `after` on the reply
+    /// stream: typing, then its words as they come; the stored message
+    /// replaces them in the same update, so nothing flickers or shows twice.
+    fn follow_reply(self, after: String) {
+        self.reply.set(Some(PendingReply::new(after.clone())));
+        let ours = move |r: &Option<PendingReply>| r.as_ref().is_some_and(|r| r.after == after);
+        spawn_local(async move {
+            let mut failures = 0;
+            while let Some(session) = self.session.get_untracked() {
+                // A newer question's reply is followed instead: stop.
+                let Some(cursor) = self
+                    .reply
+                    .with_untracked(|r| r.as_ref().filter(|_| ours(r)).map(|r| r.cursor.clone()))
+                else {
+                    return;
+                };
+                let input = AiStreamInput {
+                    conversation_id: session.send.conversation_id.clone(),
+                    last_message_id: Some(cursor),
+                    ..Default::default()
+                };
+                let mut next = Next::Read;
+                let result = stream::follow(&session.client, &input, |event| {
+                    let at_bottom = self.near_bottom();
+                    if let AiStreamEvent::Message(message) = &event {
+                        self.receive(message.as_ref().clone());
+                    }
+                    next = Next::Done;
+                    self.reply.update(|r| {
+                        if ours(r) {
+                            next = r.as_mut().map_or(Next::Done, |r| r.on_event(&event));
+                        }
+                    });
+                    if at_bottom {
+                        spawn_local(async move {
+                            browser::next_frame().await;
+                            self.scroll_to_bottom();
+                        });
+                    }
+                    next == Next::Read
+                })
+                .await;
+                match (result, next) {
+                    (Ok(()), Next::Reopen) => continue,
+                    (Ok(()), Next::Done) => break,
+                    // Cut off before its end: open it again, from where it was.
+                    (result, _) => {
+                        failures += 1;
+                        if failures > MAX_STREAM_RETRIES {
+                            break;
+                        }
+                        if result.is_err_and(|e| e.is_unauthorized()) && self.renew().await.is_err() {
+                            break;
+                        }
+                        browser::sleep(Duration::from_secs(failures.into())).await;
+                    }
+                }
+            }
+            // Given up or done: the draft goes (a poll brings what is stored).
+            self.reply.update(|r| {
+                if ours(r) {
+                    *r = None;
+                }
+            });
+            self.poll_now();
+        });
+    }
+
+    /// "Talk to a person": AI replies stop for the conversation.
+    pub fn hand_off(self) {
+        let Some(session) = self.session.get_untracked() else {
+            return;
+        };
+        self.hand_off.set(HandOffState::Asking);
+        spawn_local(async move {
+            let input = HandOffInput {
+                conversation_id: session.send.conversation_id.clone(),
+            };
+            match session.client.call::<HandOff>(&input, None).await {
+                Ok(_) => {
+                    self.session.update(|s| {
+                        if let Some(s) = s {
+                            s.send.ai_agent = None;
+                        }
+                    });
+                    self.reply.set(None);
+                    self.hand_off.set(HandOffState::Done);
+                }
+                Err(e) => {
+                    if e.is_unauthorized() {
+                        self.connect();
+                    }
+                    self.hand_off.set(HandOffState::Failed(e.to_string()));
+                }
+            }
+        });
     }
 
     // --- polling ---------------------------------------------------------
@@ -590,7 +738,11 @@ impl Chat {
             for _ in 0..MAX_PAGES_TO_FIND_PARENT {
                 if let Some(el) = self.message_element(&id) {
                     let opts = ScrollIntoViewOptions::new();
-                    opts.set_behavior(ScrollBehavior::Smooth);
+                    opts.set_behavior(if browser::reduced_motion() {
+                        ScrollBehavior::Instant
+                    } else {
+                        ScrollBehavior::Smooth
+                    });
                     opts.set_block(ScrollLogicalPosition::Center);
                     el.scroll_into_view_with_scroll_into_view_options(&opts);
                     _ = el.class_list().add_1("c360-flash");

@@ -25,6 +25,11 @@ pub struct Strings {
     pub you: &'static str,
     pub support: &'static str,
     pub assistant: &'static str,
+    /// Said (to screen readers) while the assistant's reply has no word yet.
+    pub typing: &'static str,
+    pub talk_to_person: &'static str,
+    pub handed_off: &'static str,
+    pub hand_off_failed: &'static str,
     pub messages: &'static str,
     pub attach: &'static str,
     pub remove_file: &'static str,
@@ -38,6 +43,10 @@ pub struct Strings {
     pub file_too_large: &'static str,
     pub download: &'static str,
     pub close_image: &'static str,
+    /// The launcher while replies wait; `{n}`: how many.
+    pub open_chat_unread: &'static str,
+    /// Said (not shown) when a message arrives: `{name}` of the sender, its `{text}`.
+    pub new_message: &'static str,
 }
 
 const EN: Strings = Strings {
@@ -63,6 +72,10 @@ const EN: Strings = Strings {
     you: "You",
     support: "Support",
     assistant: "Assistant",
+    typing: "The assistant is writing a reply…",
+    talk_to_person: "Talk to a person",
+    handed_off: "A team member will reply here. The assistant won't answer any more.",
+    hand_off_failed: "Couldn't reach the team just now. Try again.",
     messages: "Messages",
     attach: "Attach files",
     remove_file: "Remove file",
@@ -74,6 +87,8 @@ const EN: Strings = Strings {
     file_too_large: "“{name}” is {size}; files can be up to {max}. Nothing was uploaded.",
     download: "Download",
     close_image: "Close image",
+    open_chat_unread: "Open chat, {n} unread",
+    new_message: "New message from {name}: {text}",
 };
 
 const AR: Strings = Strings {
@@ -99,6 +114,10 @@ const AR: Strings = Strings {
     you: "أنت",
     support: "الدعم",
     assistant: "المساعد",
+    typing: "المساعد يكتب ردًا…",
+    talk_to_person: "التحدث إلى شخص",
+    handed_off: "سيرد عليك أحد أعضاء فريقنا هنا. لن يجيب المساعد بعد الآن.",
+    hand_off_failed: "تعذّر الوصول إلى الفريق الآن. حاول مرة أخرى.",
     messages: "الرسائل",
     attach: "إرفاق ملفات",
     remove_file: "إزالة الملف",
@@ -110,6 +129,8 @@ const AR: Strings = Strings {
     file_too_large: "حجم «{name}» هو {size}، والحد الأقصى للملف {max}. لم يُرفع أي ملف.",
     download: "تنزيل",
     close_image: "أغلق الصورة",
+    open_chat_unread: "افتح المحادثة، غير المقروءة: {n}",
+    new_message: "رسالة جديدة من {name}: {text}",
 };
 
 const TR: Strings = Strings {
@@ -135,6 +156,10 @@ const TR: Strings = Strings {
     you: "Siz",
     support: "Destek",
     assistant: "Asistan",
+    typing: "Asistan bir yanıt yazıyor…",
+    talk_to_person: "Bir kişiyle konuş",
+    handed_off: "Ekibimizden biri burada yanıt verecek. Asistan artık yanıt vermeyecek.",
+    hand_off_failed: "Şu anda ekibe ulaşılamadı. Tekrar deneyin.",
     messages: "Mesajlar",
     attach: "Dosya ekle",
     remove_file: "Dosyayı kaldır",
@@ -146,6 +171,8 @@ const TR: Strings = Strings {
     file_too_large: "“{name}” {size}; dosyalar en fazla {max} olabilir. Hiçbir dosya yüklenmedi.",
     download: "İndir",
     close_image: "Resmi kapat",
+    open_chat_unread: "Sohbeti aç, okunmamış: {n}",
+    new_message: "{name} yeni mesaj gönderdi: {text}",
 };
 
 pub fn strings(locale: Locale) -> &'static Strings {

@@ -13,7 +13,9 @@ pub mod locale;
 pub mod outbox;
 pub mod poll;
 pub mod protocol;
+pub mod reply;
 pub mod session;
+pub mod sse;
 pub mod theme;
 pub mod timeline;
 pub mod i18n;
@@ -29,6 +31,8 @@ pub mod chat;
 pub mod client;
 #[cfg(target_arch = "wasm32")]
 pub mod mount;
+#[cfg(target_arch = "wasm32")]
+pub mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod upload;
 #[cfg(target_arch = "wasm32")]

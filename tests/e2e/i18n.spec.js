@@ -75,7 +75,7 @@ test('an Arabic page gets an Arabic panel mirrored right to left', async ({ page
   await expect(frame(page)).toHaveAttribute('dir', 'rtl');
   await expect(frame(page)).toHaveAttribute('lang', 'ar');
   await expect(input(page)).toHaveAttribute('placeholder', 'اكتب رسالة…');
-  await expect(launcher(page)).toHaveAttribute('aria-label', 'افتح المحادثة');
+  await expect(launcher(page)).toHaveAttribute('aria-label', 'أغلق المحادثة');
   await expect(panel(page).locator('.c360-close')).toHaveAttribute('aria-label', 'أغلق المحادثة');
   const launcherBox = await box(launcher(page));
   const panelBox = await box(panel(page));

@@ -281,10 +281,75 @@ test('the demo assistant (data-ai-agent) answers a question, in the language it 
   await gotoShop(page, { withAssistant: true });
   await openPanel(page);
   await send(page, 'How long does shipping take?');
-  const theirs = panel(page).locator('.c360-row.c360-theirs .c360-bubble');
+  const theirs = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft) .c360-bubble');
   await expect(theirs.first()).toContainText('within two working days', { timeout: 40_000 });
   await send(page, 'كم تستغرق مدة الشحن؟');
   await expect(theirs.nth(1)).toContainText('نشحن الطلبات خلال يومي عمل', { timeout: 40_000 });
   const stored = await server.messages(await conversationOf(page));
   expect(stored.filter((m) => m.sender.type === 'ai').map((m) => m.sender.name)).toEqual(['Nordwind assistant', 'Nordwind assistant']);
+});
+
+test('the assistant answer streams in and gives way to the stored message without a flicker; Talk to a person stops it', async ({ page }) => {
+  await gotoShop(page, { withAssistant: true });
+  await openPanel(page);
+  // Every frame, what the panel shows of the assistant: its draft (typing or
+  // words) and its stored replies.
+  await page.evaluate(() => {
+    const root = document.querySelector('connect360-chat').shadowRoot;
+    window.__frames = [];
+    const sample = () => {
+      const draft = root.querySelector('.c360-draft');
+      const stored = [...root.querySelectorAll('.c360-row.c360-theirs:not(.c360-draft)')];
+      window.__frames.push({
+        draft: draft ? draft.querySelector('.c360-bubble').textContent : null,
+        typing: !!root.querySelector('.c360-draft .c360-typing'),
+        draftTop: draft ? draft.getBoundingClientRect().top : null,
+        draftName: draft ? draft.querySelector('.c360-name').textContent : null,
+        storedName: stored.length ? stored[stored.length - 1].querySelector('.c360-name').textContent : null,
+        stored: stored.map((row) => row.querySelector('.c360-bubble').textContent),
+        storedTop: stored.length ? stored[stored.length - 1].getBoundingClientRect().top : null,
+      });
+      requestAnimationFrame(sample);
+    };
+    requestAnimationFrame(sample);
+  });
+  await send(page, 'How long does shipping take?');
+  const answer = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft) .c360-bubble');
+  await expect(answer).toContainText('within two working days', { timeout: 40_000 });
+  await page.waitForTimeout(300);
+  const frames = await page.evaluate(() => window.__frames);
+  const final = frames[frames.length - 1].stored[0];
+  const drafts = frames.filter((f) => f.draft !== null && !f.typing).map((f) => f.draft);
+  const growing = [...new Set(drafts)];
+  expect(growing.length, 'the answer was seen growing, word by word').toBeGreaterThan(3);
+  for (const text of growing) expect(final.startsWith(text.trimEnd()), `${text} begins the answer`).toBe(true);
+  const first = frames.findIndex((f) => f.draft !== null);
+  for (const f of frames.slice(first)) {
+    const shown = (f.draft !== null ? 1 : 0) + f.stored.length;
+    expect(shown, `one answer on screen at every frame: ${JSON.stringify(f)}`).toBe(1);
+  }
+  // The stored message takes the draft's place: nothing moves.
+  const swap = frames.findIndex((f, i) => i > first && f.draft === null);
+  expect(Math.abs(frames[swap].storedTop - frames[swap - 1].draftTop)).toBeLessThan(1);
+  expect(frames[swap - 1].draftName).toBe('Nordwind assistant');
+  expect(frames[swap].storedName).toBe('Nordwind assistant');
+
+  // Talk to a person: the assistant says nothing more, after a reload too.
+  const handOff = panel(page).locator('.c360-hand-off');
+  await handOff.click();
+  await expect(panel(page).locator('.c360-notice[role="status"]')).toContainText('A team member will reply here');
+  await expect(handOff).toHaveCount(0);
+  const conversation = await server.conversationOf((await visitorOf(page)).externalId);
+  expect(conversation.aiStoppedAt).toBeTruthy();
+  await send(page, 'And returns?');
+  await expect(exactRow(page, 'And returns\\?')).toContainText('Sent');
+  await page.waitForTimeout(2_500);
+  await expect(answer).toHaveCount(1);
+  await expect(panel(page).locator('.c360-draft')).toHaveCount(0);
+  await page.reload();
+  await openPanel(page);
+  await expect(panel(page).locator('.c360-notice[role="status"]')).toContainText('A team member will reply here');
+  await expect(panel(page).locator('.c360-hand-off')).toHaveCount(0);
+  const stored = await server.messages(conversation.id);
+  expect(stored.filter((m) => m.sender.type === 'ai')).toHaveLength(1);
 });

@@ -8,6 +8,7 @@ use connect360_widget::app::App;
 use connect360_widget::chat::Chat;
 use connect360_widget::config::WidgetConfig;
 use connect360_widget::outbox::Outbox;
+use connect360_widget::reply::PendingReply;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use leptos::task::tick;
@@ -133,7 +134,10 @@ async fn visitor_and_support_are_on_their_sides_with_names_and_avatars() {
 async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
     let (chat, root) = mount_panel(vec![
         message("m1", 1, "workspace", "Your order shipped", None),
-        message("m2", 2, "customer", "Thanks!", Some("m1")),
+        message("m1b", 2, "workspace", "Anything else?", None),
+        message("m2", 3, "customer", "Thanks!", Some("m1")),
+        // Right below its parent: its place says what it answers.
+        message("m3", 4, "workspace", "You're welcome", Some("m2")),
     ])
     .await;
     let quote = &all(&root, ".c360-quote")[0];
@@ -143,8 +147,8 @@ async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
 
     // Reply to m2 from its button.
     let reply_buttons = all(&root, ".c360-reply");
-    assert_eq!(reply_buttons.len(), 2);
-    reply_buttons[1].unchecked_ref::<HtmlElement>().click();
+    assert_eq!(reply_buttons.len(), 4);
+    reply_buttons[2].unchecked_ref::<HtmlElement>().click();
     tick().await;
     assert_eq!(chat.replying_to.get_untracked().as_deref(), Some("m2"));
     let replying = &all(&root, ".c360-replying")[0];
@@ -181,6 +185,8 @@ async fn outgoing_messages_show_sending_then_failed_with_retry() {
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Not sent");
     assert_eq!(all(&root, ".c360-retry").len(), 1);
     assert_eq!(bubbles(&root).len(), 1);
+    settle().await;
+    assert_eq!(announced(&root), "Not sent: hello", "a failure is said, not only shown");
 }
 
 #[wasm_bindgen_test]
@@ -401,7 +407,7 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
     assert_eq!(frame.get_attribute("lang").as_deref(), Some("ar"));
     assert!(frame.class_list().contains("c360-left"), "the launcher moves to the reading direction's end");
     assert_eq!(attr(&root, "textarea", "placeholder").as_deref(), Some("اكتب رسالة…"));
-    assert_eq!(attr(&root, ".c360-launcher", "aria-label").as_deref(), Some("افتح المحادثة"));
+    assert_eq!(attr(&root, ".c360-launcher", "aria-label").as_deref(), Some("أغلق المحادثة"), "open: it closes");
     assert_eq!(attr(&root, ".c360-send", "aria-label").as_deref(), Some("إرسال"));
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "جارٍ الإرسال…");
     let texts: Vec<String> = bubbles(&root).iter().map(|b| b.text_content().unwrap()).collect();
@@ -498,4 +504,157 @@ fn a_forced_theme_wins_over_the_system() {
     // Auto: the headless browser's preference, whichever it is.
     connect360_widget::web::apply_theme(&el, Theme::Auto);
     assert!(matches!(el.get_attribute("data-theme").as_deref(), Some("dark" | "light")));
+}
+
+#[wasm_bindgen_test]
+async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
+    let (chat, root) = mount_panel(vec![message("q1", 1, "customer", "Do you ship to Izmir?", None)]).await;
+    chat.reply.set(Some(PendingReply::new("q1".into())));
+    tick().await;
+    let typing = all(&root, ".c360-draft .c360-typing");
+    assert_eq!(typing.len(), 1, "dots until the first word");
+    assert!(typing[0].text_content().unwrap().contains("writing a reply"));
+    let said = all(&root, ".c360-announcer")[0].text_content().unwrap();
+    assert!(said.contains("writing a reply"), "announced once as it starts: {said}");
+    assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Assistant");
+    // The stream names the writer, as the stored reply will.
+    let agent = serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null})).unwrap();
+    chat.reply.update(|r| r.as_mut().unwrap().sender = Some(agent));
+    tick().await;
+    assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Nordwind assistant");
+    assert_eq!(all(&root, ".c360-draft .c360-avatar")[0].text_content().unwrap(), "NA");
+
+    chat.reply.update(|r| r.as_mut().unwrap().text.push_str("Yes, we ship "));
+    tick().await;
+    assert!(all(&root, ".c360-typing").is_empty());
+    let draft = &all(&root, ".c360-draft .c360-bubble")[0];
+    assert_eq!(draft.text_content().unwrap(), "Yes, we ship ");
+    chat.reply.update(|r| r.as_mut().unwrap().text.push_str("everywhere in Turkey."));
+    tick().await;
+    assert_eq!(draft.text_content().unwrap(), "Yes, we ship everywhere in Turkey.", "the same bubble grows");
+
+    // The stored reply arrives (by stream or poll): one bubble, the stored one.
+    let stored = message("r1", 2, "ai", "Yes, we ship everywhere in Turkey.", Some("q1"));
+    chat.timeline.update(|t| _ = t.insert(stored));
+    tick().await;
+    assert!(all(&root, ".c360-draft").is_empty(), "the draft is gone");
+    let answers: Vec<String> = bubbles(&root).iter().filter_map(|b| b.text_content()).filter(|t| t.starts_with("Yes")).collect();
+    assert_eq!(answers, ["Yes, we ship everywhere in Turkey."]);
+    assert!(all(&root, ".c360-quote").is_empty(), "a reply right below its question quotes nothing");
+}
+
+/// Waits a few frames for effects and what they render.
+async fn settle() {
+    for _ in 0..3 {
+        tick().await;
+        connect360_widget::browser::next_frame().await;
+    }
+}
+
+fn announced(root: &Element) -> String {
+    root.query_selector(".c360-announcer").unwrap().unwrap().text_content().unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn only_new_messages_from_others_are_announced_never_history() {
+    let (chat, root) = mount_page(
+        vec![
+            message("m5", 5, "customer", "Where is my order?", None),
+            message("m6", 6, "workspace", "Let me look.", None),
+        ],
+        Some("m5"),
+    )
+    .await;
+    settle().await;
+    let list = root.query_selector(".c360-list").unwrap().unwrap();
+    assert_eq!(list.get_attribute("role").as_deref(), Some("log"));
+    assert_eq!(list.get_attribute("aria-live").as_deref(), Some("off"), "the list reads out nothing");
+    let region = root.query_selector(".c360-announcer").unwrap().unwrap();
+    assert_eq!(region.get_attribute("role").as_deref(), Some("status"));
+    assert_eq!(announced(&root), "", "the first page is history");
+
+    chat.timeline.update(|t| {
+        t.apply_older("m5", Page { items: vec![message("m1", 1, "workspace", "Welcome!", None)], next_cursor: None });
+    });
+    settle().await;
+    assert_eq!(all(&root, ".c360-row").len(), 3);
+    assert_eq!(announced(&root), "", "an older page is history");
+
+    let latest = |items| Page { items, next_cursor: Some("m1".to_owned()) };
+    chat.timeline.update(|t| _ = t.apply_latest(latest(vec![message("m7", 7, "customer", "Thanks", None)])));
+    settle().await;
+    assert_eq!(announced(&root), "", "the visitor's own message");
+
+    chat.timeline.update(|t| _ = t.apply_latest(latest(vec![message("m8", 8, "workspace", "It ships today.", None)])));
+    settle().await;
+    assert_eq!(announced(&root), "New message from Sam Agent: It ships today.");
+
+    chat.open.set(false);
+    settle().await;
+    assert_eq!(announced(&root), "", "nothing stale is left for the next opening");
+}
+
+#[wasm_bindgen_test]
+async fn escape_closes_and_the_focus_goes_back_to_the_launcher_which_says_what_waits() {
+    let (chat, root) = mount_panel(vec![message("m1", 1, "workspace", "Hello", None)]).await;
+    let launcher: HtmlElement = root.query_selector(".c360-launcher").unwrap().unwrap().unchecked_into();
+    let panel = root.query_selector(".c360-panel").unwrap().unwrap();
+    let first = root.query_selector("button, [tabindex]").unwrap().unwrap();
+    assert!(first.class_list().contains("c360-launcher"), "the launcher comes before the panel");
+    assert_eq!(launcher.get_attribute("aria-controls").as_deref(), Some(panel.id().as_str()));
+    assert_eq!(launcher.get_attribute("aria-label").as_deref(), Some("Close chat"));
+
+    let textarea: HtmlElement = root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    textarea.focus().unwrap();
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    textarea
+        .dispatch_event(&web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
+        .unwrap();
+    settle().await;
+    assert!(!chat.open.get_untracked());
+    assert!(panel.has_attribute("hidden"));
+    assert_eq!(document().active_element().as_ref(), Some(launcher.unchecked_ref::<Element>()));
+
+    chat.unread.set(2);
+    settle().await;
+    assert_eq!(launcher.get_attribute("aria-label").as_deref(), Some("Open chat, 2 unread"));
+    let badge = root.query_selector(".c360-badge").unwrap().unwrap();
+    assert_eq!(badge.get_attribute("aria-hidden").as_deref(), Some("true"), "the label says it");
+}
+
+#[wasm_bindgen_test]
+async fn the_open_image_keeps_tab_on_its_close_button_and_esc_goes_back_to_the_thumbnail() {
+    let m = with_files(
+        message("m1", 1, "workspace", "", None),
+        json!([{"id": "f1", "name": "parcel.png", "type": "image/png", "size": 68,
+                "url": "/api/v1/connect/assets/ws/f1/parcel.png"}]),
+    );
+    let (chat, root) = mount_panel(vec![m]).await;
+    let thumb: HtmlElement = all(&root, ".c360-thumb")[0].clone().unchecked_into();
+    thumb.focus().unwrap();
+    thumb.click();
+    settle().await;
+    let close = root.query_selector(".c360-lightbox-close").unwrap().unwrap();
+    assert_eq!(close.get_attribute("aria-label").as_deref(), Some("Close image"));
+    assert_eq!(document().active_element().as_ref(), Some(&close));
+
+    let key = |k: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(k);
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
+    };
+    let tab = key("Tab");
+    close.dispatch_event(&tab).unwrap();
+    assert!(tab.default_prevented(), "Tab does not leave the image for what it covers");
+    assert_eq!(document().active_element().as_ref(), Some(&close));
+
+    close.dispatch_event(&key("Escape")).unwrap();
+    settle().await;
+    assert!(chat.lightbox.get_untracked().is_none());
+    assert!(chat.open.get_untracked(), "Esc closed the image, not the panel");
+    assert_eq!(document().active_element().as_ref(), Some(thumb.unchecked_ref::<Element>()));
 }

@@ -5,18 +5,21 @@
 //! conversation as events named by [`AiStreamEvent::name`], each with one
 //! `data:` line of JSON:
 //!
+//! - `start` `{"sender": {…}}`: a reply is being written, by this sender
+//!   (as its message will name it), before its first `delta`;
 //! - `delta` `{"text": "…"}`: more of the reply, as the agent writes it;
 //! - `message`: the stored reply, a [`Message`] as `listMessages` gives it,
 //!   which replaces the deltas; the stream ends after it;
 //! - `idle` `{}`: no reply is being written and none is newer than
-//!   `lastMessageId`; the stream ends.
+//!   `lastMessageId`, or the one being written was dropped by a hand-off
+//!   (`v1.connect.handOff`); the stream ends.
 //!
 //! Errors before the stream starts answer an [`crate::ErrorEnvelope`] with
 //! the matching HTTP status, as tRPC calls do.
 
 use serde::{Deserialize, Serialize};
 
-use crate::Message;
+use crate::{Message, Sender};
 
 pub const AI_STREAM_PATH: &str = "/api/v1/connect/ai-stream";
 
@@ -38,6 +41,11 @@ pub struct AiStreamInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AiStart {
+    pub sender: Sender,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AiDelta {
     pub text: String,
 }
@@ -47,6 +55,7 @@ pub struct AiIdle {}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AiStreamEvent {
+    Start(AiStart),
     Delta(AiDelta),
     Message(Box<Message>),
     Idle(AiIdle),
@@ -56,6 +65,7 @@ impl AiStreamEvent {
     /// The SSE `event:` name.
     pub fn name(&self) -> &'static str {
         match self {
+            AiStreamEvent::Start(_) => "start",
             AiStreamEvent::Delta(_) => "delta",
             AiStreamEvent::Message(_) => "message",
             AiStreamEvent::Idle(_) => "idle",
@@ -65,6 +75,7 @@ impl AiStreamEvent {
     /// The SSE `data:` payload: one line of JSON.
     pub fn data(&self) -> String {
         let json = match self {
+            AiStreamEvent::Start(start) => serde_json::to_string(start),
             AiStreamEvent::Delta(delta) => serde_json::to_string(delta),
             AiStreamEvent::Message(message) => serde_json::to_string(message),
             AiStreamEvent::Idle(idle) => serde_json::to_string(idle),
@@ -76,12 +87,18 @@ impl AiStreamEvent {
     /// The event of a received `event:` name and `data:` payload; `None` for
     /// an unknown name, which a newer server may send and a client skips.
     pub fn decode(name: &str, data: &str) -> Option<Result<AiStreamEvent, serde_json::Error>> {
-        Some(match name {
-            "delta" => serde_json::from_str(data).map(AiStreamEvent::Delta),
-            "message" => serde_json::from_str(data).map(|m| AiStreamEvent::Message(Box::new(m))),
-            "idle" => serde_json::from_str(data).map(AiStreamEvent::Idle),
-            _ => return None,
-        })
+        use serde_json::{Value, from_value};
+        if !matches!(name, "start" | "delta" | "message" | "idle") {
+            return None;
+        }
+        // Text to `Value` first: one text parser for all three types (and the
+        // one the widget already has), which keeps the widget's wasm small.
+        Some(serde_json::from_str::<Value>(data).and_then(|value| match name {
+            "start" => from_value(value).map(AiStreamEvent::Start),
+            "delta" => from_value(value).map(AiStreamEvent::Delta),
+            "message" => from_value(value).map(|m| AiStreamEvent::Message(Box::new(m))),
+            _ => from_value(value).map(AiStreamEvent::Idle),
+        }))
     }
 }
 

@@ -94,7 +94,20 @@ pub struct Conversation {
     pub member_ids: Vec<String>,
     pub channels: Vec<Channel>,
     pub metadata: Metadata,
+    /// When AI replies were stopped for the conversation (RFC 3339, UTC):
+    /// from then on a person answers and `send`'s `ai` asks nobody.
+    #[serde(default)]
+    pub ai_stopped_at: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// The input of `v1.connect.handOff`: the visitor (or a team member) asks
+/// for a person. AI replies stop for the conversation, a reply being written
+/// is dropped, and later `ai` requests are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HandOffInput {
+    pub conversation_id: String,
 }

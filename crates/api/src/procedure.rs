@@ -48,6 +48,8 @@ procedures! {
         UpdateConversationInput => Conversation;
     DeleteConversation = "v1.connect.deleteConversation", Mutation,
         DeleteConversationInput => DeleteConversationOutput;
+    /// Stops AI replies in a conversation: a person takes over.
+    HandOff = "v1.connect.handOff", Mutation, HandOffInput => Conversation;
     SendMessage = "v1.connect.send", Mutation, SendInput => Message;
     ListMessages = "v1.connect.listMessages", Query, ListMessagesInput => Page<Message>;
     CreateTemplate = "v1.connect.createTemplate", Mutation, CreateTemplateInput => Template;

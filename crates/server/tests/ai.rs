@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{TestApp, spawn_app, spawn_app_with};
-use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, ListMessages, SendMessage, WIDGET_SESSION_PATH};
+use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage, WIDGET_SESSION_PATH};
 use connect360_server::ai::{AgentConfig, FaqSettings, OpenAiSettings};
 use connect360_server::auth::Role;
 use connect360_server::store::Store;
@@ -149,6 +149,33 @@ async fn gated_fake_model(status: StatusCode, body: &'static str, gate: Arc<Noti
     (format!("http://{addr}/v1"), seen)
 }
 
+/// An OpenAI-compatible endpoint that streams `first` at once and `rest`
+/// once `gate` is notified: a model half-way through its answer.
+async fn half_way_fake_model(first: &'static str, rest: &'static str, gate: Arc<Notify>) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let app = Router::new().route(
+        "/v1/chat/completions",
+        post(move |axum::Json(request): axum::Json<Value>| async move {
+            log.lock().unwrap().push((String::new(), request));
+            let gate = gate.clone();
+            let (mut writer, reader) = tokio::io::duplex(4096);
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                writer.write_all(first.as_bytes()).await.unwrap();
+                gate.notified().await;
+                writer.write_all(rest.as_bytes()).await.unwrap();
+            });
+            let chunks = tokio_util::io::ReaderStream::new(reader);
+            ([(header::CONTENT_TYPE, "text/event-stream")], axum::body::Body::from_stream(chunks)).into_response()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/v1"), seen)
+}
+
 fn openai(base_url: &str, api_key_env: &str) -> AgentConfig {
     AgentConfig::Openai(OpenAiSettings {
         base_url: base_url.to_owned(),
@@ -264,16 +291,18 @@ async fn the_stream_carries_deltas_then_the_stored_message_then_ends() {
     gate.notify_one();
     let text = watching.await.unwrap();
     let frames: Vec<&str> = text.split("\n\n").filter(|f| !f.is_empty()).collect();
-    assert_eq!(frames[0], r#"event: delta
-data: {"text":"Your parcel "}"#);
+    assert_eq!(frames[0], format!(r#"event: start
+data: {{"sender":{{"type":"ai","id":"{agent}","name":"Nordwind assistant","image":null}}}}"#));
     assert_eq!(frames[1], r#"event: delta
+data: {"text":"Your parcel "}"#);
+    assert_eq!(frames[2], r#"event: delta
 data: {"text":"ships today."}"#);
-    let (name, data) = frames[2].split_once('\n').unwrap();
+    let (name, data) = frames[3].split_once('\n').unwrap();
     assert_eq!(name, "event: message");
     let message: Value = serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
     assert_eq!(message["content"], json!({"en": "Your parcel ships today."}));
     assert_eq!(message["parentId"], question["id"]);
-    assert_eq!(frames.len(), 3, "{text}");
+    assert_eq!(frames.len(), 4, "{text}");
 
     // Nothing pending: the newest reply at once, or idle when the caller has it.
     let events = stream(&app, &key, json!({"conversationId": conv.0})).await.unwrap();
@@ -365,4 +394,113 @@ async fn a_slow_model_holds_up_no_other_conversation() {
     assert!(ai_messages(&app, &key, &waiting.0).await.is_empty());
     gate.notify_one();
     assert_eq!(reply(&app, &key, &waiting.0, 1).await["content"], json!({"en": "Your parcel ships today."}));
+}
+
+/// Opens the AI stream in the background; its whole text once it ends.
+fn watch(app: &TestApp, key: &str, conv: &str) -> tokio::task::JoinHandle<String> {
+    let (url, key, conv) = (app.url(AI_STREAM_PATH), key.to_owned(), conv.to_owned());
+    tokio::spawn(async move {
+        let res = reqwest::Client::new().post(url).bearer_auth(key).json(&json!({"conversationId": conv})).send().await.unwrap();
+        res.text().await.unwrap()
+    })
+}
+
+#[tokio::test]
+async fn a_watcher_who_comes_late_gets_the_text_written_so_far_first() {
+    let gate = Arc::new(Notify::new());
+    let first = "data: {\"choices\":[{\"delta\":{\"content\":\"Your parcel \"}}]}\n\n";
+    let rest = "data: {\"choices\":[{\"delta\":{\"content\":\"ships today.\"}}]}\n\ndata: [DONE]\n\n";
+    let (base_url, seen) = half_way_fake_model(first, rest, gate.clone()).await;
+    let app = spawn_app().await;
+    let key = app.key(Role::Engage).await;
+    let agent = agent(&app, openai(&base_url, KEY_ENV)).await;
+    let conv = conversation(&app, &key).await;
+    ask(&app, &key, &conv, "When does my parcel ship?", &agent).await;
+    while seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The first words are written before anyone watches.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let watching = watch(&app, &key, &conv.0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    gate.notify_one();
+    let text = watching.await.unwrap();
+    let frames: Vec<&str> = text.split("\n\n").filter(|f| !f.is_empty()).collect();
+    assert!(frames[0].starts_with("event: start\n"), "{text}");
+    assert_eq!(frames[1], "event: delta\ndata: {\"text\":\"Your parcel \"}", "{text}");
+    assert_eq!(frames[2], "event: delta\ndata: {\"text\":\"ships today.\"}", "{text}");
+    assert!(frames[3].starts_with("event: message\n"), "{text}");
+    assert_eq!(frames.len(), 4, "{text}");
+}
+
+#[tokio::test]
+async fn a_hand_off_drops_the_reply_being_written_and_stops_later_ones() {
+    let gate = Arc::new(Notify::new());
+    let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
+    let app = spawn_app().await;
+    let key = app.key(Role::Engage).await;
+    let agent = agent(&app, openai(&base_url, KEY_ENV)).await;
+    let conv = conversation(&app, &key).await;
+    let question = ask(&app, &key, &conv, "When does my parcel ship?", &agent).await;
+    while seen.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let watching = watch(&app, &key, &conv.0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let handed = app.call::<HandOff>(&key, json!({"conversationId": conv.0})).await;
+    let stopped_at = handed.data()["aiStoppedAt"].as_str().expect("the conversation says AI replies stopped").to_owned();
+    let text = tokio::time::timeout(Duration::from_secs(5), watching).await.expect("the stream ends at the hand-off").unwrap();
+    assert!(text.starts_with("event: start\n"), "{text}");
+    assert!(text.ends_with("\n\nevent: idle\ndata: {}\n\n"), "{text}");
+    assert_eq!(status(&app, &question).await, "cancelled");
+
+    // The model finishes after all: its answer is dropped.
+    gate.notify_one();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(ai_messages(&app, &key, &conv.0).await.is_empty());
+
+    // Later questions ask nobody; a second hand-off changes nothing.
+    let later = ask(&app, &key, &conv, "Anyone there?", &agent).await;
+    let requests: Option<String> = sqlx::query_scalar("SELECT status FROM ai_requests WHERE message_id = ?")
+        .bind(later["id"].as_str().unwrap())
+        .fetch_optional(&app.db().await)
+        .await
+        .unwrap();
+    assert_eq!(requests, None);
+    let again = app.call::<HandOff>(&key, json!({"conversationId": conv.0})).await;
+    assert_eq!(again.data()["aiStoppedAt"], stopped_at.as_str());
+    assert_eq!(seen.lock().unwrap().len(), 1, "the model was asked once");
+}
+
+#[tokio::test]
+async fn a_visitor_hands_off_only_their_own_conversation() {
+    let app = spawn_app().await;
+    let ws = app.workspace("default").await;
+    let domain = connect360_server::validate::Domain::parse("d", "example.com").unwrap();
+    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
+    let session = || async {
+        let res = app
+            .http
+            .post(app.url(WIDGET_SESSION_PATH))
+            .header("origin", "https://example.com")
+            .json(&json!({"widgetKey": widget.public_key}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["conversation"]["aiStoppedAt"], Value::Null);
+        (body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned())
+    };
+    let (alice, alice_conv) = session().await;
+    let (bob, _) = session().await;
+
+    let refused = app.call::<HandOff>(&bob, json!({"conversationId": alice_conv})).await;
+    assert_eq!(refused.error("NOT_FOUND"), format!("Conversation not found: {alice_conv}"));
+    let reader = app.key(Role::Read).await;
+    app.call::<HandOff>(&reader, json!({"conversationId": alice_conv})).await.error("FORBIDDEN");
+    app.call::<HandOff>(&alice, json!({"conversation": alice_conv})).await.error("BAD_REQUEST");
+
+    let handed = app.call::<HandOff>(&alice, json!({"conversationId": alice_conv})).await;
+    assert!(handed.data()["aiStoppedAt"].is_string());
 }

@@ -168,7 +168,7 @@ async fn a_visitor_token_reaches_only_its_own_conversation() {
         app.call::<CreateSubConversation>(&bob, json!({"parentId": bob_conv})).await,
         app.call::<DeleteConversation>(&bob, json!({"id": bob_conv})).await,
     ] {
-        assert_eq!(answer.error("FORBIDDEN"), "Visitor tokens may only send and list messages.");
+        assert_eq!(answer.error("FORBIDDEN"), "Visitor tokens may only send and list messages, and hand off to a person.");
     }
     // Alice still sees exactly her one message.
     let page = app.call::<ListMessages>(&alice, json!({"conversationId": alice_conv})).await;

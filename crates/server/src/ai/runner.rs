@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use super::faq::KnowledgeBase;
 use super::replies::ReplyEvent;
 use super::{Ai, AgentConfig, AgentError, message_text, openai};
-use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, Store};
+use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, PendingAiRequest, Store};
 
 /// Messages of context an agent is given, the asking one included.
 pub const HISTORY: u32 = 20;
@@ -33,9 +33,10 @@ pub async fn run(store: Arc<dyn Store>, ai: Ai) {
     // The first tick is at once: the requests left from before a restart.
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
     // Replies are written side by side, so that a slow model holds up no
-    // other conversation; each request by one task at a time.
+    // other conversation; within a conversation one at a time, in order, so
+    // that its watchers see one reply's text at a time.
     let mut running: JoinSet<()> = JoinSet::new();
-    let mut in_flight: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut in_flight: HashMap<tokio::task::Id, PendingAiRequest> = HashMap::new();
     loop {
         tokio::select! {
             _ = ai.wake.notified() => {}
@@ -59,16 +60,16 @@ pub async fn run(store: Arc<dyn Store>, ai: Ai) {
                 continue;
             }
         };
-        for request_id in pending {
+        for request in pending {
             if in_flight.len() >= MAX_RUNNING {
                 break;
             }
-            if in_flight.values().any(|r| *r == request_id) {
+            if in_flight.values().any(|r| r.conversation_id == request.conversation_id) {
                 continue;
             }
-            let (store, ai, http, id) = (store.clone(), ai.clone(), http.clone(), request_id.clone());
+            let (store, ai, http, id) = (store.clone(), ai.clone(), http.clone(), request.id.clone());
             let task = running.spawn(async move { answer(store.as_ref(), &ai, &http, &id).await });
-            in_flight.insert(task.id(), request_id);
+            in_flight.insert(task.id(), request);
         }
     }
 }
@@ -80,6 +81,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
         Err(err) => return tracing::error!(%err, request_id, "reading an AI request failed"),
     };
     let conversation_id = job.trigger.conversation_id.clone();
+    ai.replies.begin(&conversation_id, job.agent.clone());
     let publish = |text: &str| ai.replies.publish(&conversation_id, ReplyEvent::Delta(text.to_owned()));
     let written = tokio::time::timeout(REPLY_TIMEOUT, write(&job, http, publish))
         .await
@@ -87,7 +89,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
     let (outcome, content) = match written {
         Ok(content) => (AiOutcome::Done, content),
         Err(err) => {
-            tracing::warn!(err = ?err, request_id, agent = job.agent_id, "an agent could not answer");
+            tracing::warn!(err = ?err, request_id, agent = job.agent.id, "an agent could not answer");
             let notice = format!("The assistant could not answer: {err}.");
             (AiOutcome::Failed, Content::from([(Locale::En, Value::String(notice))]))
         }
@@ -95,7 +97,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
     let reply = NewMessage {
         workspace_id: job.workspace_id.clone(),
         conversation_id: conversation_id.clone(),
-        author: Author::Agent(job.agent_id.clone()),
+        author: Author::Agent(job.agent.id.clone()),
         content,
         attachment_ids: Vec::new(),
         flags: Vec::new(),
@@ -107,24 +109,67 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
         only_customer: None,
     };
     match store.finish_ai_request(request_id, outcome, reply).await {
-        Ok(message) => ai.replies.publish(&conversation_id, ReplyEvent::Message(Box::new(message))),
+        Ok(Some(message)) => ai.replies.publish(&conversation_id, ReplyEvent::Message(Box::new(message))),
+        // Cancelled meanwhile by a hand-off, which told the watchers.
+        Ok(None) => tracing::debug!(request_id, "an AI reply was dropped: the request is no longer pending"),
         // Still pending: the next sweep tries again.
         Err(err) => tracing::error!(%err, request_id, "storing an AI reply failed"),
     }
 }
 
 /// The agent's reply, handing text to `on_delta` as it is written.
-async fn write(job: &AiJob, http: &reqwest::Client, mut on_delta: impl FnMut(&str)) -> Result<Content, AgentError> {
+async fn write(job: &AiJob, http: &reqwest::Client, on_delta: impl FnMut(&str)) -> Result<Content, AgentError> {
     let (locale, question) = message_text(&job.trigger).unwrap_or((Locale::En, String::new()));
     match &job.config {
         AgentConfig::Faq(settings) => {
             let reply = KnowledgeBase::parse(&settings.knowledge).reply(&question, locale);
-            on_delta(&reply.text);
+            type_out(&reply.text, on_delta).await;
             Ok(Content::from([(reply.locale, Value::String(reply.text))]))
         }
         AgentConfig::Openai(settings) => {
             let text = openai::reply(http, settings, &job.history, on_delta).await?;
             Ok(Content::from([(locale, Value::String(text))]))
         }
+    }
+}
+
+/// Time between the words of a `faq` answer as it is typed out.
+const WORD_PACE: Duration = Duration::from_millis(20);
+/// A long answer is typed out several words at a time, so that it takes at
+/// most this long.
+const MAX_TYPING: Duration = Duration::from_millis(1_500);
+
+/// Hands a `faq` answer, found at once, to `on_delta` a word at a time, as
+/// a model would write it: the visitor sees it come, as with the `openai` kind.
+async fn type_out(text: &str, mut on_delta: impl FnMut(&str)) {
+    let words: Vec<&str> = text.split_inclusive(char::is_whitespace).collect();
+    let steps = (MAX_TYPING.as_millis() / WORD_PACE.as_millis()) as usize;
+    let per_delta = words.len().div_ceil(steps).max(1);
+    for (i, chunk) in words.chunks(per_delta).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(WORD_PACE).await;
+        }
+        on_delta(&chunk.concat());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_faq_answer_is_typed_out_word_by_word_within_the_cap() {
+        let text = "Orders ship within two working days.\nTracking follows by email.";
+        let started = tokio::time::Instant::now();
+        let mut deltas = Vec::new();
+        type_out(text, |d| deltas.push(d.to_owned())).await;
+        assert_eq!(deltas.concat(), text, "nothing lost or added");
+        assert_eq!(deltas.len(), 10);
+        assert_eq!(started.elapsed(), WORD_PACE * 9);
+
+        let long = "word ".repeat(1_000);
+        let started = tokio::time::Instant::now();
+        type_out(&long, |_| {}).await;
+        assert!(started.elapsed() <= MAX_TYPING, "{:?}", started.elapsed());
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! API keys with read permission may watch any conversation of their
 //! workspace; a visitor token only its own customer's. The stream watches the
-//! runner's broadcast for the conversation: deltas as the agent writes, then
-//! the stored message, then it ends. With no reply pending it answers at once:
+//! runner's broadcast for the conversation: who writes the reply (`start`)
+//! and the text written so far as one delta, deltas as the agent writes,
+//! then the stored message, then it ends (or `idle` when a hand-off drops
+//! the reply). With no reply pending it answers at once:
 //! the newest AI message (after `lastMessageId`), or `idle`. With several
 //! replies pending it ends after the first; ask again with `lastMessageId`.
 
@@ -13,7 +15,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use connect360_api::{AiDelta, AiIdle, AiStreamEvent, AiStreamInput, ErrorCode};
+use connect360_api::{AiDelta, AiIdle, AiStart, AiStreamEvent, AiStreamInput, ErrorCode, Sender};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -53,7 +55,7 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     };
     // Subscribed before looking: a reply stored in between is then either
     // in the state read below or among the events received.
-    let events = state.ai.replies.subscribe(&conversation_id);
+    let (writing, events) = state.ai.replies.subscribe(&conversation_id);
     let reply = state
         .store
         .ai_reply_state(principal.workspace_id(), &conversation_id, only_customer, after.as_deref())
@@ -80,7 +82,7 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     tokio::spawn(async move {
         // Ends when the reply is stored, the caller goes away, time is up, or the server stops.
         tokio::select! {
-            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(events, writer)) => {}
+            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(writing, events, writer)) => {}
             _ = closed => {}
         }
         replies.release(&conversation_id);
@@ -88,8 +90,19 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     Ok(Body::from_stream(tokio_util::io::ReaderStream::new(reader)))
 }
 
-/// Writes the conversation's reply events as they come, until the stored message.
-async fn relay(mut events: broadcast::Receiver<ReplyEvent>, mut out: tokio::io::DuplexStream) -> std::io::Result<()> {
+/// Writes the reply being written so far, then the conversation's reply
+/// events as they come, until the stored message.
+async fn relay(
+    writing: Option<(Sender, String)>,
+    mut events: broadcast::Receiver<ReplyEvent>,
+    mut out: tokio::io::DuplexStream,
+) -> std::io::Result<()> {
+    if let Some((sender, written)) = writing {
+        out.write_all(frame(&AiStreamEvent::Start(AiStart { sender })).as_bytes()).await?;
+        if !written.is_empty() {
+            out.write_all(frame(&AiStreamEvent::Delta(AiDelta { text: written })).as_bytes()).await?;
+        }
+    }
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
     keep_alive.tick().await;
     loop {
@@ -101,13 +114,14 @@ async fn relay(mut events: broadcast::Receiver<ReplyEvent>, mut out: tokio::io::
             }
         };
         let event = match event {
+            Ok(ReplyEvent::Start(sender)) => AiStreamEvent::Start(AiStart { sender }),
             Ok(ReplyEvent::Delta(text)) => AiStreamEvent::Delta(AiDelta { text }),
             Ok(ReplyEvent::Message(message)) => {
                 return out.write_all(frame(&AiStreamEvent::Message(message)).as_bytes()).await;
             }
             // Missed text is no loss: the stored message replaces it.
             Err(RecvError::Lagged(_)) => continue,
-            Err(RecvError::Closed) => AiStreamEvent::Idle(AiIdle {}),
+            Ok(ReplyEvent::Stopped) | Err(RecvError::Closed) => AiStreamEvent::Idle(AiIdle {}),
         };
         out.write_all(frame(&event).as_bytes()).await?;
         if matches!(event, AiStreamEvent::Idle(_)) {

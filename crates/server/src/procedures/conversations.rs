@@ -1,12 +1,15 @@
-//! getOrCreateConversation, createSubConversation, updateConversation, deleteConversation.
+//! getOrCreateConversation, createSubConversation, updateConversation,
+//! deleteConversation, handOff.
 
 use connect360_api::{
     self as api, Conversation, CreateSubConversationInput, DeleteConversationInput,
-    DeleteConversationOutput, GetOrCreateConversationInput, Metadata, Patch, UpdateConversationInput,
+    DeleteConversationOutput, GetOrCreateConversationInput, HandOffInput, Metadata, Patch,
+    UpdateConversationInput,
 };
 
 use super::{Ctx, Handle};
-use crate::auth::Permission;
+use crate::ai::replies::ReplyEvent;
+use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::store::{ChannelRefs, ConversationUpdate, NewConversation, NewSubConversation};
 use crate::validate::{self, Domain, MAX_NAME};
@@ -99,5 +102,24 @@ impl Handle for api::DeleteConversation {
     async fn handle(ctx: &Ctx<'_>, input: DeleteConversationInput) -> Result<DeleteConversationOutput, ApiError> {
         let id = validate::id("id", &input.id)?;
         Ok(ctx.store.delete_conversation(&ctx.actor()?.workspace_id, &id).await?)
+    }
+}
+
+impl Handle for api::HandOff {
+    const PERMISSION: Permission = Permission::Engage;
+    /// The visitor's "Talk to a person", for their own conversation.
+    const VISITORS: bool = true;
+
+    async fn handle(ctx: &Ctx<'_>, input: HandOffInput) -> Result<Conversation, ApiError> {
+        let principal = ctx.principal()?;
+        let only_customer = match principal {
+            Principal::Member(_) => None,
+            Principal::Visitor(v) => Some(v.customer_id.as_str()),
+        };
+        let id = validate::id("conversationId", &input.conversation_id)?;
+        let conversation = ctx.store.hand_off(principal.workspace_id(), &id, only_customer).await?;
+        // A reply being written is dropped: its watchers stop waiting for it.
+        ctx.ai.replies.publish(&id, ReplyEvent::Stopped);
+        Ok(conversation)
     }
 }

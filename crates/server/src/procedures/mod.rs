@@ -46,7 +46,7 @@ impl Ctx<'_> {
 }
 
 fn visitor_refused() -> ApiError {
-    ApiError::forbidden("Visitor tokens may only send and list messages.")
+    ApiError::forbidden("Visitor tokens may only send and list messages, and hand off to a person.")
 }
 
 /// A procedure's behaviour on the server.
@@ -78,6 +78,7 @@ pub fn route(path: &str) -> Option<Route> {
         api::CreateSubConversation::PATH => Route::of::<api::CreateSubConversation>(),
         api::UpdateConversation::PATH => Route::of::<api::UpdateConversation>(),
         api::DeleteConversation::PATH => Route::of::<api::DeleteConversation>(),
+        api::HandOff::PATH => Route::of::<api::HandOff>(),
         api::SendMessage::PATH => Route::of::<api::SendMessage>(),
         api::ListMessages::PATH => Route::of::<api::ListMessages>(),
         api::CreateTemplate::PATH => Route::of::<api::CreateTemplate>(),

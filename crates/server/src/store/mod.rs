@@ -9,7 +9,7 @@ mod sqlite;
 use async_trait::async_trait;
 use connect360_api::{
     Content, Conversation, ConversationType, DeleteConversationOutput, Message, Metadata, Page,
-    Patch, Template,
+    Patch, Sender, Template,
 };
 
 use crate::ai::AgentConfig;
@@ -133,7 +133,8 @@ pub struct NewAiRequest {
 pub struct AiJob {
     pub request_id: String,
     pub workspace_id: String,
-    pub agent_id: String,
+    /// The agent, as its reply will name it.
+    pub agent: Sender,
     pub config: AgentConfig,
     /// The message that asked; the reply answers it (its `parentId`).
     pub trigger: Message,
@@ -159,6 +160,13 @@ pub enum AiOutcome {
     Done,
     /// A notice that the agent could not answer is stored instead.
     Failed,
+}
+
+/// An AI request to answer, and where: one reply per conversation is written at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAiRequest {
+    pub id: String,
+    pub conversation_id: String,
 }
 
 impl AiOutcome {
@@ -285,14 +293,18 @@ pub trait Store: Send + Sync + 'static {
     async fn send(&self, msg: NewMessage) -> Result<Message>;
     async fn customer(&self, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>>;
 
-    /// Ids of the AI requests still to answer, oldest first.
-    async fn pending_ai_requests(&self) -> Result<Vec<String>>;
+    /// The AI requests still to answer, oldest first.
+    async fn pending_ai_requests(&self) -> Result<Vec<PendingAiRequest>>;
     /// The request with what answering it needs; `None` once it is no longer
     /// pending. `history` is how many messages of context to include.
     async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>>;
     /// Stores the reply (or the notice) and closes the request, both or
-    /// neither; a request no longer pending is a conflict.
-    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Message>;
+    /// neither; `None` (nothing stored) when the request is no longer
+    /// pending, e.g. cancelled by a hand-off while the reply was written.
+    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>>;
+    /// Stops AI replies in the conversation and cancels the pending ones.
+    /// `only_customer` as in [`PageRequest`].
+    async fn hand_off(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation>;
     /// Whether a reply is pending in the conversation, and the newest AI
     /// message after `after` (a message id). `only_customer` as in [`PageRequest`].
     async fn ai_reply_state(

@@ -287,7 +287,7 @@ async fn resolve_channel(conn: &mut SqliteConnection, workspace_id: &str, channe
 
 async fn load_conversation(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<Conversation> {
     let row = sqlx::query(
-        "SELECT id, parent_id, customer_id, kind, name, metadata, created_at, updated_at
+        "SELECT id, parent_id, customer_id, kind, name, metadata, ai_stopped_at, created_at, updated_at
          FROM conversations WHERE id = ? AND workspace_id = ?",
     )
     .bind(id)
@@ -319,6 +319,7 @@ async fn load_conversation(conn: &mut SqliteConnection, workspace_id: &str, id: 
         member_ids,
         channels,
         metadata: from_json(row.get::<&str, _>("metadata"))?,
+        ai_stopped_at: row.get("ai_stopped_at"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
@@ -628,7 +629,8 @@ async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversat
             .execute(&mut *conn)
             .await?;
     }
-    if let Some(ai) = &msg.ai {
+    // After a hand-off a person answers: the request is not recorded.
+    if let Some(ai) = msg.ai.as_ref().filter(|_| conversation.ai_stopped_at.is_none()) {
         sqlx::query("INSERT INTO ai_requests (id, message_id, agent_id, channel_id, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(ids::new_id("aireq"))
             .bind(&id)
@@ -980,16 +982,22 @@ impl Store for SqliteStore {
         Ok(row.map(|r| CustomerSummary { id: r.get("id"), external_id: r.get("external_id"), name: r.get("name") }))
     }
 
-    async fn pending_ai_requests(&self) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar("SELECT id FROM ai_requests WHERE status = 'pending' ORDER BY created_at, id")
-            .fetch_all(&self.reader)
-            .await?)
+    async fn pending_ai_requests(&self) -> Result<Vec<PendingAiRequest>> {
+        Ok(sqlx::query(
+            "SELECT r.id, m.conversation_id FROM ai_requests r JOIN messages m ON m.id = r.message_id
+             WHERE r.status = 'pending' ORDER BY r.created_at, r.id",
+        )
+        .fetch_all(&self.reader)
+        .await?
+        .into_iter()
+        .map(|r| PendingAiRequest { id: r.get("id"), conversation_id: r.get("conversation_id") })
+        .collect())
     }
 
     async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>> {
         let mut conn = self.reader.acquire().await?;
         let Some(row) = sqlx::query(
-            "SELECT r.message_id, r.agent_id, r.channel_id, a.workspace_id, a.kind, a.settings, m.seq, m.conversation_id
+            "SELECT r.message_id, r.agent_id, r.channel_id, a.workspace_id, a.name, a.image, a.kind, a.settings, m.seq, m.conversation_id
              FROM ai_requests r JOIN agents a ON a.id = r.agent_id JOIN messages m ON m.id = r.message_id
              WHERE r.id = ? AND r.status = 'pending'",
         )
@@ -1017,7 +1025,7 @@ impl Store for SqliteStore {
         Ok(Some(AiJob {
             request_id: request_id.to_owned(),
             workspace_id: row.get("workspace_id"),
-            agent_id: row.get("agent_id"),
+            agent: Sender { kind: SenderType::Ai, id: row.get("agent_id"), name: row.get("name"), image: row.get("image") },
             config: agent_config(row.get("kind"), row.get("settings"))?,
             channel_id: channel_id.or_else(|| trigger.channel.as_ref().map(|c| c.id.clone())),
             trigger,
@@ -1025,7 +1033,7 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Message> {
+    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
         let mut tx = self.write().await?;
         let closed = sqlx::query("UPDATE ai_requests SET status = ? WHERE id = ? AND status = 'pending'")
             .bind(outcome.as_str())
@@ -1034,13 +1042,35 @@ impl Store for SqliteStore {
             .await?
             .rows_affected();
         if closed == 0 {
-            return Err(StoreError::Conflict(format!("AI request {request_id} is not pending")));
+            return Ok(None);
         }
         let conversation = load_conversation(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
         let id = insert_message(&mut tx, &reply, &conversation).await?;
         let message = load_message(&mut tx, &id).await?;
         tx.commit().await?;
-        Ok(message)
+        Ok(Some(message))
+    }
+
+    async fn hand_off(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation> {
+        let mut tx = self.write().await?;
+        visible_conversation(&mut tx, workspace_id, conversation_id, only_customer).await?;
+        let now = clock::now();
+        // The first hand-off's time stands; asking again changes nothing.
+        sqlx::query("UPDATE conversations SET ai_stopped_at = ?1, updated_at = ?1 WHERE id = ?2 AND ai_stopped_at IS NULL")
+            .bind(&now)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE ai_requests SET status = 'cancelled' WHERE status = 'pending'
+             AND message_id IN (SELECT id FROM messages WHERE conversation_id = ?)",
+        )
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+        let conversation = load_conversation(&mut tx, workspace_id, conversation_id).await?;
+        tx.commit().await?;
+        Ok(conversation)
     }
 
     async fn create_widget(

@@ -1,0 +1,115 @@
+//! The AI reply a visitor waits for, followed on the reply stream: typing
+//! until the first words, then the text as it is written, until the stored
+//! message takes its place.
+
+use connect360_api::{AiStreamEvent, Message, Sender, SenderType};
+
+/// What to do after an event of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Keep reading.
+    Read,
+    /// The reply is stored (or none will come): stop.
+    Done,
+    /// Another question's reply came first; ask again for what follows it.
+    Reopen,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingReply {
+    /// The visitor's message being answered.
+    pub after: String,
+    /// Where the stream resumes: the newest message seen.
+    pub cursor: String,
+    /// Who writes it, once the stream said so.
+    pub sender: Option<Sender>,
+    /// The reply as far as it is written; empty while typing.
+    pub text: String,
+}
+
+impl PendingReply {
+    pub fn new(after: String) -> PendingReply {
+        PendingReply { cursor: after.clone(), after, sender: None, text: String::new() }
+    }
+
+    /// No word of the reply yet: the panel shows that it is being typed.
+    pub fn typing(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Takes an event in; a stored message is for the caller to show.
+    pub fn on_event(&mut self, event: &AiStreamEvent) -> Next {
+        match event {
+            AiStreamEvent::Start(start) => {
+                self.sender = Some(start.sender.clone());
+                Next::Read
+            }
+            AiStreamEvent::Delta(delta) => {
+                self.text.push_str(&delta.text);
+                Next::Read
+            }
+            AiStreamEvent::Message(message) if self.is_reply(message) => Next::Done,
+            AiStreamEvent::Message(message) => {
+                // The text so far was that other reply's.
+                self.text.clear();
+                self.cursor = message.id.clone();
+                Next::Reopen
+            }
+            AiStreamEvent::Idle(_) => Next::Done,
+        }
+    }
+
+    fn is_reply(&self, message: &Message) -> bool {
+        message.sender.kind == SenderType::Ai && message.parent_id.as_deref() == Some(self.after.as_str())
+    }
+
+    /// Whether the reply is among `messages` (e.g. a poll brought it before
+    /// the stream did): then the stored message shows, and the draft not.
+    pub fn answered_in(&self, messages: &[Message]) -> bool {
+        messages.iter().rev().any(|m| self.is_reply(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::tests::message;
+    use connect360_api::{AiDelta, AiIdle, AiStart};
+
+    fn reply_to(id: &str, parent: &str) -> Message {
+        Message { parent_id: Some(parent.into()), ..message(id, "01", SenderType::Ai, "Yes.") }
+    }
+
+    fn delta(text: &str) -> AiStreamEvent {
+        AiStreamEvent::Delta(AiDelta { text: text.into() })
+    }
+
+    #[test]
+    fn typing_then_words_then_the_stored_reply() {
+        let mut pending = PendingReply::new("q1".into());
+        assert!(pending.typing());
+        let agent = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Nordwind assistant".into()), image: None };
+        assert_eq!(pending.on_event(&AiStreamEvent::Start(AiStart { sender: agent.clone() })), Next::Read);
+        assert_eq!((pending.typing(), pending.sender.as_ref()), (true, Some(&agent)));
+        assert_eq!(pending.on_event(&delta("Parcels ")), Next::Read);
+        assert_eq!(pending.on_event(&delta("ship today.")), Next::Read);
+        assert_eq!((pending.typing(), pending.text.as_str()), (false, "Parcels ship today."));
+        let stored = reply_to("r1", "q1");
+        assert!(!pending.answered_in(&[message("q1", "00", SenderType::Customer, "?")]));
+        assert!(pending.answered_in(std::slice::from_ref(&stored)));
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(stored))), Next::Done);
+    }
+
+    #[test]
+    fn another_question_s_reply_first_means_asking_again_after_it() {
+        let mut pending = PendingReply::new("q2".into());
+        pending.on_event(&delta("About your first question"));
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(reply_to("r1", "q1")))), Next::Reopen);
+        assert_eq!((pending.cursor.as_str(), pending.typing()), ("r1", true));
+        assert!(!pending.answered_in(&[reply_to("r1", "q1")]));
+        // A support member's reply to the question is not the AI's.
+        let human = Message { parent_id: Some("q2".into()), ..message("h1", "02", SenderType::Workspace, "Hi") };
+        assert!(!pending.answered_in(&[human]));
+        assert_eq!(pending.on_event(&AiStreamEvent::Idle(AiIdle {})), Next::Done);
+    }
+}

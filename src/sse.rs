@@ -1,0 +1,115 @@
+//! Server-sent events as they arrive in chunks of bytes: the frames of
+//! `POST /api/v1/connect/ai-stream`. (`EventSource` can't POST nor send a
+//! token, so the widget reads the stream of a `fetch` itself.)
+
+/// One event: its `event:` name (`message` when absent, as the standard has
+/// it) and its `data:` lines joined with newlines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub event: String,
+    pub data: String,
+}
+
+/// Collects bytes until a blank line ends a frame. A frame is decoded only
+/// whole, so a UTF-8 character split between chunks arrives intact.
+#[derive(Debug, Default)]
+pub struct Parser {
+    pending: Vec<u8>,
+}
+
+impl Parser {
+    /// The frames that `chunk` completes; comments and frames without data
+    /// (keep-alives) are skipped.
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<Frame> {
+        self.pending.extend_from_slice(chunk);
+        let mut frames = Vec::new();
+        while let Some((end, next)) = frame_end(&self.pending) {
+            let raw = String::from_utf8_lossy(&self.pending[..end]).into_owned();
+            self.pending.drain(..next);
+            frames.extend(parse(&raw));
+        }
+        frames
+    }
+}
+
+/// Where the first frame ends and the next begins: at a blank line, with
+/// lines ended by `\n`, `\r\n` or `\r`.
+fn frame_end(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    let mut line_start = 0;
+    while i < bytes.len() {
+        let eol = match bytes[i] {
+            b'\n' => 1,
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
+            // A lone `\r` at the end of the chunk may be half of `\r\n`.
+            b'\r' if i + 1 == bytes.len() => return None,
+            b'\r' => 1,
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if i == line_start {
+            return Some((line_start, i + eol));
+        }
+        i += eol;
+        line_start = i;
+    }
+    None
+}
+
+fn parse(raw: &str) -> Option<Frame> {
+    let mut event = String::from("message");
+    let mut data: Option<String> = None;
+    for line in raw.split(['\n', '\r']).filter(|l| !l.is_empty()) {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => event = value.to_owned(),
+            "data" => match &mut data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => data = Some(value.to_owned()),
+            },
+            // Comments (empty field) and fields we don't use (id, retry).
+            _ => {}
+        }
+    }
+    data.map(|data| Frame { event, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(event: &str, data: &str) -> Frame {
+        Frame { event: event.into(), data: data.into() }
+    }
+
+    #[test]
+    fn frames_split_anywhere_arrive_whole() {
+        let stream = "event: delta\ndata: {\"text\":\"Kargo 2 gün içinde çıkar\"}\n\n: keep-alive\n\nevent: message\ndata: {}\n\n";
+        let expected = vec![frame("delta", r#"{"text":"Kargo 2 gün içinde çıkar"}"#), frame("message", "{}")];
+        for size in 1..stream.len() {
+            let mut parser = Parser::default();
+            let frames: Vec<Frame> = stream.as_bytes().chunks(size).flat_map(|c| parser.push(c)).collect();
+            assert_eq!(frames, expected, "chunks of {size} bytes");
+        }
+    }
+
+    #[test]
+    fn crlf_multi_line_data_and_defaults() {
+        let mut parser = Parser::default();
+        assert_eq!(
+            parser.push(b"data: one\r\ndata:two\r\n\r\nevent: idle\rdata: {}\r\r"),
+            vec![frame("message", "one\ntwo")],
+            "a last \\r may be half of \\r\\n"
+        );
+        assert_eq!(parser.push(b"\n"), vec![frame("idle", "{}")]);
+        assert_eq!(parser.push(b"event: delta\ndata: {\"text\":\"a\"}\n"), vec![], "not ended yet");
+        assert_eq!(parser.push(b"\n"), vec![frame("delta", r#"{"text":"a"}"#)]);
+        assert_eq!(parser.push(b"event: nothing\n\n"), vec![], "no data, no event");
+    }
+}
