@@ -1,8 +1,7 @@
 /*! Connect360 chat widget loader.
  * <script src="https://HOST/widget.js" data-widget-key="wk_…" async></script>
- * Optional (README.md): data-locale (en|ar|tr; else <html lang>, else the
- * browser's), data-position (right|left; default right, left in Arabic),
- * data-title, data-color, data-theme (auto|light|dark), data-sound="on".
+ * Optional (see README.md): data-locale, data-position, data-title,
+ * data-color, data-theme, data-sound.
  * Once the page is idle it puts the launcher (and the widget's css) in a
  * shadow root; the widget itself (js + wasm) loads on first interaction, or
  * at once for a returning visitor. It never blocks the page, injects no
@@ -61,9 +60,8 @@
   // Before the widget is there, the choice goes into its config.
   function pref(key, name) {
     return function (value) {
-      value = String(value);
-      if (widget) widget[name](value);
-      else config[key] = value;
+      if (widget) widget[name](String(value));
+      else config[key] = String(value);
     };
   }
 
@@ -96,7 +94,7 @@
     var wrap = document.createElement("div");
     wrap.className = "c360-root";
     var panel = document.createElement("div");
-    // The first language the widget has, as locale.rs picks it.
+    // The widget's language, as locale.rs picks it.
     var lang = [config.locale, document.documentElement.lang].concat(navigator.languages)
       .map(function (tag) { return String(tag).slice(0, 2).toLowerCase(); })
       .filter(function (l) { return /^(en|ar|tr)$/.test(l); })[0];
@@ -140,7 +138,7 @@
       if (widget) return;
       var wrap = root.appendChild(placeholder());
       if (!config.color) return;
-      // Text on the brand colour: white or near-black, as theme.rs picks it.
+      // Text on the brand colour, as theme.rs picks it.
       var c = getComputedStyle(launcher).backgroundColor.match(/[\d.]+/g).map(function (v) {
         v /= 255;
         return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
