@@ -1,11 +1,12 @@
 /*! Connect360 chat widget loader.
  * <script src="https://HOST/widget.js" data-widget-key="wk_…" async></script>
- * Optional: data-locale (en|ar|tr), data-position (right|left), data-title, data-color.
+ * Optional (see README.md): data-locale, data-position, data-title,
+ * data-color, data-theme, data-sound.
  * Once the page is idle it puts the launcher (and the widget's css) in a
  * shadow root; the widget itself (js + wasm) loads on first interaction, or
  * at once for a returning visitor. It never blocks the page, injects no
  * inline script or style, and defines one global:
- * window.Connect360Chat { open, close, toggle, identify, on }. */
+ * window.Connect360Chat { open, close, toggle, identify, on, setLocale, setTheme }. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -21,7 +22,9 @@
     position: data.position || null,
     title: data.title || null,
     aiAgent: data.aiAgent || null,
-    color: data.color || null
+    color: data.color || null,
+    theme: data.theme || null,
+    sound: data.sound || null
   };
   if (!config.widgetKey) {
     console.warn("Connect360: data-widget-key is missing on the widget script");
@@ -54,11 +57,21 @@
     });
   }
 
+  // Before the widget is there, the choice goes into its config.
+  function pref(key, name) {
+    return function (value) {
+      if (widget) widget[name](String(value));
+      else config[key] = String(value);
+    };
+  }
+
   window.Connect360Chat = {
     open: function () { call("open", []); },
     close: function () { call("close", []); },
     toggle: function () { call("toggle", []); },
     identify: function (who) { call("identify", [JSON.stringify(who || {})]); },
+    setLocale: pref("locale", "setLocale"),
+    setTheme: pref("theme", "setTheme"),
     on: function (type, callback) {
       var list = listeners[type];
       if (!list || typeof callback !== "function") return function () {};
@@ -80,13 +93,17 @@
   function placeholder() {
     var wrap = document.createElement("div");
     wrap.className = "c360-root";
-    if (config.color) wrap.style.setProperty("--c360-accent", config.color);
     var panel = document.createElement("div");
-    panel.className = config.position === "left" ? "c360 c360-left" : "c360";
+    // The widget's language, as locale.rs picks it.
+    var lang = [config.locale, document.documentElement.lang].concat(navigator.languages)
+      .map(function (tag) { return String(tag).slice(0, 2).toLowerCase(); })
+      .filter(function (l) { return /^(en|ar|tr)$/.test(l); })[0];
+    var side = String(config.position).toLowerCase();
+    panel.className = side === "left" || (side !== "right" && lang === "ar") ? "c360 c360-left" : "c360";
     launcher = document.createElement("button");
     launcher.type = "button";
     launcher.className = "c360-launcher";
-    var lang = (config.locale || navigator.language || "en").slice(0, 2);
+    if (config.color) wrap.style.setProperty("--c360-accent", config.color);
     launcher.setAttribute("aria-label", { ar: "افتح المحادثة", tr: "Sohbeti aç" }[lang] || "Open chat");
     var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "c360-icon c360-icon-chat");
@@ -117,7 +134,18 @@
     if (nonce) link.nonce = nonce;
     link.rel = "stylesheet";
     link.href = url(assets.css);
-    link.onload = function () { if (!widget) root.appendChild(placeholder()); };
+    link.onload = function () {
+      if (widget) return;
+      var wrap = root.appendChild(placeholder());
+      if (!config.color) return;
+      // Text on the brand colour, as theme.rs picks it.
+      var c = getComputedStyle(launcher).backgroundColor.match(/[\d.]+/g).map(function (v) {
+        v /= 255;
+        return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+      });
+      var l = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] + 0.05;
+      wrap.style.setProperty("--c360-accent-contrast", 1.05 / l >= l / 0.05148 ? "#fff" : "#040506");
+    };
     root.appendChild(link);
     document.body.appendChild(host);
     var returning = false;

@@ -8,7 +8,6 @@ use wasm_bindgen::JsCast;
 use crate::attachments::{UploadState, file_url, human_size, is_image};
 use crate::browser;
 use crate::chat::{Chat, HandOffState, Status};
-use crate::config::Position;
 use crate::i18n::{Strings, initials, strings};
 use crate::linkify::{Segment, linkify, safe_url};
 use crate::locale::{display_text, is_rtl};
@@ -58,8 +57,8 @@ impl Row {
 }
 
 fn rows(chat: Chat) -> Vec<Row> {
-    let lang = chat.locale.as_str();
-    let s = strings(chat.locale);
+    let lang = chat.locale.get_untracked().as_str();
+    let s = strings(chat.locale.get_untracked());
     let entries = chat.timeline.with(|t| chat.outbox.with(|o| t.entries(o)));
     let today = browser::local_day(None);
     let yesterday = browser::yesterday();
@@ -105,10 +104,25 @@ fn sender_name(sender: &Sender, s: &Strings) -> String {
     }
 }
 
+/// The widget. A change of language (`Chat::set_locale`) draws it again,
+/// whole: what it shows lives in `chat`, not in the view.
 #[component]
 pub fn App(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
-    let left = chat.config.with_value(|c| c.position == Position::Left);
+    let drawn = StoredValue::new(false);
+    move || {
+        chat.locale.track();
+        // Drawn again: the open panel does not play its opening again.
+        let again = drawn.get_value();
+        drawn.set_value(true);
+        view! { <Frame chat again /> }
+    }
+}
+
+#[component]
+fn Frame(chat: Chat, again: bool) -> impl IntoView {
+    let s = strings(chat.locale.get_untracked());
+    let rtl = is_rtl(chat.locale.get_untracked());
+    let left = chat.config.with_value(|c| c.on_left(rtl));
     let launcher = NodeRef::<leptos::html::Button>::new();
     // Open, it closes the panel; closed, it also says how many replies wait.
     let launcher_label = move || {
@@ -124,9 +138,10 @@ pub fn App(chat: Chat) -> impl IntoView {
         <div
             class="c360"
             class:c360-left=left
+            class:c360-again=again
             class:c360-open=move || chat.open.get()
-            dir=if is_rtl(chat.locale) { "rtl" } else { "ltr" }
-            lang=chat.locale.as_str()
+            dir=if rtl { "rtl" } else { "ltr" }
+            lang=chat.locale.get_untracked().as_str()
         >
             // Before the panel: Tab goes from the launcher into the panel it opens.
             <button
@@ -171,7 +186,7 @@ fn close_to_launcher(chat: Chat, launcher: NodeRef<leptos::html::Button>) {
 
 #[component]
 fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let title = chat
         .config
         .with_value(|c| c.title.clone())
@@ -314,7 +329,7 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
 /// history loaded on opening or paged in above, nor the visitor's own, which
 /// are only announced when they could not be sent ("Not sent: text").
 fn announcer(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let said = RwSignal::new(None::<String>);
     // The newest stored message already looked at (`Some(None)`: none yet);
     // `None` until the first page is in.
@@ -345,7 +360,7 @@ fn announcer(chat: Chat) -> impl IntoView {
                 .filter(|m| m.sender.kind != SenderType::Customer)
                 .take(3)
                 .map(|m| {
-                    let text = display_text(&m.content, chat.locale)
+                    let text = display_text(&m.content, chat.locale.get_untracked())
                         .filter(|t| !t.trim().is_empty())
                         .unwrap_or_else(|| {
                             m.attachments
@@ -375,7 +390,7 @@ fn announcer(chat: Chat) -> impl IntoView {
                 .filter(|m| matches!(m.delivery, Delivery::Failed(_)))
                 .map(|m| {
                     if failed.with_value(|f| !f.contains(&m.client_id)) {
-                        let text = display_text(&m.content, chat.locale).unwrap_or_default();
+                        let text = display_text(&m.content, chat.locale.get_untracked()).unwrap_or_default();
                         newly.push(format!("{}: {text}", s.failed));
                     }
                     m.client_id.clone()
@@ -417,7 +432,7 @@ fn carries_files(ev: &web_sys::DragEvent) -> bool {
 
 /// An image at full size over the panel; a click or Esc closes it.
 fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let close = NodeRef::<leptos::html::Button>::new();
     let label = alt.clone();
     close.on_load(|button| {
@@ -456,7 +471,7 @@ fn close_lightbox(chat: Chat) {
 /// row, name and avatar), so that the swap moves nothing: three dots until
 /// the first words, then the words as they come.
 fn ai_draft(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     // `Some(typing)` while shown: hidden once the reply is stored.
     let shown = Memo::new(move |_| {
         chat.reply.with(|r| {
@@ -549,9 +564,9 @@ pub fn message_body(text: String) -> impl IntoView {
 }
 
 fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl IntoView {
-    let s = strings(chat.locale);
-    let lang = chat.locale.as_str();
-    let text = display_text(&entry.content, chat.locale).unwrap_or_default();
+    let s = strings(chat.locale.get_untracked());
+    let lang = chat.locale.get_untracked().as_str();
+    let text = display_text(&entry.content, chat.locale.get_untracked()).unwrap_or_default();
     let mine = entry.mine;
     let sender = entry.sender.clone();
     let name = sender.as_ref().map(|snd| sender_name(snd, s));
@@ -648,7 +663,7 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl 
 /// A message's files: safe images as thumbnails that open large, anything
 /// else as a chip that downloads.
 fn attachments(chat: Chat, files: Vec<Attachment>) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let api_base = chat.config.with_value(|c| c.api_base.clone());
     (!files.is_empty()).then(|| {
         view! {
@@ -700,7 +715,7 @@ fn file_icon() -> impl IntoView {
 /// The composer's files: progress and cancel while uploading, the reason
 /// and remove when it failed, remove once uploaded.
 fn upload_chips(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     move || {
         let items = chat.uploads.with(|u| u.items().to_vec());
         (!items.is_empty()).then(|| view! {
@@ -751,12 +766,12 @@ fn upload_chips(chat: Chat) -> impl IntoView {
 
 /// The author and text of a loaded message, as a quote shows them.
 fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     chat.timeline.with(|t| {
         t.get(id).map(|m| {
             (
                 sender_name(&m.sender, s),
-                display_text(&m.content, chat.locale).unwrap_or_default(),
+                display_text(&m.content, chat.locale.get_untracked()).unwrap_or_default(),
             )
         })
     })
@@ -764,7 +779,7 @@ fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
 
 /// The quote of a reply's parent; clicking it scrolls to the parent.
 fn quote(chat: Chat, parent: String) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let id = parent.clone();
     let info = Memo::new(move |_| preview(chat, &id));
     view! {
@@ -783,7 +798,7 @@ fn quote(chat: Chat, parent: String) -> impl IntoView {
 
 #[component]
 fn Composer(chat: Chat) -> impl IntoView {
-    let s = strings(chat.locale);
+    let s = strings(chat.locale.get_untracked());
     let can_send = move || chat.can_send();
     let file_input = NodeRef::<leptos::html::Input>::new();
     let rows = move || chat.draft.with(|d| d.lines().count().clamp(1, 5));

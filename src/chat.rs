@@ -27,7 +27,7 @@ use crate::session::{
     GUEST_ID_KEY, Identity, SESSION_KEY, StoredSession, random_id, session_input, storage_key,
 };
 use crate::stream;
-use crate::timeline::Timeline;
+use crate::timeline::{History, Timeline};
 
 /// The visitor's session, as the calls need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,8 @@ const MAX_STREAM_RETRIES: u32 = 3;
 #[derive(Clone, Copy)]
 pub struct Chat {
     pub config: StoredValue<WidgetConfig>,
-    pub locale: Locale,
+    /// The panel's language; `set_locale` changes it live.
+    pub locale: RwSignal<Locale>,
     pub open: RwSignal<bool>,
     pub status: RwSignal<Status>,
     pub session: RwSignal<Option<Session>>,
@@ -114,11 +115,12 @@ impl Chat {
         let languages = browser::languages();
         let locale = visitor_locale(
             config.locale.as_deref(),
+            crate::web::page_lang().as_deref(),
             languages.iter().map(String::as_str),
         );
         Chat {
             config: StoredValue::new(config),
-            locale,
+            locale: RwSignal::new(locale),
             open: RwSignal::new(false),
             status: RwSignal::new(Status::Idle),
             session: RwSignal::new(None),
@@ -194,6 +196,36 @@ impl Chat {
                 }
             });
         }
+    }
+
+    /// Shows the panel in `locale`. The panel is drawn again; the list
+    /// keeps its place and the composer its text, caret and focus.
+    pub fn set_locale(self, locale: Locale) {
+        if self.locale.get_untracked() == locale {
+            return;
+        }
+        let scroll = self.list.get_untracked().map(|l| (l.scroll_top(), self.near_bottom()));
+        let caret = self.input.get_untracked().filter(|i| i.matches(":focus").unwrap_or(false)).map(|i| {
+            (i.selection_start().ok().flatten(), i.selection_end().ok().flatten())
+        });
+        self.locale.set(locale);
+        spawn_local(async move {
+            browser::next_frame().await;
+            match scroll {
+                Some((_, true)) => self.scroll_to_bottom(),
+                Some((top, false)) => {
+                    if let Some(list) = self.list.get_untracked() {
+                        list.set_scroll_top(top);
+                    }
+                }
+                None => {}
+            }
+            if let (Some((start, end)), Some(input)) = (caret, self.input.get_untracked()) {
+                _ = input.focus();
+                _ = input.set_selection_start(start);
+                _ = input.set_selection_end(end);
+            }
+        });
     }
 
     pub fn toggle(self) {
@@ -323,7 +355,7 @@ impl Chat {
         let content = if text.is_empty() {
             Default::default()
         } else {
-            content_for(self.locale, text)
+            content_for(self.locale.get_untracked(), text)
         };
         let mut files = Vec::new();
         self.uploads.update(|u| files = u.take_done());
@@ -583,7 +615,9 @@ impl Chat {
         }) {
             return Outcome::Idle;
         }
-        let first = self.timeline.with_untracked(|t| t.messages().is_empty());
+        // The first page is history, not news (even when the panel had the
+        // visitor's own sent message before it, or the page is empty).
+        let first = self.timeline.with_untracked(|t| *t.history() == History::Unknown);
         let at_bottom = first || self.near_bottom();
         let mut added = Vec::new();
         self.timeline.update(|t| added = t.apply_latest(page));

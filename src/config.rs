@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use crate::theme::Theme;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Position {
@@ -20,9 +22,10 @@ pub struct WidgetConfig {
     /// `data-locale`.
     #[serde(default)]
     pub locale: Option<String>,
-    /// `data-position`; anything but `left` is `right`.
+    /// `data-position`: `left` or `right`; without it (or anything else),
+    /// the end of the reading direction (right, left in Arabic).
     #[serde(default, deserialize_with = "lenient_position")]
-    pub position: Position,
+    pub position: Option<Position>,
     /// `data-title`.
     #[serde(default)]
     pub title: Option<String>,
@@ -32,13 +35,22 @@ pub struct WidgetConfig {
     /// `data-ai-agent`: the visitor's messages ask this agent for a reply.
     #[serde(default)]
     pub ai_agent: Option<String>,
+    /// `data-theme`: `light`, `dark`, or `auto` (the system's, the default).
+    #[serde(default)]
+    pub theme: Option<String>,
+    /// `data-sound="on"`: a short tone when a reply arrives unread.
+    #[serde(default)]
+    pub sound: Option<String>,
 }
 
-fn lenient_position<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Position, D::Error> {
+fn lenient_position<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Position>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
     Ok(match s.as_deref().map(str::trim) {
-        Some(p) if p.eq_ignore_ascii_case("left") => Position::Left,
-        _ => Position::Right,
+        Some(p) if p.eq_ignore_ascii_case("left") => Some(Position::Left),
+        Some(p) if p.eq_ignore_ascii_case("right") => Some(Position::Right),
+        _ => None,
     })
 }
 
@@ -54,6 +66,27 @@ impl WidgetConfig {
     /// The accent colour, when it is one (and nothing that could end a declaration).
     pub fn accent(&self) -> Option<&str> {
         self.color.as_deref().and_then(safe_color)
+    }
+
+    /// Whether the launcher and panel sit on the left: as `data-position`
+    /// says, else at the end of the reading direction.
+    pub fn on_left(&self, rtl: bool) -> bool {
+        match self.position {
+            Some(p) => p == Position::Left,
+            None => rtl,
+        }
+    }
+
+    pub fn theme(&self) -> Theme {
+        Theme::parse(self.theme.as_deref())
+    }
+
+    /// `data-sound="on"` (or `true`); off otherwise.
+    pub fn sound(&self) -> bool {
+        self.sound
+            .as_deref()
+            .map(str::trim)
+            .is_some_and(|s| s.eq_ignore_ascii_case("on") || s.eq_ignore_ascii_case("true"))
     }
 }
 
@@ -85,13 +118,47 @@ mod tests {
                 "position":"LEFT","title":"Help","color":"#0a7"}"##,
         )
         .unwrap();
-        assert_eq!(c.position, Position::Left);
+        assert_eq!(c.position, Some(Position::Left));
         assert_eq!(c.accent(), Some("#0a7"));
         let c = WidgetConfig::parse(r#"{"widgetKey":"wk_1","apiBase":"https://h","position":null}"#)
             .unwrap();
-        assert_eq!((c.position, c.locale, c.title), (Position::Right, None, None));
+        assert_eq!((c.theme(), c.sound()), (Theme::Auto, false));
+        assert_eq!((c.position, c.locale, c.title), (None, None, None));
         assert!(WidgetConfig::parse(r#"{"widgetKey":" ","apiBase":"https://h"}"#).is_err());
         assert!(WidgetConfig::parse(r#"{"apiBase":"https://h"}"#).is_err());
+    }
+
+    #[test]
+    fn the_side_follows_data_position_else_the_reading_direction() {
+        let with = |position: &str| {
+            WidgetConfig::parse(&format!(
+                r#"{{"widgetKey":"wk_1","apiBase":"https://h","position":{position}}}"#
+            ))
+            .unwrap()
+        };
+        for (position, ltr, rtl) in [
+            ("null", false, true),
+            (r#""middle""#, false, true),
+            (r#""left""#, true, true),
+            (r#"" Right ""#, false, false),
+        ] {
+            let c = with(position);
+            assert_eq!((c.on_left(false), c.on_left(true)), (ltr, rtl), "{position}");
+        }
+    }
+
+    #[test]
+    fn theme_and_sound_options() {
+        let c = WidgetConfig::parse(
+            r#"{"widgetKey":"wk_1","apiBase":"https://h","theme":"Dark","sound":"on"}"#,
+        )
+        .unwrap();
+        assert_eq!((c.theme(), c.sound()), (Theme::Dark, true));
+        let c = WidgetConfig::parse(
+            r#"{"widgetKey":"wk_1","apiBase":"https://h","theme":"light","sound":"off"}"#,
+        )
+        .unwrap();
+        assert_eq!((c.theme(), c.sound()), (Theme::Light, false));
     }
 
     #[test]

@@ -16,8 +16,10 @@ pub mod protocol;
 pub mod reply;
 pub mod session;
 pub mod sse;
+pub mod theme;
 pub mod timeline;
 pub mod i18n;
+pub mod unread;
 
 #[cfg(target_arch = "wasm32")]
 pub mod app;
@@ -33,3 +35,5 @@ pub mod mount;
 pub mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod upload;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -3,14 +3,17 @@
 use connect360_api::{Content, Locale};
 use serde_json::Value;
 
-/// The visitor's locale: the site's `data-locale` when it names one we have,
-/// else the first of the browser's languages that we have, else English.
+/// The visitor's locale, the first of these that names one we have: the
+/// site's `data-locale`, the page's language (`<html lang>`), the browser's
+/// languages in order (`navigator.languages`); else English.
 pub fn visitor_locale<'a>(
     configured: Option<&str>,
+    page: Option<&str>,
     browser: impl IntoIterator<Item = &'a str>,
 ) -> Locale {
     configured
         .and_then(Locale::from_tag)
+        .or_else(|| page.and_then(Locale::from_tag))
         .or_else(|| browser.into_iter().find_map(Locale::from_tag))
         .unwrap_or(Locale::En)
 }
@@ -58,11 +61,25 @@ mod tests {
 
     #[test]
     fn configured_locale_wins_then_browser_then_english() {
-        assert_eq!(visitor_locale(Some("ar"), ["tr-TR"]), Locale::Ar);
-        assert_eq!(visitor_locale(Some("fr"), ["fr-FR", "tr-TR", "en"]), Locale::Tr);
-        assert_eq!(visitor_locale(None, ["de", "ar-EG"]), Locale::Ar);
-        assert_eq!(visitor_locale(None, ["de"]), Locale::En);
+        assert_eq!(visitor_locale(Some("ar"), None, ["tr-TR"]), Locale::Ar);
+        assert_eq!(visitor_locale(Some("fr"), None, ["fr-FR", "tr-TR", "en"]), Locale::Tr);
+        assert_eq!(visitor_locale(None, None, ["de", "ar-EG"]), Locale::Ar);
+        assert_eq!(visitor_locale(None, None, ["de"]), Locale::En);
         assert!(is_rtl(Locale::Ar) && !is_rtl(Locale::Tr));
+    }
+
+    #[test]
+    fn data_locale_then_the_pages_language_then_the_browsers() {
+        // data-locale beats <html lang>, which beats navigator.languages.
+        assert_eq!(visitor_locale(Some("tr"), Some("ar"), ["en-US"]), Locale::Tr);
+        assert_eq!(visitor_locale(None, Some("ar"), ["tr-TR", "en"]), Locale::Ar);
+        assert_eq!(visitor_locale(None, Some("TR-tr"), ["ar"]), Locale::Tr);
+        // A language we don't have is passed over, at every step.
+        assert_eq!(visitor_locale(Some("fr"), Some("ar-SA"), ["tr"]), Locale::Ar);
+        assert_eq!(visitor_locale(Some("fr"), Some("de"), ["de-AT", "tr"]), Locale::Tr);
+        assert_eq!(visitor_locale(Some(""), Some(""), ["", "ar"]), Locale::Ar);
+        assert_eq!(visitor_locale(None, Some("fr"), ["de"]), Locale::En);
+        assert_eq!(visitor_locale(None, None, []), Locale::En);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub fn attach(chat: Chat, files: Vec<File>) {
     let picked: Vec<(String, u64)> = files.iter().map(|f| (f.name(), f.size() as u64)).collect();
     let held = chat.uploads.with_untracked(|u| u.held());
     if let Err(e) = check_limits(held, &picked) {
-        chat.upload_error.set(Some(e.message(strings(chat.locale))));
+        chat.upload_error.set(Some(e.message(strings(chat.locale.get_untracked()))));
         return;
     }
     chat.upload_error.set(None);
@@ -33,16 +33,16 @@ pub fn attach(chat: Chat, files: Vec<File>) {
         let mut key = 0;
         chat.uploads.update(|u| key = u.add(name, size));
         if let Err(e) = start(chat, key, &file) {
-            let why = e.as_string().unwrap_or_else(|| strings(chat.locale).upload_failed.to_owned());
+            let why = e.as_string().unwrap_or_else(|| strings(chat.locale.get_untracked()).upload_failed.to_owned());
             chat.uploads.update(|u| u.finished(key, Err(why)));
         }
     }
 }
 
 fn start(chat: Chat, key: u32, file: &File) -> Result<(), wasm_bindgen::JsValue> {
-    let failed = strings(chat.locale).upload_failed;
+    let failed = strings(chat.locale.get_untracked()).upload_failed;
     let Some(client) = chat.session.with_untracked(|s| s.as_ref().map(|s| s.client.clone())) else {
-        chat.uploads.update(|u| u.finished(key, Err(strings(chat.locale).cannot_connect.to_owned())));
+        chat.uploads.update(|u| u.finished(key, Err(strings(chat.locale.get_untracked()).cannot_connect.to_owned())));
         return Ok(());
     };
     let form = FormData::new()?;

@@ -372,6 +372,140 @@ async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
     assert_eq!(all(&root, ".c360-upload").len(), 1);
 }
 
+fn attr(root: &Element, selector: &str, name: &str) -> Option<String> {
+    root.query_selector(selector).unwrap().unwrap().get_attribute(name)
+}
+
+#[wasm_bindgen_test]
+async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
+    use connect360_api::Locale;
+    let (chat, root) = mount_panel(vec![
+        message("m1", 1, "customer", "Hi", None),
+        message("m2", 2, "workspace", "Hello! مرحبا", None),
+    ])
+    .await;
+    chat.outbox.update(|o: &mut Outbox| {
+        o.push("k1".into(), [(Locale::En, json!("on its way"))].into(), vec![], None,
+            chat.timeline.with_untracked(|t| t.anchor()));
+    });
+    chat.draft.set("half-written".into());
+    tick().await;
+    let textarea: web_sys::HtmlTextAreaElement =
+        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    textarea.focus().unwrap();
+    textarea.set_selection_range(2, 4).unwrap();
+    assert_eq!(attr(&root, ".c360", "dir").as_deref(), Some("ltr"));
+    assert!(!root.query_selector(".c360").unwrap().unwrap().class_list().contains("c360-left"));
+    assert!(!root.query_selector(".c360").unwrap().unwrap().class_list().contains("c360-again"));
+
+    chat.set_locale(Locale::Ar);
+    tick().await;
+    connect360_widget::browser::next_frame().await;
+    connect360_widget::browser::next_frame().await;
+    let frame = root.query_selector(".c360").unwrap().unwrap();
+    assert_eq!(frame.get_attribute("dir").as_deref(), Some("rtl"));
+    assert_eq!(frame.get_attribute("lang").as_deref(), Some("ar"));
+    assert!(frame.class_list().contains("c360-left"), "the launcher moves to the reading direction's end");
+    assert_eq!(attr(&root, "textarea", "placeholder").as_deref(), Some("اكتب رسالة…"));
+    assert_eq!(attr(&root, ".c360-launcher", "aria-label").as_deref(), Some("أغلق المحادثة"), "open: it closes");
+    assert_eq!(attr(&root, ".c360-send", "aria-label").as_deref(), Some("إرسال"));
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "جارٍ الإرسال…");
+    let texts: Vec<String> = bubbles(&root).iter().map(|b| b.text_content().unwrap()).collect();
+    assert_eq!(texts, ["Hi", "Hello! مرحبا", "on its way"]);
+    for b in bubbles(&root) {
+        assert_eq!(b.get_attribute("dir").as_deref(), Some("auto"));
+    }
+    assert_eq!(all(&root, ".c360-panel").len(), 1, "one panel, drawn again");
+    assert!(frame.class_list().contains("c360-again"), "without the opening animation");
+    let textarea: web_sys::HtmlTextAreaElement =
+        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    assert_eq!(textarea.value(), "half-written");
+    assert!(textarea.matches(":focus").unwrap(), "the composer keeps the focus");
+    assert_eq!((textarea.selection_start().unwrap(), textarea.selection_end().unwrap()), (Some(2), Some(4)));
+    assert!(chat.open.get_untracked());
+
+    // Sent in Turkish now: the visitor's text is keyed by the panel's locale.
+    chat.set_locale(Locale::Tr);
+    tick().await;
+    assert_eq!(attr(&root, ".c360", "dir").as_deref(), Some("ltr"));
+    assert_eq!(attr(&root, "textarea", "placeholder").as_deref(), Some("Bir mesaj yazın…"));
+    assert_eq!(bubbles(&root).len(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn an_explicit_data_position_is_kept_in_arabic() {
+    use connect360_api::Locale;
+    let container: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&container).unwrap();
+    let config = WidgetConfig::parse(
+        r#"{"widgetKey":"wk_test","apiBase":"https://chat.invalid","locale":"ar","position":"right"}"#,
+    )
+    .unwrap();
+    let chat = Chat::new(config, None);
+    assert_eq!(chat.locale.get_untracked(), Locale::Ar);
+    mount_to(container.clone(), move || view! { <App chat /> }).forget();
+    tick().await;
+    let frame = container.query_selector(".c360").unwrap().unwrap();
+    assert_eq!(frame.get_attribute("dir").as_deref(), Some("rtl"));
+    assert!(!frame.class_list().contains("c360-left"));
+}
+
+#[wasm_bindgen_test]
+async fn set_locale_keeps_the_list_scrolled_where_it_was() {
+    use connect360_api::Locale;
+    let style = document().create_element("style").unwrap();
+    style.set_text_content(Some(".c360-list{height:200px;overflow:auto;display:block}"));
+    document().head().unwrap().append_child(&style).unwrap();
+    let messages: Vec<Message> = (0..40)
+        .map(|i| message(&format!("m{i}"), i, "workspace", &format!("message {i}"), None))
+        .collect();
+    let (chat, root) = mount_panel(messages).await;
+    let list = || root.query_selector(".c360-list").unwrap().unwrap();
+    list().set_scroll_top(150);
+    let before = list().scroll_top();
+    assert!(before > 100, "the list scrolls");
+    chat.set_locale(Locale::Tr);
+    tick().await;
+    connect360_widget::browser::next_frame().await;
+    connect360_widget::browser::next_frame().await;
+    assert_eq!(attr(&root, ".c360", "lang").as_deref(), Some("tr"));
+    assert_eq!(list().scroll_top(), before);
+    style.remove();
+}
+
+#[wasm_bindgen_test]
+async fn unread_replies_prefix_the_title_until_read() {
+    document().set_title("Nordwind shop");
+    let unread = RwSignal::new(0u32);
+    let owner = Owner::new();
+    owner.with(|| connect360_widget::web::on_unread(unread, false));
+    tick().await;
+    assert_eq!(document().title(), "Nordwind shop");
+    unread.set(1);
+    tick().await;
+    assert_eq!(document().title(), "(1) Nordwind shop");
+    unread.set(3);
+    tick().await;
+    assert_eq!(document().title(), "(3) Nordwind shop");
+    unread.set(0);
+    tick().await;
+    assert_eq!(document().title(), "Nordwind shop");
+    drop(owner);
+}
+
+#[wasm_bindgen_test]
+fn a_forced_theme_wins_over_the_system() {
+    use connect360_widget::theme::Theme;
+    let el = document().create_element("div").unwrap();
+    connect360_widget::web::apply_theme(&el, Theme::Dark);
+    assert_eq!(el.get_attribute("data-theme").as_deref(), Some("dark"));
+    connect360_widget::web::apply_theme(&el, Theme::Light);
+    assert_eq!(el.get_attribute("data-theme").as_deref(), Some("light"));
+    // Auto: the headless browser's preference, whichever it is.
+    connect360_widget::web::apply_theme(&el, Theme::Auto);
+    assert!(matches!(el.get_attribute("data-theme").as_deref(), Some("dark" | "light")));
+}
+
 #[wasm_bindgen_test]
 async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
     let (chat, root) = mount_panel(vec![message("q1", 1, "customer", "Do you ship to Izmir?", None)]).await;
