@@ -488,10 +488,15 @@ impl<T: FromJson> FromJson for Option<T> {
 
 impl<T: FromJson> FromJson for Vec<T> {
     fn from_json(value: Value) -> Result<Self, JsonError> {
-        match value {
-            Value::Array(items) => items.into_iter().map(T::from_json).collect(),
-            _ => Err(INVALID),
+        let Value::Array(items) = value else {
+            return Err(INVALID);
+        };
+        // A loop, not `collect`: that would add an adapter per item type.
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(T::from_json(item)?);
         }
+        Ok(out)
     }
 }
 
@@ -504,13 +509,13 @@ impl FromJson for Map<String, Value> {
 /// `Content`: each key an exact locale code.
 impl FromJson for BTreeMap<Locale, Value> {
     fn from_json(value: Value) -> Result<Self, JsonError> {
-        object(value)?
-            .into_iter()
-            .map(|(code, text)| {
-                let locale = Locale::ALL.into_iter().find(|l| l.as_str() == code);
-                locale.map(|l| (l, text)).ok_or(INVALID)
-            })
-            .collect()
+        // Inserted one by one: collecting would sort, and add a sort to the widget.
+        let mut content = BTreeMap::new();
+        for (code, text) in object(value)? {
+            let locale = Locale::ALL.into_iter().find(|l| l.as_str() == code);
+            content.insert(locale.ok_or(INVALID)?, text);
+        }
+        Ok(content)
     }
 }
 
