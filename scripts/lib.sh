@@ -4,7 +4,8 @@
 
 TRUNK_VERSION="0.21.14"
 BINARYEN_VERSION="132.0.0"
-TOOLS_DIR="$ROOT/.tools" # npm-installed build tools (wasm-opt), not committed
+TERSER_VERSION="5.51.4"
+TOOLS_DIR="$ROOT/.tools" # npm-installed build tools (wasm-opt, terser), not committed
 
 banner() {
   local line="=============================================================================="
@@ -67,14 +68,18 @@ ensure_wasm_bindgen() {
 }
 
 # Trunk would download wasm-opt from GitHub; the npm package binaryen has it.
+# terser minifies the JS glue (Trunk.toml's post_build hook). One npm call
+# installs both: a later `npm install --no-save` would drop the other.
 ensure_wasm_opt() {
   if [ -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] &&
-    "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | grep -q "version_${BINARYEN_VERSION%%.*}"; then
-    note "wasm-opt (binaryen $BINARYEN_VERSION): installed"
+    "$TOOLS_DIR/node_modules/.bin/wasm-opt" --version | grep -q "version_${BINARYEN_VERSION%%.*}" &&
+    [ "$("$TOOLS_DIR/node_modules/.bin/terser" --version 2>/dev/null)" = "terser $TERSER_VERSION" ]; then
+    note "wasm-opt (binaryen $BINARYEN_VERSION), terser $TERSER_VERSION: installed"
   else
-    note "wasm-opt (binaryen $BINARYEN_VERSION): installing with npm"
+    note "wasm-opt (binaryen $BINARYEN_VERSION), terser $TERSER_VERSION: installing with npm"
     mkdir -p "$TOOLS_DIR"
-    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION" >/dev/null
+    npm install --prefix "$TOOLS_DIR" --no-audit --no-fund --no-save \
+      "binaryen@$BINARYEN_VERSION" "terser@$TERSER_VERSION" >/dev/null
   fi
   export PATH="$TOOLS_DIR/node_modules/.bin:$PATH"
 }

@@ -24,18 +24,19 @@ pub fn human_size(bytes: u64) -> String {
     if bytes < 1024 {
         return format!("{bytes} B");
     }
-    let mut value = bytes as f64 / 1024.0;
     let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
+    while bytes >> (10 * (unit + 2)) > 0 && unit + 1 < UNITS.len() {
         unit += 1;
     }
+    // Tenths of the unit, rounded half up; integers only (float formatting
+    // would add kilobytes of tables to the widget).
+    let shift = 10 * (unit + 1);
+    let tenths = (bytes.saturating_mul(10) + (1 << (shift - 1))) >> shift;
     // One decimal while it says something (3.4 KB), none once it doesn't (25 MB).
-    let rounded = (value * 10.0).round() / 10.0;
-    if rounded >= 10.0 || rounded.fract() == 0.0 {
-        format!("{} {}", rounded.round(), UNITS[unit])
+    if tenths >= 100 || tenths.is_multiple_of(10) {
+        format!("{} {}", (tenths + 5) / 10, UNITS[unit])
     } else {
-        format!("{rounded:.1} {}", UNITS[unit])
+        format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
     }
 }
 

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestInit, Response};
 
-use crate::protocol::{self, ClientError, HttpRequest, Method};
+use crate::protocol::{self, ClientError, FromJson, HttpRequest, Method, ToJson};
 
 /// How long a request may take before it is abandoned (as a network error).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -27,7 +27,11 @@ impl Client {
         &self,
         input: &P::Input,
         idempotency_key: Option<&str>,
-    ) -> Result<P::Output, ClientError> {
+    ) -> Result<P::Output, ClientError>
+    where
+        P::Input: ToJson,
+        P::Output: FromJson,
+    {
         let request = protocol::trpc_request::<P>(&self.api_base, input);
         let (status, body) = fetch(request, Some(&self.token), idempotency_key).await?;
         protocol::parse_trpc(status, &body)
@@ -48,13 +52,12 @@ async fn fetch(
     token: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> Result<(u16, String), ClientError> {
-    let network = |e: JsValue| {
-        ClientError::Network(e.as_string().unwrap_or_else(|| format!("{e:?}")))
-    };
+    // Only "Can't reach the server" is shown: no need to describe `e`.
+    let network = |_: JsValue| ClientError::Network(String::new());
     let headers = Headers::new().map_err(network)?;
     if let Some(token) = token {
         headers
-            .set("Authorization", &format!("Bearer {token}"))
+            .set("Authorization", &("Bearer ".to_owned() + token))
             .map_err(network)?;
     }
     if let Some(key) = idempotency_key {

@@ -49,7 +49,7 @@ impl StoredSession {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("plain struct")
+        crate::protocol::to_json(self)
     }
 }
 

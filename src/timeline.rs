@@ -83,22 +83,24 @@ impl Timeline {
     pub fn insert(&mut self, message: Message) -> bool {
         match self.messages.iter().position(|m| m.id == message.id) {
             Some(i) => {
-                self.messages[i] = message;
-                self.sort();
+                // Its `createdAt` may have changed: it goes where it now sorts
+                // (moved rather than re-sorted: no sort in the widget).
+                self.messages.remove(i);
+                self.insert_sorted(message);
                 false
             }
             None => {
-                let at = self
-                    .messages
-                    .partition_point(|m| order_key(m) < order_key(&message));
-                self.messages.insert(at, message);
+                self.insert_sorted(message);
                 true
             }
         }
     }
 
-    fn sort(&mut self) {
-        self.messages.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
+    fn insert_sorted(&mut self, message: Message) {
+        let at = self
+            .messages
+            .partition_point(|m| order_key(m) < order_key(&message));
+        self.messages.insert(at, message);
     }
 
     /// Merges the newest page (a poll); returns the messages it added.
