@@ -775,8 +775,5 @@ impl Chat {
 
 /// A message as the API returns it, as a JavaScript object.
 fn to_js(message: &Message) -> JsValue {
-    serde_json::to_string(message)
-        .ok()
-        .and_then(|json| js_sys::JSON::parse(&json).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+    js_sys::JSON::parse(&crate::protocol::to_json(message)).unwrap_or(JsValue::UNDEFINED)
 }

@@ -1,57 +1,62 @@
 //! The configuration the loader passes to `mount` (from the script tag).
 
-use serde::Deserialize;
+use serde_json::Value;
 
+use crate::protocol::{FromJson, JsonError, object, take};
 use crate::theme::Theme;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Position {
     #[default]
     Right,
     Left,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Read from the loader's JSON (camelCase keys; unknown keys ignored).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WidgetConfig {
     /// `data-widget-key`, `wk_…`.
     pub widget_key: String,
     /// The origin the loader script came from.
     pub api_base: String,
     /// `data-locale`.
-    #[serde(default)]
     pub locale: Option<String>,
     /// `data-position`: `left` or `right`; without it (or anything else),
     /// the end of the reading direction (right, left in Arabic).
-    #[serde(default, deserialize_with = "lenient_position")]
     pub position: Option<Position>,
     /// `data-title`.
-    #[serde(default)]
     pub title: Option<String>,
     /// `data-color`, the accent colour.
-    #[serde(default)]
     pub color: Option<String>,
     /// `data-ai-agent`: the visitor's messages ask this agent for a reply.
-    #[serde(default)]
     pub ai_agent: Option<String>,
     /// `data-theme`: `light`, `dark`, or `auto` (the system's, the default).
-    #[serde(default)]
     pub theme: Option<String>,
     /// `data-sound="on"`: a short tone when a reply arrives unread.
-    #[serde(default)]
     pub sound: Option<String>,
 }
 
-fn lenient_position<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Position>, D::Error> {
-    let s = Option::<String>::deserialize(d)?;
-    Ok(match s.as_deref().map(str::trim) {
-        Some(p) if p.eq_ignore_ascii_case("left") => Some(Position::Left),
-        Some(p) if p.eq_ignore_ascii_case("right") => Some(Position::Right),
-        _ => None,
-    })
+impl FromJson for WidgetConfig {
+    fn from_json(value: Value) -> Result<Self, JsonError> {
+        let mut map = object(value)?;
+        // Anything but `left` or `right` (any case) is no position.
+        let position: Option<String> = take(&mut map, "position")?;
+        Ok(WidgetConfig {
+            widget_key: take(&mut map, "widgetKey")?,
+            api_base: take(&mut map, "apiBase")?,
+            locale: take(&mut map, "locale")?,
+            position: match position.as_deref().map(str::trim) {
+                Some(p) if p.eq_ignore_ascii_case("left") => Some(Position::Left),
+                Some(p) if p.eq_ignore_ascii_case("right") => Some(Position::Right),
+                _ => None,
+            },
+            title: take(&mut map, "title")?,
+            color: take(&mut map, "color")?,
+            ai_agent: take(&mut map, "aiAgent")?,
+            theme: take(&mut map, "theme")?,
+            sound: take(&mut map, "sound")?,
+        })
+    }
 }
 
 impl WidgetConfig {

@@ -10,14 +10,13 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 use connect360_api::{
-    AiRequest, Attachment, Channel, ChannelType, Conversation, ConversationType, CustomerInput,
-    ErrorCode, ErrorData, ErrorEnvelope, ErrorShape, ListMessagesInput, Locale, Message, Page,
+    AiDelta, AiIdle, AiRequest, AiStart, AiStreamEvent, AiStreamInput, Attachment, Channel, ChannelType, Conversation, ConversationType, CustomerInput,
+    ErrorCode, ErrorData, ErrorEnvelope, ErrorShape, HandOffInput, ListMessagesInput, Locale, Message, Page,
     Procedure, ProcedureKind, SendAs, SendInput, Sender, SenderType, SessionCustomer,
     UploadResponse, UploadedFile, WIDGET_SESSION_PATH, WidgetSession, WidgetSessionInput,
 };
 use serde_json::{Map, Number, Value};
 
-use crate::config::{Position, WidgetConfig};
 use crate::session::{Identity, StoredSession};
 
 /// Why a call failed.
@@ -133,14 +132,34 @@ fn parse_with<T>(
     if (200..300).contains(&status) {
         return success(body).map_err(|e| ClientError::Decode(e.to_string()));
     }
+    Err(refusal(status, body))
+}
+
+/// Why a request was refused (a status outside 2xx): the error envelope the
+/// API answers, or what else came.
+pub fn refusal(status: u16, body: &str) -> ClientError {
     match from_json::<ErrorEnvelope>(body) {
-        Ok(envelope) => Err(ClientError::Api(envelope.error)),
+        Ok(envelope) => ClientError::Api(envelope.error),
         // A gateway's own page: the API itself was not reached.
-        Err(_) if matches!(status, 502..=504) => {
-            Err(ClientError::Network(format!("HTTP {status}")))
-        }
-        Err(e) => Err(ClientError::Decode(format!("HTTP {status}: {e}"))),
+        Err(_) if matches!(status, 502..=504) => ClientError::Network(format!("HTTP {status}")),
+        Err(e) => ClientError::Decode(format!("HTTP {status}: {e}")),
     }
+}
+
+/// An event of the AI reply stream from its SSE `event:` name and `data:`
+/// (as `AiStreamEvent::decode`, with the widget's JSON reader); `None` for an
+/// unknown name, which a newer server may send and a client skips.
+pub fn ai_stream_event(name: &str, data: &str) -> Option<Result<AiStreamEvent, JsonError>> {
+    let read = |data: &str| -> Result<AiStreamEvent, JsonError> {
+        let mut map = object(parse_json(data)?)?;
+        Ok(match name {
+            "start" => AiStreamEvent::Start(AiStart { sender: take(&mut map, "sender")? }),
+            "delta" => AiStreamEvent::Delta(AiDelta { text: take(&mut map, "text")? }),
+            "message" => AiStreamEvent::Message(Box::new(Message::from_json(Value::Object(map))?)),
+            _ => AiStreamEvent::Idle(AiIdle {}),
+        })
+    };
+    matches!(name, "start" | "delta" | "message" | "idle").then(|| read(data))
 }
 
 // --- JSON ----------------------------------------------------------------
@@ -600,6 +619,7 @@ from_json_struct!(Conversation {
     member_ids: "memberIds",
     channels: "channels",
     metadata: "metadata",
+    ai_stopped_at: "aiStoppedAt",
     created_at: "createdAt",
     updated_at: "updatedAt",
 });
@@ -627,27 +647,6 @@ from_json_struct!(Identity {
     email: "email",
     user_hash: "userHash",
 });
-
-/// The loader's configuration (`config.rs`): unknown fields ignored, and any
-/// `position` but a string `left` is `right`.
-impl FromJson for WidgetConfig {
-    fn from_json(value: Value) -> Result<Self, JsonError> {
-        let mut map = object(value)?;
-        let position: Option<String> = take(&mut map, "position")?;
-        Ok(WidgetConfig {
-            widget_key: take(&mut map, "widgetKey")?,
-            api_base: take(&mut map, "apiBase")?,
-            locale: take(&mut map, "locale")?,
-            position: match position {
-                Some(p) if p.trim().eq_ignore_ascii_case("left") => Position::Left,
-                _ => Position::Right,
-            },
-            title: take(&mut map, "title")?,
-            color: take(&mut map, "color")?,
-            ai_agent: take(&mut map, "aiAgent")?,
-        })
-    }
-}
 
 /// A type written as JSON text.
 pub trait ToJson {
@@ -802,8 +801,10 @@ macro_rules! to_json_struct {
     ($ty:ident { $($field:ident: $key:literal $($opt:ident)?),* $(,)? }) => {
         impl ToJson for $ty {
             fn write_json(&self, out: &mut String) {
+                // Every field named: one added to the type and not here is a compile error.
+                let $ty { $($field),* } = self;
                 let mut o = ObjectWriter::new(out);
-                $(to_json_struct!(@one o, &self.$field, $key $(, $opt)?);)*
+                $(to_json_struct!(@one o, $field, $key $(, $opt)?);)*
                 o.end();
             }
         }
@@ -859,6 +860,13 @@ to_json_struct!(SendInput {
     customer_id: "customerId" if_some,
     customer: "customer" if_some,
     ai: "ai" if_some,
+});
+to_json_struct!(HandOffInput { conversation_id: "conversationId" });
+to_json_struct!(AiStreamInput {
+    conversation_id: "conversationId",
+    last_message_id: "lastMessageId" if_some,
+    sender_id: "senderId" if_some,
+    channel_id: "channelId" if_some,
 });
 to_json_struct!(ListMessagesInput { conversation_id: "conversationId", limit: "limit" if_some, cursor: "cursor" if_some });
 to_json_struct!(WidgetSessionInput {

@@ -4,7 +4,6 @@
 use connect360_api::{AI_STREAM_PATH, AiStreamEvent, AiStreamInput};
 use js_sys::{Reflect, Uint8Array};
 use leptos::prelude::window;
-use serde::de::IgnoredAny;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, ReadableStreamDefaultReader, RequestInit, Response};
@@ -27,8 +26,7 @@ pub async fn follow(
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_headers(&headers);
-    let body = serde_json::to_string(input).map_err(|e| ClientError::Decode(e.to_string()))?;
-    init.set_body(&JsValue::from_str(&body));
+    init.set_body(&JsValue::from_str(&protocol::to_json(input)));
     let url = format!("{}{AI_STREAM_PATH}", client.api_base);
     let response: Response = JsFuture::from(window().fetch_with_str_and_init(&url, &init))
         .await
@@ -38,8 +36,7 @@ pub async fn follow(
         // Refused before it started: an error envelope, as tRPC answers.
         let text = JsFuture::from(response.text().map_err(network)?).await.map_err(network)?;
         let text = text.as_string().unwrap_or_default();
-        let refused = protocol::parse_trpc::<IgnoredAny>(response.status(), &text).err();
-        return Err(refused.unwrap_or_else(|| ClientError::Decode(format!("HTTP {}", response.status()))));
+        return Err(protocol::refusal(response.status(), &text));
     }
     let reader: ReadableStreamDefaultReader = response
         .body()
@@ -54,7 +51,7 @@ pub async fn follow(
         }
         let bytes = Reflect::get(&chunk, &"value".into()).map_err(network)?;
         for frame in parser.push(&Uint8Array::new(&bytes).to_vec()) {
-            let Some(event) = AiStreamEvent::decode(&frame.event, &frame.data) else {
+            let Some(event) = protocol::ai_stream_event(&frame.event, &frame.data) else {
                 continue;
             };
             let event = event.map_err(|e| ClientError::Decode(e.to_string()))?;
