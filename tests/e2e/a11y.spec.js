@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { test, expect } from '@playwright/test';
 import { Server } from './server.js';
+import { gotoShop as openShop, launcher, openPanel, panel, row, rows, send } from './panel.js';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core');
 
@@ -15,38 +16,9 @@ test.afterEach(async () => {
   await server?.stop();
 });
 
-const panel = (page) => page.locator('connect360-chat .c360-panel');
-const launcher = (page) => page.locator('connect360-chat .c360-launcher');
-const rows = (page) => panel(page).locator('.c360-row');
-const row = (page, text) => rows(page).filter({ hasText: text });
 const announcer = (page) => panel(page).locator('.c360-announcer');
 
-/** Opens the demo shop, as a site without an AI agent unless asked, optionally with data-locale. */
-async function gotoShop(page, { locale, assistant = false } = {}) {
-  await page.route(`${server.url}/`, async (route) => {
-    const response = await route.fetch();
-    let html = await response.text();
-    if (!assistant) html = html.replace(/ data-ai-agent="[^"]*"/, '');
-    if (locale) html = html.replace('<script src="/widget.js"', `<script src="/widget.js" data-locale="${locale}"`);
-    await route.fulfill({ response, body: html });
-  });
-  await page.goto(server.url);
-}
-
-/** As in widget.spec.js: one click on the mounted launcher. */
-async function openPanel(page) {
-  await launcher(page).first().hover();
-  await expect(panel(page)).toHaveCount(1, { timeout: 30_000 });
-  await expect(launcher(page)).toHaveCount(1);
-  await launcher(page).click();
-  await expect(panel(page)).toBeVisible();
-}
-
-async function send(page, text) {
-  const input = panel(page).locator('.c360-input');
-  await input.fill(text);
-  await input.press('Enter');
-}
+const gotoShop = (page, options) => openShop(page, server, options);
 
 /** The widget polls at once when the window gets the focus. */
 const pollNow = (page) => page.evaluate(() => window.dispatchEvent(new Event('focus')));
@@ -155,7 +127,7 @@ test('axe finds no violations in the open panel, dark theme', async ({ page }) =
 });
 
 test('axe finds no violations in the open panel, in Arabic (right to left)', async ({ page }) => {
-  await gotoShop(page, { locale: 'ar' });
+  await gotoShop(page, { attrs: { locale: 'ar' } });
   await panelWithMessages(page, { mine: 'أين طلبي رقم NW-1042؟', more: 'دفعت يوم الاثنين.', theirs: 'يُشحن اليوم.', failed: 'هذه لم تُرسل.' });
   await expect(panel(page).locator('xpath=..')).toHaveAttribute('dir', 'rtl');
   await expect(panel(page).locator('xpath=..')).toHaveAttribute('lang', 'ar');

@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { test, expect } from '@playwright/test';
 import { Server } from './server.js';
+import { openPanel, panel, row, send as sendFromComposer } from './panel.js';
 
 let server;
 let site;
@@ -116,24 +117,9 @@ async function watch(page) {
   return async () => [...problems, ...(await page.evaluate(() => window.__cspViolations.map((v) => `csp: ${v}`)))];
 }
 
-const panel = (page) => page.locator('connect360-chat .c360-panel');
-const rows = (page) => panel(page).locator('.c360-row');
-const row = (page, text) => rows(page).filter({ hasText: text });
-
-/** As in widget.spec.js: hover loads the bundle, one click once it has mounted. */
-async function openPanel(page) {
-  const launcher = page.locator('connect360-chat .c360-launcher');
-  await launcher.first().hover({ timeout: 30_000 });
-  await expect(panel(page)).toHaveCount(1, { timeout: 30_000 });
-  await expect(launcher).toHaveCount(1);
-  await launcher.click({ timeout: 15_000 });
-  await expect(panel(page)).toBeVisible();
-}
-
+/** Sends from the composer and waits until it is stored. */
 async function send(page, text) {
-  const input = panel(page).locator('.c360-input');
-  await input.fill(text);
-  await input.press('Enter');
+  await sendFromComposer(page, text);
   await expect(row(page, text).locator('.c360-status')).toHaveText('Sent');
 }
 

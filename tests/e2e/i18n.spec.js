@@ -2,6 +2,7 @@
 // demo shop's page, its script tag and <html lang> altered per test.
 import { test, expect } from '@playwright/test';
 import { Server } from './server.js';
+import { gotoShop as openShop, launcher, openPanel as openMounted, panel, row, rows, send } from './panel.js';
 
 let server;
 test.beforeEach(async () => {
@@ -14,42 +15,14 @@ test.afterEach(async () => {
 const SHOP_TITLE = 'Nordwind Outfitters: gear for wet weekends';
 const host = (page) => page.locator('connect360-chat');
 const frame = (page) => page.locator('connect360-chat .c360');
-const panel = (page) => page.locator('connect360-chat .c360-panel');
-const launcher = (page) => page.locator('connect360-chat .c360-launcher');
 const input = (page) => panel(page).locator('.c360-input');
-const rows = (page) => panel(page).locator('.c360-row');
-const row = (page, text) => rows(page).filter({ hasText: text });
 
-/**
- * Opens the demo shop without its AI agent, with `lang` on <html> and
- * `attrs` added to the widget's script tag.
- */
-async function gotoShop(page, { lang, attrs = {} } = {}) {
-  await page.route(`${server.url}/`, async (route) => {
-    const response = await route.fetch();
-    let html = (await response.text()).replace(/ data-ai-agent="[^"]*"/, '');
-    if (lang) html = html.replace('<html lang="en">', `<html lang="${lang}">`);
-    const extra = Object.entries(attrs).map(([k, v]) => ` data-${k}="${v}"`).join('');
-    html = html.replace('<script src="/widget.js"', `<script src="/widget.js"${extra}`);
-    await route.fulfill({ response, body: html });
-  });
-  await page.goto(server.url);
-}
+const gotoShop = (page, options) => openShop(page, server, options);
 
-/** As widget.spec.js: wait for the mounted launcher, then one click. */
+/** Opens the panel; positions are measured once its opening animation is over. */
 async function openPanel(page) {
-  await launcher(page).first().hover();
-  await expect(panel(page)).toHaveCount(1, { timeout: 30_000 });
-  await expect(launcher(page)).toHaveCount(1);
-  await launcher(page).click();
-  await expect(panel(page)).toBeVisible();
-  // Positions are measured once the opening animation is over.
+  await openMounted(page);
   await panel(page).evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished)));
-}
-
-async function send(page, text) {
-  await input(page).fill(text);
-  await input(page).press('Enter');
 }
 
 async function conversationOf(page) {

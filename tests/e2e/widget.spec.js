@@ -2,6 +2,7 @@
 // embeds it with its script tag, as a site owner would.
 import { test, expect } from '@playwright/test';
 import { Server } from './server.js';
+import { gotoShop as openShop, openPanel, panel, row, rows, send } from './panel.js';
 
 let server;
 test.beforeEach(async () => {
@@ -11,47 +12,10 @@ test.afterEach(async () => {
   await server?.stop();
 });
 
-const panel = (page) => page.locator('connect360-chat .c360-panel');
-const rows = (page) => panel(page).locator('.c360-row');
-const row = (page, text) => rows(page).filter({ hasText: text });
 /** The row whose bubble says exactly `text` (a row's text also holds its time and status). */
 const exactRow = (page, text) => rows(page).filter({ has: page.locator('.c360-bubble', { hasText: new RegExp(`^${text}$`) }) });
 
-/**
- * Hovering the launcher loads the bundle; the click waits until the widget
- * has mounted (its panel exists, the loader's stand-in launcher is gone), so
- * that one click can't reach both launchers and toggle the panel twice.
- */
-async function openPanel(page) {
-  const launcher = page.locator('connect360-chat .c360-launcher');
-  await launcher.first().hover();
-  await expect(panel(page)).toHaveCount(1, { timeout: 30_000 });
-  await expect(launcher).toHaveCount(1);
-  await launcher.click();
-  await expect(panel(page)).toBeVisible();
-}
-
-/**
- * Opens the demo shop. The shop names an AI agent (data-ai-agent); unless a
- * test is about the agent it opens the shop as a site without one, so that
- * only the messages the test sends are there.
- */
-async function gotoShop(page, { withAssistant = false } = {}) {
-  if (!withAssistant) {
-    await page.route(`${server.url}/`, async (route) => {
-      const response = await route.fetch();
-      const html = (await response.text()).replace(/ data-ai-agent="[^"]*"/, '');
-      await route.fulfill({ response, body: html });
-    });
-  }
-  await page.goto(server.url);
-}
-
-async function send(page, text) {
-  const input = panel(page).locator('.c360-input');
-  await input.fill(text);
-  await input.press('Enter');
-}
+const gotoShop = (page, options) => openShop(page, server, options);
 
 /** What the widget keeps in the host page's localStorage: its guest id and token. */
 async function visitorOf(page) {
@@ -278,7 +242,7 @@ test('a visitor attaches an image and a PDF with progress, sends them, and only 
 });
 
 test('the demo assistant (data-ai-agent) answers a question, in the language it was asked in', async ({ page }) => {
-  await gotoShop(page, { withAssistant: true });
+  await gotoShop(page, { assistant: true });
   await openPanel(page);
   await send(page, 'How long does shipping take?');
   const theirs = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft) .c360-bubble');
@@ -290,7 +254,7 @@ test('the demo assistant (data-ai-agent) answers a question, in the language it 
 });
 
 test('the assistant answer streams in and gives way to the stored message without a flicker; Talk to a person stops it', async ({ page }) => {
-  await gotoShop(page, { withAssistant: true });
+  await gotoShop(page, { assistant: true });
   await openPanel(page);
   // Every frame, what the panel shows of the assistant: its draft (typing or
   // words) and its stored replies.
@@ -355,7 +319,7 @@ test('the assistant answer streams in and gives way to the stored message withou
 });
 
 test('a reply stream cut off is opened again from where it was, and the answer shows once', async ({ page }) => {
-  await gotoShop(page, { withAssistant: true });
+  await gotoShop(page, { assistant: true });
   let opened = 0;
   const bodies = [];
   await page.route(`${server.url}/api/v1/connect/ai-stream`, async (route) => {

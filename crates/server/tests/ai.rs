@@ -322,13 +322,13 @@ data: {"text":"ships today."}"#);
     assert_eq!(error["error"]["message"], "lastMessageId: not a message of this conversation");
 }
 
-#[tokio::test]
-async fn a_visitor_streams_only_their_own_conversation() {
-    let app = spawn_app().await;
+/// Two guest visitors of a widget on example.com: each one's token and conversation.
+async fn visitors(app: &TestApp) -> [(String, String); 2] {
     let ws = app.workspace("default").await;
     let domain = connect360_server::validate::Domain::parse("d", "example.com").unwrap();
     let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
-    let session = || async {
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
         let res = app
             .http
             .post(app.url(WIDGET_SESSION_PATH))
@@ -338,10 +338,16 @@ async fn a_visitor_streams_only_their_own_conversation() {
             .await
             .unwrap();
         let body: Value = res.json().await.unwrap();
-        (body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned())
-    };
-    let (alice, alice_conv) = session().await;
-    let (bob, _) = session().await;
+        assert_eq!(body["conversation"]["aiStoppedAt"], Value::Null, "AI replies are on at first");
+        sessions.push((body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned()));
+    }
+    sessions.try_into().unwrap()
+}
+
+#[tokio::test]
+async fn a_visitor_streams_only_their_own_conversation() {
+    let app = spawn_app().await;
+    let [(alice, alice_conv), (bob, _)] = visitors(&app).await;
 
     let events = stream(&app, &alice, json!({"conversationId": alice_conv})).await.unwrap();
     assert_eq!(events, vec![("idle".to_owned(), json!({}))]);
@@ -485,24 +491,7 @@ async fn a_hand_off_drops_the_reply_being_written_and_stops_later_ones() {
 #[tokio::test]
 async fn a_visitor_hands_off_only_their_own_conversation() {
     let app = spawn_app().await;
-    let ws = app.workspace("default").await;
-    let domain = connect360_server::validate::Domain::parse("d", "example.com").unwrap();
-    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
-    let session = || async {
-        let res = app
-            .http
-            .post(app.url(WIDGET_SESSION_PATH))
-            .header("origin", "https://example.com")
-            .json(&json!({"widgetKey": widget.public_key}))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(body["conversation"]["aiStoppedAt"], Value::Null);
-        (body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned())
-    };
-    let (alice, alice_conv) = session().await;
-    let (bob, _) = session().await;
+    let [(alice, alice_conv), (bob, _)] = visitors(&app).await;
 
     let refused = app.call::<HandOff>(&bob, json!({"conversationId": alice_conv})).await;
     assert_eq!(refused.error("NOT_FOUND"), format!("Conversation not found: {alice_conv}"));
