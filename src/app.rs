@@ -15,6 +15,25 @@ use crate::outbox::Delivery;
 use crate::timeline::{Entry, History};
 use crate::upload;
 
+/// The paths of the icons (24 by 24, drawn by `icon`).
+const CHAT: &str = "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z";
+const CLOSE: &str = "M6 6l12 12M18 6L6 18";
+const REPLY: &str = "M10 8V4l-7 7 7 7v-4c5 0 8.5 1.6 11 5-1-5-4-10-11-11z";
+const FILE: &str = "M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5";
+const ATTACH: &str = "M20 11.5 12.2 19.3a5 5 0 0 1-7.1-7.1l8-8a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4l7.3-7.3";
+const SEND: &str = "M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z";
+
+/// An icon: one path, decorative. One function for all of them, so that
+/// their views share one instance of the rendering code.
+#[inline(never)]
+fn icon(class: &'static str, d: &'static str) -> impl IntoView {
+    view! {
+        <svg class=class viewBox="0 0 24 24" aria-hidden="true">
+            <path d=d />
+        </svg>
+    }
+}
+
 /// A line of the list: a day separator or a message.
 #[derive(Clone)]
 enum Row {
@@ -158,12 +177,8 @@ fn Frame(chat: Chat, again: bool) -> impl IntoView {
                     }
                 }
             >
-                <svg class="c360-icon c360-icon-chat" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z" />
-                </svg>
-                <svg class="c360-icon c360-icon-close" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M6 6l12 12M18 6L6 18" />
-                </svg>
+                {icon("c360-icon c360-icon-chat", CHAT)}
+                {icon("c360-icon c360-icon-close", CLOSE)}
                 <Show when=move || { chat.unread.get() > 0 }>
                     <span class="c360-badge" aria-hidden="true">{move || chat.unread.get()}</span>
                 </Show>
@@ -260,9 +275,7 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                     aria-label=s.close
                     on:click=move |_| close_to_launcher(chat, launcher)
                 >
-                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M6 6l12 12M18 6L6 18" />
-                    </svg>
+                    {icon("c360-icon", CLOSE)}
                 </button>
             </div>
             // Not live itself: loaded and paged history would be read out.
@@ -452,9 +465,7 @@ fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
             }>
             <img class="c360-lightbox-image" src=src alt=alt />
             <button type="button" class="c360-lightbox-close" aria-label=s.close_image node_ref=close>
-                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M6 6l12 12M18 6L6 18" />
-                </svg>
+                {icon("c360-icon", CLOSE)}
             </button>
         </div>
     }
@@ -631,9 +642,7 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl 
                     }
                 }
             >
-                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M10 8V4l-7 7 7 7v-4c5 0 8.5 1.6 11 5-1-5-4-10-11-11z" />
-                </svg>
+                {icon("c360-icon", REPLY)}
             </button>
         }
     });
@@ -705,11 +714,7 @@ fn attachments(chat: Chat, files: Vec<Attachment>) -> impl IntoView {
 }
 
 fn file_icon() -> impl IntoView {
-    view! {
-        <svg class="c360-icon c360-file-icon" viewBox="0 0 24 24" aria-hidden="true">
-            <path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5" />
-        </svg>
-    }
+    icon("c360-icon c360-file-icon", FILE)
 }
 
 /// The composer's files: progress and cancel while uploading, the reason
@@ -752,9 +757,7 @@ fn upload_chips(chat: Chat) -> impl IntoView {
                             </span>
                             <button type="button" class="c360-upload-remove" aria-label=label title=label
                                 on:click=move |_| on_click(chat, key)>
-                                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                                    <path d="M6 6l12 12M18 6L6 18" />
-                                </svg>
+                                {icon("c360-icon", CLOSE)}
                             </button>
                         </li>
                     }
@@ -817,9 +820,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                         aria-label=s.cancel_reply
                         on:click=move |_| chat.replying_to.set(None)
                     >
-                        <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                            <path d="M6 6l12 12M18 6L6 18" />
-                        </svg>
+                        {icon("c360-icon", CLOSE)}
                     </button>
                 </div>
             }
@@ -849,9 +850,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                     } />
                 <button type="button" class="c360-attach" aria-label=s.attach title=s.attach
                     on:click=move |_| if let Some(input) = file_input.get_untracked() { input.click() }>
-                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M20 11.5 12.2 19.3a5 5 0 0 1-7.1-7.1l8-8a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4l7.3-7.3" />
-                    </svg>
+                    {icon("c360-icon", ATTACH)}
                 </button>
                 <textarea
                     class="c360-input"
@@ -877,9 +876,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                     }
                 ></textarea>
                 <button type="submit" class="c360-send" aria-label=s.send disabled=move || !can_send()>
-                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z" />
-                    </svg>
+                    {icon("c360-icon", SEND)}
                 </button>
             </div>
         </form>
