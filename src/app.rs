@@ -179,13 +179,23 @@ fn Frame(chat: Chat, again: bool) -> impl IntoView {
             >
                 {icon("c360-icon c360-icon-chat", CHAT)}
                 {icon("c360-icon c360-icon-close", CLOSE)}
-                <Show when=move || { chat.unread.get() > 0 }>
+                {when(move || chat.unread.get() > 0, move || view! {
                     <span class="c360-badge" aria-hidden="true">{move || chat.unread.get()}</span>
-                </Show>
+                })}
             </button>
             <Panel chat launcher />
         </div>
     }
+}
+
+/// What `<Show>` does, without its type-erased children: `view` drawn
+/// while `cond` holds, drawn again only when `cond` changes.
+fn when<V: IntoView + 'static>(
+    cond: impl Fn() -> bool + Send + Sync + 'static,
+    view: impl Fn() -> V + Send + Sync + 'static,
+) -> impl IntoView {
+    let shown = Memo::new(move |_| cond());
+    move || shown.get().then(&view)
 }
 
 /// Closes the panel and gives the focus back to the launcher.
@@ -257,9 +267,9 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
             <div class="c360-drop" aria-hidden="true">{s.drop_files}</div>
             <div class="c360-header">
                 <h2 class="c360-title">{title}</h2>
-                <Show when=move || {
+                {when(move || {
                     matches!(chat.hand_off.get(), HandOffState::Available | HandOffState::Asking | HandOffState::Failed(_))
-                }>
+                }, move || view! {
                     <button
                         type="button"
                         class="c360-hand-off"
@@ -268,7 +278,7 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                     >
                         {s.talk_to_person}
                     </button>
-                </Show>
+                })}
                 <button
                     type="button"
                     class="c360-close"
@@ -290,12 +300,12 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                 node_ref=chat.list
                 on:scroll=move |_| chat.on_scroll()
             >
-                <Show when=move || chat.loading_older.get()>
+                {when(move || chat.loading_older.get(), move || view! {
                     <div class="c360-loader" role="status">
                         <span class="c360-spinner" aria-hidden="true"></span>
                         {s.loading}
                     </div>
-                </Show>
+                })}
                 {move || match chat.status.get() {
                     Status::Connecting => Some(Either::Left(view! {
                         <div class="c360-notice" role="status">{s.connecting}</div>
@@ -311,9 +321,7 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                     })),
                     _ => None,
                 }}
-                <Show when=empty>
-                    <div class="c360-empty">{s.empty}</div>
-                </Show>
+                {when(empty, move || view! { <div class="c360-empty">{s.empty}</div> })}
                 <For each=move || rows(chat) key=Row::key let:row>
                     {render_row(chat, row)}
                 </For>
