@@ -792,7 +792,8 @@ fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
 fn quote(chat: Chat, parent: String) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let id = parent.clone();
-    let info = Memo::new(move |_| preview(chat, &id));
+    let info = move || preview(chat, &id);
+    let info2 = info.clone();
     view! {
         <button
             type="button"
@@ -800,9 +801,9 @@ fn quote(chat: Chat, parent: String) -> impl IntoView {
             on:click=move |_| chat.scroll_to_message(parent.clone())
         >
             <span class="c360-quote-name">
-                {move || info.get().map_or_else(|| s.earlier_message.to_owned(), |i| i.0)}
+                {move || info().map_or_else(|| s.earlier_message.to_owned(), |i| i.0)}
             </span>
-            <span class="c360-quote-text" dir="auto">{move || info.get().map(|i| i.1)}</span>
+            <span class="c360-quote-text" dir="auto">{move || info2().map(|i| i.1)}</span>
         </button>
     }
 }
