@@ -127,12 +127,11 @@ fn sender_name(sender: &Sender, s: &Strings) -> String {
 /// whole: what it shows lives in `chat`, not in the view.
 #[component]
 pub fn App(chat: Chat) -> impl IntoView {
-    let drawn = StoredValue::new(false);
+    let mut drawn = false;
     move || {
         chat.locale.track();
         // Drawn again: the open panel does not play its opening again.
-        let again = drawn.get_value();
-        drawn.set_value(true);
+        let again = std::mem::replace(&mut drawn, true);
         view! { <Frame chat again /> }
     }
 }
@@ -354,18 +353,19 @@ fn announcer(chat: Chat) -> impl IntoView {
     let said = RwSignal::new(None::<String>);
     // The newest stored message already looked at (`Some(None)`: none yet);
     // `None` until the first page is in.
-    let seen = StoredValue::new(None::<Option<(String, String)>>);
+    // Each effect keeps what it saw in its own closure.
+    let mut seen = None::<Option<(String, String)>>;
     Effect::new(move |_| {
         let fresh = chat.timeline.with(|t| {
             if *t.history() == History::Unknown {
-                seen.set_value(None);
+                seen = None;
                 return Vec::new();
             }
             let newest = t
                 .messages()
                 .last()
                 .map(|m| (m.created_at.clone(), m.id.clone()));
-            let Some(last) = seen.try_update_value(|seen| seen.replace(newest)).flatten() else {
+            let Some(last) = seen.replace(newest) else {
                 return Vec::new();
             };
             let is_new = |m: &&connect360_api::Message| {
@@ -403,14 +403,14 @@ fn announcer(chat: Chat) -> impl IntoView {
         }
     });
     // The visitor's messages that failed, by client id, once each failure.
-    let failed = StoredValue::new(Vec::<String>::new());
+    let mut failed = Vec::<String>::new();
     Effect::new(move |_| {
         let mut newly = Vec::new();
         let now: Vec<String> = chat.outbox.with(|o| {
             o.unstored()
                 .filter(|m| matches!(m.delivery, Delivery::Failed(_)))
                 .map(|m| {
-                    if failed.with_value(|f| !f.contains(&m.client_id)) {
+                    if !failed.contains(&m.client_id) {
                         let text = display_text(&m.content, chat.locale.get_untracked()).unwrap_or_default();
                         newly.push(format!("{}: {text}", s.failed));
                     }
@@ -418,19 +418,19 @@ fn announcer(chat: Chat) -> impl IntoView {
                 })
                 .collect()
         });
-        failed.set_value(now);
+        failed = now;
         if !newly.is_empty() && chat.open.get_untracked() {
             said.set(Some(newly.join("\n")));
         }
     });
     // The assistant starts on a reply: said once, as it starts typing.
-    let typing_for = StoredValue::new(None::<String>);
+    let mut typing_for = None::<String>;
     Effect::new(move |_| {
         let after = chat.reply.with(|r| r.as_ref().map(|r| r.after.clone()));
-        if after.is_some() && after != typing_for.get_value() && chat.open.get_untracked() {
+        if after.is_some() && after != typing_for && chat.open.get_untracked() {
             said.set(Some(s.typing.to_owned()));
         }
-        typing_for.set_value(after);
+        typing_for = after;
     });
     Effect::new(move |_| {
         if !chat.open.get() {
