@@ -456,8 +456,11 @@ fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let close = NodeRef::<leptos::html::Button>::new();
     let label = alt.clone();
-    close.on_load(|button| {
-        request_animation_frame(move || _ = button.focus());
+    // Drawn by the next frame: its close button takes the focus.
+    request_animation_frame(move || {
+        if let Some(button) = close.get_untracked() {
+            _ = button.focus();
+        }
     });
     view! {
         <div class="c360-lightbox" role="dialog" aria-modal="true" aria-label=label
