@@ -15,6 +15,25 @@ use crate::outbox::Delivery;
 use crate::timeline::{Entry, History};
 use crate::upload;
 
+/// The paths of the icons (24 by 24, drawn by `icon`).
+const CHAT: &str = "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z";
+const CLOSE: &str = "M6 6l12 12M18 6L6 18";
+const REPLY: &str = "M10 8V4l-7 7 7 7v-4c5 0 8.5 1.6 11 5-1-5-4-10-11-11z";
+const FILE: &str = "M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5";
+const ATTACH: &str = "M20 11.5 12.2 19.3a5 5 0 0 1-7.1-7.1l8-8a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4l7.3-7.3";
+const SEND: &str = "M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z";
+
+/// An icon: one path, decorative. One function for all of them, so that
+/// their views share one instance of the rendering code.
+#[inline(never)]
+fn icon(class: &'static str, d: &'static str) -> impl IntoView {
+    view! {
+        <svg class=class viewBox="0 0 24 24" aria-hidden="true">
+            <path d=d />
+        </svg>
+    }
+}
+
 /// A line of the list: a day separator or a message.
 #[derive(Clone)]
 enum Row {
@@ -108,12 +127,11 @@ fn sender_name(sender: &Sender, s: &Strings) -> String {
 /// whole: what it shows lives in `chat`, not in the view.
 #[component]
 pub fn App(chat: Chat) -> impl IntoView {
-    let drawn = StoredValue::new(false);
+    let mut drawn = false;
     move || {
         chat.locale.track();
         // Drawn again: the open panel does not play its opening again.
-        let again = drawn.get_value();
-        drawn.set_value(true);
+        let again = std::mem::replace(&mut drawn, true);
         view! { <Frame chat again /> }
     }
 }
@@ -158,19 +176,25 @@ fn Frame(chat: Chat, again: bool) -> impl IntoView {
                     }
                 }
             >
-                <svg class="c360-icon c360-icon-chat" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z" />
-                </svg>
-                <svg class="c360-icon c360-icon-close" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M6 6l12 12M18 6L6 18" />
-                </svg>
-                <Show when=move || { chat.unread.get() > 0 }>
+                {icon("c360-icon c360-icon-chat", CHAT)}
+                {icon("c360-icon c360-icon-close", CLOSE)}
+                {when(move || chat.unread.get() > 0, move || view! {
                     <span class="c360-badge" aria-hidden="true">{move || chat.unread.get()}</span>
-                </Show>
+                })}
             </button>
             <Panel chat launcher />
         </div>
     }
+}
+
+/// What `<Show>` does, without its type-erased children: `view` drawn
+/// while `cond` holds, drawn again only when `cond` changes.
+fn when<V: IntoView + 'static>(
+    cond: impl Fn() -> bool + Send + Sync + 'static,
+    view: impl Fn() -> V + Send + Sync + 'static,
+) -> impl IntoView {
+    let shown = Memo::new(move |_| cond());
+    move || shown.get().then(&view)
 }
 
 /// Closes the panel and gives the focus back to the launcher.
@@ -242,9 +266,9 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
             <div class="c360-drop" aria-hidden="true">{s.drop_files}</div>
             <div class="c360-header">
                 <h2 class="c360-title">{title}</h2>
-                <Show when=move || {
+                {when(move || {
                     matches!(chat.hand_off.get(), HandOffState::Available | HandOffState::Asking | HandOffState::Failed(_))
-                }>
+                }, move || view! {
                     <button
                         type="button"
                         class="c360-hand-off"
@@ -253,16 +277,14 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                     >
                         {s.talk_to_person}
                     </button>
-                </Show>
+                })}
                 <button
                     type="button"
                     class="c360-close"
                     aria-label=s.close
                     on:click=move |_| close_to_launcher(chat, launcher)
                 >
-                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M6 6l12 12M18 6L6 18" />
-                    </svg>
+                    {icon("c360-icon", CLOSE)}
                 </button>
             </div>
             // Not live itself: loaded and paged history would be read out.
@@ -277,12 +299,12 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                 node_ref=chat.list
                 on:scroll=move |_| chat.on_scroll()
             >
-                <Show when=move || chat.loading_older.get()>
+                {when(move || chat.loading_older.get(), move || view! {
                     <div class="c360-loader" role="status">
                         <span class="c360-spinner" aria-hidden="true"></span>
                         {s.loading}
                     </div>
-                </Show>
+                })}
                 {move || match chat.status.get() {
                     Status::Connecting => Some(Either::Left(view! {
                         <div class="c360-notice" role="status">{s.connecting}</div>
@@ -298,9 +320,7 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
                     })),
                     _ => None,
                 }}
-                <Show when=empty>
-                    <div class="c360-empty">{s.empty}</div>
-                </Show>
+                {when(empty, move || view! { <div class="c360-empty">{s.empty}</div> })}
                 <For each=move || rows(chat) key=Row::key let:row>
                     {render_row(chat, row)}
                 </For>
@@ -333,18 +353,19 @@ fn announcer(chat: Chat) -> impl IntoView {
     let said = RwSignal::new(None::<String>);
     // The newest stored message already looked at (`Some(None)`: none yet);
     // `None` until the first page is in.
-    let seen = StoredValue::new(None::<Option<(String, String)>>);
+    // Each effect keeps what it saw in its own closure.
+    let mut seen = None::<Option<(String, String)>>;
     Effect::new(move |_| {
         let fresh = chat.timeline.with(|t| {
             if *t.history() == History::Unknown {
-                seen.set_value(None);
+                seen = None;
                 return Vec::new();
             }
             let newest = t
                 .messages()
                 .last()
                 .map(|m| (m.created_at.clone(), m.id.clone()));
-            let Some(last) = seen.try_update_value(|seen| seen.replace(newest)).flatten() else {
+            let Some(last) = seen.replace(newest) else {
                 return Vec::new();
             };
             let is_new = |m: &&connect360_api::Message| {
@@ -382,14 +403,14 @@ fn announcer(chat: Chat) -> impl IntoView {
         }
     });
     // The visitor's messages that failed, by client id, once each failure.
-    let failed = StoredValue::new(Vec::<String>::new());
+    let mut failed = Vec::<String>::new();
     Effect::new(move |_| {
         let mut newly = Vec::new();
         let now: Vec<String> = chat.outbox.with(|o| {
             o.unstored()
                 .filter(|m| matches!(m.delivery, Delivery::Failed(_)))
                 .map(|m| {
-                    if failed.with_value(|f| !f.contains(&m.client_id)) {
+                    if !failed.contains(&m.client_id) {
                         let text = display_text(&m.content, chat.locale.get_untracked()).unwrap_or_default();
                         newly.push(format!("{}: {text}", s.failed));
                     }
@@ -397,19 +418,19 @@ fn announcer(chat: Chat) -> impl IntoView {
                 })
                 .collect()
         });
-        failed.set_value(now);
+        failed = now;
         if !newly.is_empty() && chat.open.get_untracked() {
             said.set(Some(newly.join("\n")));
         }
     });
     // The assistant starts on a reply: said once, as it starts typing.
-    let typing_for = StoredValue::new(None::<String>);
+    let mut typing_for = None::<String>;
     Effect::new(move |_| {
         let after = chat.reply.with(|r| r.as_ref().map(|r| r.after.clone()));
-        if after.is_some() && after != typing_for.get_value() && chat.open.get_untracked() {
+        if after.is_some() && after != typing_for && chat.open.get_untracked() {
             said.set(Some(s.typing.to_owned()));
         }
-        typing_for.set_value(after);
+        typing_for = after;
     });
     Effect::new(move |_| {
         if !chat.open.get() {
@@ -435,8 +456,11 @@ fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let close = NodeRef::<leptos::html::Button>::new();
     let label = alt.clone();
-    close.on_load(|button| {
-        request_animation_frame(move || _ = button.focus());
+    // Drawn by the next frame: its close button takes the focus.
+    request_animation_frame(move || {
+        if let Some(button) = close.get_untracked() {
+            _ = button.focus();
+        }
     });
     view! {
         <div class="c360-lightbox" role="dialog" aria-modal="true" aria-label=label
@@ -452,9 +476,7 @@ fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
             }>
             <img class="c360-lightbox-image" src=src alt=alt />
             <button type="button" class="c360-lightbox-close" aria-label=s.close_image node_ref=close>
-                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M6 6l12 12M18 6L6 18" />
-                </svg>
+                {icon("c360-icon", CLOSE)}
             </button>
         </div>
     }
@@ -631,9 +653,7 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl 
                     }
                 }
             >
-                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                    <path d="M10 8V4l-7 7 7 7v-4c5 0 8.5 1.6 11 5-1-5-4-10-11-11z" />
-                </svg>
+                {icon("c360-icon", REPLY)}
             </button>
         }
     });
@@ -705,11 +725,7 @@ fn attachments(chat: Chat, files: Vec<Attachment>) -> impl IntoView {
 }
 
 fn file_icon() -> impl IntoView {
-    view! {
-        <svg class="c360-icon c360-file-icon" viewBox="0 0 24 24" aria-hidden="true">
-            <path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5" />
-        </svg>
-    }
+    icon("c360-icon c360-file-icon", FILE)
 }
 
 /// The composer's files: progress and cancel while uploading, the reason
@@ -752,9 +768,7 @@ fn upload_chips(chat: Chat) -> impl IntoView {
                             </span>
                             <button type="button" class="c360-upload-remove" aria-label=label title=label
                                 on:click=move |_| on_click(chat, key)>
-                                <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                                    <path d="M6 6l12 12M18 6L6 18" />
-                                </svg>
+                                {icon("c360-icon", CLOSE)}
                             </button>
                         </li>
                     }
@@ -781,7 +795,8 @@ fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
 fn quote(chat: Chat, parent: String) -> impl IntoView {
     let s = strings(chat.locale.get_untracked());
     let id = parent.clone();
-    let info = Memo::new(move |_| preview(chat, &id));
+    let info = move || preview(chat, &id);
+    let info2 = info.clone();
     view! {
         <button
             type="button"
@@ -789,9 +804,9 @@ fn quote(chat: Chat, parent: String) -> impl IntoView {
             on:click=move |_| chat.scroll_to_message(parent.clone())
         >
             <span class="c360-quote-name">
-                {move || info.get().map_or_else(|| s.earlier_message.to_owned(), |i| i.0)}
+                {move || info().map_or_else(|| s.earlier_message.to_owned(), |i| i.0)}
             </span>
-            <span class="c360-quote-text" dir="auto">{move || info.get().map(|i| i.1)}</span>
+            <span class="c360-quote-text" dir="auto">{move || info2().map(|i| i.1)}</span>
         </button>
     }
 }
@@ -817,9 +832,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                         aria-label=s.cancel_reply
                         on:click=move |_| chat.replying_to.set(None)
                     >
-                        <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                            <path d="M6 6l12 12M18 6L6 18" />
-                        </svg>
+                        {icon("c360-icon", CLOSE)}
                     </button>
                 </div>
             }
@@ -849,9 +862,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                     } />
                 <button type="button" class="c360-attach" aria-label=s.attach title=s.attach
                     on:click=move |_| if let Some(input) = file_input.get_untracked() { input.click() }>
-                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M20 11.5 12.2 19.3a5 5 0 0 1-7.1-7.1l8-8a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4l7.3-7.3" />
-                    </svg>
+                    {icon("c360-icon", ATTACH)}
                 </button>
                 <textarea
                     class="c360-input"
@@ -877,9 +888,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                     }
                 ></textarea>
                 <button type="submit" class="c360-send" aria-label=s.send disabled=move || !can_send()>
-                    <svg class="c360-icon" viewBox="0 0 24 24" aria-hidden="true">
-                        <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z" />
-                    </svg>
+                    {icon("c360-icon", SEND)}
                 </button>
             </div>
         </form>
