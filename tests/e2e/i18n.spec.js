@@ -217,6 +217,8 @@ test('the first reply into an empty conversation counts as unread', async ({ pag
   await expect(panel(page).locator('.c360-empty')).toBeVisible();
   await panel(page).locator('.c360-close').click();
   await server.call('v1.connect.send', { conversationId: await conversationOf(page), content: { en: 'Welcome! Need a hand?' } });
+  // Polled now (the widget polls when the window gets the focus), not after the idle backoff.
+  await page.evaluate(() => window.dispatchEvent(new Event('focus')));
   await expect(launcher(page).locator('.c360-badge')).toHaveText('1', { timeout: 40_000 });
   await expect(page).toHaveTitle(`(1) ${SHOP_TITLE}`);
   await launcher(page).click();
