@@ -82,6 +82,15 @@ impl Principal {
         }
     }
 
+    /// The customer whose conversations alone a visitor may reach; `None`
+    /// for members, who reach their whole workspace.
+    pub fn only_customer(&self) -> Option<&str> {
+        match self {
+            Principal::Member(_) => None,
+            Principal::Visitor(v) => Some(&v.customer_id),
+        }
+    }
+
     /// A visitor reads and writes their own conversation; which procedures
     /// they reach at all is the procedure table's to say.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {

@@ -23,7 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::replies::ReplyEvent;
 use super::runner::REPLY_TIMEOUT;
 use crate::app::AppState;
-use crate::auth::{Permission, Principal};
+use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::{trpc, validate};
 
@@ -49,16 +49,12 @@ async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body
     let input: AiStreamInput = crate::procedures::decode(Some(raw))?;
     let conversation_id = validate::id("conversationId", &input.conversation_id)?;
     let after = input.last_message_id.as_deref().map(|id| validate::id("lastMessageId", id)).transpose()?;
-    let only_customer = match &principal {
-        Principal::Member(_) => None,
-        Principal::Visitor(v) => Some(v.customer_id.as_str()),
-    };
     // Subscribed before looking: a reply stored in between is then either
     // in the state read below or among the events received.
     let (writing, events) = state.ai.replies.subscribe(&conversation_id);
     let reply = state
         .store
-        .ai_reply_state(principal.workspace_id(), &conversation_id, only_customer, after.as_deref())
+        .ai_reply_state(principal.workspace_id(), &conversation_id, principal.only_customer(), after.as_deref())
         .await;
     let reply = match reply {
         Ok(reply) => reply,

@@ -9,7 +9,7 @@ use connect360_api::{
 
 use super::{Ctx, Handle};
 use crate::ai::replies::ReplyEvent;
-use crate::auth::{Permission, Principal};
+use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::store::{ChannelRefs, ConversationUpdate, NewConversation, NewSubConversation};
 use crate::validate::{self, Domain, MAX_NAME};
@@ -112,12 +112,8 @@ impl Handle for api::HandOff {
 
     async fn handle(ctx: &Ctx<'_>, input: HandOffInput) -> Result<Conversation, ApiError> {
         let principal = ctx.principal()?;
-        let only_customer = match principal {
-            Principal::Member(_) => None,
-            Principal::Visitor(v) => Some(v.customer_id.as_str()),
-        };
         let id = validate::id("conversationId", &input.conversation_id)?;
-        let conversation = ctx.store.hand_off(principal.workspace_id(), &id, only_customer).await?;
+        let conversation = ctx.store.hand_off(principal.workspace_id(), &id, principal.only_customer()).await?;
         // A reply being written is dropped: its watchers stop waiting for it.
         ctx.ai.replies.publish(&id, ReplyEvent::Stopped);
         Ok(conversation)

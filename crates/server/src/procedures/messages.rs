@@ -196,13 +196,9 @@ impl Handle for api::ListMessages {
             return Err(ApiError::invalid("limit", format!("must be between 1 and {}", ListMessagesInput::MAX_LIMIT)));
         }
         let principal = ctx.principal()?;
-        let only_customer = match principal {
-            Principal::Member(_) => None,
-            Principal::Visitor(v) => Some(v.customer_id.clone()),
-        };
         let req = PageRequest {
             workspace_id: principal.workspace_id().to_owned(),
-            only_customer,
+            only_customer: principal.only_customer().map(str::to_owned),
             conversation_id: validate::id("conversationId", &input.conversation_id)?,
             limit,
             cursor: input.cursor.as_deref().map(|c| validate::id("cursor", c)).transpose()?,
