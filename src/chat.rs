@@ -425,15 +425,25 @@ impl Chat {
     /// Shows a message that came with an answer (not a poll): the visitor's
     /// own once stored, or a reply from the stream.
     fn receive(self, message: Message) {
-        let detail = to_js(&message);
-        let incoming = message.sender.kind != SenderType::Customer;
         let mut new = false;
-        self.timeline.update(|t| new = t.insert(message));
+        self.timeline.update(|t| new = t.insert(message.clone()));
         if new {
-            if incoming && !self.open.get_untracked() {
-                self.unread.update(|n| *n += 1);
-            }
-            self.emit("message", detail);
+            self.news(std::slice::from_ref(&message));
+        }
+    }
+
+    /// Messages new to the panel (not history): those from others count as
+    /// unread while it is closed; each is told to the page.
+    fn news(self, added: &[Message]) {
+        let incoming = added
+            .iter()
+            .filter(|m| m.sender.kind != SenderType::Customer)
+            .count() as u32;
+        if !self.open.get_untracked() && incoming > 0 {
+            self.unread.update(|n| *n += incoming);
+        }
+        for m in added {
+            self.emit("message", to_js(m));
         }
     }
 
@@ -627,16 +637,7 @@ impl Chat {
         self.timeline
             .with_untracked(|t| self.outbox.update(|o| o.reconcile(t.messages())));
         if !first {
-            let incoming = added
-                .iter()
-                .filter(|m| m.sender.kind != SenderType::Customer)
-                .count() as u32;
-            if !self.open.get_untracked() && incoming > 0 {
-                self.unread.update(|n| *n += incoming);
-            }
-            for m in &added {
-                self.emit("message", to_js(m));
-            }
+            self.news(&added);
         }
         if at_bottom {
             spawn_local(async move {
