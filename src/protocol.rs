@@ -147,8 +147,8 @@ pub fn refusal(status: u16, body: &str) -> ClientError {
 }
 
 /// An event of the AI reply stream from its SSE `event:` name and `data:`
-/// (as `AiStreamEvent::decode`, with the widget's JSON reader); `None` for an
-/// unknown name, which a newer server may send and a client skips.
+/// (the api crate's `AiStreamEvent::name` and `data`); `None` for an unknown
+/// name, which a newer server may send and a client skips.
 pub fn ai_stream_event(name: &str, data: &str) -> Option<Result<AiStreamEvent, JsonError>> {
     let read = |data: &str| -> Result<AiStreamEvent, JsonError> {
         let mut map = object(parse_json(data)?)?;
@@ -1033,6 +1033,23 @@ mod tests {
             "createdAt": "2026-11-24T10:00:00.000Z",
             "unknownField": {"ignored": true}
         })
+    }
+
+    /// The events as the server frames them (the api crate's `name` and `data`).
+    #[test]
+    fn ai_stream_events_read_as_the_server_writes_them() {
+        let message: Message = serde_json::from_value(full_message()).unwrap();
+        let events = [
+            AiStreamEvent::Start(AiStart { sender: message.sender.clone() }),
+            AiStreamEvent::Delta(AiDelta { text: "line one\nline two".into() }),
+            AiStreamEvent::Message(Box::new(message)),
+            AiStreamEvent::Idle(AiIdle {}),
+        ];
+        for event in events {
+            assert_eq!(ai_stream_event(event.name(), &event.data()).unwrap().unwrap(), event);
+        }
+        assert!(ai_stream_event("typing", "{}").is_none(), "an unknown event is skipped");
+        assert!(ai_stream_event("delta", "{}").unwrap().is_err(), "a delta without text is an error");
     }
 
     #[test]

@@ -84,35 +84,18 @@ impl AiStreamEvent {
         json.unwrap_or_default()
     }
 
-    /// The event of a received `event:` name and `data:` payload; `None` for
-    /// an unknown name, which a newer server may send and a client skips.
-    pub fn decode(name: &str, data: &str) -> Option<Result<AiStreamEvent, serde_json::Error>> {
-        use serde_json::{Value, from_value};
-        if !matches!(name, "start" | "delta" | "message" | "idle") {
-            return None;
-        }
-        // Text to `Value` first: one text parser for all three types (and the
-        // one the widget already has), which keeps the widget's wasm small.
-        Some(serde_json::from_str::<Value>(data).and_then(|value| match name {
-            "start" => from_value(value).map(AiStreamEvent::Start),
-            "delta" => from_value(value).map(AiStreamEvent::Delta),
-            "message" => from_value(value).map(|m| AiStreamEvent::Message(Box::new(m))),
-            _ => from_value(value).map(AiStreamEvent::Idle),
-        }))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Reading them back is the widget's (`protocol::ai_stream_event`), tested there.
     #[test]
-    fn events_round_trip_through_name_and_data() {
+    fn events_are_one_named_line_of_json() {
         let delta = AiStreamEvent::Delta(AiDelta { text: "line one\nline two".into() });
         assert_eq!(delta.data(), r#"{"text":"line one\nline two"}"#, "one data line, whatever the text");
-        assert_eq!(AiStreamEvent::decode(delta.name(), &delta.data()).unwrap().unwrap(), delta);
         let idle = AiStreamEvent::Idle(AiIdle {});
         assert_eq!((idle.name(), idle.data().as_str()), ("idle", "{}"));
-        assert!(AiStreamEvent::decode("typing", "{}").is_none());
     }
 }
