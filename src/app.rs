@@ -512,17 +512,7 @@ fn ai_draft(chat: Chat) -> impl IntoView {
         })
     });
     let name = move || sender.with(|snd| snd.as_ref().map_or_else(|| s.assistant.to_owned(), |snd| sender_name(snd, s)));
-    let avatar = move || {
-        let image = sender.with(|snd| snd.as_ref().and_then(|snd| snd.image.clone())).filter(|src| safe_url(src).is_some());
-        match image {
-            Some(src) => Either::Left(view! {
-                <img class="c360-avatar" src=src alt="" referrerpolicy="no-referrer" />
-            }),
-            None => Either::Right(view! {
-                <span class="c360-avatar c360-avatar-ai" aria-hidden="true">{initials(&name())}</span>
-            }),
-        }
-    };
+    let avatar = move || sender.with(|snd| avatar(snd.as_ref().and_then(|snd| snd.image.as_deref()), &name(), true));
     // Drawn once when shown; only its parts change after that.
     let visible = Memo::new(move |_| shown.get().is_some());
     move || {
@@ -553,6 +543,18 @@ fn ai_draft(chat: Chat) -> impl IntoView {
                 </div>
             }
         })
+    }
+}
+
+/// A sender's picture (a safe http(s) image) or else their initials.
+fn avatar(image: Option<&str>, name: &str, ai: bool) -> impl IntoView + use<> {
+    match image.and_then(safe_url) {
+        Some(src) => Either::Left(view! {
+            <img class="c360-avatar" src=src.to_owned() alt="" loading="lazy" referrerpolicy="no-referrer" />
+        }),
+        None => Either::Right(view! {
+            <span class="c360-avatar" class:c360-avatar-ai=ai aria-hidden="true">{initials(name)}</span>
+        }),
     }
 }
 
@@ -593,25 +595,12 @@ fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl 
     let sender = entry.sender.clone();
     let name = sender.as_ref().map(|snd| sender_name(snd, s));
     let avatar = (!mine).then(|| {
-        let sender = sender.clone();
-        let name = name.clone().unwrap_or_default();
-        let is_ai = sender.as_ref().is_some_and(|snd| snd.kind == SenderType::Ai);
-        let image = sender
-            .as_ref()
-            .and_then(|snd| snd.image.as_deref())
-            .and_then(safe_url)
-            .map(str::to_owned);
-        match (first_of_group, image) {
-            (false, _) => Either::Left(view! { <span class="c360-avatar c360-avatar-space"></span> }),
-            (true, Some(src)) => Either::Right(Either::Left(view! {
-                <img class="c360-avatar" src=src alt="" loading="lazy" referrerpolicy="no-referrer" />
-            })),
-            (true, None) => Either::Right(Either::Right(view! {
-                <span class="c360-avatar" class:c360-avatar-ai=is_ai aria-hidden="true">
-                    {initials(&name)}
-                </span>
-            })),
+        if !first_of_group {
+            return Either::Left(view! { <span class="c360-avatar c360-avatar-space"></span> });
         }
+        let is_ai = sender.as_ref().is_some_and(|snd| snd.kind == SenderType::Ai);
+        let image = sender.as_ref().and_then(|snd| snd.image.as_deref());
+        Either::Right(avatar(image, name.as_deref().unwrap_or_default(), is_ai))
     });
     let time = entry
         .created_at

@@ -390,7 +390,7 @@ impl Chat {
         match result {
             Ok(Some(message)) => {
                 let id = message.id.clone();
-                self.receive(message);
+                self.receive(&message);
                 self.outbox.update(|o| o.sent(&client_id, &id));
                 let asked_ai = self
                     .session
@@ -424,11 +424,11 @@ impl Chat {
 
     /// Shows a message that came with an answer (not a poll): the visitor's
     /// own once stored, or a reply from the stream.
-    fn receive(self, message: Message) {
+    fn receive(self, message: &Message) {
         let mut new = false;
         self.timeline.update(|t| new = t.insert(message.clone()));
         if new {
-            self.news(std::slice::from_ref(&message));
+            self.news(std::slice::from_ref(message));
         }
     }
 
@@ -474,7 +474,7 @@ impl Chat {
                 let result = stream::follow(&session.client, &input, |event| {
                     let at_bottom = self.near_bottom();
                     if let AiStreamEvent::Message(message) = &event {
-                        self.receive(message.as_ref().clone());
+                        self.receive(message);
                     }
                     next = Next::Done;
                     self.reply.update(|r| {
