@@ -225,11 +225,9 @@ test('the first reply into an empty conversation counts as unread', async ({ pag
   await expect(page).toHaveTitle(SHOP_TITLE);
 });
 
-test('data-sound="on" plays a tone for an unread reply, never before a gesture', async ({ page }) => {
-  // Counts the tones the page makes (WebAudio only, no audio file), and
-  // logs the title's changes: Playwright's own DOM queries count as user
-  // gestures, so until the first tone is checked the tab is only watched.
-  await page.context().addInitScript(() => {
+/** Counts, in every page of `context`, the audio contexts made (`__contexts`) and tones played (`__tones`). */
+async function countAudio(context) {
+  await context.addInitScript(() => {
     window.__tones = 0;
     window.__contexts = 0;
     const Real = window.AudioContext;
@@ -243,6 +241,15 @@ test('data-sound="on" plays a tone for an unread reply, never before a gesture',
         return super.createOscillator();
       }
     };
+  });
+}
+
+test('data-sound="on" plays a tone for an unread reply, never before a gesture', async ({ page }) => {
+  // Counts the tones the page makes (WebAudio only, no audio file), and
+  // logs the title's changes: Playwright's own DOM queries count as user
+  // gestures, so until the first tone is checked the tab is only watched.
+  await countAudio(page.context());
+  await page.context().addInitScript(() => {
     document.addEventListener('DOMContentLoaded', () => {
       new MutationObserver(() => console.log(`title: ${document.title}`))
         .observe(document.querySelector('title'), { childList: true, characterData: true, subtree: true });
@@ -273,16 +280,7 @@ test('data-sound="on" plays a tone for an unread reply, never before a gesture',
 });
 
 test('no sound without data-sound', async ({ page }) => {
-  await page.context().addInitScript(() => {
-    window.__contexts = 0;
-    const Real = window.AudioContext;
-    window.AudioContext = class extends Real {
-      constructor(...args) {
-        super(...args);
-        window.__contexts++;
-      }
-    };
-  });
+  await countAudio(page.context());
   await gotoShop(page);
   await openPanel(page);
   await send(page, 'hello');
