@@ -1,13 +1,15 @@
-//! The panel: launcher, header, message list and composer.
+//! The panel: launcher, header, message list and composer, drawn with
+//! `dom` (why not `view!`: see there).
 
 use connect360_api::{Attachment, Sender, SenderType};
-use leptos::either::Either;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::{Element, Event, HtmlElement, KeyboardEvent};
 
-use crate::attachments::{UploadState, file_url, human_size, is_image};
+use crate::attachments::{Upload, UploadState, file_url, human_size, is_image};
 use crate::browser;
 use crate::chat::{Chat, HandOffState, Status};
+use crate::dom::{El, effect, el, icon, when};
 use crate::i18n::{Strings, initials, strings};
 use crate::linkify::{Segment, linkify, safe_url};
 use crate::locale::{display_text, is_rtl};
@@ -15,24 +17,13 @@ use crate::outbox::Delivery;
 use crate::timeline::{Entry, History};
 use crate::upload;
 
-/// The paths of the icons (24 by 24, drawn by `icon`).
+/// The paths of the icons (24 by 24, drawn by `dom::icon`).
 const CHAT: &str = "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z";
 const CLOSE: &str = "M6 6l12 12M18 6L6 18";
 const REPLY: &str = "M10 8V4l-7 7 7 7v-4c5 0 8.5 1.6 11 5-1-5-4-10-11-11z";
 const FILE: &str = "M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8zM14 3v5h5";
 const ATTACH: &str = "M20 11.5 12.2 19.3a5 5 0 0 1-7.1-7.1l8-8a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4l7.3-7.3";
 const SEND: &str = "M3.4 20.4 21 12 3.4 3.6 3.4 10.1 15 12 3.4 13.9z";
-
-/// An icon: one path, decorative. One function for all of them, so that
-/// their views share one instance of the rendering code.
-#[inline(never)]
-fn icon(class: &'static str, d: &'static str) -> impl IntoView {
-    view! {
-        <svg class=class viewBox="0 0 24 24" aria-hidden="true">
-            <path d=d />
-        </svg>
-    }
-}
 
 /// A line of the list: a day separator or a message.
 #[derive(Clone)]
@@ -123,93 +114,98 @@ fn sender_name(sender: &Sender, s: &Strings) -> String {
     }
 }
 
-/// The widget. A change of language (`Chat::set_locale`) draws it again,
-/// whole: what it shows lives in `chat`, not in the view.
-#[component]
-pub fn App(chat: Chat) -> impl IntoView {
+fn key_of(ev: &Event) -> String {
+    ev.unchecked_ref::<KeyboardEvent>().key()
+}
+
+fn focus(el: &Element) {
+    _ = el.unchecked_ref::<HtmlElement>().focus();
+}
+
+/// A `<button type="button">`.
+fn button(class: &str) -> El {
+    el("button", class).attr("type", "button")
+}
+
+/// Draws the widget into `container`. A change of language
+/// (`Chat::set_locale`) draws it again, whole: what it shows lives in
+/// `chat`, not in the elements.
+pub fn draw(container: &Element, chat: Chat) {
     let mut drawn = false;
-    move || {
+    El(container.clone()).part(move || {
         chat.locale.track();
         // Drawn again: the open panel does not play its opening again.
         let again = std::mem::replace(&mut drawn, true);
-        view! { <Frame chat again /> }
-    }
-}
-
-#[component]
-fn Frame(chat: Chat, again: bool) -> impl IntoView {
-    let s = strings(chat.locale.get_untracked());
-    let rtl = is_rtl(chat.locale.get_untracked());
-    let left = chat.config.with_value(|c| c.on_left(rtl));
-    let launcher = NodeRef::<leptos::html::Button>::new();
-    // Open, it closes the panel; closed, it also says how many replies wait.
-    let launcher_label = move || {
-        if chat.open.get() {
-            return s.close.to_owned();
-        }
-        match chat.unread.get() {
-            0 => s.open_chat.to_owned(),
-            n => s.open_chat_unread.replace("{n}", &n.to_string()),
-        }
-    };
-    view! {
-        <div
-            class="c360"
-            class:c360-left=left
-            class:c360-again=again
-            class:c360-open=move || chat.open.get()
-            dir=if rtl { "rtl" } else { "ltr" }
-            lang=chat.locale.get_untracked().as_str()
-        >
-            // Before the panel: Tab goes from the launcher into the panel it opens.
-            <button
-                type="button"
-                class="c360-launcher"
-                aria-label=launcher_label
-                aria-expanded=move || chat.open.get().to_string()
-                aria-controls="c360-panel"
-                node_ref=launcher
-                on:click=move |_| chat.toggle()
-                on:keydown=move |ev| {
-                    if ev.key() == "Escape" && chat.open.get_untracked() {
-                        chat.set_open(false);
-                    }
-                }
-            >
-                {icon("c360-icon c360-icon-chat", CHAT)}
-                {icon("c360-icon c360-icon-close", CLOSE)}
-                {when(move || chat.unread.get() > 0, move || view! {
-                    <span class="c360-badge" aria-hidden="true">{move || chat.unread.get()}</span>
-                })}
-            </button>
-            <Panel chat launcher />
-        </div>
-    }
-}
-
-/// What `<Show>` does, without its type-erased children: `view` drawn
-/// while `cond` holds, drawn again only when `cond` changes.
-fn when<V: IntoView + 'static>(
-    cond: impl Fn() -> bool + Send + Sync + 'static,
-    view: impl Fn() -> V + Send + Sync + 'static,
-) -> impl IntoView {
-    let shown = Memo::new(move |_| cond());
-    move || shown.get().then(&view)
-}
-
-/// Closes the panel and gives the focus back to the launcher.
-fn close_to_launcher(chat: Chat, launcher: NodeRef<leptos::html::Button>) {
-    chat.set_open(false);
-    // Once the panel is hidden (and the launcher shown again on small screens).
-    request_animation_frame(move || {
-        if let Some(button) = launcher.get_untracked() {
-            _ = button.focus();
-        }
+        Some(untrack(|| frame(chat, again)))
     });
 }
 
-#[component]
-fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
+fn frame(chat: Chat, again: bool) -> El {
+    let locale = chat.locale.get_untracked();
+    let s = strings(locale);
+    let rtl = is_rtl(locale);
+    let mut class = String::from("c360");
+    if chat.config.with_value(|c| c.on_left(rtl)) {
+        class.push_str(" c360-left");
+    }
+    if again {
+        class.push_str(" c360-again");
+    }
+    // Open, it closes the panel; closed, it also says how many replies wait.
+    let launcher_label = move || {
+        Some(if chat.open.get() {
+            s.close.to_owned()
+        } else {
+            match chat.unread.get() {
+                0 => s.open_chat.to_owned(),
+                n => s.open_chat_unread.replace("{n}", &n.to_string()),
+            }
+        })
+    };
+    let launcher = button("c360-launcher")
+        .dyn_attr("aria-label", launcher_label)
+        .dyn_attr("aria-expanded", move || Some(chat.open.get().to_string()))
+        .attr("aria-controls", "c360-panel")
+        .on("click", move |_| chat.toggle())
+        .on("keydown", move |ev| {
+            if key_of(&ev) == "Escape" && chat.open.get_untracked() {
+                chat.set_open(false);
+            }
+        })
+        .child(icon("c360-icon c360-icon-chat", CHAT))
+        .child(icon("c360-icon c360-icon-close", CLOSE))
+        .part(when(
+            move || chat.unread.get() > 0,
+            move || {
+                el("span", "c360-badge")
+                    .attr("aria-hidden", "true")
+                    .dyn_text(move || chat.unread.get().to_string())
+            },
+        ));
+    let to_focus = launcher.0.clone();
+    el("div", &class)
+        .dyn_class("c360-open", move || chat.open.get())
+        .attr("dir", if rtl { "rtl" } else { "ltr" })
+        .attr("lang", locale.as_str())
+        // Before the panel: Tab goes from the launcher into the panel it opens.
+        .child(launcher)
+        .child(panel(chat, to_focus))
+}
+
+/// Closes the panel and gives the focus back to the launcher.
+fn close_to_launcher(chat: Chat, launcher: &Element) {
+    chat.set_open(false);
+    // Once the panel is hidden (and the launcher shown again on small screens).
+    let launcher = launcher.clone();
+    request_animation_frame(move || focus(&launcher));
+}
+
+/// A status line in the list (`role` status, or alert for an error).
+fn notice(class: &str, role: &str, text: &str) -> El {
+    el("div", class).attr("role", role).text(text)
+}
+
+fn panel(chat: Chat, launcher: Element) -> El {
     let s = strings(chat.locale.get_untracked());
     let title = chat
         .config
@@ -221,134 +217,120 @@ fn Panel(chat: Chat, launcher: NodeRef<leptos::html::Button>) -> impl IntoView {
             && chat.timeline.with(|t| t.messages().is_empty())
             && chat.outbox.with(|o| o.unstored().next().is_none())
     };
-    let label = title.clone();
-    view! {
-        <section
-            id="c360-panel"
-            class="c360-panel"
-            role="dialog"
-            aria-label=label
-            hidden=move || !chat.open.get()
-            class:c360-dropping=move || { chat.dragging.get() > 0 }
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" && !ev.is_composing() {
-                    if chat.lightbox.get_untracked().is_some() {
-                        close_lightbox(chat);
-                    } else {
-                        close_to_launcher(chat, launcher);
-                    }
+    let close_launcher = launcher.clone();
+    let header = el("div", "c360-header")
+        .child(el("h2", "c360-title").text(&title))
+        .part(when(
+            move || {
+                matches!(
+                    chat.hand_off.get(),
+                    HandOffState::Available | HandOffState::Asking | HandOffState::Failed(_)
+                )
+            },
+            move || {
+                button("c360-hand-off")
+                    .flag("disabled", move || chat.hand_off.get() == HandOffState::Asking)
+                    .on("click", move |_| chat.hand_off())
+                    .text(s.talk_to_person)
+            },
+        ))
+        .child(
+            button("c360-close")
+                .attr("aria-label", s.close)
+                .on("click", move |_| close_to_launcher(chat, &close_launcher))
+                .child(icon("c360-icon", CLOSE)),
+        );
+    // Not live itself: loaded and paged history would be read out. New
+    // messages from others are announced by `announcer`. Focusable so that
+    // the keyboard can scroll it.
+    let list = el("div", "c360-list")
+        .attr("role", "log")
+        .attr("aria-live", "off")
+        .attr("aria-label", s.messages)
+        .attr("tabindex", "0")
+        .on("scroll", move |_| chat.on_scroll())
+        .part(when(
+            move || chat.loading_older.get(),
+            move || {
+                el("div", "c360-loader")
+                    .attr("role", "status")
+                    .child(el("span", "c360-spinner").attr("aria-hidden", "true"))
+                    .text(s.loading)
+            },
+        ))
+        .part(move || match chat.status.get() {
+            Status::Connecting => Some(notice("c360-notice", "status", s.connecting)),
+            Status::Failed(_) => Some(
+                notice("c360-notice c360-notice-error", "alert", s.cannot_connect).text(" ").child(
+                    button("c360-link-button")
+                        .on("click", move |_| chat.connect())
+                        .text(s.retry),
+                ),
+            ),
+            _ => None,
+        })
+        .part(when(empty, move || el("div", "c360-empty").text(s.empty)))
+        .keyed(move || rows(chat), Row::key, move |row| render_row(chat, row))
+        .part(ai_draft(chat))
+        .part(move || match chat.hand_off.get() {
+            HandOffState::Done => Some(notice("c360-notice", "status", s.handed_off)),
+            HandOffState::Failed(why) => Some(
+                notice("c360-notice c360-notice-error", "alert", s.hand_off_failed).attr("title", &why),
+            ),
+            _ => None,
+        });
+    chat.list.set_value(Some(list.0.clone()));
+    el("section", "c360-panel")
+        .attr("id", "c360-panel")
+        .attr("role", "dialog")
+        .attr("aria-label", &title)
+        .flag("hidden", move || !chat.open.get())
+        .dyn_class("c360-dropping", move || chat.dragging.get() > 0)
+        .on("keydown", move |ev| {
+            if key_of(&ev) == "Escape" && !ev.unchecked_ref::<KeyboardEvent>().is_composing() {
+                if chat.lightbox.get_untracked().is_some() {
+                    close_lightbox(chat);
+                } else {
+                    close_to_launcher(chat, &launcher);
                 }
             }
-            on:dragenter=move |ev| {
-                if carries_files(&ev) {
-                    ev.prevent_default();
-                    chat.dragging.update(|n| *n += 1);
-                }
-            }
-            on:dragover=move |ev| {
-                // Without this the browser opens the dropped file instead.
-                if carries_files(&ev) {
-                    ev.prevent_default();
-                }
-            }
-            on:dragleave=move |_| chat.dragging.update(|n| *n = n.saturating_sub(1))
-            on:drop=move |ev| {
-                chat.dragging.set(0);
-                // Dropped text still goes into the composer as the browser does it.
-                if !carries_files(&ev) {
-                    return;
-                }
+        })
+        .on("dragenter", move |ev| {
+            if carries_files(&ev) {
                 ev.prevent_default();
-                let files = ev.data_transfer().and_then(|d| d.files());
-                upload::attach(chat, upload::files_of(files));
+                chat.dragging.update(|n| *n += 1);
             }
-        >
-            <div class="c360-drop" aria-hidden="true">{s.drop_files}</div>
-            <div class="c360-header">
-                <h2 class="c360-title">{title}</h2>
-                {when(move || {
-                    matches!(chat.hand_off.get(), HandOffState::Available | HandOffState::Asking | HandOffState::Failed(_))
-                }, move || view! {
-                    <button
-                        type="button"
-                        class="c360-hand-off"
-                        disabled=move || chat.hand_off.get() == HandOffState::Asking
-                        on:click=move |_| chat.hand_off()
-                    >
-                        {s.talk_to_person}
-                    </button>
-                })}
-                <button
-                    type="button"
-                    class="c360-close"
-                    aria-label=s.close
-                    on:click=move |_| close_to_launcher(chat, launcher)
-                >
-                    {icon("c360-icon", CLOSE)}
-                </button>
-            </div>
-            // Not live itself: loaded and paged history would be read out.
-            // New messages from others are announced by `announcer`. Focusable
-            // so that the keyboard can scroll it.
-            <div
-                class="c360-list"
-                role="log"
-                aria-live="off"
-                aria-label=s.messages
-                tabindex="0"
-                node_ref=chat.list
-                on:scroll=move |_| chat.on_scroll()
-            >
-                {when(move || chat.loading_older.get(), move || view! {
-                    <div class="c360-loader" role="status">
-                        <span class="c360-spinner" aria-hidden="true"></span>
-                        {s.loading}
-                    </div>
-                })}
-                {move || match chat.status.get() {
-                    Status::Connecting => Some(Either::Left(view! {
-                        <div class="c360-notice" role="status">{s.connecting}</div>
-                    })),
-                    Status::Failed(_) => Some(Either::Right(view! {
-                        <div class="c360-notice c360-notice-error" role="alert">
-                            {s.cannot_connect}
-                            " "
-                            <button type="button" class="c360-link-button" on:click=move |_| chat.connect()>
-                                {s.retry}
-                            </button>
-                        </div>
-                    })),
-                    _ => None,
-                }}
-                {when(empty, move || view! { <div class="c360-empty">{s.empty}</div> })}
-                <For each=move || rows(chat) key=Row::key let:row>
-                    {render_row(chat, row)}
-                </For>
-                {ai_draft(chat)}
-                {move || match chat.hand_off.get() {
-                    HandOffState::Done => Some(Either::Left(view! {
-                        <div class="c360-notice" role="status">{s.handed_off}</div>
-                    })),
-                    HandOffState::Failed(why) => Some(Either::Right(view! {
-                        <div class="c360-notice c360-notice-error" role="alert" title=why>
-                            {s.hand_off_failed}
-                        </div>
-                    })),
-                    _ => None,
-                }}
-            </div>
-            {announcer(chat)}
-            <Composer chat />
-            {move || chat.lightbox.get().map(|(src, alt)| lightbox(chat, src, alt))}
-        </section>
-    }
+        })
+        .on("dragover", |ev| {
+            // Without this the browser opens the dropped file instead.
+            if carries_files(&ev) {
+                ev.prevent_default();
+            }
+        })
+        .on("dragleave", move |_| chat.dragging.update(|n| *n = n.saturating_sub(1)))
+        .on("drop", move |ev| {
+            chat.dragging.set(0);
+            // Dropped text still goes into the composer as the browser does it.
+            if !carries_files(&ev) {
+                return;
+            }
+            ev.prevent_default();
+            let files = ev.unchecked_ref::<web_sys::DragEvent>().data_transfer().and_then(|d| d.files());
+            upload::attach(chat, upload::files_of(files));
+        })
+        .child(el("div", "c360-drop").attr("aria-hidden", "true").text(s.drop_files))
+        .child(header)
+        .child(list)
+        .child(announcer(chat))
+        .child(composer(chat))
+        .part(move || chat.lightbox.get().map(|(src, alt)| untrack(|| lightbox(chat, &src, &alt))))
 }
 
 /// A visually hidden status region that says "New message from X: text" for
 /// messages from others that arrive while the panel is open; never for the
 /// history loaded on opening or paged in above, nor the visitor's own, which
 /// are only announced when they could not be sent ("Not sent: text").
-fn announcer(chat: Chat) -> impl IntoView {
+fn announcer(chat: Chat) -> El {
     let s = strings(chat.locale.get_untracked());
     let said = RwSignal::new(None::<String>);
     // The newest stored message already looked at (`Some(None)`: none yet);
@@ -437,49 +419,43 @@ fn announcer(chat: Chat) -> impl IntoView {
             said.set(None);
         }
     });
-    view! {
-        // A new element each time, so that the same words twice are said twice.
-        <div class="c360-sr c360-announcer" role="status">
-            {move || said.get().map(|text| view! { <p>{text}</p> })}
-        </div>
-    }
+    // A new element each time, so that the same words twice are said twice.
+    el("div", "c360-sr c360-announcer")
+        .attr("role", "status")
+        .part(move || said.get().map(|text| el("p", "").text(&text)))
 }
 
 /// Whether a drag brings files (not text or a link from the page).
-fn carries_files(ev: &web_sys::DragEvent) -> bool {
-    ev.data_transfer()
+fn carries_files(ev: &Event) -> bool {
+    ev.unchecked_ref::<web_sys::DragEvent>()
+        .data_transfer()
         .is_some_and(|d| d.types().iter().any(|t| t.as_string().as_deref() == Some("Files")))
 }
 
 /// An image at full size over the panel; a click or Esc closes it.
-fn lightbox(chat: Chat, src: String, alt: String) -> impl IntoView {
+fn lightbox(chat: Chat, src: &str, alt: &str) -> El {
     let s = strings(chat.locale.get_untracked());
-    let close = NodeRef::<leptos::html::Button>::new();
-    let label = alt.clone();
+    let close = button("c360-lightbox-close")
+        .attr("aria-label", s.close_image)
+        .child(icon("c360-icon", CLOSE));
+    let close_button = close.0.clone();
     // Drawn by the next frame: its close button takes the focus.
-    request_animation_frame(move || {
-        if let Some(button) = close.get_untracked() {
-            _ = button.focus();
-        }
-    });
-    view! {
-        <div class="c360-lightbox" role="dialog" aria-modal="true" aria-label=label
-            on:click=move |_| close_lightbox(chat)
-            on:keydown=move |ev| {
-                // Its close button is all it holds: Tab stays on it.
-                if ev.key() == "Tab" {
-                    ev.prevent_default();
-                    if let Some(button) = close.get_untracked() {
-                        _ = button.focus();
-                    }
-                }
-            }>
-            <img class="c360-lightbox-image" src=src alt=alt />
-            <button type="button" class="c360-lightbox-close" aria-label=s.close_image node_ref=close>
-                {icon("c360-icon", CLOSE)}
-            </button>
-        </div>
-    }
+    let first = close_button.clone();
+    request_animation_frame(move || focus(&first));
+    el("div", "c360-lightbox")
+        .attr("role", "dialog")
+        .attr("aria-modal", "true")
+        .attr("aria-label", alt)
+        .on("click", move |_| close_lightbox(chat))
+        .on("keydown", move |ev| {
+            // Its close button is all it holds: Tab stays on it.
+            if key_of(&ev) == "Tab" {
+                ev.prevent_default();
+                focus(&close_button);
+            }
+        })
+        .child(el("img", "c360-lightbox-image").attr("src", src).attr("alt", alt))
+        .child(close)
 }
 
 fn close_lightbox(chat: Chat) {
@@ -492,7 +468,7 @@ fn close_lightbox(chat: Chat) {
 /// The AI reply being written, drawn as its stored message will be (same
 /// row, name and avatar), so that the swap moves nothing: three dots until
 /// the first words, then the words as they come.
-fn ai_draft(chat: Chat) -> impl IntoView {
+fn ai_draft(chat: Chat) -> impl FnMut() -> Option<El> + 'static {
     let s = strings(chat.locale.get_untracked());
     // `Some(typing)` while shown: hidden once the reply is stored.
     let shown = Memo::new(move |_| {
@@ -502,7 +478,6 @@ fn ai_draft(chat: Chat) -> impl IntoView {
                 .map(|r| r.typing())
         })
     });
-    let text = move || chat.reply.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default());
     // As the stream names the writer, else as the agent's last reply shows it.
     let sender = Memo::new(move |_| {
         chat.reply.with(|r| r.as_ref().and_then(|r| r.sender.clone())).or_else(|| {
@@ -512,259 +487,269 @@ fn ai_draft(chat: Chat) -> impl IntoView {
         })
     });
     let name = move || sender.with(|snd| snd.as_ref().map_or_else(|| s.assistant.to_owned(), |snd| sender_name(snd, s)));
-    let avatar = move || sender.with(|snd| avatar(snd.as_ref().and_then(|snd| snd.image.as_deref()), &name(), true));
-    // Drawn once when shown; only its parts change after that.
-    let visible = Memo::new(move |_| shown.get().is_some());
-    move || {
-        visible.get().then(|| {
-            view! {
-                <div class="c360-row c360-theirs c360-first c360-draft">
-                    {avatar}
-                    <div class="c360-stack">
-                        <div class="c360-name">{name}</div>
-                        {move || if shown.get() == Some(true) {
-                            Either::Left(view! {
-                                // Announced by `announcer` when it starts.
-                                <div class="c360-bubble c360-typing">
-                                    <span class="c360-dot" aria-hidden="true"></span>
-                                    <span class="c360-dot" aria-hidden="true"></span>
-                                    <span class="c360-dot" aria-hidden="true"></span>
-                                    <span class="c360-sr">{s.typing}</span>
-                                </div>
-                            })
+    let draw = move || {
+        el("div", "c360-row c360-theirs c360-first c360-draft")
+            .part(move || Some(sender.with(|snd| avatar(snd.as_ref().and_then(|snd| snd.image.as_deref()), &name(), true))))
+            .child(
+                el("div", "c360-stack")
+                    .child(el("div", "c360-name").dyn_text(name))
+                    .part(move || {
+                        Some(if shown.get() == Some(true) {
+                            // Announced by `announcer` when it starts.
+                            el("div", "c360-bubble c360-typing")
+                                .child(el("span", "c360-dot").attr("aria-hidden", "true"))
+                                .child(el("span", "c360-dot").attr("aria-hidden", "true"))
+                                .child(el("span", "c360-dot").attr("aria-hidden", "true"))
+                                .child(el("span", "c360-sr").text(s.typing))
                         } else {
-                            Either::Right(view! {
-                                <div class="c360-bubble" dir="auto">{move || message_body(text())}</div>
-                            })
-                        }}
-                        // The stored message's time goes here: its line is kept.
-                        <div class="c360-meta">"\u{a0}"</div>
-                    </div>
-                </div>
-            }
-        })
-    }
+                            // One bubble that grows: its words are written again.
+                            let bubble = message_body("");
+                            let words = bubble.0.clone();
+                            effect(move || {
+                                words.set_text_content(None);
+                                chat.reply.with(|r| fill_body(&words, r.as_ref().map_or("", |r| &r.text)));
+                            });
+                            bubble
+                        })
+                    })
+                    // The stored message's time goes here: its line is kept.
+                    .child(el("div", "c360-meta").text("\u{a0}")),
+            )
+    };
+    // Drawn once when shown; only its parts change after that.
+    when(move || shown.get().is_some(), draw)
 }
 
 /// A sender's picture (a safe http(s) image) or else their initials.
-fn avatar(image: Option<&str>, name: &str, ai: bool) -> impl IntoView + use<> {
+fn avatar(image: Option<&str>, name: &str, ai: bool) -> El {
     match image.and_then(safe_url) {
-        Some(src) => Either::Left(view! {
-            <img class="c360-avatar" src=src.to_owned() alt="" loading="lazy" referrerpolicy="no-referrer" />
-        }),
-        None => Either::Right(view! {
-            <span class="c360-avatar" class:c360-avatar-ai=ai aria-hidden="true">{initials(name)}</span>
-        }),
+        Some(src) => el("img", "c360-avatar")
+            .attr("src", src)
+            .attr("alt", "")
+            .attr("loading", "lazy")
+            .attr("referrerpolicy", "no-referrer"),
+        None => el("span", if ai { "c360-avatar c360-avatar-ai" } else { "c360-avatar" })
+            .attr("aria-hidden", "true")
+            .text(&initials(name)),
     }
 }
 
-fn render_row(chat: Chat, row: Row) -> impl IntoView {
+fn render_row(chat: Chat, row: Row) -> El {
     match row {
-        Row::Day { label, .. } => Either::Left(view! {
-            <div class="c360-day"><span>{label}</span></div>
-        }),
+        Row::Day { label, .. } => el("div", "c360-day").child(el("span", "").text(&label)),
         Row::Message {
             entry,
             first_of_group,
             quoted,
-        } => Either::Right(bubble(chat, entry, first_of_group, quoted)),
+        } => bubble(chat, entry, first_of_group, quoted),
     }
 }
 
-/// A message: text as text (never HTML), http(s) links, its own direction.
-pub fn message_body(text: String) -> impl IntoView {
-    linkify(&text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(text) => Either::Left(text),
+/// A message's bubble: text as text (never HTML), http(s) links, its own
+/// direction.
+pub fn message_body(text: &str) -> El {
+    let bubble = el("div", "c360-bubble").attr("dir", "auto");
+    fill_body(&bubble.0, text);
+    bubble
+}
+
+fn fill_body(bubble: &Element, text: &str) {
+    for segment in linkify(text) {
+        match segment {
+            Segment::Text(text) => _ = bubble.append_with_str_1(&text),
             Segment::Link(url) => {
-                let href = url.clone();
-                Either::Right(view! {
-                    <a href=href target="_blank" rel="noopener noreferrer">{url}</a>
-                })
+                let link = el("a", "")
+                    .attr("href", &url)
+                    .attr("target", "_blank")
+                    .attr("rel", "noopener noreferrer")
+                    .text(&url);
+                _ = bubble.append_child(&link.0);
             }
-        })
-        .collect_view()
+        }
+    }
 }
 
-fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> impl IntoView {
-    let s = strings(chat.locale.get_untracked());
-    let lang = chat.locale.get_untracked().as_str();
-    let text = display_text(&entry.content, chat.locale.get_untracked()).unwrap_or_default();
+fn bubble(chat: Chat, entry: Entry, first_of_group: bool, quoted: bool) -> El {
+    let locale = chat.locale.get_untracked();
+    let s = strings(locale);
+    let text = display_text(&entry.content, locale).unwrap_or_default();
     let mine = entry.mine;
-    let sender = entry.sender.clone();
-    let name = sender.as_ref().map(|snd| sender_name(snd, s));
-    let avatar = (!mine).then(|| {
-        if !first_of_group {
-            return Either::Left(view! { <span class="c360-avatar c360-avatar-space"></span> });
-        }
-        let is_ai = sender.as_ref().is_some_and(|snd| snd.kind == SenderType::Ai);
-        let image = sender.as_ref().and_then(|snd| snd.image.as_deref());
-        Either::Right(avatar(image, name.as_deref().unwrap_or_default(), is_ai))
-    });
-    let time = entry
-        .created_at
-        .as_deref()
-        .map(|at| view! { <time datetime=at.to_owned()>{browser::format_time(at, lang)}</time> });
-    let delivery = entry.delivery.clone().map(|d| match d {
-        Delivery::Sending => Either::Left(view! { <span class="c360-status">{s.sending}</span> }),
-        Delivery::Sent => Either::Left(view! { <span class="c360-status">{s.sent}</span> }),
-        Delivery::Failed(why) => {
-            let key = entry.key.clone();
-            Either::Right(view! {
-                <span class="c360-status c360-failed" title=why>{s.failed}</span>
-                <button
-                    type="button"
-                    class="c360-link-button c360-retry"
-                    on:click=move |_| chat.retry(key.clone())
-                >
-                    {s.retry}
-                </button>
-            })
-        }
-    });
-    let quote = entry
-        .parent_id
-        .clone()
-        .filter(|_| quoted)
-        .map(|parent| quote(chat, parent));
-    let reply = entry.id.clone().map(|id| {
-        view! {
-            <button
-                type="button"
-                class="c360-reply"
-                aria-label=s.reply
-                title=s.reply
-                on:click=move |_| {
-                    chat.replying_to.set(Some(id.clone()));
-                    if let Some(input) = chat.input.get_untracked() {
-                        _ = input.focus();
-                    }
-                }
-            >
-                {icon("c360-icon", REPLY)}
-            </button>
-        }
-    });
-    view! {
-        <div
-            class="c360-row"
-            class:c360-mine=mine
-            class:c360-theirs=!mine
-            class:c360-first=first_of_group
-            data-id=entry.id.clone()
-        >
-            {avatar}
-            <div class="c360-stack">
-                {(!mine && first_of_group).then(|| view! { <div class="c360-name">{name.clone()}</div> })}
-                {(mine && first_of_group).then(|| view! { <div class="c360-sr">{s.you}</div> })}
-                {quote}
-                {(!text.is_empty() || entry.attachments.is_empty())
-                    .then(|| view! { <div class="c360-bubble" dir="auto">{message_body(text)}</div> })}
-                {attachments(chat, entry.attachments.clone())}
-                <div class="c360-meta">{time}{delivery}</div>
-            </div>
-            {reply}
-        </div>
+    let mut class = String::from(if mine { "c360-row c360-mine" } else { "c360-row c360-theirs" });
+    if first_of_group {
+        class.push_str(" c360-first");
     }
+    let mut row = el("div", &class);
+    if let Some(id) = &entry.id {
+        row = row.attr("data-id", id);
+    }
+    let sender = entry.sender.as_ref();
+    let name = sender.map(|snd| sender_name(snd, s)).unwrap_or_default();
+    let mut stack = el("div", "c360-stack");
+    if !mine {
+        row = row.child(if first_of_group {
+            let is_ai = sender.is_some_and(|snd| snd.kind == SenderType::Ai);
+            avatar(sender.and_then(|snd| snd.image.as_deref()), &name, is_ai)
+        } else {
+            el("span", "c360-avatar c360-avatar-space")
+        });
+    }
+    if first_of_group {
+        stack = stack.child(if mine {
+            el("div", "c360-sr").text(s.you)
+        } else {
+            el("div", "c360-name").text(&name)
+        });
+    }
+    let quote = entry.parent_id.clone().filter(|_| quoted).map(|parent| quote(chat, parent));
+    let body = (!text.is_empty() || entry.attachments.is_empty()).then(|| message_body(&text));
+    let mut meta = el("div", "c360-meta");
+    if let Some(at) = entry.created_at.as_deref() {
+        meta = meta.child(el("time", "").attr("datetime", at).text(&browser::format_time(at, locale.as_str())));
+    }
+    meta = match &entry.delivery {
+        None => meta,
+        Some(Delivery::Sending) => meta.child(el("span", "c360-status").text(s.sending)),
+        Some(Delivery::Sent) => meta.child(el("span", "c360-status").text(s.sent)),
+        Some(Delivery::Failed(why)) => {
+            let key = entry.key.clone();
+            meta.child(el("span", "c360-status c360-failed").attr("title", why).text(s.failed)).child(
+                button("c360-link-button c360-retry")
+                    .on("click", move |_| chat.retry(key.clone()))
+                    .text(s.retry),
+            )
+        }
+    };
+    let reply = entry.id.clone().map(|id| {
+        button("c360-reply")
+            .attr("aria-label", s.reply)
+            .attr("title", s.reply)
+            .on("click", move |_| {
+                chat.replying_to.set(Some(id.clone()));
+                if let Some(input) = chat.input.get_value() {
+                    _ = input.focus();
+                }
+            })
+            .child(icon("c360-icon", REPLY))
+    });
+    row.child(
+        stack
+            .maybe(quote)
+            .maybe(body)
+            .maybe(attachments(chat, &entry.attachments))
+            .child(meta),
+    )
+    .maybe(reply)
 }
 
 /// A message's files: safe images as thumbnails that open large, anything
 /// else as a chip that downloads.
-fn attachments(chat: Chat, files: Vec<Attachment>) -> impl IntoView {
+fn attachments(chat: Chat, files: &[Attachment]) -> Option<El> {
     let s = strings(chat.locale.get_untracked());
     let api_base = chat.config.with_value(|c| c.api_base.clone());
+    let items = files.iter().filter_map(|f| file_url(&api_base, &f.url).map(|url| (url, f)));
     (!files.is_empty()).then(|| {
-        view! {
-            <ul class="c360-files">
-                {files
-                    .into_iter()
-                    .filter_map(|f| file_url(&api_base, &f.url).map(|url| (url, f)))
-                    .map(|(url, f)| if is_image(&f.media_type) {
-                        let (src, alt, label) = (url.clone(), f.name.clone(), f.name.clone());
-                        Either::Left(view! {
-                            <li>
-                                <button type="button" class="c360-thumb" aria-label=label
-                                    on:click=move |ev| {
-                                        let opener = ev.current_target().and_then(|t| t.dyn_into().ok());
-                                        chat.lightbox_opener.set_value(opener);
-                                        chat.lightbox.set(Some((src.clone(), alt.clone())));
-                                    }>
-                                    <img class="c360-thumb-image" src=url alt=f.name loading="lazy" />
-                                </button>
-                            </li>
-                        })
-                    } else {
-                        let download = f.name.clone();
-                        Either::Right(view! {
-                            <li>
-                                <a class="c360-file" href=url download=download rel="noopener noreferrer"
-                                    title=s.download>
-                                    {file_icon()}
-                                    <span class="c360-file-name" dir="auto">{f.name}</span>
-                                    <span class="c360-file-size">{human_size(f.size)}</span>
-                                </a>
-                            </li>
-                        })
+        items.fold(el("ul", "c360-files"), |list, (url, f)| {
+            let item = if is_image(&f.media_type) {
+                let (src, alt) = (url.clone(), f.name.clone());
+                button("c360-thumb")
+                    .attr("aria-label", &f.name)
+                    .on("click", move |ev| {
+                        let opener = ev.current_target().and_then(|t| t.dyn_into().ok());
+                        chat.lightbox_opener.set_value(opener);
+                        chat.lightbox.set(Some((src.clone(), alt.clone())));
                     })
-                    .collect_view()}
-            </ul>
-        }
+                    .child(
+                        el("img", "c360-thumb-image")
+                            .attr("src", &url)
+                            .attr("alt", &f.name)
+                            .attr("loading", "lazy"),
+                    )
+            } else {
+                el("a", "c360-file")
+                    .attr("href", &url)
+                    .attr("download", &f.name)
+                    .attr("rel", "noopener noreferrer")
+                    .attr("title", s.download)
+                    .child(file_icon())
+                    .child(file_name(&f.name))
+                    .child(file_size(f.size))
+            };
+            list.child(el("li", "").child(item))
+        })
     })
 }
 
-fn file_icon() -> impl IntoView {
+fn file_icon() -> El {
     icon("c360-icon c360-file-icon", FILE)
 }
 
+fn file_name(name: &str) -> El {
+    el("span", "c360-file-name").attr("dir", "auto").text(name)
+}
+
+fn file_size(size: u64) -> El {
+    el("span", "c360-file-size").text(&human_size(size))
+}
+
 /// The composer's files: progress and cancel while uploading, the reason
-/// and remove when it failed, remove once uploaded.
-fn upload_chips(chat: Chat) -> impl IntoView {
+/// and remove when it failed, remove once uploaded. Each keeps its element
+/// while its state changes (a focused button stays focused).
+fn upload_chips(chat: Chat) -> impl FnMut() -> Option<El> + 'static {
+    let items = move || chat.uploads.with(|u| u.items().to_vec());
+    when(
+        move || chat.uploads.with(|u| !u.items().is_empty()),
+        move || el("ul", "c360-uploads").keyed(items, |u: &Upload| u.key.to_string(), move |u| upload_chip(chat, u)),
+    )
+}
+
+fn upload_chip(chat: Chat, upload: Upload) -> El {
     let s = strings(chat.locale.get_untracked());
-    move || {
-        let items = chat.uploads.with(|u| u.items().to_vec());
-        (!items.is_empty()).then(|| view! {
-            <ul class="c360-uploads">
-                {items.into_iter().map(|u| {
-                    let key = u.key;
-                    let (label, on_click): (&str, fn(Chat, u32)) = match u.state {
-                        UploadState::Pending | UploadState::Uploading(_) => (s.cancel_upload, upload::cancel),
-                        _ => (s.remove_file, |chat: Chat, key| chat.uploads.update(|up| up.remove(key))),
-                    };
-                    let failed = match &u.state {
-                        UploadState::Failed(why) => Some(why.clone()),
-                        _ => None,
-                    };
-                    let progress = match u.state {
-                        UploadState::Pending => Some(0),
-                        UploadState::Uploading(p) => Some(p),
-                        _ => None,
-                    };
-                    let is_failed = failed.is_some();
-                    view! {
-                        <li class="c360-upload" class:c360-upload-failed=is_failed>
-                            {file_icon()}
-                            <span class="c360-upload-body">
-                                <span class="c360-file-name" dir="auto">{u.name}</span>
-                                <span class="c360-file-size">{human_size(u.size)}</span>
-                                {progress.map(|p| view! {
-                                    <progress class="c360-progress" max="100" value=p.to_string()
-                                        aria-label=s.uploading></progress>
-                                })}
-                                {failed.map(|why| view! {
-                                    <span class="c360-upload-error" role="alert">{s.upload_failed}": "{why}</span>
-                                })}
-                            </span>
-                            <button type="button" class="c360-upload-remove" aria-label=label title=label
-                                on:click=move |_| on_click(chat, key)>
-                                {icon("c360-icon", CLOSE)}
-                            </button>
-                        </li>
+    let key = upload.key;
+    let state = Memo::new(move |_| {
+        chat.uploads.with(|u| u.items().iter().find(|u| u.key == key).map(|u| u.state.clone()))
+    });
+    let busy = move || matches!(state.get(), Some(UploadState::Pending | UploadState::Uploading(_)));
+    let label = move || Some(if busy() { s.cancel_upload } else { s.remove_file }.to_owned());
+    let body = el("span", "c360-upload-body")
+        .child(file_name(&upload.name))
+        .child(file_size(upload.size))
+        .part(when(busy, move || {
+            el("progress", "c360-progress")
+                .attr("max", "100")
+                .dyn_attr("value", move || match state.get() {
+                    Some(UploadState::Uploading(p)) => Some(p.to_string()),
+                    _ => Some("0".to_owned()),
+                })
+                .attr("aria-label", s.uploading)
+        }))
+        .part(move || match state.get() {
+            Some(UploadState::Failed(why)) => Some(
+                el("span", "c360-upload-error")
+                    .attr("role", "alert")
+                    .text(s.upload_failed)
+                    .text(": ")
+                    .text(&why),
+            ),
+            _ => None,
+        });
+    el("li", "c360-upload")
+        .dyn_class("c360-upload-failed", move || matches!(state.get(), Some(UploadState::Failed(_))))
+        .child(file_icon())
+        .child(body)
+        .child(
+            button("c360-upload-remove")
+                .dyn_attr("aria-label", label)
+                .dyn_attr("title", label)
+                .on("click", move |_| {
+                    let busy = matches!(state.get_untracked(), Some(UploadState::Pending | UploadState::Uploading(_)));
+                    if busy {
+                        upload::cancel(chat, key);
+                    } else {
+                        chat.uploads.update(|up| up.remove(key));
                     }
-                }).collect_view()}
-            </ul>
-        })
-    }
+                })
+                .child(icon("c360-icon", CLOSE)),
+        )
 }
 
 /// The author and text of a loaded message, as a quote shows them.
@@ -781,105 +766,121 @@ fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
 }
 
 /// The quote of a reply's parent; clicking it scrolls to the parent.
-fn quote(chat: Chat, parent: String) -> impl IntoView {
+fn quote(chat: Chat, parent: String) -> El {
     let s = strings(chat.locale.get_untracked());
-    let id = parent.clone();
-    let info = move || preview(chat, &id);
-    let info2 = info.clone();
-    view! {
-        <button
-            type="button"
-            class="c360-quote"
-            on:click=move |_| chat.scroll_to_message(parent.clone())
-        >
-            <span class="c360-quote-name">
-                {move || info().map_or_else(|| s.earlier_message.to_owned(), |i| i.0)}
-            </span>
-            <span class="c360-quote-text" dir="auto">{move || info2().map(|i| i.1)}</span>
-        </button>
-    }
+    let info = Memo::new({
+        let id = parent.clone();
+        move |_| preview(chat, &id)
+    });
+    button("c360-quote")
+        .on("click", move |_| chat.scroll_to_message(parent.clone()))
+        .child(
+            el("span", "c360-quote-name")
+                .dyn_text(move || info.with(|i| i.as_ref().map_or_else(|| s.earlier_message.to_owned(), |i| i.0.clone()))),
+        )
+        .child(
+            el("span", "c360-quote-text")
+                .attr("dir", "auto")
+                .dyn_text(move || info.with(|i| i.as_ref().map(|i| i.1.clone()).unwrap_or_default())),
+        )
 }
 
-#[component]
-fn Composer(chat: Chat) -> impl IntoView {
+fn composer(chat: Chat) -> El {
     let s = strings(chat.locale.get_untracked());
-    let can_send = move || chat.can_send();
-    let file_input = NodeRef::<leptos::html::Input>::new();
-    let rows = move || chat.draft.with(|d| d.lines().count().clamp(1, 5));
     let replying = move || {
         chat.replying_to.get().map(|id| {
             let (name, text) = preview(chat, &id).unwrap_or_default();
-            view! {
-                <div class="c360-replying">
-                    <div class="c360-replying-body">
-                        <span class="c360-quote-name">{s.replying_to}" "{name}</span>
-                        <span class="c360-quote-text" dir="auto">{text}</span>
-                    </div>
-                    <button
-                        type="button"
-                        class="c360-cancel-reply"
-                        aria-label=s.cancel_reply
-                        on:click=move |_| chat.replying_to.set(None)
-                    >
-                        {icon("c360-icon", CLOSE)}
-                    </button>
-                </div>
-            }
+            el("div", "c360-replying")
+                .child(
+                    el("div", "c360-replying-body")
+                        .child(el("span", "c360-quote-name").text(s.replying_to).text(" ").text(&name))
+                        .child(el("span", "c360-quote-text").attr("dir", "auto").text(&text)),
+                )
+                .child(
+                    button("c360-cancel-reply")
+                        .attr("aria-label", s.cancel_reply)
+                        .on("click", move |_| chat.replying_to.set(None))
+                        .child(icon("c360-icon", CLOSE)),
+                )
         })
     };
-    view! {
-        <form
-            class="c360-composer"
-            on:submit=move |ev| {
+    let picker = el("input", "c360-file-input")
+        .attr("type", "file")
+        .attr("multiple", "")
+        .attr("tabindex", "-1")
+        .attr("aria-hidden", "true");
+    let files: web_sys::HtmlInputElement = picker.0.clone().unchecked_into();
+    let picker = picker.on("change", {
+        let files = files.clone();
+        move |_| {
+            upload::attach(chat, upload::files_of(files.files()));
+            // The same file can be picked again.
+            files.set_value("");
+        }
+    });
+    let input = el("textarea", "c360-input")
+        .attr("dir", "auto")
+        .dyn_attr("rows", move || Some(chat.draft.with(|d| d.lines().count().clamp(1, 5)).to_string()))
+        .attr("placeholder", s.placeholder)
+        .attr("aria-label", s.placeholder);
+    let textarea: web_sys::HtmlTextAreaElement = input.0.clone().unchecked_into();
+    chat.input.set_value(Some(textarea.clone()));
+    effect({
+        let textarea = textarea.clone();
+        move || {
+            chat.draft.with(|draft| {
+                if textarea.value() != *draft {
+                    textarea.set_value(draft);
+                }
+            })
+        }
+    });
+    let input = input
+        .on("input", move |_| chat.draft.set(textarea.value()))
+        .on("paste", move |ev| {
+            let data = ev.unchecked_ref::<web_sys::ClipboardEvent>().clipboard_data();
+            let files = upload::files_of(data.and_then(|d| d.files()));
+            if !files.is_empty() {
+                ev.prevent_default();
+                upload::attach(chat, files);
+            }
+        })
+        .on("keydown", move |ev| {
+            let key = ev.unchecked_ref::<KeyboardEvent>();
+            if key.key() == "Enter" && !key.shift_key() && !key.is_composing() {
                 ev.prevent_default();
                 chat.send_draft();
             }
-        >
-            {replying}
-            {upload_chips(chat)}
-            {move || chat.upload_error.get().map(|why| view! {
-                <div class="c360-upload-error c360-limit" role="alert">{why}</div>
-            })}
-            <div class="c360-input-row">
-                <input type="file" multiple class="c360-file-input" tabindex="-1" aria-hidden="true"
-                    node_ref=file_input
-                    on:change:target=move |ev| {
-                        let input = ev.target();
-                        upload::attach(chat, upload::files_of(input.files()));
-                        // The same file can be picked again.
-                        input.set_value("");
-                    } />
-                <button type="button" class="c360-attach" aria-label=s.attach title=s.attach
-                    on:click=move |_| if let Some(input) = file_input.get_untracked() { input.click() }>
-                    {icon("c360-icon", ATTACH)}
-                </button>
-                <textarea
-                    class="c360-input"
-                    dir="auto"
-                    rows=rows
-                    placeholder=s.placeholder
-                    aria-label=s.placeholder
-                    node_ref=chat.input
-                    prop:value=move || chat.draft.get()
-                    on:input:target=move |ev| chat.draft.set(ev.target().value())
-                    on:paste=move |ev| {
-                        let files = upload::files_of(ev.clipboard_data().and_then(|d| d.files()));
-                        if !files.is_empty() {
-                            ev.prevent_default();
-                            upload::attach(chat, files);
-                        }
-                    }
-                    on:keydown=move |ev| {
-                        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
-                            ev.prevent_default();
-                            chat.send_draft();
-                        }
-                    }
-                ></textarea>
-                <button type="submit" class="c360-send" aria-label=s.send disabled=move || !can_send()>
-                    {icon("c360-icon", SEND)}
-                </button>
-            </div>
-        </form>
-    }
+        });
+    el("form", "c360-composer")
+        .on("submit", move |ev| {
+            ev.prevent_default();
+            chat.send_draft();
+        })
+        .part(replying)
+        .part(upload_chips(chat))
+        .part(move || {
+            chat.upload_error
+                .get()
+                .map(|why| el("div", "c360-upload-error c360-limit").attr("role", "alert").text(&why))
+        })
+        .child(
+            el("div", "c360-input-row")
+                .child(picker)
+                .child(
+                    button("c360-attach")
+                        .attr("aria-label", s.attach)
+                        .attr("title", s.attach)
+                        .on("click", move |_| files.click())
+                        .child(icon("c360-icon", ATTACH)),
+                )
+                .child(input)
+                .child(
+                    el("button", "c360-send")
+                        .attr("type", "submit")
+                        .attr("aria-label", s.send)
+                        .flag("disabled", move || !chat.can_send())
+                        .child(icon("c360-icon", SEND)),
+                ),
+        )
 }

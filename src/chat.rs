@@ -8,7 +8,6 @@ use connect360_api::procedure::{HandOff, ListMessages, SendMessage};
 use connect360_api::{
     AiStreamEvent, AiStreamInput, HandOffInput, ListMessagesInput, Locale, Message, SenderType,
 };
-use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
@@ -97,8 +96,9 @@ pub struct Chat {
     /// The AI reply being waited for, as far as it is written.
     pub reply: RwSignal<Option<PendingReply>>,
     pub hand_off: RwSignal<HandOffState>,
-    pub list: NodeRef<html::Div>,
-    pub input: NodeRef<html::Textarea>,
+    /// The message list and the composer's input, once drawn.
+    pub list: StoredValue<Option<web_sys::Element>, LocalStorage>,
+    pub input: StoredValue<Option<web_sys::HtmlTextAreaElement>, LocalStorage>,
     identity: StoredValue<Option<Identity>>,
     /// Counts session requests: only the latest one's answer is taken.
     session_requests: StoredValue<u32>,
@@ -138,8 +138,8 @@ impl Chat {
             unread: RwSignal::new(0),
             reply: RwSignal::new(None),
             hand_off: RwSignal::new(HandOffState::NoAgent),
-            list: NodeRef::new(),
-            input: NodeRef::new(),
+            list: StoredValue::new_local(None),
+            input: StoredValue::new_local(None),
             identity: StoredValue::new(None),
             session_requests: StoredValue::new(0),
             backoff: StoredValue::new(Backoff::default()),
@@ -191,7 +191,7 @@ impl Chat {
             spawn_local(async move {
                 browser::next_frame().await;
                 self.scroll_to_bottom();
-                if let Some(input) = self.input.get_untracked() {
+                if let Some(input) = self.input.get_value() {
                     _ = input.focus();
                 }
             });
@@ -204,8 +204,8 @@ impl Chat {
         if self.locale.get_untracked() == locale {
             return;
         }
-        let scroll = self.list.get_untracked().map(|l| (l.scroll_top(), self.near_bottom()));
-        let caret = self.input.get_untracked().filter(|i| i.matches(":focus").unwrap_or(false)).map(|i| {
+        let scroll = self.list.get_value().map(|l| (l.scroll_top(), self.near_bottom()));
+        let caret = self.input.get_value().filter(|i| i.matches(":focus").unwrap_or(false)).map(|i| {
             (i.selection_start().ok().flatten(), i.selection_end().ok().flatten())
         });
         self.locale.set(locale);
@@ -214,13 +214,13 @@ impl Chat {
             match scroll {
                 Some((_, true)) => self.scroll_to_bottom(),
                 Some((top, false)) => {
-                    if let Some(list) = self.list.get_untracked() {
+                    if let Some(list) = self.list.get_value() {
                         list.set_scroll_top(top);
                     }
                 }
                 None => {}
             }
-            if let (Some((start, end)), Some(input)) = (caret, self.input.get_untracked()) {
+            if let (Some((start, end)), Some(input)) = (caret, self.input.get_value()) {
                 _ = input.focus();
                 _ = input.set_selection_start(start);
                 _ = input.set_selection_end(end);
@@ -652,13 +652,13 @@ impl Chat {
     // --- history and scrolling -------------------------------------------
 
     fn near_bottom(self) -> bool {
-        self.list.get_untracked().is_none_or(|l| {
+        self.list.get_value().is_none_or(|l| {
             l.scroll_height() - l.scroll_top() - l.client_height() < STICKY_BOTTOM_PX
         })
     }
 
     pub fn scroll_to_bottom(self) {
-        if let Some(list) = self.list.get_untracked() {
+        if let Some(list) = self.list.get_value() {
             list.set_scroll_top(list.scroll_height());
         }
     }
@@ -667,7 +667,7 @@ impl Chat {
     pub fn on_scroll(self) {
         let near_top = self
             .list
-            .get_untracked()
+            .get_value()
             .is_some_and(|l| l.scroll_top() < HISTORY_THRESHOLD_PX);
         if near_top {
             spawn_local(async move {
@@ -700,7 +700,7 @@ impl Chat {
         let result = session.client.call::<ListMessages>(&input, None).await;
         let loaded = result.is_ok();
         // Measured with the loader still shown: it goes in the same render.
-        let before = self.list.get_untracked().map(|l| (l.scroll_height(), l.scroll_top()));
+        let before = self.list.get_value().map(|l| (l.scroll_height(), l.scroll_top()));
         if let Ok(page) = result {
             self.timeline.update(|t| _ = t.apply_older(&cursor, page));
         }
@@ -715,7 +715,7 @@ impl Chat {
         loop {
             let scrollable = self
                 .list
-                .get_untracked()
+                .get_value()
                 .is_none_or(|l| l.client_height() == 0 || l.scroll_height() > l.client_height());
             if scrollable || !self.load_older().await {
                 return;
@@ -728,7 +728,7 @@ impl Chat {
     pub async fn keep_scroll_position(self, before: Option<(i32, i32)>) {
         let Some((height, top)) = before else { return };
         browser::next_frame().await;
-        if let Some(list) = self.list.get_untracked() {
+        if let Some(list) = self.list.get_value() {
             list.set_scroll_top(top + list.scroll_height() - height);
         }
     }
@@ -762,7 +762,7 @@ impl Chat {
     }
 
     fn message_element(self, id: &str) -> Option<web_sys::Element> {
-        let list = self.list.get_untracked()?;
+        let list = self.list.get_value()?;
         let escaped: String = id
             .chars()
             .flat_map(|c| {

@@ -1,13 +1,13 @@
 //! What the loader calls: `mount(root, configJson, emit)` and the handle it
 //! returns (`open`, `close`, `toggle`, `identify`, `setLocale`, `setTheme`).
 
-use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::app::App;
+use crate::app;
 use crate::chat::Chat;
 use crate::config::WidgetConfig;
+use crate::dom;
 use crate::session::Identity;
 use crate::theme::{Theme, WHITE, parse_color, text_on};
 use crate::web;
@@ -115,12 +115,11 @@ pub fn mount(
     web::track_visual_viewport(container.clone());
     let sound = config.sound();
     let chat = Chat::new(config, emit);
-    let root = container.clone();
-    mount_to(container, move || {
+    dom::root(|| {
         web::on_unread(chat.unread, sound);
-        view! { <App chat /> }
-    })
-    .forget();
+        app::draw(&container, chat);
+    });
+    let root = container;
     chat.start();
     Ok(Widget { chat, root, theme })
 }

@@ -4,12 +4,11 @@
 #![cfg(target_arch = "wasm32")]
 
 use connect360_api::{Message, Page};
-use connect360_widget::app::App;
+use connect360_widget::{app, dom};
 use connect360_widget::chat::Chat;
 use connect360_widget::config::WidgetConfig;
 use connect360_widget::outbox::Outbox;
 use connect360_widget::reply::PendingReply;
-use leptos::mount::mount_to;
 use leptos::prelude::*;
 use leptos::task::tick;
 use serde_json::json;
@@ -58,7 +57,7 @@ async fn mount_page(messages: Vec<Message>, cursor: Option<&str>) -> (Chat, Html
         });
     });
     chat.open.set(true);
-    mount_to(container.clone(), move || view! { <App chat /> }).forget();
+    dom::root(|| app::draw(&container, chat));
     tick().await;
     (chat, container)
 }
@@ -443,7 +442,7 @@ async fn an_explicit_data_position_is_kept_in_arabic() {
     .unwrap();
     let chat = Chat::new(config, None);
     assert_eq!(chat.locale.get_untracked(), Locale::Ar);
-    mount_to(container.clone(), move || view! { <App chat /> }).forget();
+    dom::root(|| app::draw(&container, chat));
     tick().await;
     let frame = container.query_selector(".c360").unwrap().unwrap();
     assert_eq!(frame.get_attribute("dir").as_deref(), Some("rtl"));
