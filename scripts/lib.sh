@@ -3,6 +3,10 @@
 # Source it; it expects ROOT to be the repository root.
 
 TRUNK_VERSION="0.21.14"
+# The widget's release bundle only (build_widget); everything else uses the
+# default (stable) toolchain. The dated channel nightly-2026-05-19 is
+# rustc 1.97.0-nightly (9eb3be26b 2026-05-18).
+NIGHTLY_TOOLCHAIN="nightly-2026-05-19"
 BINARYEN_VERSION="132.0.0"
 TERSER_VERSION="5.51.4"
 TOOLS_DIR="$ROOT/.tools" # npm-installed build tools (wasm-opt, terser), not committed
@@ -84,24 +88,53 @@ ensure_wasm_opt() {
   export PATH="$TOOLS_DIR/node_modules/.bin:$PATH"
 }
 
+# The release bundle is built with build-std (page weight, see Trunk.toml),
+# which needs a nightly toolchain and its rust-src; no wasm32 target: std is
+# built from source. About 120 MB to download, 670 MB installed. Trunk builds
+# offline, so the crates std depends on (rust-src's library/Cargo.lock) are
+# fetched into cargo's cache once too.
+ensure_nightly() {
+  local library
+  command -v rustup >/dev/null 2>&1 ||
+    die "rustup is needed to install the Rust toolchain $NIGHTLY_TOOLCHAIN (the widget's release build)"
+  if rustup run "$NIGHTLY_TOOLCHAIN" rustc --version >/dev/null 2>&1 &&
+    rustup component list --toolchain "$NIGHTLY_TOOLCHAIN" --installed 2>/dev/null | grep -q '^rust-src'; then
+    note "Rust toolchain $NIGHTLY_TOOLCHAIN with rust-src: installed"
+  else
+    note "Rust toolchain $NIGHTLY_TOOLCHAIN with rust-src: installing with rustup"
+    rustup toolchain install "$NIGHTLY_TOOLCHAIN" --profile minimal --component rust-src
+  fi
+  library="$(rustup run "$NIGHTLY_TOOLCHAIN" rustc --print sysroot)/lib/rustlib/src/rust/library"
+  if ! rustup run "$NIGHTLY_TOOLCHAIN" cargo fetch --locked --offline --manifest-path "$library/Cargo.toml" >/dev/null 2>&1; then
+    note "crates of $NIGHTLY_TOOLCHAIN's std: fetching with cargo"
+    rustup run "$NIGHTLY_TOOLCHAIN" cargo fetch --locked --manifest-path "$library/Cargo.toml"
+  fi
+}
+
 ensure_widget_tools() {
   ensure_wasm_target
+  ensure_nightly
   ensure_trunk
   ensure_wasm_bindgen
   ensure_wasm_opt
 }
 
-# A hash of everything the widget bundle is built from.
+# A hash of everything the widget bundle is built from, this file included
+# (the toolchain and the flags of build_widget).
 widget_sources_hash() {
   (
-    cd "$ROOT"
-    find src style loader crates/api index.html Trunk.toml Cargo.toml Cargo.lock -type f -print0 | sort -z |
+    cd "$ROOT" || exit 1
+    find src style loader crates/api index.html Trunk.toml Cargo.toml Cargo.lock scripts/lib.sh -type f -print0 | sort -z |
       xargs -0 sha256sum
   ) | sha256sum | cut -d' ' -f1
 }
 
 # Builds the widget into dist/ (bundle + loader) unless dist/ was built from
-# the same sources already.
+# the same sources already. The bundle is built on $NIGHTLY_TOOLCHAIN with
+# build-std, panics that abort at once, no panic locations and no Debug
+# formatting (why: Trunk.toml). It sets RUSTFLAGS for that build: a RUSTFLAGS
+# of the caller's environment is replaced there, not added to, and a
+# CARGO_ENCODED_RUSTFLAGS (which cargo would prefer) is unset.
 build_widget() {
   local stamp="$ROOT/dist/.connect360-sources.sha256" want have=""
   want="$(widget_sources_hash)"
@@ -111,8 +144,16 @@ build_widget() {
     return
   fi
   ensure_widget_tools
-  note "widget bundle (dist/): trunk build --release --offline"
-  (cd "$ROOT" && trunk build --release --offline)
+  note "widget bundle (dist/): trunk build --release --offline on $NIGHTLY_TOOLCHAIN with build-std"
+  (
+    cd "$ROOT" &&
+      env -u CARGO_ENCODED_RUSTFLAGS \
+        RUSTUP_TOOLCHAIN="$NIGHTLY_TOOLCHAIN" \
+        CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+        CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
+        RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+        trunk build --release --offline
+  )
   # The loader has a fixed name; the server fills in the bundle's hashed names.
   cp "$ROOT/loader/widget.js" "$ROOT/dist/widget.js"
   printf '%s\n' "$want" >"$stamp"
