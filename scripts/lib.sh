@@ -4,9 +4,9 @@
 
 TRUNK_VERSION="0.21.14"
 # The widget's release bundle only (build_widget); everything else uses the
-# default (stable) toolchain. The dated channel nightly-2026-05-19 is
-# rustc 1.97.0-nightly (9eb3be26b 2026-05-18).
-NIGHTLY_TOOLCHAIN="nightly-2026-05-19"
+# default (stable) toolchain. The dated channel nightly-2026-05-20 is
+# rustc 1.97.0-nightly (e50aa6fba 2026-05-19).
+NIGHTLY_TOOLCHAIN="nightly-2026-05-20"
 BINARYEN_VERSION="132.0.0"
 TERSER_VERSION="5.51.4"
 TOOLS_DIR="$ROOT/.tools" # npm-installed build tools (wasm-opt, terser), not committed
