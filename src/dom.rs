@@ -190,49 +190,73 @@ impl El {
         key: fn(&T) -> String,
         draw: impl Fn(T) -> El + 'static,
     ) -> El {
-        let parent = self.0.clone();
-        let end = marker(&parent);
-        // The items' owners: not the effect's, which is cleaned up each run.
-        let owner = Owner::current().unwrap_or_default();
-        let mut drawn: FxHashMap<String, (Element, Owner)> = FxHashMap::default();
+        let mut rows = Keyed::new(&self.0);
         effect(move || {
-            let items = items();
-            let mut next = Vec::with_capacity(items.len());
-            for item in items {
-                let k = key(&item);
-                let row = drawn.remove(&k).unwrap_or_else(|| {
-                    let child = owner.child();
-                    let El(el) = child.with(|| untrack(|| draw(item)));
-                    (el, child)
-                });
-                next.push((k, row));
-            }
-            for (el, child) in drawn.drain().map(|(_, row)| row) {
-                child.cleanup();
-                el.remove();
-            }
-            // From the end: elements already in order are not touched, so
-            // a page of history added on top moves nothing below it.
-            let mut anchor = end.clone();
-            for (_, (el, _)) in next.iter().rev() {
-                if el.next_sibling().as_ref() != Some(&anchor) {
-                    _ = parent.insert_before(el, Some(&anchor));
-                }
-                anchor = el.clone().into();
-            }
-            for (k, row) in next {
-                // A key twice: the later item is kept.
-                if let Some((el, child)) = drawn.insert(k, row) {
-                    child.cleanup();
-                    el.remove();
-                }
-            }
+            let mut items: Vec<Option<T>> = items().into_iter().map(Some).collect();
+            let keys = items.iter().flatten().map(key).collect();
+            // Each item is drawn at most once: `Keyed` asks for new keys only.
+            rows.update(keys, &mut |i| items[i].take().map(&draw));
         });
         self
     }
+}
 
-    pub fn into_element(self) -> Element {
-        self.0
+/// The elements of `El::keyed`, by key (not generic over the items, so
+/// one copy of this code serves every list).
+struct Keyed {
+    parent: Element,
+    end: Node,
+    /// The rows' owners are children of this one, not of the effect's,
+    /// which is cleaned up on every run.
+    owner: Owner,
+    drawn: FxHashMap<String, (Element, Owner)>,
+}
+
+impl Keyed {
+    fn new(parent: &Element) -> Keyed {
+        Keyed {
+            parent: parent.clone(),
+            end: marker(parent),
+            owner: Owner::current().unwrap_or_default(),
+            drawn: FxHashMap::default(),
+        }
+    }
+
+    /// Shows one element per key, in order; `draw(i)` makes the element of
+    /// the `i`th key when it has none yet.
+    fn update(&mut self, keys: Vec<String>, draw: &mut dyn FnMut(usize) -> Option<El>) {
+        let mut next = Vec::with_capacity(keys.len());
+        for (i, k) in keys.into_iter().enumerate() {
+            let row = match self.drawn.remove(&k) {
+                Some(row) => row,
+                None => {
+                    let child = self.owner.child();
+                    let Some(El(el)) = child.with(|| untrack(|| draw(i))) else { continue };
+                    (el, child)
+                }
+            };
+            next.push((k, row));
+        }
+        for (el, child) in self.drawn.drain().map(|(_, row)| row) {
+            child.cleanup();
+            el.remove();
+        }
+        // From the end: elements already in order are not touched, so a page
+        // of history added on top moves nothing below it.
+        let mut anchor = self.end.clone();
+        for (_, (el, _)) in next.iter().rev() {
+            if el.next_sibling().as_ref() != Some(&anchor) {
+                _ = self.parent.insert_before(el, Some(&anchor));
+            }
+            anchor = el.clone().into();
+        }
+        for (k, row) in next {
+            // A key twice: the later item is kept.
+            if let Some((el, child)) = self.drawn.insert(k, row) {
+                child.cleanup();
+                el.remove();
+            }
+        }
     }
 }
 

@@ -658,3 +658,58 @@ async fn the_open_image_keeps_tab_on_its_close_button_and_esc_goes_back_to_the_t
     assert!(chat.open.get_untracked(), "Esc closed the image, not the panel");
     assert_eq!(document().active_element().as_ref(), Some(thumb.unchecked_ref::<Element>()));
 }
+
+fn texts(root: &Element, selector: &str) -> Vec<String> {
+    all(root, selector).iter().filter_map(|e| e.text_content()).collect()
+}
+
+#[wasm_bindgen_test]
+async fn keyed_rows_keep_their_elements_and_follow_the_order() {
+    let items = RwSignal::new(vec![1u32, 2, 3]);
+    let parent = document().create_element("div").unwrap();
+    dom::root(|| {
+        dom::El(parent.clone()).keyed(move || items.get(), |n| n.to_string(), |n| dom::el("p", "").text(&n.to_string()));
+    });
+    assert_eq!(texts(&parent, "p"), ["1", "2", "3"]);
+    let two = all(&parent, "p")[1].clone();
+    items.set(vec![0, 3, 2]);
+    tick().await;
+    assert_eq!(texts(&parent, "p"), ["0", "3", "2"]);
+    assert_eq!(all(&parent, "p")[2], two, "a kept key keeps its element");
+    items.set(vec![2, 2]);
+    tick().await;
+    assert_eq!(texts(&parent, "p"), ["2"], "a key twice is shown once");
+    items.set(Vec::new());
+    tick().await;
+    assert!(texts(&parent, "p").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn a_part_drawn_again_drops_what_the_last_one_ran() {
+    let shown = RwSignal::new(true);
+    let text = RwSignal::new("a".to_owned());
+    let runs = std::rc::Rc::new(std::cell::Cell::new(0));
+    let parent = document().create_element("div").unwrap();
+    let counted = runs.clone();
+    dom::root(|| {
+        dom::El(parent.clone()).part(move || {
+            let counted = counted.clone();
+            shown.get().then(|| {
+                dom::el("p", "").dyn_text(move || {
+                    counted.set(counted.get() + 1);
+                    text.get()
+                })
+            })
+        });
+    });
+    text.set("b".to_owned());
+    tick().await;
+    assert_eq!(texts(&parent, "p"), ["b"]);
+    assert_eq!(runs.get(), 2);
+    shown.set(false);
+    tick().await;
+    assert!(texts(&parent, "p").is_empty());
+    text.set("c".to_owned());
+    tick().await;
+    assert_eq!(runs.get(), 2, "the text of a part no longer shown is not written");
+}
