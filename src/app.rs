@@ -787,14 +787,21 @@ fn quote(chat: Chat, parent: String) -> El {
 
 fn composer(chat: Chat) -> El {
     let s = strings(chat.locale.get_untracked());
+    // Drawn again only for another message: a poll does not take the focus
+    // from its cancel button; the quoted words follow the timeline.
     let replying = move || {
         chat.replying_to.get().map(|id| {
-            let (name, text) = preview(chat, &id).unwrap_or_default();
+            let info = Memo::new(move |_| preview(chat, &id).unwrap_or_default());
             el("div", "c360-replying")
                 .child(
                     el("div", "c360-replying-body")
-                        .child(el("span", "c360-quote-name").text(s.replying_to).text(" ").text(&name))
-                        .child(el("span", "c360-quote-text").attr("dir", "auto").text(&text)),
+                        .child(
+                            el("span", "c360-quote-name")
+                                .text(s.replying_to)
+                                .text(" ")
+                                .dyn_text(move || info.with(|i| i.0.clone())),
+                        )
+                        .child(el("span", "c360-quote-text").attr("dir", "auto").dyn_text(move || info.with(|i| i.1.clone()))),
                 )
                 .child(
                     button("c360-cancel-reply")

@@ -152,9 +152,14 @@ async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
     assert_eq!(chat.replying_to.get_untracked().as_deref(), Some("m2"));
     let replying = &all(&root, ".c360-replying")[0];
     assert!(replying.text_content().unwrap().contains("Thanks!"));
-    all(&root, ".c360-cancel-reply")[0]
-        .unchecked_ref::<HtmlElement>()
-        .click();
+    // A message arriving meanwhile leaves the focus on the cancel button.
+    let cancel: HtmlElement = all(&root, ".c360-cancel-reply")[0].clone().unchecked_into();
+    cancel.focus().unwrap();
+    chat.timeline.update(|t| _ = t.insert(message("m4", 5, "workspace", "One more thing", None)));
+    tick().await;
+    assert_eq!(all(&root, ".c360-row").len(), 5, "the new message is shown");
+    assert_eq!(document().active_element(), Some(cancel.clone().into()), "the cancel button keeps the focus");
+    cancel.click();
     tick().await;
     assert!(all(&root, ".c360-replying").is_empty());
     assert_eq!(chat.replying_to.get_untracked(), None);
