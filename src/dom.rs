@@ -67,11 +67,7 @@ fn effect_boxed(mut f: Box<dyn FnMut()>) {
 }
 
 /// Calls `f` on `event` at `target` until the current owner is cleaned up.
-pub fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(Event) + 'static) {
-    listen_boxed(target, event, Box::new(f));
-}
-
-fn listen_boxed(target: &web_sys::EventTarget, event: &str, f: Box<dyn FnMut(Event)>) {
+fn listen(target: &web_sys::EventTarget, event: &str, f: Box<dyn FnMut(Event)>) {
     let closure = Closure::wrap(f);
     _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
     // Whoever cleans up the owner removes the element too.
@@ -111,7 +107,7 @@ impl El {
     }
 
     pub fn on(self, event: &str, f: impl FnMut(Event) + 'static) -> El {
-        listen(&self.0, event, f);
+        listen(&self.0, event, Box::new(f));
         self
     }
 
