@@ -768,21 +768,21 @@ fn preview(chat: Chat, id: &str) -> Option<(String, String)> {
 /// The quote of a reply's parent; clicking it scrolls to the parent.
 fn quote(chat: Chat, parent: String) -> El {
     let s = strings(chat.locale.get_untracked());
-    let info = Memo::new({
-        let id = parent.clone();
-        move |_| preview(chat, &id)
-    });
+    let (name, text) = quoted(chat, parent.clone(), s.earlier_message);
     button("c360-quote")
         .on("click", move |_| chat.scroll_to_message(parent.clone()))
-        .child(
-            el("span", "c360-quote-name")
-                .dyn_text(move || info.with(|i| i.as_ref().map_or_else(|| s.earlier_message.to_owned(), |i| i.0.clone()))),
-        )
-        .child(
-            el("span", "c360-quote-text")
-                .attr("dir", "auto")
-                .dyn_text(move || info.with(|i| i.as_ref().map(|i| i.1.clone()).unwrap_or_default())),
-        )
+        .child(el("span", "c360-quote-name").dyn_text(name))
+        .child(el("span", "c360-quote-text").attr("dir", "auto").dyn_text(text))
+}
+
+/// The author and the text of message `id` as they are loaded (`unknown`
+/// and nothing until then), each as a closure that follows the timeline.
+fn quoted(chat: Chat, id: String, unknown: &'static str) -> (impl Fn() -> String, impl Fn() -> String) {
+    let id2 = id.clone();
+    (
+        move || preview(chat, &id).map_or_else(|| unknown.to_owned(), |p| p.0),
+        move || preview(chat, &id2).map(|p| p.1).unwrap_or_default(),
+    )
 }
 
 fn composer(chat: Chat) -> El {
@@ -791,17 +791,12 @@ fn composer(chat: Chat) -> El {
     // from its cancel button; the quoted words follow the timeline.
     let replying = move || {
         chat.replying_to.get().map(|id| {
-            let info = Memo::new(move |_| preview(chat, &id).unwrap_or_default());
+            let (name, text) = quoted(chat, id, "");
             el("div", "c360-replying")
                 .child(
                     el("div", "c360-replying-body")
-                        .child(
-                            el("span", "c360-quote-name")
-                                .text(s.replying_to)
-                                .text(" ")
-                                .dyn_text(move || info.with(|i| i.0.clone())),
-                        )
-                        .child(el("span", "c360-quote-text").attr("dir", "auto").dyn_text(move || info.with(|i| i.1.clone()))),
+                        .child(el("span", "c360-quote-name").text(s.replying_to).text(" ").dyn_text(name))
+                        .child(el("span", "c360-quote-text").attr("dir", "auto").dyn_text(text)),
                 )
                 .child(
                     button("c360-cancel-reply")
