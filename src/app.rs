@@ -547,7 +547,7 @@ fn render_row(chat: Chat, row: Row) -> El {
 
 /// A message's bubble: text as text (never HTML), http(s) links, its own
 /// direction.
-pub fn message_body(text: &str) -> El {
+fn message_body(text: &str) -> El {
     let bubble = el("div", "c360-bubble").attr("dir", "auto");
     fill_body(&bubble.0, text);
     bubble

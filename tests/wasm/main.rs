@@ -366,6 +366,14 @@ async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
     assert_eq!(progress.get_attribute("value").as_deref(), Some("50"));
     assert!(chips[1].text_content().unwrap().contains("huge.zip is larger than 25 MB"));
     assert!(!chat.can_send(), "a file is still uploading");
+    // Progress keeps the chip and the focus on its cancel button.
+    let cancel: HtmlElement = chips[0].query_selector(".c360-upload-remove").unwrap().unwrap().unchecked_into();
+    assert_eq!(cancel.get_attribute("aria-label").as_deref(), Some("Cancel upload"));
+    cancel.focus().unwrap();
+    chat.uploads.update(|u| u.progress(a, 3.0, 4.0));
+    tick().await;
+    assert_eq!(progress.get_attribute("value").as_deref(), Some("75"));
+    assert_eq!(document().active_element(), Some(cancel.clone().into()), "the cancel button keeps the focus");
     chips[1]
         .query_selector(".c360-upload-remove")
         .unwrap()
