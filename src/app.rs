@@ -212,9 +212,10 @@ fn panel(chat: Chat, launcher: Element) -> El {
         .with_value(|c| c.title.clone())
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| s.title.to_owned());
+    // Said once the first page is in: the session is ready a moment before.
     let empty = move || {
         chat.status.get() == Status::Ready
-            && chat.timeline.with(|t| t.messages().is_empty())
+            && chat.timeline.with(|t| *t.history() != History::Unknown && t.messages().is_empty())
             && chat.outbox.with(|o| o.unstored().next().is_none())
     };
     let close_launcher = launcher.clone();

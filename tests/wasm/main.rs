@@ -726,3 +726,20 @@ async fn a_part_drawn_again_drops_what_the_last_one_ran() {
     tick().await;
     assert_eq!(runs.get(), 2, "the text of a part no longer shown is not written");
 }
+
+#[wasm_bindgen_test]
+async fn the_empty_state_waits_for_the_first_page() {
+    use connect360_widget::chat::Status;
+    let container: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    document().body().unwrap().append_child(&container).unwrap();
+    let chat = Chat::new(config(), None);
+    chat.open.set(true);
+    // The session is ready; its first page is still on its way.
+    chat.status.set(Status::Ready);
+    dom::root(|| app::draw(&container, chat));
+    tick().await;
+    assert!(all(&container, ".c360-empty").is_empty(), "not said before the first page is in");
+    chat.timeline.update(|t| _ = t.apply_latest(Page { items: vec![], next_cursor: None }));
+    tick().await;
+    assert_eq!(all(&container, ".c360-empty").len(), 1);
+}
