@@ -709,7 +709,7 @@ fn upload_chip(chat: Chat, upload: Upload) -> El {
     let state = Memo::new(move |_| {
         chat.uploads.with(|u| u.items().iter().find(|u| u.key == key).map(|u| u.state.clone()))
     });
-    let busy = move || matches!(state.get(), Some(UploadState::Pending | UploadState::Uploading(_)));
+    let busy = move || state.with(|s| s.as_ref().is_some_and(UploadState::on_its_way));
     let label = move || Some(if busy() { s.cancel_upload } else { s.remove_file }.to_owned());
     let body = el("span", "c360-upload-body")
         .child(file_name(&upload.name))
@@ -742,8 +742,7 @@ fn upload_chip(chat: Chat, upload: Upload) -> El {
                 .dyn_attr("aria-label", label)
                 .dyn_attr("title", label)
                 .on("click", move |_| {
-                    let busy = matches!(state.get_untracked(), Some(UploadState::Pending | UploadState::Uploading(_)));
-                    if busy {
+                    if state.with_untracked(|s| s.as_ref().is_some_and(UploadState::on_its_way)) {
                         upload::cancel(chat, key);
                     } else {
                         chat.uploads.update(|up| up.remove(key));

@@ -87,6 +87,13 @@ pub enum UploadState {
     Failed(String),
 }
 
+impl UploadState {
+    /// Still being sent (or about to be): cancellable, and the message waits.
+    pub fn on_its_way(&self) -> bool {
+        matches!(self, UploadState::Pending | UploadState::Uploading(_))
+    }
+}
+
 /// A file picked in the composer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -133,7 +140,7 @@ impl Uploads {
         self.items
             .iter_mut()
             .find(|u| u.key == key)
-            .filter(|u| matches!(u.state, UploadState::Pending | UploadState::Uploading(_)))
+            .filter(|u| u.state.on_its_way())
     }
 
     /// `loaded` of `total` bytes sent.
@@ -172,7 +179,7 @@ impl Uploads {
     pub fn busy(&self) -> bool {
         self.items
             .iter()
-            .any(|u| matches!(u.state, UploadState::Pending | UploadState::Uploading(_)))
+            .any(|u| u.state.on_its_way())
     }
 
     /// The uploaded files, to send.
