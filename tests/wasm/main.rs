@@ -193,15 +193,25 @@ async fn outgoing_messages_show_sending_then_failed_with_retry() {
     assert_eq!(announced(&root), "Not sent: hello", "a failure is said, not only shown");
 }
 
-#[wasm_bindgen_test]
-async fn prepending_history_keeps_the_view_in_place() {
+/// Gives the message list a fixed height, so that it scrolls; the
+/// stylesheet, to remove.
+fn scrollable_list() -> Element {
     let style = document().create_element("style").unwrap();
     style.set_text_content(Some(".c360-list{height:200px;overflow:auto;display:block}"));
     document().head().unwrap().append_child(&style).unwrap();
+    style
+}
 
-    let newest: Vec<Message> = (50..70)
-        .map(|i| message(&format!("m{i}"), i, "workspace", &format!("message {i}"), None))
-        .collect();
+/// Support's messages `m{i}`, "message {i}", a second apart.
+fn numbered(seconds: std::ops::Range<u32>) -> Vec<Message> {
+    seconds.map(|i| message(&format!("m{i}"), i, "workspace", &format!("message {i}"), None)).collect()
+}
+
+#[wasm_bindgen_test]
+async fn prepending_history_keeps_the_view_in_place() {
+    scrollable_list();
+
+    let newest = numbered(50..70);
     let (chat, root) = mount_page(newest, Some("m50")).await;
     let list: Element = root.query_selector(".c360-list").unwrap().unwrap();
     list.set_scroll_top(30);
@@ -465,12 +475,8 @@ async fn an_explicit_data_position_is_kept_in_arabic() {
 #[wasm_bindgen_test]
 async fn set_locale_keeps_the_list_scrolled_where_it_was() {
     use connect360_api::Locale;
-    let style = document().create_element("style").unwrap();
-    style.set_text_content(Some(".c360-list{height:200px;overflow:auto;display:block}"));
-    document().head().unwrap().append_child(&style).unwrap();
-    let messages: Vec<Message> = (0..40)
-        .map(|i| message(&format!("m{i}"), i, "workspace", &format!("message {i}"), None))
-        .collect();
+    let style = scrollable_list();
+    let messages = numbered(0..40);
     let (chat, root) = mount_panel(messages).await;
     let list = || root.query_selector(".c360-list").unwrap().unwrap();
     list().set_scroll_top(150);
