@@ -156,5 +156,24 @@ build_widget() {
   )
   # The loader has a fixed name; the server fills in the bundle's hashed names.
   cp "$ROOT/loader/widget.js" "$ROOT/dist/widget.js"
+  compress_widget "$ROOT/dist"
   printf '%s\n' "$want" >"$stamp"
+}
+
+# Writes each bundle file's .br (quality 11, node's zlib) and .gz (gzip -9)
+# beside it: the server sends the one a request accepts (tower-http's
+# ServeFile), compressed once here rather than at every server start. The
+# loader is filled in by the server, which compresses it per request.
+compress_widget() {
+  local dir="$1" f
+  for f in "$dir"/*.js "$dir"/*.wasm "$dir"/*.css; do
+    [ "$(basename "$f")" = widget.js ] && continue
+    gzip -9 -n -k -f "$f"
+    node -e '
+      const fs = require("fs"), zlib = require("zlib"), file = process.argv[1], raw = fs.readFileSync(file);
+      const c = zlib.constants;
+      fs.writeFileSync(file + ".br", zlib.brotliCompressSync(raw, { params: {
+        [c.BROTLI_PARAM_QUALITY]: 11, [c.BROTLI_PARAM_LGWIN]: 22, [c.BROTLI_PARAM_SIZE_HINT]: raw.length } }));
+    ' "$f"
+  done
 }

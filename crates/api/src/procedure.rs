@@ -24,6 +24,8 @@ pub trait Procedure {
 
 macro_rules! procedures {
     ($($(#[$doc:meta])* $name:ident = $path:literal, $kind:ident, $input:ty => $output:ty;)*) => {
+        /// Every procedure's path, in the order of [`for_each_procedure`].
+        pub const PROCEDURE_PATHS: &[&str] = &[$($path),*];
         $(
             $(#[$doc])*
             #[derive(Debug, Clone, Copy)]
@@ -38,19 +40,29 @@ macro_rules! procedures {
     };
 }
 
-procedures! {
-    /// Returns the matching customer's top-level conversation, or creates one.
-    GetOrCreateConversation = "v1.connect.getOrCreateConversation", Mutation,
-        GetOrCreateConversationInput => Conversation;
-    CreateSubConversation = "v1.connect.createSubConversation", Mutation,
-        CreateSubConversationInput => Conversation;
-    UpdateConversation = "v1.connect.updateConversation", Mutation,
-        UpdateConversationInput => Conversation;
-    DeleteConversation = "v1.connect.deleteConversation", Mutation,
-        DeleteConversationInput => DeleteConversationOutput;
-    /// Stops AI replies in a conversation: a person takes over.
-    HandOff = "v1.connect.handOff", Mutation, HandOffInput => Conversation;
-    SendMessage = "v1.connect.send", Mutation, SendInput => Message;
-    ListMessages = "v1.connect.listMessages", Query, ListMessagesInput => Page<Message>;
-    CreateTemplate = "v1.connect.createTemplate", Mutation, CreateTemplateInput => Template;
+/// The procedures, declared once: `for_each_procedure!(m)` calls `m!` with
+/// every procedure as `Name = "path", Kind, Input => Output;`, so that
+/// another crate (the server's dispatch table) covers each of them.
+#[macro_export]
+macro_rules! for_each_procedure {
+    ($callback:ident) => {
+        $callback! {
+            /// Returns the matching customer's top-level conversation, or creates one.
+            GetOrCreateConversation = "v1.connect.getOrCreateConversation", Mutation,
+                GetOrCreateConversationInput => Conversation;
+            CreateSubConversation = "v1.connect.createSubConversation", Mutation,
+                CreateSubConversationInput => Conversation;
+            UpdateConversation = "v1.connect.updateConversation", Mutation,
+                UpdateConversationInput => Conversation;
+            DeleteConversation = "v1.connect.deleteConversation", Mutation,
+                DeleteConversationInput => DeleteConversationOutput;
+            /// Stops AI replies in a conversation: a person takes over.
+            HandOff = "v1.connect.handOff", Mutation, HandOffInput => Conversation;
+            SendMessage = "v1.connect.send", Mutation, SendInput => Message;
+            ListMessages = "v1.connect.listMessages", Query, ListMessagesInput => Page<Message>;
+            CreateTemplate = "v1.connect.createTemplate", Mutation, CreateTemplateInput => Template;
+        }
+    };
 }
+
+for_each_procedure!(procedures);

@@ -8,20 +8,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
-use connect360_api::{AI_STREAM_PATH, ATTACHMENTS_PATH, ErrorCode, WIDGET_SESSION_PATH};
+use axum::extract::State;
+use axum::http::StatusCode;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
 use crate::ai::Ai;
 use crate::assets::WidgetAssets;
 use crate::attachments::storage::{FileStorage, LocalFileStorage};
+use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
+use crate::auth::Authenticator;
 use crate::demo::Demo;
+use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
 use crate::visitor_token::TokenSigner;
 
@@ -55,84 +56,39 @@ impl ServeConfig {
     }
 }
 
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub signer: TokenSigner,
-    /// Absent when the widget has not been built; the API works without it.
-    pub assets: Option<Arc<WidgetAssets>>,
-    pub demo: Option<Arc<Demo>>,
-    /// Attachments' bytes.
-    pub files: Arc<dyn FileStorage>,
-    /// Where uploads are written until the whole request has arrived.
-    pub spool_dir: Arc<PathBuf>,
-    /// Signs the file URLs handed to visitors.
-    pub urls: UrlSigner,
-    /// Wakes the AI runner; carries the replies it writes to their watchers.
-    pub ai: Ai,
-}
-
-pub const DEFAULT_WORKSPACE: &str = "default";
-
-pub fn router(state: AppState) -> Router {
+/// Every route: the API's resources (browsers may call them from a widget's
+/// sites, see [`crate::cors`]), the widget's files and the demo.
+pub fn router(state: AppState, assets: Option<Arc<WidgetAssets>>, demo: Option<Arc<Demo>>) -> Router {
     let api = Router::new()
-        .route("/api/trpc/{*path}", any(crate::trpc::handle))
-        .route(WIDGET_SESSION_PATH, post(crate::session::create))
-        .route(
-            ATTACHMENTS_PATH,
-            post(crate::attachments::upload::handle).layer(DefaultBodyLimit::max(crate::attachments::upload::BODY_LIMIT)),
-        )
-        .route("/api/v1/connect/assets/{*key}", get(crate::attachments::download::handle))
-        .route(AI_STREAM_PATH, post(crate::ai::stream::handle))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::cors::layer));
+        .merge(crate::trpc::router())
+        .merge(crate::session::router())
+        .merge(crate::attachments::uploads())
+        .merge(crate::attachments::downloads())
+        .merge(crate::ai::stream::router())
+        .layer(crate::cors::layer(state.store.clone()))
+        .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     Router::new()
         .merge(api)
-        .route("/healthz", get(healthz))
-        .route("/widget.js", get(loader))
-        .route("/widget/{*file}", get(bundle_file))
-        .route("/", get(crate::demo::page))
-        .route("/demo/shop.css", get(crate::demo::css))
+        .route("/healthz", axum::routing::get(healthz))
+        .merge(crate::assets::router(assets))
+        .merge(crate::demo::router(demo))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-fn widget_not_built() -> Response {
-    crate::trpc::error_response(
-        &ApiError::new(ErrorCode::NotFound, "The widget is not built: run trunk build --release --offline."),
-        None,
-    )
-}
-
-async fn loader(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match &state.assets {
-        Some(assets) => assets.loader(&headers),
-        None => widget_not_built(),
-    }
-}
-
-async fn bundle_file(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Response {
-    match &state.assets {
-        Some(assets) => match assets.file(&file, &headers) {
-            Some(response) => response,
-            None => not_found().await,
-        },
-        None => widget_not_built(),
-    }
-}
-
-async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+async fn healthz(State(store): State<Arc<dyn Store>>) -> (StatusCode, &'static str) {
+    match store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n"),
         Err(err) => {
             tracing::error!(%err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
         }
     }
 }
 
-pub async fn not_found() -> Response {
-    crate::trpc::error_response(&ApiError::new(ErrorCode::NotFound, "No such route."), None)
+async fn not_found() -> ApiError {
+    ApiError::not_found("No such route.")
 }
 
 /// A bound, ready server. Build it, read its address, then run it.
@@ -173,9 +129,9 @@ impl Application {
         std::fs::create_dir_all(&spool_dir).with_context(|| format!("creating {}", spool_dir.display()))?;
         let assets = match WidgetAssets::load(&config.widget_dir) {
             Ok(assets) => {
-                let assets = Arc::new(assets);
-                assets.compress_in_background();
-                Some(assets)
+                let sizes = assets.sizes();
+                tracing::info!(widget_bytes = sizes.raw, widget_brotli = sizes.brotli, "widget bundle");
+                Some(Arc::new(assets))
             }
             Err(err) if config.demo => return Err(err.context("the demo needs the widget built")),
             Err(err) => {
@@ -201,16 +157,16 @@ impl Application {
         let ai_runner = config
             .ai_runner
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
-        let router = router(AppState {
+        let state = AppState {
+            auth: Authenticator { store: store.clone(), signer: signer.clone() },
             store,
             signer,
-            assets,
-            demo: demo.clone(),
             files,
-            spool_dir: Arc::new(spool_dir),
+            spool: SpoolDir(Arc::new(spool_dir)),
             urls: UrlSigner::new(&token_key),
             ai: ai.clone(),
-        });
+        };
+        let router = router(state, assets, demo.clone());
         Ok(Application { listener, router, demo, file_gc, ai_runner, ai })
     }
 

@@ -1,230 +1,243 @@
-//! The widget's files, built by Trunk: served from memory, compressed once
-//! (gzip at load, brotli on a background thread because at quality 11 it
-//! takes seconds, and the server should not wait for it to start), cached for
-//! a year (their names are hashed).
+//! The widget's files, as `build_widget` (scripts/lib.sh) leaves them in
+//! Trunk's output folder: one js, one wasm and one css with hashed names,
+//! each beside its `.br` and `.gz`, compressed at build time. tower-http's
+//! `ServeFile` answers with the compressed file the request accepts
+//! (q-values honoured, `br;q=0` refuses brotli), and with ranges; only these
+//! three files and the loader are served, nothing else of the folder. The
+//! bundle is cached for a year (its names are hashed).
 //!
 //! `widget.js`, the loader, is the one file with a fixed name: it is served
-//! with a short cache and told the hashed names of the bundle it loads.
+//! from memory with a short cache, told the hashed names of the bundle it
+//! loads, and compressed per request (a few KB) since it differs from the
+//! file on disk.
 
-use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use axum::Router;
 use axum::body::Bytes;
+use axum::extract::{Request, State};
 use axum::http::header::{
-    ACCEPT_ENCODING, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
-    VARY,
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY, X_CONTENT_TYPE_OPTIONS,
 };
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use sha2::{Digest, Sha256};
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeFile;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::ApiError;
 
 pub const LOADER: &str = "widget.js";
 const ASSETS_PLACEHOLDER: &str = "__CONNECT360_ASSETS__";
 const BUNDLE_PREFIX: &str = "/widget/";
-
-struct Asset {
-    content_type: &'static str,
-    cache_control: &'static str,
-    etag: String,
-    raw: Bytes,
-    gzip: Bytes,
-    brotli: OnceLock<Bytes>,
-}
-
-impl Asset {
-    fn new(name: &str, raw: Vec<u8>, cache_control: &'static str) -> anyhow::Result<Asset> {
-        let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&raw))[..32]);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&raw)?;
-        let gzip = gz.finish()?;
-        Ok(Asset {
-            content_type: content_type(name),
-            cache_control,
-            etag,
-            raw: raw.into(),
-            gzip: gzip.into(),
-            brotli: OnceLock::new(),
-        })
-    }
-
-    /// Compresses with brotli at the best quality, once.
-    fn brotli(&self) -> &Bytes {
-        self.brotli.get_or_init(|| {
-            let mut out = Vec::new();
-            let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
-            match brotli::BrotliCompress(&mut self.raw.as_ref(), &mut out, &params) {
-                Ok(_) => out.into(),
-                // Writing to a Vec does not fail; should it, gzip stays the answer.
-                Err(err) => {
-                    tracing::error!(%err, "brotli compression failed");
-                    Bytes::new()
-                }
-            }
-        })
-    }
-
-    fn respond(&self, request: &HeaderMap) -> Response {
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(self.content_type));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static(self.cache_control));
-        headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-        // The loader imports the bundle from the host page's origin: a CORS fetch.
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-        if let Ok(etag) = HeaderValue::from_str(&self.etag) {
-            headers.insert(ETAG, etag);
-        }
-        let fresh = request
-            .get(IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == self.etag));
-        if fresh {
-            return (StatusCode::NOT_MODIFIED, headers).into_response();
-        }
-        let accepts = request.get(ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let accepts = |coding: &str| accepts.split(',').any(|c| c.split(';').next().is_some_and(|c| c.trim() == coding));
-        let brotli = self.brotli.get().filter(|b| !b.is_empty());
-        let body = if let (true, Some(brotli)) = (accepts("br"), brotli) {
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("br"));
-            brotli.clone()
-        } else if accepts("gzip") {
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            self.gzip.clone()
-        } else {
-            self.raw.clone()
-        };
-        (headers, body).into_response()
-    }
-}
+const LOADER_CACHE: &str = "public, max-age=300";
+const BUNDLE_CACHE: &str = "public, max-age=31536000, immutable";
 
 fn content_type(name: &str) -> &'static str {
     match Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or_default() {
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "wasm" => "application/wasm",
         "css" => "text/css; charset=utf-8",
-        "html" => "text/html; charset=utf-8",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "json" => "application/json",
         _ => "application/octet-stream",
     }
 }
 
-/// Sizes of what a visitor downloads, for the logs and the benchmarks.
+/// A content hash, quoted as an entity tag.
+fn etag(bytes: &[u8]) -> HeaderValue {
+    let tag = format!("\"{}\"", &hex::encode(Sha256::digest(bytes))[..32]);
+    HeaderValue::from_str(&tag).expect("hex is a valid header value")
+}
+
+/// Sizes of what a visitor downloads, for the logs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Sizes {
-    pub raw: usize,
-    pub gzip: usize,
-    pub brotli: usize,
+    pub raw: u64,
+    pub brotli: u64,
+}
+
+/// One of the bundle's files: its name in the folder and its entity tag.
+struct BundleFile {
+    name: String,
+    etag: HeaderValue,
 }
 
 pub struct WidgetAssets {
-    loader: Asset,
-    bundle: HashMap<String, Asset>,
+    dir: PathBuf,
+    /// The loader with the bundle's names filled in.
+    loader: Bytes,
+    loader_etag: HeaderValue,
+    /// The js, the wasm and the css.
+    bundle: Vec<BundleFile>,
 }
 
 impl WidgetAssets {
-    /// Reads Trunk's output directory: one js, one wasm, one css, plus the loader.
+    /// Reads Trunk's output folder: one js, one wasm, one css, plus the loader.
     pub fn load(dir: &Path) -> anyhow::Result<WidgetAssets> {
-        let mut files = Vec::new();
-        walk(dir, dir, &mut files).with_context(|| format!("reading the widget build in {}", dir.display()))?;
+        let files = top_level_files(dir).with_context(|| format!("reading the widget build in {}", dir.display()))?;
         let one = |suffix: &str| -> anyhow::Result<String> {
-            let found: Vec<&String> = files
-                .iter()
-                .filter(|f| f.ends_with(suffix) && f.as_str() != LOADER && !f.contains('/'))
-                .collect();
+            let found: Vec<&String> = files.iter().filter(|f| f.ends_with(suffix) && f.as_str() != LOADER).collect();
             match found.as_slice() {
                 [one] => Ok((*one).clone()),
                 _ => bail!("expected one *{suffix} in {}, found {found:?}; rebuild with trunk", dir.display()),
             }
         };
+        let (js, wasm, css) = (one(".js")?, one("_bg.wasm")?, one(".css")?);
         let names = serde_json::json!({
-            "js": format!("{BUNDLE_PREFIX}{}", one(".js")?),
-            "wasm": format!("{BUNDLE_PREFIX}{}", one("_bg.wasm")?),
-            "css": format!("{BUNDLE_PREFIX}{}", one(".css")?),
+            "js": format!("{BUNDLE_PREFIX}{js}"),
+            "wasm": format!("{BUNDLE_PREFIX}{wasm}"),
+            "css": format!("{BUNDLE_PREFIX}{css}"),
         });
         let loader_src = std::fs::read_to_string(dir.join(LOADER))
             .with_context(|| format!("reading the loader {}", dir.join(LOADER).display()))?;
         if !loader_src.contains(ASSETS_PLACEHOLDER) {
             bail!("the loader {LOADER} has no {ASSETS_PLACEHOLDER} to fill");
         }
-        let loader = Asset::new(LOADER, loader_src.replace(ASSETS_PLACEHOLDER, &names.to_string()).into_bytes(), "public, max-age=300")?;
-        let mut bundle = HashMap::new();
-        for name in files.iter().filter(|f| f.as_str() != LOADER && !f.ends_with(".html")) {
-            let raw = std::fs::read(dir.join(name)).with_context(|| format!("reading {name}"))?;
-            bundle.insert(name.clone(), Asset::new(name, raw, "public, max-age=31536000, immutable")?);
+        let loader = Bytes::from(loader_src.replace(ASSETS_PLACEHOLDER, &names.to_string()));
+        let mut bundle = Vec::new();
+        for name in [js, wasm, css] {
+            let raw = std::fs::read(dir.join(&name)).with_context(|| format!("reading {name}"))?;
+            bundle.push(BundleFile { etag: etag(&raw), name });
         }
-        Ok(WidgetAssets { loader, bundle })
+        Ok(WidgetAssets { dir: dir.to_owned(), loader_etag: etag(&loader), loader, bundle })
     }
 
-    pub fn loader(&self, request: &HeaderMap) -> Response {
-        self.loader.respond(request)
-    }
-
-    pub fn file(&self, name: &str, request: &HeaderMap) -> Option<Response> {
-        self.bundle.get(name).map(|a| a.respond(request))
-    }
-
-    /// Compresses every file with brotli on a thread of its own; until a file
-    /// is done it is served with gzip.
-    pub fn compress_in_background(self: &Arc<Self>) {
-        let assets = Arc::clone(self);
-        std::thread::spawn(move || {
-            let (loader, total) = assets.sizes();
-            tracing::info!(loader_gzip = loader.gzip, widget_brotli = total.brotli, "widget compressed");
-        });
-    }
-
-    /// The loader alone, and loader plus bundle (what a visitor who opens the
-    /// panel loads). Compresses with brotli first where that is not done yet.
-    pub fn sizes(&self) -> (Sizes, Sizes) {
-        let size = |a: &Asset| Sizes { raw: a.raw.len(), gzip: a.gzip.len(), brotli: a.brotli().len() };
-        let loader = size(&self.loader);
-        let total = self.bundle.values().map(size).fold(loader, |t, s| Sizes {
-            raw: t.raw + s.raw,
-            gzip: t.gzip + s.gzip,
-            brotli: t.brotli + s.brotli,
-        });
-        (loader, total)
+    /// The bundle's size as built and as brotli sends it; a file without its
+    /// `.br` counts whole, and is named in a warning.
+    pub fn sizes(&self) -> Sizes {
+        let size = |name: &str| std::fs::metadata(self.dir.join(name)).map(|m| m.len()).ok();
+        self.bundle.iter().fold(Sizes::default(), |total, file| {
+            let raw = size(&file.name).unwrap_or_default();
+            let brotli = size(&format!("{}.br", file.name)).unwrap_or_else(|| {
+                tracing::warn!(file = file.name, "not compressed at build time: run build_widget (scripts/lib.sh)");
+                raw
+            });
+            Sizes { raw: total.raw + raw, brotli: total.brotli + brotli }
+        })
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+/// `/widget.js` and the bundle's files; without a built widget they say so.
+pub fn router<S: Clone + Send + Sync + 'static>(assets: Option<Arc<WidgetAssets>>) -> Router<S> {
+    let Some(assets) = assets else {
+        let not_built = || async { ApiError::not_found("The widget is not built: run trunk build --release --offline.") };
+        return Router::new().route("/widget.js", get(not_built)).route("/widget/{*file}", get(not_built));
+    };
+    let mut bundle = Router::new();
+    for file in &assets.bundle {
+        let mime = content_type(&file.name).parse().expect("the content types above are valid");
+        let serve = ServeFile::new_with_mime(assets.dir.join(&file.name), &mime).precompressed_br().precompressed_gzip();
+        bundle = bundle.route_service(
+            &format!("{BUNDLE_PREFIX}{}", file.name),
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(file.etag.clone(), conditional))
+                .service(serve),
+        );
+    }
+    let loader = Router::new()
+        .route("/widget.js", get(loader))
+        .layer(axum::middleware::from_fn_with_state(assets.loader_etag.clone(), conditional))
+        .layer(CompressionLayer::new())
+        .with_state(assets.clone());
+    let cache = |value: &'static str| SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static(value));
+    Router::new()
+        .merge(bundle.layer(cache(BUNDLE_CACHE)))
+        .merge(loader.layer(cache(LOADER_CACHE)))
+        .layer(ServiceBuilder::new().layer(header(VARY, "accept-encoding")).layer(header(X_CONTENT_TYPE_OPTIONS, "nosniff")).layer(
+            // The loader imports the bundle from the host page's origin: a CORS fetch.
+            header(ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ))
+}
+
+fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+async fn loader(State(assets): State<Arc<WidgetAssets>>) -> impl IntoResponse {
+    ([(CONTENT_TYPE, content_type(LOADER))], assets.loader.clone())
+}
+
+/// Tags the answer with the file's entity tag; 304 when the request has it already.
+async fn conditional(State(tag): State<HeaderValue>, req: Request, next: Next) -> Response {
+    let fresh = req
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().as_bytes() == tag.as_bytes()));
+    let mut res = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { next.run(req).await };
+    res.headers_mut().insert(ETAG, tag);
+    res
+}
+
+/// The names of the folder's files, not of its subfolders' (Trunk leaves a `.stage/` there).
+fn top_level_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let path: PathBuf = entry?.path();
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else if let Ok(relative) = path.strip_prefix(root) {
-            out.push(relative.to_string_lossy().replace('\\', "/"));
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push(entry.file_name().to_string_lossy().into_owned());
         }
     }
-    Ok(())
+    Ok(files)
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::body::Body;
+    use axum::http::HeaderMap;
+    use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
+    use tower::ServiceExt;
+
     use super::*;
+
+    const WASM: &str = "connect360-widget-abc_bg.wasm";
 
     fn build(dir: &Path, loader: &str) {
         std::fs::write(dir.join("connect360-widget-abc.js"), "export default function init() {}").unwrap();
-        std::fs::write(dir.join("connect360-widget-abc_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        std::fs::write(dir.join(WASM), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(dir.join("style-abc.css"), ":host { all: initial }").unwrap();
         std::fs::write(dir.join("index.html"), "<html></html>").unwrap();
         std::fs::write(dir.join(LOADER), loader).unwrap();
     }
 
-    #[test]
-    fn the_loader_learns_the_hashed_names() {
+    /// What `build_widget` adds: each bundle file's brotli and gzip beside it
+    /// (here stand-ins, so that the answer shows which file was sent).
+    fn precompress(dir: &Path) {
+        std::fs::write(dir.join(format!("{WASM}.br")), "brotli bytes").unwrap();
+        std::fs::write(dir.join(format!("{WASM}.gz")), "gzip bytes").unwrap();
+    }
+
+    async fn get(dir: &Path, path: &str, headers: &[(HeaderName, &str)]) -> (StatusCode, HeaderMap, Bytes) {
+        let assets = Arc::new(WidgetAssets::load(dir).unwrap());
+        let mut req = Request::get(path);
+        for (name, value) in headers {
+            req = req.header(name, *value);
+        }
+        let res = router::<()>(Some(assets)).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = res.into_parts();
+        (parts.status, parts.headers, axum::body::to_bytes(body, usize::MAX).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_loader_learns_the_hashed_names() {
         let dir = tempfile::tempdir().unwrap();
         build(dir.path(), "const assets = __CONNECT360_ASSETS__;");
         let assets = WidgetAssets::load(dir.path()).unwrap();
-        let loader = String::from_utf8(assets.loader.raw.to_vec()).unwrap();
+        let loader = String::from_utf8(assets.loader.to_vec()).unwrap();
         assert!(loader.contains(r#""js":"/widget/connect360-widget-abc.js""#), "{loader}");
         assert!(loader.contains(r#""wasm":"/widget/connect360-widget-abc_bg.wasm""#));
         assert!(loader.contains(r#""css":"/widget/style-abc.css""#));
-        assert!(assets.file("index.html", &HeaderMap::new()).is_none());
+        assert_eq!(get(dir.path(), "/widget/index.html", &[]).await.0, StatusCode::NOT_FOUND);
+        let (status, headers, body) = get(dir.path(), "/widget.js", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, assets.loader);
+        assert_eq!(headers[CACHE_CONTROL], LOADER_CACHE);
+        assert_eq!(headers[CONTENT_TYPE], "text/javascript; charset=utf-8");
     }
 
     #[test]
@@ -238,22 +251,59 @@ mod tests {
         assert!(err.contains("expected one *.js"), "{err}");
     }
 
-    #[test]
-    fn encodings_are_negotiated_and_etags_honoured() {
-        let asset = Asset::new("a.wasm", vec![7; 10_000], "public").unwrap();
-        let mut req = HeaderMap::new();
-        req.insert(ACCEPT_ENCODING, "gzip, deflate, br;q=1.0".parse().unwrap());
-        assert_eq!(asset.respond(&req).headers()[CONTENT_ENCODING], "gzip", "brotli is not ready yet");
-        asset.brotli();
-        let res = asset.respond(&req);
-        assert_eq!(res.headers()[CONTENT_ENCODING], "br");
-        assert_eq!(res.headers()[CONTENT_TYPE], "application/wasm");
-        req.insert(ACCEPT_ENCODING, "gzip".parse().unwrap());
-        assert_eq!(asset.respond(&req).headers()[CONTENT_ENCODING], "gzip");
-        req.insert(ACCEPT_ENCODING, "identity".parse().unwrap());
-        assert!(asset.respond(&req).headers().get(CONTENT_ENCODING).is_none());
-        req.insert(IF_NONE_MATCH, asset.etag.parse().unwrap());
-        assert_eq!(asset.respond(&req).status(), StatusCode::NOT_MODIFIED);
-        assert!(asset.brotli().len() < 100 && asset.gzip.len() < 100);
+    #[tokio::test]
+    async fn encodings_are_negotiated_and_etags_honoured() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), "__CONNECT360_ASSETS__");
+        precompress(dir.path());
+        let wasm = format!("/widget/{WASM}");
+        let (status, headers, body) = get(dir.path(), &wasm, &[(ACCEPT_ENCODING, "gzip, deflate, br;q=1.0")]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((&headers[CONTENT_ENCODING], &body[..]), (&HeaderValue::from_static("br"), &b"brotli bytes"[..]));
+        assert_eq!(headers[CONTENT_TYPE], "application/wasm");
+        assert_eq!(headers[CACHE_CONTROL], BUNDLE_CACHE);
+        assert_eq!(headers[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert_eq!(headers[X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(headers[VARY].to_str().unwrap().contains("accept-encoding"));
+        let (_, headers, body) = get(dir.path(), &wasm, &[(ACCEPT_ENCODING, "gzip")]).await;
+        assert_eq!((&headers[CONTENT_ENCODING], &body[..]), (&HeaderValue::from_static("gzip"), &b"gzip bytes"[..]));
+        let (_, headers, body) = get(dir.path(), &wasm, &[(ACCEPT_ENCODING, "identity")]).await;
+        assert!(headers.get(CONTENT_ENCODING).is_none());
+        assert_eq!(&body[..], b"\0asm\x01\0\0\0");
+        let tag = headers[ETAG].to_str().unwrap().to_owned();
+        let (status, _, body) = get(dir.path(), &wasm, &[(IF_NONE_MATCH, &tag)]).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+        assert!(body.is_empty());
+    }
+
+    #[tokio::test]
+    async fn brotli_at_q_0_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), "__CONNECT360_ASSETS__");
+        precompress(dir.path());
+        let wasm = format!("/widget/{WASM}");
+        let (_, headers, _) = get(dir.path(), &wasm, &[(ACCEPT_ENCODING, "br;q=0, gzip")]).await;
+        assert_eq!(headers[CONTENT_ENCODING], "gzip");
+        let (_, headers, _) = get(dir.path(), &wasm, &[(ACCEPT_ENCODING, "br;q=0")]).await;
+        assert!(headers.get(CONTENT_ENCODING).is_none());
+        let (_, headers, _) = get(dir.path(), "/widget.js", &[(ACCEPT_ENCODING, "br;q=0, gzip;q=0.5")]).await;
+        assert_eq!(headers[CONTENT_ENCODING], "gzip", "the loader too");
+    }
+
+    #[tokio::test]
+    async fn only_the_built_bundle_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        build(dir.path(), "__CONNECT360_ASSETS__");
+        std::fs::create_dir(dir.path().join(".stage")).unwrap();
+        std::fs::write(dir.path().join(".stage/connect360-widget-old.js"), "old").unwrap();
+        for path in ["/widget/.stage/connect360-widget-old.js", "/widget/index.html", "/widget/widget.js"] {
+            assert_eq!(get(dir.path(), path, &[]).await.0, StatusCode::NOT_FOUND, "{path}");
+        }
+        let assets = WidgetAssets::load(dir.path()).unwrap();
+        let raw = ["connect360-widget-abc.js", WASM, "style-abc.css"]
+            .map(|f| std::fs::metadata(dir.path().join(f)).unwrap().len())
+            .iter()
+            .sum();
+        assert_eq!(assets.sizes(), Sizes { raw, brotli: raw }, "the stage's files are not counted");
     }
 }

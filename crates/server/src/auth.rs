@@ -1,77 +1,45 @@
 //! Who is calling and what they may do.
 
-use std::str::FromStr;
+use std::sync::Arc;
 
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 
+use crate::domain::{MemberPrincipal, Permission};
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::visitor_token::{self, TokenSigner, VisitorClaims};
 
-/// What an API key's role allows (the reference's `connect360:conversation:*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    Read,
-    Engage,
-    Delete,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
-    /// Read conversations and messages.
-    Read,
-    /// Read, create conversations, send, upload, trigger AI.
-    Engage,
-    /// Everything, deleting conversations too.
-    Full,
-}
-
-impl Role {
-    pub fn allows(self, permission: Permission) -> bool {
-        match self {
-            Role::Read => permission == Permission::Read,
-            Role::Engage => permission != Permission::Delete,
-            Role::Full => true,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Read => "read",
-            Role::Engage => "engage",
-            Role::Full => "full",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "read" => Ok(Role::Read),
-            "engage" => Ok(Role::Engage),
-            "full" => Ok(Role::Full),
-            other => Err(format!("unknown role {other:?}")),
-        }
-    }
-}
-
-/// A workspace member acting through an API key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberPrincipal {
-    pub workspace_id: String,
-    pub member_id: String,
-    pub role: Role,
-}
-
+/// Who calls. A handler that takes it refuses callers without a valid
+/// credential; one that takes `Result<Principal, ApiError>` decides itself.
+/// (A member's own browser session would be one more variant.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Member(MemberPrincipal),
     /// A website visitor holding a widget session's token.
     Visitor(VisitorClaims),
+}
+
+/// What resolving a credential needs: the store for API keys, the signer for visitor tokens.
+#[derive(Clone)]
+pub struct Authenticator {
+    pub store: Arc<dyn Store>,
+    pub signer: TokenSigner,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal
+where
+    Authenticator: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let auth = Authenticator::from_ref(state);
+        authenticate(auth.store.as_ref(), &auth.signer, &parts.headers).await
+    }
 }
 
 impl Principal {
@@ -154,7 +122,11 @@ pub async fn authenticate(store: &dyn Store, signer: &TokenSigner, headers: &Hea
 
 /// The host name of the request's `Origin` (`https://shop.example.com:8443` → `shop.example.com`).
 pub fn origin_host(headers: &HeaderMap) -> Option<String> {
-    let origin = headers.get(axum::http::header::ORIGIN)?.to_str().ok()?;
+    host_of_origin(headers.get(axum::http::header::ORIGIN)?.to_str().ok()?)
+}
+
+/// An origin's host name, lower-cased; `None` for `null` and schemes other than http(s).
+pub fn host_of_origin(origin: &str) -> Option<String> {
     let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"))?;
     let host = match rest.strip_prefix('[') {
         Some(v6) => v6.split(']').next()?,
@@ -166,15 +138,6 @@ pub fn origin_host(headers: &HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_grant_nested_permissions() {
-        assert!(Role::Read.allows(Permission::Read));
-        assert!(!Role::Read.allows(Permission::Engage));
-        assert!(Role::Engage.allows(Permission::Engage));
-        assert!(!Role::Engage.allows(Permission::Delete));
-        assert!(Role::Full.allows(Permission::Delete));
-    }
 
     #[test]
     fn bearer_wins_over_x_api_key_and_is_trimmed() {

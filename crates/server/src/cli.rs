@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use crate::ai::{AgentConfig, FaqSettings, OpenAiSettings};
-use crate::app::{Application, DEFAULT_WORKSPACE, ServeConfig, shutdown_signal};
-use crate::auth::{Role, hash_key};
+use crate::app::{Application, ServeConfig, shutdown_signal};
+use crate::auth::hash_key;
+use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
 use crate::store::{SqliteStore, Store, Workspace};
 use crate::validate;
 
@@ -245,7 +245,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Widget { command: WidgetCommand::Create { data, workspace, domains, identity_secret } } => {
             let domains = domains
                 .iter()
-                .map(|d| validate::Domain::parse("--domain", d).map_err(|e| anyhow::anyhow!(e.message)))
+                .map(|d| Domain::parse("--domain", d).map_err(|e| anyhow::anyhow!(e)))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let secret = identity_secret.map(|s| checked("--identity-secret", &s)).transpose()?;
             let (store, workspace) = open(&data, &workspace.workspace).await?;

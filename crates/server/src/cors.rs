@@ -1,47 +1,56 @@
 //! CORS for the API: browsers may call it only from a widget's domains.
+//!
+//! tower-http's `CorsLayer` answers, asking the store whether the origin's
+//! host runs a widget. It answers every `OPTIONS` itself with 200 and the
+//! headers; [`preflight_status`] keeps the statuses the API has always
+//! given: 204 for a widget's origin, 403 "origin not allowed" otherwise.
 
-use axum::extract::{Request, State};
-use axum::http::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE,
-    ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
-};
-use axum::http::{HeaderValue, Method, StatusCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::app::AppState;
-use crate::auth::origin_host;
+use crate::auth::host_of_origin;
+use crate::store::Store;
 
 /// What the widget sends; `x-api-key` is not among them: keys stay off the web.
-const ALLOWED_HEADERS: &str = "authorization, content-type, idempotency-key";
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let origin = req.headers().get(ORIGIN).cloned();
-    let allowed = match origin_host(req.headers()) {
-        Some(host) => state.store.is_widget_domain(&host).await.unwrap_or_else(|err| {
-            tracing::error!(%err, "checking an origin failed");
-            false
-        }),
-        None => false,
-    };
-    let preflight = req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
-    let mut res = if preflight {
-        if !allowed {
-            return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+pub fn layer(store: Arc<dyn Store>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _| async move {
+            allowed(store.as_ref(), &origin).await
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, IDEMPOTENCY_KEY])
+        .max_age(Duration::from_secs(600))
+}
+
+async fn allowed(store: &dyn Store, origin: &HeaderValue) -> bool {
+    let Some(host) = origin.to_str().ok().and_then(host_of_origin) else { return false };
+    store.is_widget_domain(&host).await.unwrap_or_else(|err| {
+        tracing::error!(%err, "checking an origin failed");
+        false
+    })
+}
+
+/// Outside [`layer`]: an answered preflight is 204, a refused one 403.
+pub async fn preflight_status(req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS;
+    let mut res = next.run(req).await;
+    if preflight {
+        if res.headers().contains_key(ACCESS_CONTROL_ALLOW_ORIGIN) {
+            *res.status_mut() = StatusCode::NO_CONTENT;
+        } else {
+            *res.status_mut() = StatusCode::FORBIDDEN;
+            *res.body_mut() = Body::from("origin not allowed\n");
         }
-        let mut res = StatusCode::NO_CONTENT.into_response();
-        let headers = res.headers_mut();
-        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
-        headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
-        headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-        res
-    } else {
-        next.run(req).await
-    };
-    let headers = res.headers_mut();
-    headers.append(VARY, HeaderValue::from_static("origin"));
-    if let (true, Some(origin)) = (allowed, origin) {
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
     res
 }

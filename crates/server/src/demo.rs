@@ -1,16 +1,19 @@
 //! `serve --demo`: a fictional shop that embeds the widget, with a workspace
 //! ready to answer it.
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use axum::Router;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
+use axum::routing::get;
 
-use crate::ai::{AgentConfig, FaqSettings};
-use crate::app::{AppState, DEFAULT_WORKSPACE};
-use crate::auth::{Role, hash_key};
+use crate::auth::hash_key;
+use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, Role};
+use crate::error::ApiError;
 use crate::store::Store;
-use crate::validate::Domain;
 
 const PAGE: &str = include_str!("../demo/shop.html");
 const CSS: &str = include_str!("../demo/shop.css");
@@ -57,18 +60,23 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
     })
 }
 
-pub async fn page(State(state): State<AppState>) -> Response {
-    match &state.demo {
-        Some(demo) => ([(CONTENT_TYPE, "text/html; charset=utf-8")], demo.page.clone()).into_response(),
-        None => crate::app::not_found().await,
-    }
+/// The shop's page and style sheet; without `--demo` they are not found.
+pub fn router<S>(demo: Option<Arc<Demo>>) -> Router<S> {
+    Router::new().route("/", get(page)).route("/demo/shop.css", get(css)).with_state(demo)
 }
 
-pub async fn css(State(state): State<AppState>) -> Response {
-    match &state.demo {
-        Some(_) => ([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response(),
-        None => crate::app::not_found().await,
-    }
+fn running(demo: Option<Arc<Demo>>) -> Result<Arc<Demo>, ApiError> {
+    demo.ok_or_else(|| ApiError::not_found("No such route."))
+}
+
+async fn page(State(demo): State<Option<Arc<Demo>>>) -> Result<impl IntoResponse, ApiError> {
+    let demo = running(demo)?;
+    Ok(([(CONTENT_TYPE, "text/html; charset=utf-8")], demo.page.clone()))
+}
+
+async fn css(State(demo): State<Option<Arc<Demo>>>) -> Result<impl IntoResponse, ApiError> {
+    running(demo)?;
+    Ok(([(CONTENT_TYPE, "text/css; charset=utf-8")], CSS))
 }
 
 #[cfg(test)]

@@ -1,7 +1,12 @@
 //! The one error type of the API: a tRPC code and a message for the caller.
+//! As a response it is tRPC's error envelope, on the REST routes too.
 
-use connect360_api::{ErrorCode, ErrorShape};
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use connect360_api::{ErrorCode, ErrorEnvelope, ErrorShape};
 
+use crate::domain::Invalid;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +46,27 @@ impl ApiError {
 
     pub fn shape(&self, path: Option<&str>) -> ErrorShape {
         ErrorShape::new(self.code, self.message.clone(), path)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// `{"error": …}` with the HTTP status of the code; a tRPC call's error names its procedure.
+    pub fn response_at(&self, path: Option<&str>) -> Response {
+        (self.status(), Json(ErrorEnvelope { error: self.shape(path) })).into_response()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.response_at(None)
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(err: Invalid) -> Self {
+        ApiError::invalid(err.field, err.rule)
     }
 }
 

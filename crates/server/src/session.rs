@@ -1,21 +1,23 @@
 //! `POST /api/v1/connect/widget/session`: a website visitor gets a scoped,
 //! expiring token and their conversation, without any API key in the page.
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use connect360_api::{ConversationType, ErrorCode, SessionCustomer, WidgetSession, WidgetSessionInput};
+use axum::routing::post;
+use axum::{Json, Router};
+use connect360_api::{ConversationType, SessionCustomer, WIDGET_SESSION_PATH, WidgetSession, WidgetSessionInput};
 use time::OffsetDateTime;
 
-use crate::app::AppState;
 use crate::auth::origin_host;
 use crate::error::ApiError;
-use crate::store::{Actor, ChannelRefs, NewConversation, Widget};
-use crate::validate::{self, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_ID, MAX_NAME};
-use crate::visitor_token::{self, VisitorClaims, user_hash_matches};
-use crate::{clock, ids, trpc};
+use crate::extract::Input;
+use crate::store::{Actor, ChannelRefs, NewConversation, Store, Widget};
+use crate::domain::{CustomerFields, CustomerKey, CustomerRef, Domain};
+use crate::validate::{self, MAX_ID, MAX_NAME};
+use crate::visitor_token::{self, TokenSigner, VisitorClaims, user_hash_matches};
+use crate::{clock, ids};
 
 pub const GUEST_PREFIX: &str = "guest_";
 
@@ -26,23 +28,26 @@ pub fn is_guest_id(id: &str) -> bool {
     })
 }
 
-pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match open_session(&state, &headers, &body).await {
-        Ok(session) => Json(session).into_response(),
-        Err(err) => trpc::error_response(&err, None),
-    }
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Store>: FromRef<S>,
+    TokenSigner: FromRef<S>,
+{
+    Router::new().route(WIDGET_SESSION_PATH, post(create))
 }
 
-async fn open_session(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<WidgetSession, ApiError> {
-    let raw = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(ErrorCode::ParseError, format!("Body is not valid JSON: {e}")))?;
-    let input: WidgetSessionInput = crate::procedures::decode(Some(raw))?;
-    let widget = state
-        .store
+async fn create(
+    State(store): State<Arc<dyn Store>>,
+    State(signer): State<TokenSigner>,
+    headers: HeaderMap,
+    Input(input): Input<WidgetSessionInput>,
+) -> Result<Json<WidgetSession>, ApiError> {
+    let widget = store
         .widget_by_key(input.widget_key.trim())
         .await?
         .ok_or_else(|| ApiError::unauthorized("Unknown widget key."))?;
-    let host = origin_host(headers).ok_or_else(|| {
+    let host = origin_host(&headers).ok_or_else(|| {
         ApiError::forbidden("Visitor sessions open from the site's pages: the request has no Origin.")
     })?;
     if !widget.domains.contains(&host) {
@@ -51,14 +56,13 @@ async fn open_session(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Res
     let domain = Domain::parse("Origin", &host)?;
     let now = OffsetDateTime::now_utc();
 
-    let key = visitor_key(state, &widget, &input, &host, now.unix_timestamp())?;
+    let key = visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
     let fields = CustomerFields {
         name: validate::optional_text("name", input.name.as_deref(), MAX_NAME)?,
         email: input.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
         ..CustomerFields::default()
     };
-    let conversation = state
-        .store
+    let conversation = store
         .get_or_create_conversation(NewConversation {
             actor: Actor { workspace_id: widget.workspace_id.clone(), member_id: widget.default_member_id.clone() },
             name: None,
@@ -70,8 +74,7 @@ async fn open_session(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Res
         })
         .await?;
     let customer_id = conversation.customer_id.clone().ok_or_else(|| ApiError::internal("visitor conversation without a customer"))?;
-    let customer = state
-        .store
+    let customer = store
         .customer(&widget.workspace_id, &customer_id)
         .await?
         .ok_or_else(|| ApiError::internal("visitor customer vanished"))?;
@@ -94,19 +97,19 @@ async fn open_session(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Res
         channel_id,
         expires_at: expires.unix_timestamp(),
     };
-    Ok(WidgetSession {
-        token: state.signer.sign(&claims),
+    Ok(Json(WidgetSession {
+        token: signer.sign(&claims),
         expires_at: clock::format(expires),
         customer: SessionCustomer { id: customer.id, external_id, name: customer.name },
         conversation,
         channel_identifier: host,
-    })
+    }))
 }
 
 /// Who the visitor is: the customer of a still-valid token, a known user
 /// proven by `userHash`, their own guest id, or a new guest.
 fn visitor_key(
-    state: &AppState,
+    signer: &TokenSigner,
     widget: &Widget,
     input: &WidgetSessionInput,
     host: &str,
@@ -120,7 +123,7 @@ fn visitor_key(
     let resumed = input
         .token
         .as_deref()
-        .and_then(|t| state.signer.verify(t, now).ok())
+        .and_then(|t| signer.verify(t, now).ok())
         .filter(|c| c.widget_id == widget.id && c.domain == host)
         .filter(|c| external_id.as_ref().is_none_or(|e| *e == c.external_id));
     if let Some(claims) = resumed {

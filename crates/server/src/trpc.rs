@@ -10,23 +10,48 @@
 //!   the request as a whole (unparsable JSON, a body too large) answer a
 //!   single error object.
 
+use std::sync::Arc;
+
+use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use connect360_api::{ErrorCode, ErrorEnvelope, ProcedureKind};
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::ai::Ai;
+use crate::attachments::url::UrlSigner;
+use crate::auth::{Authenticator, Principal};
 use crate::error::ApiError;
 use crate::procedures::{self, Ctx};
+use crate::store::Store;
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_BATCH: usize = 50;
 
-pub async fn handle(
-    State(state): State<AppState>,
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Store>: FromRef<S>,
+    Authenticator: FromRef<S>,
+    UrlSigner: FromRef<S>,
+    Ai: FromRef<S>,
+{
+    Router::new().route("/api/trpc/{*path}", any(handle))
+}
+
+/// Answers with tRPC's envelopes itself: a request-level error of a single
+/// call names its procedure, and a batch answers one envelope per call.
+#[allow(clippy::too_many_arguments)] // one per extractor
+async fn handle(
+    State(store): State<Arc<dyn Store>>,
+    State(urls): State<UrlSigner>,
+    State(ai): State<Ai>,
+    // Resolved once per request; each call fails with the error if it is one.
+    principal: Result<Principal, ApiError>,
     Path(path): Path<String>,
     method: Method,
     uri: Uri,
@@ -42,22 +67,21 @@ pub async fn handle(
     }
     let inputs = match read_inputs(&method, &query, &headers, body, paths.len()).await {
         Ok(inputs) => inputs,
-        Err(err) => return error_response(&err, single_path),
+        Err(err) => return err.response_at(single_path),
     };
 
-    let principal = crate::auth::authenticate(state.store.as_ref(), &state.signer, &headers).await;
     let idempotency_key = headers.get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
 
     let mut results = Vec::with_capacity(paths.len());
     for (index, (path, input)) in paths.iter().zip(inputs).enumerate() {
         let ctx = Ctx {
-            store: state.store.as_ref(),
+            store: store.as_ref(),
             principal: &principal,
             idempotency_key: idempotency_key
                 .as_ref()
                 .map(|key| if query.batch { format!("{key}#{index}") } else { key.clone() }),
-            urls: &state.urls,
-            ai: &state.ai,
+            urls: &urls,
+            ai: &ai,
         };
         let outcome = run(&ctx, &method, path, input).await;
         results.push((path, outcome));
@@ -210,10 +234,6 @@ fn envelope(path: &str, outcome: Result<Value, ApiError>) -> Value {
 fn call_response(path: &str, outcome: Result<Value, ApiError>) -> Response {
     let status = status_of(&outcome);
     json_response(status, &envelope(path, outcome))
-}
-
-pub fn error_response(err: &ApiError, path: Option<&str>) -> Response {
-    json_response(err.code.http_status(), &json!(ErrorEnvelope { error: err.shape(path) }))
 }
 
 fn json_response(status: u16, body: &Value) -> Response {

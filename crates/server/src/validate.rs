@@ -3,13 +3,14 @@
 use connect360_api::{Content, CustomerInput, Metadata};
 use serde_json::Value;
 
+pub use crate::domain::MAX_METADATA_BYTES;
+use crate::domain::{CustomerFields, CustomerKey, CustomerRef};
 use crate::error::ApiError;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_ID: usize = 255;
-pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
 pub const MAX_FLAGS: usize = 32;
 pub const MAX_FLAG: usize = 64;
@@ -72,32 +73,6 @@ pub fn http_url(field: &str, value: &str) -> Result<String> {
     Ok(value)
 }
 
-/// A website's host name: `example.com`, `shop.example.com`, `localhost`, `127.0.0.1`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Domain(String);
-
-impl Domain {
-    pub fn parse(field: &str, value: &str) -> Result<Domain> {
-        let host = value.trim().trim_end_matches('.').to_ascii_lowercase();
-        let rule = "must be a host name like example.com";
-        if host.is_empty() || host.len() > 253 {
-            return Err(ApiError::invalid(field, rule));
-        }
-        let labels_ok = host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-        if labels_ok { Ok(Domain(host)) } else { Err(ApiError::invalid(field, rule)) }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 pub fn metadata(field: &str, value: &Metadata) -> Result<()> {
     let size = serde_json::to_vec(value).map_err(ApiError::internal)?.len();
     if size > MAX_METADATA_BYTES {
@@ -151,32 +126,6 @@ pub fn flags(field: &str, values: &[String]) -> Result<Vec<String>> {
     Ok(flags)
 }
 
-/// How a caller names a customer: by our id, or by theirs (found or created).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CustomerKey {
-    Id(String),
-    ExternalId(String),
-}
-
-/// The fields a caller may set on a customer; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CustomerFields {
-    /// Set on a customer found by id; a customer found by external id has it.
-    pub external_id: Option<String>,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub image: Option<String>,
-    /// Merged into the stored metadata.
-    pub metadata: Option<Metadata>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct CustomerRef {
-    pub key: CustomerKey,
-    pub fields: CustomerFields,
-}
-
 /// `customerId` and/or `customer` as `send` and `getOrCreateConversation` take them.
 pub fn customer(customer_id: Option<&str>, customer: Option<&CustomerInput>) -> Result<Option<CustomerRef>> {
     let by_id = match (customer_id, customer.and_then(|c| c.id.as_deref())) {
@@ -222,17 +171,6 @@ pub fn customer(customer_id: Option<&str>, customer: Option<&CustomerInput>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn domains_are_host_names_only() {
-        assert_eq!(Domain::parse("d", "Shop.Example.com.").unwrap().as_str(), "shop.example.com");
-        assert_eq!(Domain::parse("d", "localhost").unwrap().as_str(), "localhost");
-        assert_eq!(Domain::parse("d", "127.0.0.1").unwrap().as_str(), "127.0.0.1");
-        for bad in ["", "https://example.com", "example.com/path", "exa mple.com", "-a.com", "a..com", "example.com:8080"] {
-            let err = Domain::parse("channelIdentifier", bad).unwrap_err();
-            assert!(err.message.starts_with("channelIdentifier: "), "{bad}: {}", err.message);
-        }
-    }
 
     #[test]
     fn text_is_trimmed_and_bounded() {

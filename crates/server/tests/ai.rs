@@ -12,8 +12,8 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{TestApp, spawn_app, spawn_app_with};
 use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage, WIDGET_SESSION_PATH};
-use connect360_server::ai::{AgentConfig, FaqSettings, OpenAiSettings};
-use connect360_server::auth::Role;
+use connect360_server::domain::{AgentConfig, FaqSettings, OpenAiSettings};
+use connect360_server::domain::Role;
 use connect360_server::store::Store;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -325,7 +325,7 @@ data: {"text":"ships today."}"#);
 /// Two guest visitors of a widget on example.com: each one's token and conversation.
 async fn visitors(app: &TestApp) -> [(String, String); 2] {
     let ws = app.workspace("default").await;
-    let domain = connect360_server::validate::Domain::parse("d", "example.com").unwrap();
+    let domain = connect360_server::domain::Domain::parse("d", "example.com").unwrap();
     let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
     let mut sessions = Vec::new();
     for _ in 0..2 {

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use common::{Answer, TestApp, spawn_app, spawn_app_with};
 use connect360_api::{ATTACHMENTS_PATH, ListMessages, MAX_FILE_BYTES, SendMessage, WIDGET_SESSION_PATH};
-use connect360_server::attachments::url::{Grantee, UrlSigner, asset_path};
-use connect360_server::auth::Role;
+use connect360_server::attachments::url::{Grantee, UrlSigner};
+use connect360_server::domain::files::asset_path;
+use connect360_server::domain::Role;
 use connect360_server::store::Store;
-use connect360_server::validate::Domain;
+use connect360_server::domain::Domain;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

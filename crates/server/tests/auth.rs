@@ -6,7 +6,7 @@ use common::{send, spawn_app};
 use connect360_api::{
     CreateTemplate, DeleteConversation, GetOrCreateConversation, ListMessages, SendMessage, UpdateConversation,
 };
-use connect360_server::auth::Role;
+use connect360_server::domain::Role;
 use reqwest::Method;
 use serde_json::json;
 

@@ -6,7 +6,7 @@ use common::spawn_app;
 use connect360_api::{
     CreateSubConversation, DeleteConversation, GetOrCreateConversation, ListMessages, SendMessage, UpdateConversation,
 };
-use connect360_server::auth::Role;
+use connect360_server::domain::Role;
 use connect360_server::store::Store;
 use serde_json::json;
 

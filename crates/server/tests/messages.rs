@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use common::{TestApp, send, spawn_app, spawn_app_with};
 use connect360_api::{CreateTemplate, GetOrCreateConversation, ListMessages, SendMessage};
-use connect360_server::auth::Role;
+use connect360_server::domain::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@ mod common;
 
 use common::{send, spawn_app};
 use connect360_api::{ListMessages, SendMessage};
-use connect360_server::auth::Role;
+use connect360_server::domain::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

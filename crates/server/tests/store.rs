@@ -1,6 +1,7 @@
 //! The store file shared by two processes: the server and an admin command.
 
-use connect360_server::auth::{Role, hash_key};
+use connect360_server::auth::hash_key;
+use connect360_server::domain::Role;
 use connect360_server::store::{SqliteStore, Store};
 
 /// Each create_api_key reads (the member) then writes; run from two handles at

@@ -7,7 +7,8 @@
 use connect360_api::{Message, SenderType};
 use serde::{Deserialize, Serialize};
 
-use super::{AgentError, OpenAiSettings, message_text};
+use super::{AgentError, message_text};
+use crate::domain::OpenAiSettings;
 
 #[derive(Serialize)]
 struct ChatRequest<'a> {

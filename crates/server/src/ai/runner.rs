@@ -17,7 +17,8 @@ use tokio::task::JoinSet;
 
 use super::faq::KnowledgeBase;
 use super::replies::ReplyEvent;
-use super::{Ai, AgentConfig, AgentError, message_text, openai};
+use super::{Ai, AgentError, message_text, openai};
+use crate::domain::AgentConfig;
 use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, PendingAiRequest, Store};
 
 /// Messages of context an agent is given, the asking one included.

@@ -10,118 +10,124 @@
 //! the newest AI message (after `lastMessageId`), or `idle`. With several
 //! replies pending it ends after the first; ask again with `lastMessageId`.
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
-use connect360_api::{AiDelta, AiIdle, AiStart, AiStreamEvent, AiStreamInput, ErrorCode, Sender};
-use tokio::io::AsyncWriteExt;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::response::sse::{Event, KeepAlive, KeepAliveStream, Sse};
+use axum::routing::post;
+use connect360_api::{AI_STREAM_PATH, AiDelta, AiIdle, AiStart, AiStreamEvent, AiStreamInput};
+use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::replies::ReplyEvent;
+use super::Ai;
+use super::replies::{ReplyEvent, Replies};
 use super::runner::REPLY_TIMEOUT;
-use crate::app::AppState;
-use crate::auth::Permission;
+use crate::auth::{Authenticator, Principal};
+use crate::domain::Permission;
 use crate::error::ApiError;
-use crate::{trpc, validate};
+use crate::extract::Input;
+use crate::store::Store;
+use crate::validate;
 
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
-pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match open(&state, &headers, &body).await {
-        Ok(body) => ([(CONTENT_TYPE, "text/event-stream"), (CACHE_CONTROL, "no-cache")], body).into_response(),
-        Err(err) => trpc::error_response(&err, None),
+type Events = Sse<KeepAliveStream<BoxStream<'static, Result<Event, Infallible>>>>;
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Store>: FromRef<S>,
+    Authenticator: FromRef<S>,
+    Ai: FromRef<S>,
+{
+    Router::new().route(AI_STREAM_PATH, post(open))
+}
+
+fn event(event: &AiStreamEvent) -> Result<Event, Infallible> {
+    Ok(Event::default().event(event.name()).data(event.data()))
+}
+
+/// The conversation's watch, released when dropped: at the stream's end,
+/// or when the caller goes away.
+struct Watching {
+    replies: Replies,
+    conversation_id: String,
+    events: Option<broadcast::Receiver<ReplyEvent>>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        // Released only once nobody receives: the receiver goes first.
+        self.events.take();
+        self.replies.release(&self.conversation_id);
     }
 }
 
-fn frame(event: &AiStreamEvent) -> String {
-    format!("event: {}\ndata: {}\n\n", event.name(), event.data())
-}
-
-async fn open(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Body, ApiError> {
-    let principal = crate::auth::authenticate(state.store.as_ref(), &state.signer, headers).await?;
+async fn open(
+    State(store): State<Arc<dyn Store>>,
+    State(ai): State<Ai>,
+    principal: Principal,
+    Input(input): Input<AiStreamInput>,
+) -> Result<Events, ApiError> {
     principal.require(Permission::Read)?;
-    let raw = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(ErrorCode::ParseError, format!("Body is not valid JSON: {e}")))?;
-    let input: AiStreamInput = crate::procedures::decode(Some(raw))?;
     let conversation_id = validate::id("conversationId", &input.conversation_id)?;
     let after = input.last_message_id.as_deref().map(|id| validate::id("lastMessageId", id)).transpose()?;
     // Subscribed before looking: a reply stored in between is then either
     // in the state read below or among the events received.
-    let (writing, events) = state.ai.replies.subscribe(&conversation_id);
-    let reply = state
-        .store
+    let (writing, events) = ai.replies.subscribe(&conversation_id);
+    let watching = Watching { replies: ai.replies.clone(), conversation_id: conversation_id.clone(), events: Some(events) };
+    let reply = store
         .ai_reply_state(principal.workspace_id(), &conversation_id, principal.only_customer(), after.as_deref())
-        .await;
-    let reply = match reply {
-        Ok(reply) => reply,
-        Err(err) => {
-            drop(events);
-            state.ai.replies.release(&conversation_id);
-            return Err(err.into());
-        }
-    };
+        .await?;
     if !reply.pending {
-        drop(events);
-        state.ai.replies.release(&conversation_id);
-        let event = match reply.latest {
+        let answer = match reply.latest {
             Some(message) => AiStreamEvent::Message(Box::new(message)),
             None => AiStreamEvent::Idle(AiIdle {}),
         };
-        return Ok(Body::from(frame(&event)));
+        return Ok(with_keep_alive(stream::once(async move { event(&answer) }).boxed()));
     }
-    let (writer, reader) = tokio::io::duplex(16 * 1024);
-    let (replies, closed) = (state.ai.replies.clone(), state.ai.closed());
-    tokio::spawn(async move {
-        // Ends when the reply is stored, the caller goes away, time is up, or the server stops.
+    let mut so_far = Vec::new();
+    if let Some((sender, written)) = writing {
+        so_far.push(AiStreamEvent::Start(AiStart { sender }));
+        if !written.is_empty() {
+            so_far.push(AiStreamEvent::Delta(AiDelta { text: written }));
+        }
+    }
+    let closed = ai.closed();
+    // Ends when the reply is stored, the caller goes away, time is up, or the server stops.
+    let ends = async move {
         tokio::select! {
-            _ = tokio::time::timeout(REPLY_TIMEOUT + KEEP_ALIVE, relay(writing, events, writer)) => {}
+            _ = tokio::time::sleep(REPLY_TIMEOUT + KEEP_ALIVE) => {}
             _ = closed => {}
         }
-        replies.release(&conversation_id);
-    });
-    Ok(Body::from_stream(tokio_util::io::ReaderStream::new(reader)))
+    };
+    let events = stream::iter(so_far).chain(relay(watching)).take_until(ends).map(|reply| event(&reply));
+    Ok(with_keep_alive(events.boxed()))
 }
 
-/// Writes the reply being written so far, then the conversation's reply
-/// events as they come, until the stored message.
-async fn relay(
-    writing: Option<(Sender, String)>,
-    mut events: broadcast::Receiver<ReplyEvent>,
-    mut out: tokio::io::DuplexStream,
-) -> std::io::Result<()> {
-    if let Some((sender, written)) = writing {
-        out.write_all(frame(&AiStreamEvent::Start(AiStart { sender })).as_bytes()).await?;
-        if !written.is_empty() {
-            out.write_all(frame(&AiStreamEvent::Delta(AiDelta { text: written })).as_bytes()).await?;
+fn with_keep_alive(events: BoxStream<'static, Result<Event, Infallible>>) -> Events {
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+}
+
+/// The conversation's reply events as they come, until the stored message
+/// (or `idle` when the reply is dropped).
+fn relay(watching: Watching) -> impl futures_util::Stream<Item = AiStreamEvent> {
+    stream::unfold(Some(watching), |watching| async move {
+        let mut watching = watching?;
+        loop {
+            let next = match watching.events.as_mut()?.recv().await {
+                Ok(ReplyEvent::Start(sender)) => AiStreamEvent::Start(AiStart { sender }),
+                Ok(ReplyEvent::Delta(text)) => AiStreamEvent::Delta(AiDelta { text }),
+                Ok(ReplyEvent::Message(message)) => return Some((AiStreamEvent::Message(message), None)),
+                // Missed text is no loss: the stored message replaces it.
+                Err(RecvError::Lagged(_)) => continue,
+                Ok(ReplyEvent::Stopped) | Err(RecvError::Closed) => return Some((AiStreamEvent::Idle(AiIdle {}), None)),
+            };
+            return Some((next, Some(watching)));
         }
-    }
-    let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
-    keep_alive.tick().await;
-    loop {
-        let event = tokio::select! {
-            received = events.recv() => received,
-            _ = keep_alive.tick() => {
-                out.write_all(b": keep-alive\n\n").await?;
-                continue;
-            }
-        };
-        let event = match event {
-            Ok(ReplyEvent::Start(sender)) => AiStreamEvent::Start(AiStart { sender }),
-            Ok(ReplyEvent::Delta(text)) => AiStreamEvent::Delta(AiDelta { text }),
-            Ok(ReplyEvent::Message(message)) => {
-                return out.write_all(frame(&AiStreamEvent::Message(message)).as_bytes()).await;
-            }
-            // Missed text is no loss: the stored message replaces it.
-            Err(RecvError::Lagged(_)) => continue,
-            Ok(ReplyEvent::Stopped) | Err(RecvError::Closed) => AiStreamEvent::Idle(AiIdle {}),
-        };
-        out.write_all(frame(&event).as_bytes()).await?;
-        if matches!(event, AiStreamEvent::Idle(_)) {
-            return Ok(());
-        }
-    }
+    })
 }

@@ -10,6 +10,8 @@
 //! and `attachment` for everything but plain raster images, so that no
 //! upload ever runs as a page of this origin (SVG and HTML included).
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -23,43 +25,50 @@ use tokio_util::io::ReaderStream;
 
 use super::range::Ranged;
 use super::sniff::is_safe_inline;
-use super::url::{Grantee, SignedQuery};
-use crate::app::AppState;
-use crate::auth::{authenticate, credential};
+use super::storage::FileStorage;
+use super::url::{Grantee, SignedQuery, UrlSigner};
+use crate::auth::{Principal, credential};
 use crate::error::ApiError;
-use crate::store::StoredFile;
-use crate::trpc;
+use crate::store::{Store, StoredFile};
 
 pub const CSP: &str = "default-src 'none'; sandbox";
 /// Files never change under a key; an hour keeps repeated views off the server.
 const CACHE_CONTROL_VALUE: &str = "private, max-age=3600";
 
-pub async fn handle(
-    State(state): State<AppState>,
+pub(super) async fn handle(
+    State(store): State<Arc<dyn Store>>,
+    State(files): State<Arc<dyn FileStorage>>,
+    State(urls): State<UrlSigner>,
     key: Result<Path<String>, PathRejection>,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
-    let Ok(Path(key)) = key else { return hidden() };
-    match readable(&state, &key, &uri, &headers).await {
-        Ok(Some(file)) => serve(&state, &file, &headers).await,
-        Ok(None) => hidden(),
-        Err(err) => trpc::error_response(&err, None),
+    principal: Result<Principal, ApiError>,
+) -> Result<Response, ApiError> {
+    let Ok(Path(key)) = key else { return Err(hidden()) };
+    let Some(file) = store.file_by_key(&key).await? else { return Err(hidden()) };
+    match readable(file, &urls, &uri, &headers, principal)? {
+        Some(file) => serve(files.as_ref(), &file, &headers).await,
+        None => Err(hidden()),
     }
 }
 
 /// The one answer for "no such file" and "not yours".
-fn hidden() -> Response {
-    trpc::error_response(&ApiError::not_found("No such file."), None)
+fn hidden() -> ApiError {
+    ApiError::not_found("No such file.")
 }
 
 /// The file, if the signed query or the request's credential may read it.
-async fn readable(state: &AppState, key: &str, uri: &Uri, headers: &HeaderMap) -> Result<Option<StoredFile>, ApiError> {
-    let Some(file) = state.store.file_by_key(key).await? else { return Ok(None) };
+fn readable(
+    file: StoredFile,
+    urls: &UrlSigner,
+    uri: &Uri,
+    headers: &HeaderMap,
+    principal: Result<Principal, ApiError>,
+) -> Result<Option<StoredFile>, ApiError> {
     let signed = SignedQuery::parse(uri.query());
     if signed.is_present() {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let allowed = match state.urls.verify(key, &signed, now) {
+        let allowed = match urls.verify(&file.storage_key, &signed, now) {
             Some(Grantee::Customer(customer_id)) => super::customer_may_read(&file, &customer_id),
             None => false,
         };
@@ -70,14 +79,14 @@ async fn readable(state: &AppState, key: &str, uri: &Uri, headers: &HeaderMap) -
     if !matches!(credential(headers), Ok(Some(_))) {
         return Ok(None);
     }
-    match authenticate(state.store.as_ref(), &state.signer, headers).await {
+    match principal {
         Ok(principal) => Ok(super::may_read(&file, &principal).then_some(file)),
         Err(err) if err.code == connect360_api::ErrorCode::InternalServerError => Err(err),
         Err(_) => Ok(None),
     }
 }
 
-async fn serve(state: &AppState, file: &StoredFile, request: &HeaderMap) -> Response {
+async fn serve(files: &dyn FileStorage, file: &StoredFile, request: &HeaderMap) -> Result<Response, ApiError> {
     let etag = format!("\"{}\"", file.id);
     let mut headers = HeaderMap::new();
     headers.insert(ETAG, header_value(&etag));
@@ -87,7 +96,7 @@ async fn serve(state: &AppState, file: &StoredFile, request: &HeaderMap) -> Resp
     headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
     if request.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| etag_matches(v, &etag)) {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }
     headers.insert(CONTENT_TYPE, header_value(&content_type(&file.media_type)));
     headers.insert(CONTENT_DISPOSITION, header_value(&disposition(&file.media_type, &file.name)));
@@ -104,18 +113,18 @@ async fn serve(state: &AppState, file: &StoredFile, request: &HeaderMap) -> Resp
         Ranged::Unsatisfiable => {
             headers.insert(CONTENT_RANGE, header_value(&format!("bytes */{}", file.size)));
             headers.remove(CONTENT_DISPOSITION);
-            return (StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response();
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, headers).into_response());
         }
     };
     let length = slice.map_or(file.size, |(_, len)| len);
     headers.insert(CONTENT_LENGTH, header_value(&length.to_string()));
-    match state.files.open(&file.storage_key, slice).await {
-        Ok(Some(reader)) => (status, headers, Body::from_stream(ReaderStream::new(reader))).into_response(),
+    match files.open(&file.storage_key, slice).await {
+        Ok(Some(reader)) => Ok((status, headers, Body::from_stream(ReaderStream::new(reader))).into_response()),
         Ok(None) => {
             tracing::error!(key = file.storage_key, "a recorded file has no bytes");
-            hidden()
+            Err(hidden())
         }
-        Err(err) => trpc::error_response(&ApiError::internal(format!("opening a file: {err}")), None),
+        Err(err) => Err(ApiError::internal(format!("opening a file: {err}"))),
     }
 }
 

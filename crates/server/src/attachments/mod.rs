@@ -10,8 +10,41 @@ pub mod storage;
 pub mod upload;
 pub mod url;
 
-use crate::auth::{Permission, Principal};
-use crate::store::{StoredFile, Uploader};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use connect360_api::ATTACHMENTS_PATH;
+
+use crate::auth::{Authenticator, Principal};
+use crate::domain::Permission;
+use crate::store::{Store, StoredFile, Uploader};
+
+/// Uploads and downloads. Uploads take as long as the client's connection
+/// needs: the application's request timeout is for the other routes.
+pub fn uploads<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Store>: FromRef<S>,
+    Authenticator: FromRef<S>,
+    Arc<dyn storage::FileStorage>: FromRef<S>,
+    upload::SpoolDir: FromRef<S>,
+    url::UrlSigner: FromRef<S>,
+{
+    Router::new().route(ATTACHMENTS_PATH, post(upload::handle).layer(DefaultBodyLimit::max(upload::BODY_LIMIT)))
+}
+
+pub fn downloads<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Store>: FromRef<S>,
+    Authenticator: FromRef<S>,
+    Arc<dyn storage::FileStorage>: FromRef<S>,
+    url::UrlSigner: FromRef<S>,
+{
+    Router::new().route("/api/v1/connect/assets/{*key}", get(download::handle))
+}
 
 /// Whether this customer uploaded the file or has it in their conversation.
 pub fn customer_may_read(file: &StoredFile, customer_id: &str) -> bool {
@@ -32,7 +65,7 @@ pub fn may_read(file: &StoredFile, principal: &Principal) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::{MemberPrincipal, Role};
+    use crate::domain::{MemberPrincipal, Role};
     use crate::visitor_token::VisitorClaims;
 
     fn file(uploader: Uploader, conversation_customer_id: Option<&str>) -> StoredFile {

@@ -9,37 +9,52 @@
 //! never bytes that no row names and nothing would ever remove.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{Multipart, State};
 use axum::http::header::CONTENT_DISPOSITION;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use connect360_api::{ErrorCode, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadResponse, UploadedFile};
 use tokio::io::AsyncWriteExt;
 
 use super::name;
 use super::sniff::{OCTET_STREAM, Sniffed, Sniffer};
-use super::url::{Grantee, asset_path};
-use crate::app::AppState;
-use crate::auth::{Permission, Principal};
+use super::storage::FileStorage;
+use super::url::{Grantee, UrlSigner};
+use crate::auth::Principal;
+use crate::domain::Permission;
+use crate::domain::files::asset_path;
 use crate::error::ApiError;
-use crate::store::{NewFile, Uploader};
-use crate::{ids, trpc};
+use crate::ids;
+use crate::store::{NewFile, Store, Uploader};
 
 /// The request as a whole: every file at its largest, and room for the parts' headers.
 pub const BODY_LIMIT: usize = MAX_FILES_PER_UPLOAD * MAX_FILE_BYTES as usize + 1024 * 1024;
 
-pub async fn handle(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+/// Where uploads are written until the whole request has arrived.
+#[derive(Clone)]
+pub struct SpoolDir(pub Arc<PathBuf>);
+
+/// Where an upload's files go once it is whole: rows, bytes, and the URLs answered.
+struct Destination<'a> {
+    store: &'a dyn Store,
+    files: &'a dyn FileStorage,
+    urls: &'a UrlSigner,
+}
+
+pub(super) async fn handle(
+    State(store): State<Arc<dyn Store>>,
+    State(files): State<Arc<dyn FileStorage>>,
+    State(SpoolDir(spool)): State<SpoolDir>,
+    State(urls): State<UrlSigner>,
+    principal: Principal,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    match receive(&state, &headers, multipart).await {
-        Ok(files) => Json(UploadResponse { files }).into_response(),
-        Err(err) => trpc::error_response(&err, None),
-    }
+) -> Result<Json<UploadResponse>, ApiError> {
+    let to = Destination { store: store.as_ref(), files: files.as_ref(), urls: &urls };
+    let files = receive(&to, &spool, &principal, multipart).await?;
+    Ok(Json(UploadResponse { files }))
 }
 
 /// A file part written to the spool; removed on drop unless it was moved into storage.
@@ -59,11 +74,11 @@ impl Drop for Spooled {
 }
 
 async fn receive(
-    state: &AppState,
-    headers: &HeaderMap,
+    to: &Destination<'_>,
+    spool: &Path,
+    principal: &Principal,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Vec<UploadedFile>, ApiError> {
-    let principal = crate::auth::authenticate(state.store.as_ref(), &state.signer, headers).await?;
     principal.require(Permission::Engage)?;
     let mut multipart = multipart
         .map_err(|_| ApiError::invalid("body", "must be multipart/form-data with a boundary"))?;
@@ -76,15 +91,15 @@ async fn receive(
             return Err(ApiError::invalid("files", format!("at most {MAX_FILES_PER_UPLOAD} files per upload")));
         }
         let index = spooled.len();
-        spooled.push(spool(&state.spool_dir, &mut field, client_name, index).await?);
+        spooled.push(spool_part(spool, &mut field, client_name, index).await?);
     }
     if spooled.is_empty() {
         return Err(ApiError::invalid("files", "no file in the upload: send file parts of multipart/form-data"));
     }
-    place(state, &principal, spooled).await
+    place(to, principal, spooled).await
 }
 
-async fn spool(dir: &Path, field: &mut Field<'_>, client_name: String, index: usize) -> Result<Spooled, ApiError> {
+async fn spool_part(dir: &Path, field: &mut Field<'_>, client_name: String, index: usize) -> Result<Spooled, ApiError> {
     let id = ids::new_id("file");
     let mut spooled = Spooled {
         path: dir.join(format!("{id}.part")),
@@ -118,7 +133,7 @@ async fn spool(dir: &Path, field: &mut Field<'_>, client_name: String, index: us
 
 /// Records the spooled files and moves them into storage; on a failure to
 /// move, rows and moved bytes are removed again.
-async fn place(state: &AppState, principal: &Principal, spooled: Vec<Spooled>) -> Result<Vec<UploadedFile>, ApiError> {
+async fn place(to: &Destination<'_>, principal: &Principal, spooled: Vec<Spooled>) -> Result<Vec<UploadedFile>, ApiError> {
     let workspace_id = principal.workspace_id().to_owned();
     let uploader = match principal {
         Principal::Member(m) => Uploader::Member(m.member_id.clone()),
@@ -139,10 +154,10 @@ async fn place(state: &AppState, principal: &Principal, spooled: Vec<Spooled>) -
             }
         })
         .collect();
-    state.store.insert_files(&rows).await?;
+    to.store.insert_files(&rows).await?;
     for (file, row) in spooled.iter().zip(&rows) {
-        if let Err(err) = state.files.put_file(&row.storage_key, &file.path).await {
-            discard(state, &rows).await;
+        if let Err(err) = to.files.put_file(&row.storage_key, &file.path).await {
+            discard(to, &rows).await;
             return Err(ApiError::internal(format!("storing an upload: {err}")));
         }
     }
@@ -154,7 +169,7 @@ async fn place(state: &AppState, principal: &Principal, spooled: Vec<Spooled>) -
             url: match principal {
                 Principal::Member(_) => asset_path(&row.storage_key),
                 Principal::Visitor(v) => {
-                    state.urls.signed_url(&row.storage_key, &Grantee::Customer(v.customer_id.clone()), now)
+                    to.urls.signed_url(&row.storage_key, &Grantee::Customer(v.customer_id.clone()), now)
                 }
             },
             id: row.id,
@@ -167,13 +182,13 @@ async fn place(state: &AppState, principal: &Principal, spooled: Vec<Spooled>) -
 }
 
 /// Undoes a failed upload; what can't be undone here is unused, so removed later.
-async fn discard(state: &AppState, rows: &[NewFile]) {
+async fn discard(to: &Destination<'_>, rows: &[NewFile]) {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    if let Err(err) = state.store.remove_unused_files(&ids).await {
+    if let Err(err) = to.store.remove_unused_files(&ids).await {
         tracing::warn!(%err, "could not remove the rows of a failed upload");
     }
     for row in rows {
-        if let Err(err) = state.files.delete(&row.storage_key).await {
+        if let Err(err) = to.files.delete(&row.storage_key).await {
             tracing::warn!(%err, key = row.storage_key, "could not remove the bytes of a failed upload");
         }
     }

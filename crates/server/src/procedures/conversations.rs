@@ -9,10 +9,11 @@ use connect360_api::{
 
 use super::{Ctx, Handle};
 use crate::ai::replies::ReplyEvent;
-use crate::auth::Permission;
+use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::store::{ChannelRefs, ConversationUpdate, NewConversation, NewSubConversation};
-use crate::validate::{self, Domain, MAX_NAME};
+use crate::domain::Domain;
+use crate::validate::{self, MAX_NAME};
 
 const MAX_MEMBERS: usize = 50;
 const MAX_CHANNELS: usize = 20;

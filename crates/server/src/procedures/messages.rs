@@ -5,11 +5,13 @@ use sha2::{Digest, Sha256};
 
 use super::{Ctx, Handle};
 use crate::attachments::url::Grantee;
-use crate::auth::{MemberPrincipal, Permission, Principal};
+use crate::auth::Principal;
+use crate::domain::{MemberPrincipal, Permission};
 use crate::visitor_token::VisitorClaims;
 use crate::error::ApiError;
 use crate::store::{Author, ChannelRef, Idempotency, NewAiRequest, NewMessage, PageRequest};
-use crate::validate::{self, CustomerKey, Domain, MAX_ATTACHMENTS};
+use crate::domain::{CustomerKey, Domain};
+use crate::validate::{self, MAX_ATTACHMENTS};
 use crate::template;
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;

@@ -1,6 +1,7 @@
-//! The procedures: one dispatch table built from the api crate's
-//! [`Procedure`] definitions, so a path, its kind and its types are
-//! declared once for both ends of the wire.
+//! The procedures: one dispatch table built from the api crate's list of
+//! [`Procedure`]s (`for_each_procedure!`), so a path, its kind and its types
+//! are declared once for both ends of the wire, and a procedure without a
+//! handler here does not compile.
 
 mod conversations;
 mod messages;
@@ -10,12 +11,13 @@ use std::future::Future;
 use std::pin::Pin;
 
 use connect360_api::{self as api, Procedure, ProcedureKind};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::attachments::url::UrlSigner;
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
+use crate::domain::Permission;
 use crate::error::ApiError;
+use crate::extract::decode;
 use crate::store::{Actor, Store};
 
 /// What a call runs with.
@@ -72,19 +74,19 @@ impl Route {
     }
 }
 
-pub fn route(path: &str) -> Option<Route> {
-    Some(match path {
-        api::GetOrCreateConversation::PATH => Route::of::<api::GetOrCreateConversation>(),
-        api::CreateSubConversation::PATH => Route::of::<api::CreateSubConversation>(),
-        api::UpdateConversation::PATH => Route::of::<api::UpdateConversation>(),
-        api::DeleteConversation::PATH => Route::of::<api::DeleteConversation>(),
-        api::HandOff::PATH => Route::of::<api::HandOff>(),
-        api::SendMessage::PATH => Route::of::<api::SendMessage>(),
-        api::ListMessages::PATH => Route::of::<api::ListMessages>(),
-        api::CreateTemplate::PATH => Route::of::<api::CreateTemplate>(),
-        _ => return None,
-    })
+macro_rules! dispatch {
+    ($($(#[$doc:meta])* $name:ident = $path:literal, $kind:ident, $input:ty => $output:ty;)*) => {
+        /// The route of a procedure's path.
+        pub fn route(path: &str) -> Option<Route> {
+            match path {
+                $($path => Some(Route::of::<api::$name>()),)*
+                _ => None,
+            }
+        }
+    };
 }
+
+api::for_each_procedure!(dispatch);
 
 /// Authorise, decode, run, encode: in that order, as tRPC's middlewares do.
 fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Result<Value, ApiError>> {
@@ -100,81 +102,15 @@ fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Re
     })
 }
 
-/// Decodes an input, naming the field at fault: `content.fr: unknown locale…`.
-pub(crate) fn decode<T: DeserializeOwned>(raw: Option<Value>) -> Result<T, ApiError> {
-    let value = match raw {
-        Some(value @ Value::Object(_)) => value,
-        None | Some(Value::Null) => return Err(ApiError::invalid("input", "required: a JSON object")),
-        Some(_) => return Err(ApiError::invalid("input", "must be a JSON object")),
-    };
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let message = err.inner().to_string();
-        let (field, rule) = describe(&path, &message);
-        ApiError::invalid(field, rule)
-    })
-}
-
-/// Rewrites serde's wording for fields into `field: rule`.
-fn describe(path: &str, message: &str) -> (String, String) {
-    let join = |name: &str| if path == "." { name.to_owned() } else { format!("{path}.{name}") };
-    let quoted = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_owned)
-    };
-    if let Some(name) = quoted("missing field `") {
-        return (join(&name), "required".into());
-    }
-    // serde_path_to_error's path already ends with an unknown field's name.
-    if message.starts_with("unknown field `") {
-        return (path.to_owned(), "unknown field".into());
-    }
-    let field = if path == "." { "input".to_owned() } else { path.to_owned() };
-    (field, message.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn error_of(raw: Value) -> String {
-        decode::<api::SendInput>(Some(raw)).unwrap_err().message
-    }
-
-    #[test]
-    fn decode_names_the_field_and_rule() {
-        assert_eq!(error_of(json!({})), "conversationId: required");
-        assert_eq!(error_of(json!({"conversationId": "c", "contnt": {}})), "contnt: unknown field");
-        assert_eq!(
-            error_of(json!({"conversationId": "c", "content": {"fr": "Bonjour"}})),
-            "content.fr: unknown locale \"fr\"; expected en, ar or tr"
-        );
-        assert!(error_of(json!({"conversationId": 5})).starts_with("conversationId: invalid type: integer `5`"));
-        assert!(error_of(json!({"conversationId": "c", "sender": "bot"})).starts_with("sender: unknown variant `bot`"));
-        assert_eq!(error_of(json!({"conversationId": "c", "customer": {"x": 1}})), "customer.x: unknown field");
-    }
-
-    #[test]
-    fn decode_wants_an_object() {
-        assert_eq!(decode::<api::SendInput>(None).unwrap_err().message, "input: required: a JSON object");
-        assert_eq!(decode::<api::SendInput>(Some(json!([1]))).unwrap_err().message, "input: must be a JSON object");
-    }
 
     #[test]
     fn every_procedure_of_the_api_is_routed() {
-        for path in [
-            api::GetOrCreateConversation::PATH,
-            api::CreateSubConversation::PATH,
-            api::UpdateConversation::PATH,
-            api::DeleteConversation::PATH,
-            api::SendMessage::PATH,
-            api::ListMessages::PATH,
-            api::CreateTemplate::PATH,
-        ] {
-            assert!(route(path).is_some(), "{path}");
+        assert!(api::PROCEDURE_PATHS.contains(&api::HandOff::PATH));
+        for path in api::PROCEDURE_PATHS {
+            assert!(route(path).is_some(), "{path} is not routed");
         }
         assert!(route("v1.connect.nope").is_none());
     }

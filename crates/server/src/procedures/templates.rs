@@ -3,7 +3,7 @@
 use connect360_api::{self as api, CreateTemplateInput, Template};
 
 use super::{Ctx, Handle};
-use crate::auth::Permission;
+use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::validate::{self, MAX_NAME};
 

@@ -12,9 +12,7 @@ use connect360_api::{
     Patch, Sender, Template,
 };
 
-use crate::ai::AgentConfig;
-use crate::auth::{MemberPrincipal, Role};
-use crate::validate::{CustomerRef, Domain};
+use crate::domain::{AgentConfig, CustomerRef, Domain, MemberPrincipal, Role};
 
 pub use sqlite::SqliteStore;
 

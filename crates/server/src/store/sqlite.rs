@@ -17,9 +17,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use super::*;
-use crate::ai::AgentConfig;
-use crate::auth::{MemberPrincipal, Role};
-use crate::validate::{CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES};
+use crate::domain::files::asset_path;
+use crate::domain::{AgentConfig, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
 use crate::{clock, ids};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -468,7 +467,7 @@ async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<sqlx::sqlite:
                     name: f.get("name"),
                     media_type: f.get("media_type"),
                     size: f.get::<i64, _>("size").max(0) as u64,
-                    url: crate::attachments::url::asset_path(f.get("storage_key")),
+                    url: asset_path(f.get("storage_key")),
                 })
                 .collect();
             let channel_id: Option<String> = row.get("channel_id");

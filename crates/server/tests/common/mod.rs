@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use connect360_api::Procedure;
-use connect360_server::ai::{AgentConfig, FaqSettings};
+use connect360_server::domain::{AgentConfig, FaqSettings};
 use connect360_server::app::{Application, ServeConfig};
-use connect360_server::auth::{Role, hash_key};
+use connect360_server::auth::hash_key;
+use connect360_server::domain::Role;
 use connect360_server::store::{SqliteStore, Store, Workspace};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

@@ -1,0 +1,31 @@
+//! What the handlers share. Each resource's router asks only for the parts
+//! it uses (axum's `FromRef` sub-states), so no resource module imports this
+//! one: the application builds it and hands it to the merged router.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
+use crate::ai::Ai;
+use crate::attachments::storage::FileStorage;
+use crate::attachments::upload::SpoolDir;
+use crate::attachments::url::UrlSigner;
+use crate::auth::Authenticator;
+use crate::store::Store;
+use crate::visitor_token::TokenSigner;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// Resolves credentials: the store's keys and the signer's tokens.
+    pub auth: Authenticator,
+    pub signer: TokenSigner,
+    /// Attachments' bytes.
+    pub files: Arc<dyn FileStorage>,
+    /// Where uploads are written until the whole request has arrived.
+    pub spool: SpoolDir,
+    /// Signs the file URLs handed to visitors.
+    pub urls: UrlSigner,
+    /// Wakes the AI runner; carries the replies it writes to their watchers.
+    pub ai: Ai,
+}
