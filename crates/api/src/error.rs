@@ -18,6 +18,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyRequests,
+    /// The server gave up on the request (it took longer than its timeout).
+    Timeout,
     InternalServerError,
 }
 
@@ -34,6 +36,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => -32013,
             ErrorCode::UnsupportedMediaType => -32015,
             ErrorCode::TooManyRequests => -32029,
+            ErrorCode::Timeout => -32008,
             ErrorCode::InternalServerError => -32603,
         }
     }
@@ -49,6 +52,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::TooManyRequests => 429,
+            ErrorCode::Timeout => 408,
             ErrorCode::InternalServerError => 500,
         }
     }
@@ -57,7 +61,7 @@ impl ErrorCode {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            ErrorCode::TooManyRequests | ErrorCode::InternalServerError
+            ErrorCode::TooManyRequests | ErrorCode::Timeout | ErrorCode::InternalServerError
         )
     }
 }

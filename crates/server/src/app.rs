@@ -8,9 +8,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use connect360_api::ErrorCode;
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::ai::Ai;
@@ -40,7 +44,12 @@ pub struct ServeConfig {
     pub file_gc_interval: Duration,
     /// Answer AI requests; off, they stay pending (tests stop it to see that).
     pub ai_runner: bool,
+    /// How long a request may take until its answer starts; uploads, which
+    /// take as long as the client's connection needs, are not held to it.
+    pub request_timeout: Duration,
 }
+
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl ServeConfig {
     pub fn new(addr: SocketAddr, data_dir: PathBuf, widget_dir: PathBuf) -> Self {
@@ -52,19 +61,26 @@ impl ServeConfig {
             unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
             file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
             ai_runner: true,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
 
 /// Every route: the API's resources (browsers may call them from a widget's
-/// sites, see [`crate::cors`]), the widget's files and the demo.
-pub fn router(state: AppState, assets: Option<Arc<WidgetAssets>>, demo: Option<Arc<Demo>>) -> Router {
-    let api = Router::new()
+/// sites, see [`crate::cors`]), the widget's files and the demo. Each
+/// request gets an `x-request-id` (or keeps the caller's), which its log
+/// lines and its answer carry.
+pub fn router(state: AppState, assets: Option<Arc<WidgetAssets>>, demo: Option<Arc<Demo>>, timeout: Duration) -> Router {
+    let timed = Router::new()
         .merge(crate::trpc::router())
         .merge(crate::session::router())
-        .merge(crate::attachments::uploads())
         .merge(crate::attachments::downloads())
         .merge(crate::ai::stream::router())
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::map_response(timed_out));
+    let api = Router::new()
+        .merge(timed)
+        .merge(crate::attachments::uploads())
         .layer(crate::cors::layer(state.store.clone()))
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     Router::new()
@@ -73,8 +89,23 @@ pub fn router(state: AppState, assets: Option<Arc<WidgetAssets>>, demo: Option<A
         .merge(crate::assets::router(assets))
         .merge(crate::demo::router(demo))
         .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+fn request_span(req: &Request) -> tracing::Span {
+    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = id)
+}
+
+/// The timeout's answer (a bare 408) as the API's error envelope.
+async fn timed_out(res: Response) -> Response {
+    if res.status() != StatusCode::REQUEST_TIMEOUT {
+        return res;
+    }
+    ApiError::new(ErrorCode::Timeout, "The server took too long to answer; try again.").into_response()
 }
 
 async fn healthz(State(store): State<Arc<dyn Store>>) -> (StatusCode, &'static str) {
@@ -166,7 +197,7 @@ impl Application {
             urls: UrlSigner::new(&token_key),
             ai: ai.clone(),
         };
-        let router = router(state, assets, demo.clone());
+        let router = router(state, assets, demo.clone(), config.request_timeout);
         Ok(Application { listener, router, demo, file_gc, ai_runner, ai })
     }
 
