@@ -1,0 +1,104 @@
+//! AI requests: the runner's queue, its jobs and their replies.
+
+use super::*;
+
+pub(super) async fn pending_ai_requests(store: &SqliteStore) -> Result<Vec<PendingAiRequest>> {
+    Ok(sqlx::query(
+        "SELECT r.id, m.conversation_id FROM ai_requests r JOIN messages m ON m.id = r.message_id
+         WHERE r.status = 'pending' ORDER BY r.created_at, r.id",
+    )
+    .fetch_all(&store.reader)
+    .await?
+    .into_iter()
+    .map(|r| PendingAiRequest { id: r.get("id"), conversation_id: r.get("conversation_id") })
+    .collect())
+}
+
+pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) -> Result<Option<AiJob>> {
+    let mut conn = store.reader.acquire().await?;
+    let Some(row) = sqlx::query(
+        "SELECT r.message_id, r.agent_id, r.channel_id, a.workspace_id, a.name, a.image, a.kind, a.settings, m.seq, m.conversation_id
+         FROM ai_requests r JOIN agents a ON a.id = r.agent_id JOIN messages m ON m.id = r.message_id
+         WHERE r.id = ? AND r.status = 'pending'",
+    )
+    .bind(request_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut rows = sqlx::query(&format!(
+        "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT ?"
+    ))
+    .bind(row.get::<String, _>("conversation_id"))
+    .bind(row.get::<i64, _>("seq"))
+    .bind(i64::from(history.max(1)))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.reverse();
+    let history = messages_from_rows(&mut conn, rows).await?;
+    let trigger = history
+        .last()
+        .cloned()
+        .ok_or_else(|| StoreError::Database("an AI request's message is missing".into()))?;
+    let channel_id: Option<String> = row.get("channel_id");
+    Ok(Some(AiJob {
+        request_id: request_id.to_owned(),
+        workspace_id: row.get("workspace_id"),
+        agent: Sender { kind: SenderType::Ai, id: row.get("agent_id"), name: row.get("name"), image: row.get("image") },
+        config: agent_config(row.get("kind"), row.get("settings"))?,
+        channel_id: channel_id.or_else(|| trigger.channel.as_ref().map(|c| c.id.clone())),
+        trigger,
+        history,
+    }))
+}
+
+pub(super) async fn finish_ai_request(store: &SqliteStore, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
+    let mut tx = store.write().await?;
+    let closed = sqlx::query("UPDATE ai_requests SET status = ? WHERE id = ? AND status = 'pending'")
+        .bind(outcome.as_str())
+        .bind(request_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if closed == 0 {
+        return Ok(None);
+    }
+    let conversation = load_conversation(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
+    let id = insert_message(&mut tx, &reply, &conversation).await?;
+    let message = load_message(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(Some(message))
+}
+
+pub(super) async fn ai_reply_state(
+    store: &SqliteStore,
+    workspace_id: &str,
+    conversation_id: &str,
+    only_customer: Option<&str>,
+    after: Option<&str>,
+) -> Result<AiReplyState> {
+    let mut conn = store.reader.acquire().await?;
+    visible_conversation(&mut conn, workspace_id, conversation_id, only_customer).await?;
+    let after = match after {
+        Some(id) => Some(message_seq(&mut conn, conversation_id, id, "lastMessageId").await?),
+        None => None,
+    };
+    let pending: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM ai_requests r JOIN messages m ON m.id = r.message_id
+         WHERE m.conversation_id = ? AND r.status = 'pending' LIMIT 1",
+    )
+    .bind(conversation_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let rows = sqlx::query(&format!(
+        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.sender_type = 'ai' AND (?2 IS NULL OR m.seq > ?2)
+         ORDER BY m.seq DESC LIMIT 1"
+    ))
+    .bind(conversation_id)
+    .bind(after)
+    .fetch_all(&mut *conn)
+    .await?;
+    let latest = messages_from_rows(&mut conn, rows).await?.pop();
+    Ok(AiReplyState { pending: pending.is_some(), latest })
+}

@@ -1,0 +1,71 @@
+//! Channels: websites by domain (found or created) and channels by id.
+
+use super::*;
+
+pub(super) fn website(id: String, identifier: String) -> Channel {
+    Channel { id, kind: ChannelType::Website, identifier }
+}
+
+pub(super) async fn website_channel(conn: &mut SqliteConnection, workspace_id: &str, domain: &Domain) -> Result<Channel> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = ? AND kind = 'website' AND identifier = ?")
+            .bind(workspace_id)
+            .bind(domain.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = ids::new_id("chan");
+            sqlx::query("INSERT INTO channels (id, workspace_id, kind, identifier, created_at) VALUES (?, ?, 'website', ?, ?)")
+                .bind(&id)
+                .bind(workspace_id)
+                .bind(domain.as_str())
+                .bind(clock::now())
+                .execute(&mut *conn)
+                .await?;
+            id
+        }
+    };
+    Ok(website(id, domain.as_str().to_owned()))
+}
+
+pub(super) async fn channel_by_id(conn: &mut SqliteConnection, workspace_id: &str, id: &str, field: &str) -> Result<Channel> {
+    let row = sqlx::query("SELECT id, identifier FROM channels WHERE id = ? AND workspace_id = ?")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid(field, "unknown channel"))?;
+    Ok(website(row.get("id"), row.get("identifier")))
+}
+
+pub(super) async fn resolve_channels(conn: &mut SqliteConnection, workspace_id: &str, refs: &ChannelRefs) -> Result<Vec<Channel>> {
+    let mut channels = Vec::new();
+    for (i, id) in refs.ids.iter().enumerate() {
+        channels.push(channel_by_id(conn, workspace_id, id, &format!("channelIds[{i}]")).await?);
+    }
+    if let Some(domain) = &refs.website {
+        let channel = website_channel(conn, workspace_id, domain).await?;
+        if !channels.contains(&channel) {
+            channels.push(channel);
+        }
+    }
+    Ok(channels)
+}
+
+pub(super) async fn resolve_channel(conn: &mut SqliteConnection, workspace_id: &str, channel: &ChannelRef) -> Result<Channel> {
+    match (&channel.id, &channel.website) {
+        (Some(id), website) => {
+            let found = channel_by_id(conn, workspace_id, id, "channelId").await?;
+            match website {
+                Some(domain) if domain.as_str() != found.identifier => {
+                    Err(StoreError::invalid("channelIdentifier", format!("differs from channel {id}")))
+                }
+                _ => Ok(found),
+            }
+        }
+        (None, Some(domain)) => website_channel(conn, workspace_id, domain).await,
+        (None, None) => Err(StoreError::invalid("channelId", "channelId or channelIdentifier is required")),
+    }
+}

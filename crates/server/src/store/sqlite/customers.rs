@@ -1,0 +1,99 @@
+//! Customers: found by id or by external id (created then), their fields updated.
+
+use super::*;
+
+/// Finds (or, by external id, creates) the customer and applies the given fields.
+pub(super) async fn resolve_customer(conn: &mut SqliteConnection, workspace_id: &str, customer: &CustomerRef) -> Result<String> {
+    let now = clock::now();
+    let row = match &customer.key {
+        CustomerKey::Id(id) => {
+            sqlx::query("SELECT id, metadata FROM customers WHERE id = ? AND workspace_id = ?")
+                .bind(id)
+                .bind(workspace_id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        CustomerKey::ExternalId(external) => {
+            sqlx::query("SELECT id, metadata FROM customers WHERE external_id = ? AND workspace_id = ?")
+                .bind(external)
+                .bind(workspace_id)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+    };
+    let (id, mut metadata): (String, Metadata) = match (row, &customer.key) {
+        (Some(row), _) => (row.get("id"), from_json(row.get::<&str, _>("metadata"))?),
+        (None, CustomerKey::Id(id)) => return Err(StoreError::NotFound(format!("Customer not found: {id}"))),
+        (None, CustomerKey::ExternalId(external)) => {
+            let id = ids::new_id("cus");
+            sqlx::query(
+                "INSERT INTO customers (id, workspace_id, external_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(workspace_id)
+            .bind(external)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *conn)
+            .await?;
+            (id, Metadata::new())
+        }
+    };
+    apply_customer_fields(conn, workspace_id, &id, &mut metadata, &customer.fields, &now).await?;
+    Ok(id)
+}
+
+pub(super) async fn apply_customer_fields(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    id: &str,
+    metadata: &mut Metadata,
+    fields: &CustomerFields,
+    now: &str,
+) -> Result<()> {
+    if *fields == CustomerFields::default() {
+        return Ok(());
+    }
+    if let Some(external) = &fields.external_id {
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT id FROM customers WHERE workspace_id = ? AND external_id = ? AND id != ?")
+                .bind(workspace_id)
+                .bind(external)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "customer.externalId: {external} belongs to another customer"
+            )));
+        }
+    }
+    if let Some(patch) = &fields.metadata {
+        merge_metadata(metadata, patch);
+    }
+    sqlx::query(
+        "UPDATE customers SET external_id = COALESCE(?, external_id), name = COALESCE(?, name),
+         email = COALESCE(?, email), phone = COALESCE(?, phone), image = COALESCE(?, image),
+         metadata = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(&fields.external_id)
+    .bind(&fields.name)
+    .bind(&fields.email)
+    .bind(&fields.phone)
+    .bind(&fields.image)
+    .bind(json_text(metadata)?)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn customer(store: &SqliteStore, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>> {
+    let row = sqlx::query("SELECT id, external_id, name FROM customers WHERE id = ? AND workspace_id = ?")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(&store.reader)
+        .await?;
+    Ok(row.map(|r| CustomerSummary { id: r.get("id"), external_id: r.get("external_id"), name: r.get("name") }))
+}

@@ -1,0 +1,83 @@
+//! Uploaded files' rows: recorded, looked up, removed when unused.
+
+use super::*;
+
+pub(super) async fn insert_files(store: &SqliteStore, files: &[NewFile]) -> Result<()> {
+    let mut tx = store.write().await?;
+    let now = clock::now();
+    for file in files {
+        let (uploader_type, uploader_id) = match &file.uploader {
+            Uploader::Member(id) => ("workspace", id),
+            Uploader::Customer(id) => ("customer", id),
+        };
+        sqlx::query(
+            "INSERT INTO files (id, workspace_id, storage_key, name, media_type, size, uploader_type, uploader_id, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&file.id)
+        .bind(&file.workspace_id)
+        .bind(&file.storage_key)
+        .bind(&file.name)
+        .bind(&file.media_type)
+        .bind(i64::try_from(file.size).map_err(|e| StoreError::Database(Box::new(e)))?)
+        .bind(uploader_type)
+        .bind(uploader_id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn file_by_key(store: &SqliteStore, storage_key: &str) -> Result<Option<StoredFile>> {
+    let row = sqlx::query(
+        "SELECT f.id, f.workspace_id, f.storage_key, f.name, f.media_type, f.size, f.uploader_type,
+                f.uploader_id, c.customer_id AS conversation_customer_id
+         FROM files f
+         LEFT JOIN messages m ON m.id = f.message_id
+         LEFT JOIN conversations c ON c.id = m.conversation_id
+         WHERE f.storage_key = ?",
+    )
+    .bind(storage_key)
+    .fetch_optional(&store.reader)
+    .await?;
+    Ok(row.map(|r| {
+        let uploader_id: String = r.get("uploader_id");
+        StoredFile {
+            id: r.get("id"),
+            workspace_id: r.get("workspace_id"),
+            storage_key: r.get("storage_key"),
+            name: r.get("name"),
+            media_type: r.get("media_type"),
+            size: r.get::<i64, _>("size").max(0) as u64,
+            uploader: match r.get::<&str, _>("uploader_type") {
+                "customer" => Uploader::Customer(uploader_id),
+                _ => Uploader::Member(uploader_id),
+            },
+            conversation_customer_id: r.get("conversation_customer_id"),
+        }
+    }))
+}
+
+pub(super) async fn remove_unused_files(store: &SqliteStore, ids: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM files WHERE id IN (SELECT value FROM json_each(?)) AND used_at IS NULL")
+        .bind(json_text(&ids)?)
+        .execute(&store.writer)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn remove_expired_unused_files(store: &SqliteStore, older_than: Duration) -> Result<Vec<String>> {
+    let age = time::Duration::try_from(older_than).map_err(|e| StoreError::Database(Box::new(e)))?;
+    let cutoff = clock::format(time::OffsetDateTime::now_utc() - age);
+    // One statement under the single writer: a send that attaches the
+    // file either ran before (the file is used) or will find it gone.
+    let keys = sqlx::query_scalar(
+        "DELETE FROM files WHERE message_id IS NULL AND created_at < ? RETURNING storage_key",
+    )
+    .bind(cutoff)
+    .fetch_all(&store.writer)
+    .await?;
+    Ok(keys)
+}

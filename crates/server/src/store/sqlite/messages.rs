@@ -1,0 +1,248 @@
+//! Messages: sent (idempotently) and listed page by page.
+
+use super::*;
+
+pub(super) const MESSAGE_SELECT: &str = "
+    SELECT m.seq, m.id, m.conversation_id, m.sender_type, m.sender_id, m.parent_id, m.content,
+           m.flags, m.template_id, m.created_at,
+           COALESCE(mem.name, cus.name, ag.name) AS sender_name,
+           COALESCE(mem.image, cus.image, ag.image) AS sender_image,
+           ch.id AS channel_id, ch.identifier AS channel_identifier
+    FROM messages m
+    LEFT JOIN members mem ON m.sender_type = 'workspace' AND mem.id = m.sender_id
+    LEFT JOIN customers cus ON m.sender_type = 'customer' AND cus.id = m.sender_id
+    LEFT JOIN agents ag ON m.sender_type = 'ai' AND ag.id = m.sender_id
+    LEFT JOIN channels ch ON ch.id = m.channel_id";
+
+/// Turns message rows into messages, with their attachments in one more query.
+pub(super) async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<Message>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.get("id")).collect();
+    let files = sqlx::query(
+        "SELECT id, message_id, storage_key, name, media_type, size FROM files
+         WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
+    )
+    .bind(json_text(&ids)?)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let id: String = row.get("id");
+            let attachments = files
+                .iter()
+                .filter(|f| f.get::<&str, _>("message_id") == id)
+                .map(|f| Attachment {
+                    id: f.get("id"),
+                    name: f.get("name"),
+                    media_type: f.get("media_type"),
+                    size: f.get::<i64, _>("size").max(0) as u64,
+                    url: asset_path(f.get("storage_key")),
+                })
+                .collect();
+            let channel_id: Option<String> = row.get("channel_id");
+            Ok(Message {
+                conversation_id: row.get("conversation_id"),
+                content: from_json(row.get::<&str, _>("content"))?,
+                attachments,
+                sender: Sender {
+                    kind: sender_type(row.get("sender_type")),
+                    id: row.get("sender_id"),
+                    name: row.get("sender_name"),
+                    image: row.get("sender_image"),
+                },
+                parent_id: row.get("parent_id"),
+                flags: from_json(row.get::<&str, _>("flags"))?,
+                template_id: row.get("template_id"),
+                channel: channel_id.map(|cid| website(cid, row.get("channel_identifier"))),
+                created_at: row.get("created_at"),
+                id,
+            })
+        })
+        .collect()
+}
+
+/// The position of a message of the conversation, named by the field that gave its id.
+pub(super) async fn message_seq(conn: &mut SqliteConnection, conversation_id: &str, id: &str, field: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
+        .bind(id)
+        .bind(conversation_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid(field, "not a message of this conversation"))
+}
+
+pub(super) async fn load_message(conn: &mut SqliteConnection, id: &str) -> Result<Message> {
+    let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut messages = messages_from_rows(conn, vec![row]).await?;
+    Ok(messages.remove(0))
+}
+
+pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &Conversation) -> Result<String> {
+    let (sender_type, sender_id) = match &msg.author {
+        Author::Member(member_id) => ("workspace", member_id.clone()),
+        Author::Customer(customer) => {
+            let customer_id = resolve_customer(conn, &msg.workspace_id, customer).await?;
+            match &conversation.customer_id {
+                Some(owner) if *owner != customer_id => {
+                    return Err(StoreError::invalid("customer", "is not the customer of this conversation"));
+                }
+                Some(_) => {}
+                // A conversation between members adopts the first customer who writes in it.
+                None => {
+                    sqlx::query("UPDATE conversations SET customer_id = ? WHERE id = ?")
+                        .bind(&customer_id)
+                        .bind(&conversation.id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            ("customer", customer_id)
+        }
+        Author::Agent(agent_id) => ("ai", agent_id.clone()),
+    };
+    if let Some(parent_id) = &msg.parent_id {
+        let parent: Option<i64> = sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
+            .bind(parent_id)
+            .bind(&conversation.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if parent.is_none() {
+            return Err(StoreError::invalid("parentId", "not a message of this conversation"));
+        }
+    }
+    let channel = match &msg.channel {
+        Some(channel) => Some(resolve_channel(conn, &msg.workspace_id, channel).await?),
+        None => None,
+    };
+    for (i, file_id) in msg.attachment_ids.iter().enumerate() {
+        // A visitor's own uploads only; another visitor's file is as unknown as a missing one.
+        let row = sqlx::query(
+            "SELECT used_at FROM files WHERE id = ?1 AND workspace_id = ?2
+             AND (?3 IS NULL OR (uploader_type = 'customer' AND uploader_id = ?3))",
+        )
+        .bind(file_id)
+        .bind(&msg.workspace_id)
+        .bind(&msg.only_customer)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::invalid(format!("attachmentIds[{i}]"), "unknown attachment"))?;
+        if row.get::<Option<String>, _>("used_at").is_some() {
+            return Err(StoreError::invalid(format!("attachmentIds[{i}]"), "already attached to a message"));
+        }
+    }
+    if let Some(ai) = &msg.ai {
+        let agent: Option<String> = sqlx::query_scalar("SELECT id FROM agents WHERE id = ? AND workspace_id = ?")
+            .bind(&ai.agent_id)
+            .bind(&msg.workspace_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if agent.is_none() {
+            return Err(StoreError::invalid("ai.agentId", "unknown agent"));
+        }
+        if let Some(channel_id) = &ai.channel_id {
+            channel_by_id(conn, &msg.workspace_id, channel_id, "ai.channelId").await?;
+        }
+    }
+
+    let id = ids::new_id("msg");
+    let now = clock::now();
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, sender_type, sender_id, parent_id, content, flags,
+                               template_id, channel_id, idempotency_key, request_hash, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(&conversation.id)
+    .bind(sender_type)
+    .bind(&sender_id)
+    .bind(&msg.parent_id)
+    .bind(json_text(&msg.content)?)
+    .bind(json_text(&msg.flags)?)
+    .bind(&msg.template_id)
+    .bind(channel.as_ref().map(|c| &c.id))
+    .bind(msg.idempotency.as_ref().map(|i| &i.key))
+    .bind(msg.idempotency.as_ref().map(|i| i.request_hash.as_slice()))
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    for file_id in &msg.attachment_ids {
+        sqlx::query("UPDATE files SET message_id = ?, used_at = ? WHERE id = ?")
+            .bind(&id)
+            .bind(&now)
+            .bind(file_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    // After a hand-off a person answers: the request is not recorded.
+    if let Some(ai) = msg.ai.as_ref().filter(|_| conversation.ai_stopped_at.is_none()) {
+        sqlx::query("INSERT INTO ai_requests (id, message_id, agent_id, channel_id, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(ids::new_id("aireq"))
+            .bind(&id)
+            .bind(&ai.agent_id)
+            .bind(&ai.channel_id)
+            .bind(&now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("UPDATE conversations SET updated_at = ? WHERE id = ?")
+        .bind(&now)
+        .bind(&conversation.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+pub(super) async fn send(store: &SqliteStore, msg: NewMessage) -> Result<Message> {
+    let mut tx = store.write().await?;
+    let conversation = load_conversation(&mut tx, &msg.workspace_id, &msg.conversation_id).await?;
+    if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
+        return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
+    }
+    if let Some(idem) = &msg.idempotency {
+        let earlier = sqlx::query("SELECT id, request_hash FROM messages WHERE conversation_id = ? AND idempotency_key = ?")
+            .bind(&conversation.id)
+            .bind(&idem.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = earlier {
+            if row.get::<Vec<u8>, _>("request_hash") != idem.request_hash {
+                return Err(StoreError::Conflict(
+                    "Idempotency-Key was already used for a different message.".into(),
+                ));
+            }
+            return load_message(&mut tx, row.get("id")).await;
+        }
+    }
+    let id = insert_message(&mut tx, &msg, &conversation).await?;
+    let message = load_message(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(message)
+}
+
+pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Result<Page<Message>> {
+    let mut conn = store.reader.acquire().await?;
+    visible_conversation(&mut conn, &req.workspace_id, &req.conversation_id, req.only_customer.as_deref()).await?;
+    let before = match &req.cursor {
+        Some(cursor) => Some(message_seq(&mut conn, &req.conversation_id, cursor, "cursor").await?),
+        None => None,
+    };
+    // One row more than asked tells whether an older page exists; its id is the cursor.
+    let mut rows = sqlx::query(&format!(
+        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.seq <= ?2) ORDER BY m.seq DESC LIMIT ?3"
+    ))
+    .bind(&req.conversation_id)
+    .bind(before)
+    .bind(i64::from(req.limit) + 1)
+    .fetch_all(&mut *conn)
+    .await?;
+    let next_cursor = if rows.len() > req.limit as usize {
+        rows.pop().map(|row| row.get::<String, _>("id"))
+    } else {
+        None
+    };
+    rows.reverse();
+    let items = messages_from_rows(&mut conn, rows).await?;
+    Ok(Page { items, next_cursor })
+}

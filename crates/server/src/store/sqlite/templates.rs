@@ -1,0 +1,44 @@
+//! Message templates.
+
+use super::*;
+
+pub(super) async fn create_template(store: &SqliteStore, workspace_id: &str, name: &str, content: &Content) -> Result<Template> {
+    let template = Template {
+        id: ids::new_id("tpl"),
+        name: name.to_owned(),
+        content: content.clone(),
+        created_at: clock::now(),
+    };
+    let result = sqlx::query("INSERT INTO templates (id, workspace_id, name, content, created_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(&template.id)
+        .bind(workspace_id)
+        .bind(name)
+        .bind(json_text(content)?)
+        .bind(&template.created_at)
+        .execute(&store.writer)
+        .await;
+    match result {
+        Ok(_) => Ok(template),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(StoreError::Conflict(format!("name: a template named {name:?} exists already")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn template(store: &SqliteStore, workspace_id: &str, id: &str) -> Result<Option<Template>> {
+    let row = sqlx::query("SELECT id, name, content, created_at FROM templates WHERE id = ? AND workspace_id = ?")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(&store.reader)
+        .await?;
+    row.map(|row| {
+        Ok(Template {
+            id: row.get("id"),
+            name: row.get("name"),
+            content: from_json(row.get::<&str, _>("content"))?,
+            created_at: row.get("created_at"),
+        })
+    })
+    .transpose()
+}
