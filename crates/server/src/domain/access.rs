@@ -1,7 +1,5 @@
 //! API keys' roles and what they permit.
 
-use std::str::FromStr;
-
 /// What an API key's role allows (the reference's `connect360:conversation:*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
@@ -26,27 +24,6 @@ impl Role {
             Role::Read => permission == Permission::Read,
             Role::Engage => permission != Permission::Delete,
             Role::Full => true,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Read => "read",
-            Role::Engage => "engage",
-            Role::Full => "full",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "read" => Ok(Role::Read),
-            "engage" => Ok(Role::Engage),
-            "full" => Ok(Role::Full),
-            other => Err(format!("unknown role {other:?}")),
         }
     }
 }

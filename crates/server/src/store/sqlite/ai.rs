@@ -2,22 +2,36 @@
 
 use super::*;
 
+/// A pending request with its agent and its message's place.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    agent_id: String,
+    channel_id: Option<String>,
+    workspace_id: String,
+    name: String,
+    image: Option<String>,
+    kind: String,
+    settings: String,
+    seq: i64,
+    conversation_id: String,
+}
+
 pub(super) async fn pending_ai_requests(store: &SqliteStore) -> Result<Vec<PendingAiRequest>> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_as::<_, (String, String)>(
         "SELECT r.id, m.conversation_id FROM ai_requests r JOIN messages m ON m.id = r.message_id
          WHERE r.status = 'pending' ORDER BY r.created_at, r.id",
     )
     .fetch_all(&store.reader)
     .await?
     .into_iter()
-    .map(|r| PendingAiRequest { id: r.get("id"), conversation_id: r.get("conversation_id") })
+    .map(|(id, conversation_id)| PendingAiRequest { id, conversation_id })
     .collect())
 }
 
 pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) -> Result<Option<AiJob>> {
     let mut conn = store.reader.acquire().await?;
-    let Some(row) = sqlx::query(
-        "SELECT r.message_id, r.agent_id, r.channel_id, a.workspace_id, a.name, a.image, a.kind, a.settings, m.seq, m.conversation_id
+    let Some(row) = sqlx::query_as::<_, JobRow>(
+        "SELECT r.agent_id, r.channel_id, a.workspace_id, a.name, a.image, a.kind, a.settings, m.seq, m.conversation_id
          FROM ai_requests r JOIN agents a ON a.id = r.agent_id JOIN messages m ON m.id = r.message_id
          WHERE r.id = ? AND r.status = 'pending'",
     )
@@ -27,11 +41,11 @@ pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) 
     else {
         return Ok(None);
     };
-    let mut rows = sqlx::query(&format!(
+    let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
         "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT ?"
     ))
-    .bind(row.get::<String, _>("conversation_id"))
-    .bind(row.get::<i64, _>("seq"))
+    .bind(&row.conversation_id)
+    .bind(row.seq)
     .bind(i64::from(history.max(1)))
     .fetch_all(&mut *conn)
     .await?;
@@ -41,13 +55,12 @@ pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) 
         .last()
         .cloned()
         .ok_or_else(|| StoreError::Database("an AI request's message is missing".into()))?;
-    let channel_id: Option<String> = row.get("channel_id");
     Ok(Some(AiJob {
         request_id: request_id.to_owned(),
-        workspace_id: row.get("workspace_id"),
-        agent: Sender { kind: SenderType::Ai, id: row.get("agent_id"), name: row.get("name"), image: row.get("image") },
-        config: agent_config(row.get("kind"), row.get("settings"))?,
-        channel_id: channel_id.or_else(|| trigger.channel.as_ref().map(|c| c.id.clone())),
+        config: agent_config(&row.kind, &row.settings)?,
+        workspace_id: row.workspace_id,
+        agent: Sender { kind: SenderType::Ai, id: row.agent_id, name: Some(row.name), image: row.image },
+        channel_id: row.channel_id.or_else(|| trigger.channel.as_ref().map(|c| c.id.clone())),
         trigger,
         history,
     }))
@@ -91,7 +104,7 @@ pub(super) async fn ai_reply_state(
     .bind(conversation_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let rows = sqlx::query(&format!(
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
         "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.sender_type = 'ai' AND (?2 IS NULL OR m.seq > ?2)
          ORDER BY m.seq DESC LIMIT 1"
     ))

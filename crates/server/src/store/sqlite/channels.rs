@@ -2,8 +2,17 @@
 
 use super::*;
 
-pub(super) fn website(id: String, identifier: String) -> Channel {
-    Channel { id, kind: ChannelType::Website, identifier }
+/// A channel's `id` and `identifier` columns; every channel is a website's.
+#[derive(sqlx::FromRow)]
+pub(super) struct ChannelRow {
+    pub id: String,
+    pub identifier: String,
+}
+
+impl From<ChannelRow> for Channel {
+    fn from(row: ChannelRow) -> Self {
+        Channel { id: row.id, kind: ChannelType::Website, identifier: row.identifier }
+    }
 }
 
 pub(super) async fn website_channel(conn: &mut SqliteConnection, workspace_id: &str, domain: &Domain) -> Result<Channel> {
@@ -27,17 +36,17 @@ pub(super) async fn website_channel(conn: &mut SqliteConnection, workspace_id: &
             id
         }
     };
-    Ok(website(id, domain.as_str().to_owned()))
+    Ok(ChannelRow { id, identifier: domain.as_str().to_owned() }.into())
 }
 
 pub(super) async fn channel_by_id(conn: &mut SqliteConnection, workspace_id: &str, id: &str, field: &str) -> Result<Channel> {
-    let row = sqlx::query("SELECT id, identifier FROM channels WHERE id = ? AND workspace_id = ?")
+    let row: ChannelRow = sqlx::query_as("SELECT id, identifier FROM channels WHERE id = ? AND workspace_id = ?")
         .bind(id)
         .bind(workspace_id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StoreError::invalid(field, "unknown channel"))?;
-    Ok(website(row.get("id"), row.get("identifier")))
+    Ok(row.into())
 }
 
 pub(super) async fn resolve_channels(conn: &mut SqliteConnection, workspace_id: &str, refs: &ChannelRefs) -> Result<Vec<Channel>> {

@@ -2,8 +2,21 @@
 
 use super::*;
 
+#[derive(sqlx::FromRow)]
+struct ConversationRow {
+    id: String,
+    parent_id: Option<String>,
+    customer_id: Option<String>,
+    kind: ConversationKind,
+    name: Option<String>,
+    metadata: Json<Metadata>,
+    ai_stopped_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
 pub(super) async fn load_conversation(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<Conversation> {
-    let row = sqlx::query(
+    let row: ConversationRow = sqlx::query_as(
         "SELECT id, parent_id, customer_id, kind, name, metadata, ai_stopped_at, created_at, updated_at
          FROM conversations WHERE id = ? AND workspace_id = ?",
     )
@@ -17,7 +30,7 @@ pub(super) async fn load_conversation(conn: &mut SqliteConnection, workspace_id:
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
-    let channels = sqlx::query(
+    let channels = sqlx::query_as::<_, ChannelRow>(
         "SELECT c.id, c.identifier FROM conversation_channels cc JOIN channels c ON c.id = cc.channel_id
          WHERE cc.conversation_id = ? ORDER BY c.created_at, c.id",
     )
@@ -25,20 +38,20 @@ pub(super) async fn load_conversation(conn: &mut SqliteConnection, workspace_id:
     .fetch_all(&mut *conn)
     .await?
     .into_iter()
-    .map(|r| website(r.get("id"), r.get("identifier")))
+    .map(Channel::from)
     .collect();
     Ok(Conversation {
-        id: row.get("id"),
-        name: row.get("name"),
-        kind: conversation_kind(row.get("kind")),
-        parent_id: row.get("parent_id"),
-        customer_id: row.get("customer_id"),
+        id: row.id,
+        name: row.name,
+        kind: row.kind.into(),
+        parent_id: row.parent_id,
+        customer_id: row.customer_id,
         member_ids,
         channels,
-        metadata: from_json(row.get::<&str, _>("metadata"))?,
-        ai_stopped_at: row.get("ai_stopped_at"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
+        metadata: row.metadata.0,
+        ai_stopped_at: row.ai_stopped_at,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
     })
 }
 
@@ -140,7 +153,7 @@ pub(super) async fn insert_conversation(
     .bind(workspace_id)
     .bind(parent_id)
     .bind(customer_id)
-    .bind(kind_text(kind))
+    .bind(ConversationKind::from(kind))
     .bind(name)
     .bind(json_text(metadata)?)
     .bind(&now)

@@ -5,16 +5,16 @@ use super::*;
 /// Finds (or, by external id, creates) the customer and applies the given fields.
 pub(super) async fn resolve_customer(conn: &mut SqliteConnection, workspace_id: &str, customer: &CustomerRef) -> Result<String> {
     let now = clock::now();
-    let row = match &customer.key {
+    let row: Option<(String, Json<Metadata>)> = match &customer.key {
         CustomerKey::Id(id) => {
-            sqlx::query("SELECT id, metadata FROM customers WHERE id = ? AND workspace_id = ?")
+            sqlx::query_as("SELECT id, metadata FROM customers WHERE id = ? AND workspace_id = ?")
                 .bind(id)
                 .bind(workspace_id)
                 .fetch_optional(&mut *conn)
                 .await?
         }
         CustomerKey::ExternalId(external) => {
-            sqlx::query("SELECT id, metadata FROM customers WHERE external_id = ? AND workspace_id = ?")
+            sqlx::query_as("SELECT id, metadata FROM customers WHERE external_id = ? AND workspace_id = ?")
                 .bind(external)
                 .bind(workspace_id)
                 .fetch_optional(&mut *conn)
@@ -22,7 +22,7 @@ pub(super) async fn resolve_customer(conn: &mut SqliteConnection, workspace_id: 
         }
     };
     let (id, mut metadata): (String, Metadata) = match (row, &customer.key) {
-        (Some(row), _) => (row.get("id"), from_json(row.get::<&str, _>("metadata"))?),
+        (Some((id, metadata)), _) => (id, metadata.0),
         (None, CustomerKey::Id(id)) => return Err(StoreError::NotFound(format!("Customer not found: {id}"))),
         (None, CustomerKey::ExternalId(external)) => {
             let id = ids::new_id("cus");
@@ -90,10 +90,11 @@ pub(super) async fn apply_customer_fields(
 }
 
 pub(super) async fn customer(store: &SqliteStore, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>> {
-    let row = sqlx::query("SELECT id, external_id, name FROM customers WHERE id = ? AND workspace_id = ?")
-        .bind(id)
-        .bind(workspace_id)
-        .fetch_optional(&store.reader)
-        .await?;
-    Ok(row.map(|r| CustomerSummary { id: r.get("id"), external_id: r.get("external_id"), name: r.get("name") }))
+    let row: Option<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT id, external_id, name FROM customers WHERE id = ? AND workspace_id = ?")
+            .bind(id)
+            .bind(workspace_id)
+            .fetch_optional(&store.reader)
+            .await?;
+    Ok(row.map(|(id, external_id, name)| CustomerSummary { id, external_id, name }))
 }

@@ -7,8 +7,8 @@ pub(super) async fn insert_files(store: &SqliteStore, files: &[NewFile]) -> Resu
     let now = clock::now();
     for file in files {
         let (uploader_type, uploader_id) = match &file.uploader {
-            Uploader::Member(id) => ("workspace", id),
-            Uploader::Customer(id) => ("customer", id),
+            Uploader::Member(id) => (UploaderKind::Workspace, id),
+            Uploader::Customer(id) => (UploaderKind::Customer, id),
         };
         sqlx::query(
             "INSERT INTO files (id, workspace_id, storage_key, name, media_type, size, uploader_type, uploader_id, created_at)
@@ -30,8 +30,21 @@ pub(super) async fn insert_files(store: &SqliteStore, files: &[NewFile]) -> Resu
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct FileRow {
+    id: String,
+    workspace_id: String,
+    storage_key: String,
+    name: String,
+    media_type: String,
+    size: i64,
+    uploader_type: UploaderKind,
+    uploader_id: String,
+    conversation_customer_id: Option<String>,
+}
+
 pub(super) async fn file_by_key(store: &SqliteStore, storage_key: &str) -> Result<Option<StoredFile>> {
-    let row = sqlx::query(
+    let row: Option<FileRow> = sqlx::query_as(
         "SELECT f.id, f.workspace_id, f.storage_key, f.name, f.media_type, f.size, f.uploader_type,
                 f.uploader_id, c.customer_id AS conversation_customer_id
          FROM files f
@@ -42,21 +55,18 @@ pub(super) async fn file_by_key(store: &SqliteStore, storage_key: &str) -> Resul
     .bind(storage_key)
     .fetch_optional(&store.reader)
     .await?;
-    Ok(row.map(|r| {
-        let uploader_id: String = r.get("uploader_id");
-        StoredFile {
-            id: r.get("id"),
-            workspace_id: r.get("workspace_id"),
-            storage_key: r.get("storage_key"),
-            name: r.get("name"),
-            media_type: r.get("media_type"),
-            size: r.get::<i64, _>("size").max(0) as u64,
-            uploader: match r.get::<&str, _>("uploader_type") {
-                "customer" => Uploader::Customer(uploader_id),
-                _ => Uploader::Member(uploader_id),
-            },
-            conversation_customer_id: r.get("conversation_customer_id"),
-        }
+    Ok(row.map(|r| StoredFile {
+        id: r.id,
+        workspace_id: r.workspace_id,
+        storage_key: r.storage_key,
+        name: r.name,
+        media_type: r.media_type,
+        size: r.size.max(0) as u64,
+        uploader: match r.uploader_type {
+            UploaderKind::Customer => Uploader::Customer(r.uploader_id),
+            UploaderKind::Workspace => Uploader::Member(r.uploader_id),
+        },
+        conversation_customer_id: r.conversation_customer_id,
     }))
 }
 

@@ -14,50 +14,82 @@ pub(super) const MESSAGE_SELECT: &str = "
     LEFT JOIN agents ag ON m.sender_type = 'ai' AND ag.id = m.sender_id
     LEFT JOIN channels ch ON ch.id = m.channel_id";
 
+/// A row of [`MESSAGE_SELECT`].
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    pub id: String,
+    conversation_id: String,
+    sender_type: SenderKind,
+    sender_id: String,
+    sender_name: Option<String>,
+    sender_image: Option<String>,
+    parent_id: Option<String>,
+    content: Json<Content>,
+    flags: Json<Vec<String>>,
+    template_id: Option<String>,
+    channel_id: Option<String>,
+    channel_identifier: Option<String>,
+    created_at: String,
+}
+
+/// A message's attachment.
+#[derive(sqlx::FromRow)]
+struct AttachmentRow {
+    id: String,
+    message_id: String,
+    storage_key: String,
+    name: String,
+    media_type: String,
+    size: i64,
+}
+
 /// Turns message rows into messages, with their attachments in one more query.
-pub(super) async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<Vec<Message>> {
-    let ids: Vec<String> = rows.iter().map(|r| r.get("id")).collect();
-    let files = sqlx::query(
+pub(super) async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let files: Vec<AttachmentRow> = sqlx::query_as(
         "SELECT id, message_id, storage_key, name, media_type, size FROM files
          WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
     )
     .bind(json_text(&ids)?)
     .fetch_all(&mut *conn)
     .await?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
-            let id: String = row.get("id");
             let attachments = files
                 .iter()
-                .filter(|f| f.get::<&str, _>("message_id") == id)
+                .filter(|f| f.message_id == row.id)
                 .map(|f| Attachment {
-                    id: f.get("id"),
-                    name: f.get("name"),
-                    media_type: f.get("media_type"),
-                    size: f.get::<i64, _>("size").max(0) as u64,
-                    url: asset_path(f.get("storage_key")),
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    media_type: f.media_type.clone(),
+                    size: f.size.max(0) as u64,
+                    url: asset_path(&f.storage_key),
                 })
                 .collect();
-            let channel_id: Option<String> = row.get("channel_id");
-            Ok(Message {
-                conversation_id: row.get("conversation_id"),
-                content: from_json(row.get::<&str, _>("content"))?,
+            let channel = match (row.channel_id, row.channel_identifier) {
+                (Some(id), Some(identifier)) => Some(ChannelRow { id, identifier }.into()),
+                _ => None,
+            };
+            Message {
+                conversation_id: row.conversation_id,
+                content: row.content.0,
                 attachments,
                 sender: Sender {
-                    kind: sender_type(row.get("sender_type")),
-                    id: row.get("sender_id"),
-                    name: row.get("sender_name"),
-                    image: row.get("sender_image"),
+                    kind: row.sender_type.into(),
+                    id: row.sender_id,
+                    name: row.sender_name,
+                    image: row.sender_image,
                 },
-                parent_id: row.get("parent_id"),
-                flags: from_json(row.get::<&str, _>("flags"))?,
-                template_id: row.get("template_id"),
-                channel: channel_id.map(|cid| website(cid, row.get("channel_identifier"))),
-                created_at: row.get("created_at"),
-                id,
-            })
+                parent_id: row.parent_id,
+                flags: row.flags.0,
+                template_id: row.template_id,
+                channel,
+                created_at: row.created_at,
+                id: row.id,
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// The position of a message of the conversation, named by the field that gave its id.
@@ -71,7 +103,7 @@ pub(super) async fn message_seq(conn: &mut SqliteConnection, conversation_id: &s
 }
 
 pub(super) async fn load_message(conn: &mut SqliteConnection, id: &str) -> Result<Message> {
-    let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+    let row: MessageRow = sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
@@ -81,7 +113,7 @@ pub(super) async fn load_message(conn: &mut SqliteConnection, id: &str) -> Resul
 
 pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &Conversation) -> Result<String> {
     let (sender_type, sender_id) = match &msg.author {
-        Author::Member(member_id) => ("workspace", member_id.clone()),
+        Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
             let customer_id = resolve_customer(conn, &msg.workspace_id, customer).await?;
             match &conversation.customer_id {
@@ -98,9 +130,9 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
                         .await?;
                 }
             }
-            ("customer", customer_id)
+            (SenderKind::Customer, customer_id)
         }
-        Author::Agent(agent_id) => ("ai", agent_id.clone()),
+        Author::Agent(agent_id) => (SenderKind::Ai, agent_id.clone()),
     };
     if let Some(parent_id) = &msg.parent_id {
         let parent: Option<i64> = sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
@@ -118,7 +150,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
     };
     for (i, file_id) in msg.attachment_ids.iter().enumerate() {
         // A visitor's own uploads only; another visitor's file is as unknown as a missing one.
-        let row = sqlx::query(
+        let used_at: Option<String> = sqlx::query_scalar(
             "SELECT used_at FROM files WHERE id = ?1 AND workspace_id = ?2
              AND (?3 IS NULL OR (uploader_type = 'customer' AND uploader_id = ?3))",
         )
@@ -128,7 +160,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| StoreError::invalid(format!("attachmentIds[{i}]"), "unknown attachment"))?;
-        if row.get::<Option<String>, _>("used_at").is_some() {
+        if used_at.is_some() {
             return Err(StoreError::invalid(format!("attachmentIds[{i}]"), "already attached to a message"));
         }
     }
@@ -196,29 +228,37 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
 
 pub(super) async fn send(store: &SqliteStore, msg: NewMessage) -> Result<Message> {
     let mut tx = store.write().await?;
-    let conversation = load_conversation(&mut tx, &msg.workspace_id, &msg.conversation_id).await?;
+    let message = send_in(&mut tx, &msg).await?;
+    tx.commit().await?;
+    Ok(message)
+}
+
+/// A send's reads and writes inside a transaction that the caller begins
+/// and commits: one send per transaction, or several in one (each in a
+/// savepoint of its own, so that a failing one leaves nothing behind).
+pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Message> {
+    let conversation = load_conversation(conn, &msg.workspace_id, &msg.conversation_id).await?;
     if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
         return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
     }
     if let Some(idem) = &msg.idempotency {
-        let earlier = sqlx::query("SELECT id, request_hash FROM messages WHERE conversation_id = ? AND idempotency_key = ?")
-            .bind(&conversation.id)
-            .bind(&idem.key)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = earlier {
-            if row.get::<Vec<u8>, _>("request_hash") != idem.request_hash {
+        let earlier: Option<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT id, request_hash FROM messages WHERE conversation_id = ? AND idempotency_key = ?")
+                .bind(&conversation.id)
+                .bind(&idem.key)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some((id, request_hash)) = earlier {
+            if request_hash != idem.request_hash {
                 return Err(StoreError::Conflict(
                     "Idempotency-Key was already used for a different message.".into(),
                 ));
             }
-            return load_message(&mut tx, row.get("id")).await;
+            return load_message(conn, &id).await;
         }
     }
-    let id = insert_message(&mut tx, &msg, &conversation).await?;
-    let message = load_message(&mut tx, &id).await?;
-    tx.commit().await?;
-    Ok(message)
+    let id = insert_message(conn, msg, &conversation).await?;
+    load_message(conn, &id).await
 }
 
 pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Result<Page<Message>> {
@@ -229,7 +269,7 @@ pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Resu
         None => None,
     };
     // One row more than asked tells whether an older page exists; its id is the cursor.
-    let mut rows = sqlx::query(&format!(
+    let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
         "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.seq <= ?2) ORDER BY m.seq DESC LIMIT ?3"
     ))
     .bind(&req.conversation_id)
@@ -238,7 +278,7 @@ pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Resu
     .fetch_all(&mut *conn)
     .await?;
     let next_cursor = if rows.len() > req.limit as usize {
-        rows.pop().map(|row| row.get::<String, _>("id"))
+        rows.pop().map(|row| row.id)
     } else {
         None
     };

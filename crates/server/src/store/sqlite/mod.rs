@@ -5,7 +5,6 @@
 //! the last committed state.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +13,8 @@ use connect360_api::{
     DeleteConversationOutput, Message, Metadata, Page, Patch, Sender, SenderType, Template,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::types::Json;
+use sqlx::{SqliteConnection, SqlitePool};
 
 use super::*;
 use crate::domain::files::asset_path;
@@ -24,6 +24,7 @@ use crate::{clock, ids};
 mod agents;
 mod ai;
 mod channels;
+mod columns;
 mod conversations;
 mod customers;
 mod files;
@@ -33,7 +34,7 @@ mod widgets;
 mod workspaces;
 
 // The helpers that more than one resource uses.
-use self::{agents::*, channels::*, conversations::*, customers::*, messages::*};
+use self::{agents::*, channels::*, columns::*, conversations::*, customers::*, messages::*};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -99,28 +100,6 @@ fn merge_metadata(base: &mut Metadata, patch: &Metadata) {
         } else {
             base.insert(key.clone(), value.clone());
         }
-    }
-}
-
-fn conversation_kind(text: &str) -> ConversationType {
-    match text {
-        "GROUP" => ConversationType::Group,
-        _ => ConversationType::Direct,
-    }
-}
-
-fn kind_text(kind: ConversationType) -> &'static str {
-    match kind {
-        ConversationType::Direct => "DIRECT",
-        ConversationType::Group => "GROUP",
-    }
-}
-
-fn sender_type(text: &str) -> SenderType {
-    match text {
-        "customer" => SenderType::Customer,
-        "ai" => SenderType::Ai,
-        _ => SenderType::Workspace,
     }
 }
 

@@ -27,18 +27,11 @@ pub(super) async fn create_template(store: &SqliteStore, workspace_id: &str, nam
 }
 
 pub(super) async fn template(store: &SqliteStore, workspace_id: &str, id: &str) -> Result<Option<Template>> {
-    let row = sqlx::query("SELECT id, name, content, created_at FROM templates WHERE id = ? AND workspace_id = ?")
-        .bind(id)
-        .bind(workspace_id)
-        .fetch_optional(&store.reader)
-        .await?;
-    row.map(|row| {
-        Ok(Template {
-            id: row.get("id"),
-            name: row.get("name"),
-            content: from_json(row.get::<&str, _>("content"))?,
-            created_at: row.get("created_at"),
-        })
-    })
-    .transpose()
+    let row: Option<(String, String, Json<Content>, String)> =
+        sqlx::query_as("SELECT id, name, content, created_at FROM templates WHERE id = ? AND workspace_id = ?")
+            .bind(id)
+            .bind(workspace_id)
+            .fetch_optional(&store.reader)
+            .await?;
+    Ok(row.map(|(id, name, content, created_at)| Template { id, name, content: content.0, created_at }))
 }

@@ -58,8 +58,17 @@ pub(super) async fn create_widget(
         .ok_or_else(|| StoreError::Database("the widget just written is missing".into()))
 }
 
+#[derive(sqlx::FromRow)]
+struct WidgetRow {
+    id: String,
+    workspace_id: String,
+    public_key: String,
+    identity_secret: Option<String>,
+    member_id: String,
+}
+
 pub(super) async fn widget_by_key(store: &SqliteStore, public_key: &str) -> Result<Option<Widget>> {
-    let Some(row) = sqlx::query(
+    let Some(row) = sqlx::query_as::<_, WidgetRow>(
         "SELECT w.id, w.workspace_id, w.public_key, w.identity_secret, m.id AS member_id
          FROM widgets w JOIN members m ON m.workspace_id = w.workspace_id AND m.is_default = 1
          WHERE w.public_key = ?",
@@ -70,18 +79,17 @@ pub(super) async fn widget_by_key(store: &SqliteStore, public_key: &str) -> Resu
     else {
         return Ok(None);
     };
-    let id: String = row.get("id");
     let domains = sqlx::query_scalar("SELECT domain FROM widget_domains WHERE widget_id = ? ORDER BY domain")
-        .bind(&id)
+        .bind(&row.id)
         .fetch_all(&store.reader)
         .await?;
     Ok(Some(Widget {
-        id,
-        workspace_id: row.get("workspace_id"),
-        public_key: row.get("public_key"),
-        default_member_id: row.get("member_id"),
+        id: row.id,
+        workspace_id: row.workspace_id,
+        public_key: row.public_key,
+        default_member_id: row.member_id,
         domains,
-        identity_secret: row.get("identity_secret"),
+        identity_secret: row.identity_secret,
     }))
 }
 

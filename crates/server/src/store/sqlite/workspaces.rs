@@ -4,7 +4,7 @@ use super::*;
 
 pub(super) async fn ensure_workspace(store: &SqliteStore, slug: &str, name: &str) -> Result<Workspace> {
     let mut tx = store.write().await?;
-    let existing = sqlx::query(
+    let existing: Option<(String, String)> = sqlx::query_as(
         "SELECT w.id, m.id AS member_id FROM workspaces w
          JOIN members m ON m.workspace_id = w.id AND m.is_default = 1 WHERE w.slug = ?",
     )
@@ -12,7 +12,7 @@ pub(super) async fn ensure_workspace(store: &SqliteStore, slug: &str, name: &str
     .fetch_optional(&mut *tx)
     .await?;
     let workspace = match existing {
-        Some(row) => Workspace { id: row.get("id"), slug: slug.to_owned(), default_member_id: row.get("member_id") },
+        Some((id, default_member_id)) => Workspace { id, slug: slug.to_owned(), default_member_id },
         None => {
             let now = clock::now();
             let workspace = Workspace {
@@ -68,7 +68,7 @@ pub(super) async fn create_api_key(store: &SqliteStore, workspace_id: &str, memb
         .bind(&id)
         .bind(member_id)
         .bind(name)
-        .bind(role.as_str())
+        .bind(RoleColumn::from(role))
         .bind(key_hash.as_slice())
         .bind(clock::now())
         .execute(&mut *tx)
@@ -78,18 +78,14 @@ pub(super) async fn create_api_key(store: &SqliteStore, workspace_id: &str, memb
 }
 
 pub(super) async fn find_api_key(store: &SqliteStore, key_hash: &[u8; 32]) -> Result<Option<MemberPrincipal>> {
-    let row = sqlx::query(
+    let row: Option<(RoleColumn, String, String)> = sqlx::query_as(
         "SELECT k.role, m.id AS member_id, m.workspace_id FROM api_keys k
          JOIN members m ON m.id = k.member_id WHERE k.key_hash = ?",
     )
     .bind(key_hash.as_slice())
     .fetch_optional(&store.reader)
     .await?;
-    row.map(|row| {
-        let role = Role::from_str(row.get("role")).map_err(|e| StoreError::Database(e.into()))?;
-        Ok(MemberPrincipal { workspace_id: row.get("workspace_id"), member_id: row.get("member_id"), role })
-    })
-    .transpose()
+    Ok(row.map(|(role, member_id, workspace_id)| MemberPrincipal { workspace_id, member_id, role: role.into() }))
 }
 
 pub(super) async fn token_key(store: &SqliteStore) -> Result<[u8; 32]> {
