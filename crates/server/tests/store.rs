@@ -28,3 +28,20 @@ async fn two_handles_writing_one_store_both_succeed() {
     let third = SqliteStore::open(dir.path()).await.unwrap();
     assert!(third.find_api_key(&hash_key("key-1-149")).await.unwrap().is_some());
 }
+
+/// A word in an enum column that the server does not know (a row written by
+/// another version, by hand, past the schema's CHECK) fails the read loudly,
+/// not as a default.
+#[tokio::test]
+async fn an_unknown_word_in_an_enum_column_fails_the_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let ws = store.ensure_workspace("default", "Default").await.unwrap();
+    store.create_api_key(&ws.id, &ws.default_member_id, "k", Role::Read, &hash_key("known")).await.unwrap();
+    let url = format!("sqlite://{}/connect360.db", dir.path().display());
+    let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("PRAGMA ignore_check_constraints = ON").execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE api_keys SET role = 'admin'").execute(&mut db).await.unwrap();
+    let err = store.find_api_key(&hash_key("known")).await.unwrap_err();
+    assert!(err.to_string().contains("invalid value \"admin\" for enum RoleColumn"), "{err}");
+}
