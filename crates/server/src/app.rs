@@ -1,4 +1,4 @@
-//! The HTTP application: routes, shared state, and a server that stops cleanly.
+//! The HTTP application: the resources' routers merged under the layers, and a server that stops cleanly.
 
 use std::future::Future;
 use std::net::SocketAddr;

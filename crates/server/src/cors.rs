@@ -4,6 +4,10 @@
 //! host runs a widget. It answers every `OPTIONS` itself with 200 and the
 //! headers; [`preflight_status`] keeps the statuses the API has always
 //! given: 204 for a widget's origin, 403 "origin not allowed" otherwise.
+//! What changed with it: an `OPTIONS` without `Access-Control-Request-Method`
+//! is answered as a preflight too (it used to reach the routes, which
+//! refused the method), `Vary` also names the two request headers of a
+//! preflight, and the methods read `GET,POST`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +23,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::auth::host_of_origin;
 use crate::store::Store;
 
-/// What the widget sends; `x-api-key` is not among them: keys stay off the web.
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
+/// Browsers on a widget's site may call with what the widget sends;
+/// `x-api-key` is not among it: keys stay off the web.
 pub fn layer(store: Arc<dyn Store>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _| async move {
