@@ -97,7 +97,7 @@ pub fn router(state: AppState, assets: Option<Arc<WidgetAssets>>, demo: Option<A
 
 fn request_span(req: &Request) -> tracing::Span {
     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = id)
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
 }
 
 /// The timeout's answer (a bare 408) as the API's error envelope.

@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 use tower::ServiceBuilder;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -142,7 +142,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(assets: Option<Arc<WidgetAssets>
     let loader = Router::new()
         .route("/widget.js", get(loader))
         .layer(axum::middleware::from_fn_with_state(assets.loader_etag.clone(), conditional))
-        .layer(CompressionLayer::new())
+        // At the best level: 7 KB take a few milliseconds, and every page load fetches it.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Best))
         .with_state(assets.clone());
     let cache = |value: &'static str| SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static(value));
     Router::new()
