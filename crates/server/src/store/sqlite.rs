@@ -2,7 +2,8 @@
 //!
 //! Writes go through a pool of one connection, so write transactions never
 //! contend for SQLite's single writer lock; reads use their own pool and see
-//! the last committed state.
+//! the last committed state. Sends take that connection a batch at a time
+//! (see [`super::group_commit`]).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -16,6 +17,7 @@ use connect360_api::{
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
+use super::group_commit::GroupCommit;
 use super::*;
 use crate::ai::AgentConfig;
 use crate::auth::{MemberPrincipal, Role};
@@ -28,6 +30,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Sends, committed together on the writer connection.
+    sends: GroupCommit<NewMessage, Message>,
 }
 
 impl SqliteStore {
@@ -55,7 +59,8 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("opening the store for reading")?;
-        Ok(SqliteStore { writer, reader })
+        let sends = GroupCommit::spawn(writer.clone(), |conn, msg| Box::pin(send_in(conn, msg)));
+        Ok(SqliteStore { writer, reader, sends })
     }
 }
 
@@ -648,6 +653,33 @@ async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversat
     Ok(id)
 }
 
+/// One send, on the connection of the caller's transaction (a batch of
+/// [`GroupCommit`]): an earlier send of the batch with the same idempotency
+/// key is seen like a committed one.
+async fn send_in(conn: &mut SqliteConnection, msg: NewMessage) -> Result<Message> {
+    let conversation = load_conversation(conn, &msg.workspace_id, &msg.conversation_id).await?;
+    if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
+        return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
+    }
+    if let Some(idem) = &msg.idempotency {
+        let earlier = sqlx::query("SELECT id, request_hash FROM messages WHERE conversation_id = ? AND idempotency_key = ?")
+            .bind(&conversation.id)
+            .bind(&idem.key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(row) = earlier {
+            if row.get::<Vec<u8>, _>("request_hash") != idem.request_hash {
+                return Err(StoreError::Conflict(
+                    "Idempotency-Key was already used for a different message.".into(),
+                ));
+            }
+            return load_message(conn, row.get("id")).await;
+        }
+    }
+    let id = insert_message(conn, &msg, &conversation).await?;
+    load_message(conn, &id).await
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
@@ -947,30 +979,7 @@ impl Store for SqliteStore {
     }
 
     async fn send(&self, msg: NewMessage) -> Result<Message> {
-        let mut tx = self.write().await?;
-        let conversation = load_conversation(&mut tx, &msg.workspace_id, &msg.conversation_id).await?;
-        if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
-            return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
-        }
-        if let Some(idem) = &msg.idempotency {
-            let earlier = sqlx::query("SELECT id, request_hash FROM messages WHERE conversation_id = ? AND idempotency_key = ?")
-                .bind(&conversation.id)
-                .bind(&idem.key)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = earlier {
-                if row.get::<Vec<u8>, _>("request_hash") != idem.request_hash {
-                    return Err(StoreError::Conflict(
-                        "Idempotency-Key was already used for a different message.".into(),
-                    ));
-                }
-                return load_message(&mut tx, row.get("id")).await;
-            }
-        }
-        let id = insert_message(&mut tx, &msg, &conversation).await?;
-        let message = load_message(&mut tx, &id).await?;
-        tx.commit().await?;
-        Ok(message)
+        self.sends.write(msg).await
     }
 
     async fn customer(&self, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>> {
