@@ -27,6 +27,14 @@ async fn all_messages(app: &TestApp, key: &str, conv: &str) -> Vec<Value> {
     }
 }
 
+/// A server, an `engage` key, and a conversation to send into.
+async fn app_with_conversation() -> (Arc<TestApp>, String, String) {
+    let app = spawn_app().await;
+    let key = app.key(Role::Engage).await;
+    let conv = app.conversation(&key).await;
+    (Arc::new(app), key, conv)
+}
+
 async fn send_with_key(app: &TestApp, key: &str, idempotency_key: &str, input: Value) -> Answer {
     let req = app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(key).header("idempotency-key", idempotency_key);
     send(req.json(&input)).await
@@ -68,9 +76,7 @@ async fn concurrent_sends_are_each_stored_once_in_order_per_conversation() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_send_in_a_concurrent_burst_fails_alone() {
-    let app = Arc::new(spawn_app().await);
-    let key = app.key(Role::Engage).await;
-    let conv = app.conversation(&key).await;
+    let (app, key, conv) = app_with_conversation().await;
     let mut burst = JoinSet::new();
     for i in 0..32 {
         let input = match i {
@@ -99,9 +105,7 @@ async fn an_invalid_send_in_a_concurrent_burst_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_idempotency_key_sent_concurrently_stores_one_message() {
-    let app = Arc::new(spawn_app().await);
-    let key = app.key(Role::Engage).await;
-    let conv = app.conversation(&key).await;
+    let (app, key, conv) = app_with_conversation().await;
     let mut burst = JoinSet::new();
     for _ in 0..16 {
         let (app, key, input) = (app.clone(), key.clone(), json!({"conversationId": conv, "content": {"en": "once"}}));
@@ -117,9 +121,7 @@ async fn one_idempotency_key_sent_concurrently_stores_one_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_reused_for_another_message_in_the_same_burst_is_a_conflict() {
-    let app = Arc::new(spawn_app().await);
-    let key = app.key(Role::Engage).await;
-    let conv = app.conversation(&key).await;
+    let (app, key, conv) = app_with_conversation().await;
     let mut burst = JoinSet::new();
     for i in 0..16 {
         let text = if i % 2 == 0 { "a" } else { "b" };

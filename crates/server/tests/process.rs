@@ -114,10 +114,7 @@ fn widget_create_prints_a_public_key_that_opens_sessions_on_its_domains() {
 #[test]
 fn every_acknowledged_send_survives_kill_9() {
     let data = tempfile::tempdir().unwrap();
-    let key = key(data.path(), "full");
-    let (mut server, addr) = serve(data.path());
-    let conv = call(&addr, &key, "v1.connect.getOrCreateConversation", json!({"customer": {"externalId": "u"}}));
-    let conv = conv["result"]["data"]["id"].as_str().expect("conversation").to_owned();
+    let (key, (mut server, addr), conv) = serving_a_conversation(data.path());
     let mut acknowledged = Vec::new();
     for i in 0..200 {
         let answer = call(&addr, &key, "v1.connect.send", json!({"conversationId": conv, "content": {"en": format!("m{i}")}}));
@@ -130,6 +127,15 @@ fn every_acknowledged_send_survives_kill_9() {
     assert_eq!(stored_ids(&addr, &key, &conv), acknowledged);
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+/// A `full` key, the server, and a conversation to send into.
+fn serving_a_conversation(data: &std::path::Path) -> (String, (Child, String), String) {
+    let key = key(data, "full");
+    let (server, addr) = serve(data);
+    let conv = call(&addr, &key, "v1.connect.getOrCreateConversation", json!({"customer": {"externalId": "u"}}));
+    let conv = conv["result"]["data"]["id"].as_str().expect("conversation").to_owned();
+    (key, (server, addr), conv)
 }
 
 /// The ids of the conversation's messages, oldest first.
@@ -153,10 +159,7 @@ fn stored_ids(addr: &str, key: &str, conv: &str) -> Vec<String> {
 #[test]
 fn every_acknowledged_send_survives_kill_9_amid_concurrent_sends() {
     let data = tempfile::tempdir().unwrap();
-    let key = key(data.path(), "full");
-    let (mut server, addr) = serve(data.path());
-    let conv = call(&addr, &key, "v1.connect.getOrCreateConversation", json!({"customer": {"externalId": "u"}}));
-    let conv = conv["result"]["data"]["id"].as_str().expect("conversation").to_owned();
+    let (key, (mut server, addr), conv) = serving_a_conversation(data.path());
     let acknowledged = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..16)
         .map(|writer| {
