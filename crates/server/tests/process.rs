@@ -3,6 +3,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -112,10 +114,7 @@ fn widget_create_prints_a_public_key_that_opens_sessions_on_its_domains() {
 #[test]
 fn every_acknowledged_send_survives_kill_9() {
     let data = tempfile::tempdir().unwrap();
-    let key = key(data.path(), "full");
-    let (mut server, addr) = serve(data.path());
-    let conv = call(&addr, &key, "v1.connect.getOrCreateConversation", json!({"customer": {"externalId": "u"}}));
-    let conv = conv["result"]["data"]["id"].as_str().expect("conversation").to_owned();
+    let (key, (mut server, addr), conv) = serving_a_conversation(data.path());
     let mut acknowledged = Vec::new();
     for i in 0..200 {
         let answer = call(&addr, &key, "v1.connect.send", json!({"conversationId": conv, "content": {"en": format!("m{i}")}}));
@@ -125,19 +124,81 @@ fn every_acknowledged_send_survives_kill_9() {
     server.wait().unwrap();
 
     let (mut server, addr) = serve(data.path());
+    assert_eq!(stored_ids(&addr, &key, &conv), acknowledged);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
+
+/// A `full` key, the server, and a conversation to send into.
+fn serving_a_conversation(data: &std::path::Path) -> (String, (Child, String), String) {
+    let key = key(data, "full");
+    let (server, addr) = serve(data);
+    let conv = call(&addr, &key, "v1.connect.getOrCreateConversation", json!({"customer": {"externalId": "u"}}));
+    let conv = conv["result"]["data"]["id"].as_str().expect("conversation").to_owned();
+    (key, (server, addr), conv)
+}
+
+/// The ids of the conversation's messages, oldest first.
+fn stored_ids(addr: &str, key: &str, conv: &str) -> Vec<String> {
     let mut stored = Vec::new();
     let mut cursor = Value::Null;
     loop {
-        let page = query(&addr, &key, "v1.connect.listMessages", json!({"conversationId": conv, "limit": 100, "cursor": cursor}));
+        let page = query(addr, key, "v1.connect.listMessages", json!({"conversationId": conv, "limit": 100, "cursor": cursor}));
         let data = &page["result"]["data"];
         let ids: Vec<String> = data["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
         stored.splice(0..0, ids);
         cursor = data["nextCursor"].clone();
         if cursor.is_null() {
-            break;
+            return stored;
         }
     }
-    assert_eq!(stored, acknowledged);
+}
+
+/// Killed while batches of concurrent sends are being committed: whatever
+/// was acknowledged is stored, in each writer's order.
+#[test]
+fn every_acknowledged_send_survives_kill_9_amid_concurrent_sends() {
+    let data = tempfile::tempdir().unwrap();
+    let (key, (mut server, addr), conv) = serving_a_conversation(data.path());
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..16)
+        .map(|writer| {
+            let (addr, key, conv, acknowledged) = (addr.clone(), key.clone(), conv.clone(), acknowledged.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                let mut mine = Vec::new();
+                // Until the server is gone: a refused or cut request ends the loop.
+                for i in 0..10_000 {
+                    let sent = client
+                        .post(format!("http://{addr}/api/trpc/v1.connect.send"))
+                        .bearer_auth(&key)
+                        .json(&json!({"conversationId": conv, "content": {"en": format!("{writer}-{i}")}}))
+                        .send()
+                        .and_then(|r| r.json::<Value>());
+                    let Ok(answer) = sent else { break };
+                    mine.push(answer["result"]["data"]["id"].as_str().expect("stored").to_owned());
+                    acknowledged.fetch_add(1, Ordering::Relaxed);
+                }
+                mine
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while acknowledged.load(Ordering::Relaxed) < 300 {
+        assert!(std::time::Instant::now() < deadline, "300 sends were not acknowledged within 60 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    let by_writer: Vec<Vec<String>> = writers.into_iter().map(|w| w.join().expect("writer thread")).collect();
+
+    let (mut server, addr) = serve(data.path());
+    let stored = stored_ids(&addr, &key, &conv);
+    for mine in by_writer {
+        let positions: Vec<usize> =
+            mine.iter().map(|id| stored.iter().position(|s| s == id).expect("an acknowledged send is stored")).collect();
+        assert!(positions.is_sorted(), "{positions:?}");
+    }
     server.kill().unwrap();
     server.wait().unwrap();
 }

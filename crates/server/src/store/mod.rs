@@ -4,6 +4,7 @@
 //! Every method that writes is one transaction: it either happens whole or
 //! not at all, and it is durable once it returns.
 
+mod group_commit;
 mod sqlite;
 
 use async_trait::async_trait;

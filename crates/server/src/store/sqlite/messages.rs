@@ -226,16 +226,10 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
     Ok(id)
 }
 
-pub(super) async fn send(store: &SqliteStore, msg: NewMessage) -> Result<Message> {
-    let mut tx = store.write().await?;
-    let message = send_in(&mut tx, &msg).await?;
-    tx.commit().await?;
-    Ok(message)
-}
-
-/// A send's reads and writes inside a transaction that the caller begins
-/// and commits: one send per transaction, or several in one (each in a
-/// savepoint of its own, so that a failing one leaves nothing behind).
+/// A send's reads and writes inside the transaction of a batch of
+/// [`GroupCommit`](super::super::group_commit::GroupCommit), in a savepoint of
+/// its own: an earlier send of the batch with the same idempotency key is
+/// seen like a committed one.
 pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Message> {
     let conversation = load_conversation(conn, &msg.workspace_id, &msg.conversation_id).await?;
     if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {

@@ -2,7 +2,8 @@
 //!
 //! Writes go through a pool of one connection, so write transactions never
 //! contend for SQLite's single writer lock; reads use their own pool and see
-//! the last committed state.
+//! the last committed state. Sends take that connection a batch at a time
+//! (see [`super::group_commit`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::types::Json;
 use sqlx::{SqliteConnection, SqlitePool};
 
+use super::group_commit::GroupCommit;
 use super::*;
 use crate::domain::files::asset_path;
 use crate::domain::{AgentConfig, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
@@ -42,6 +44,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Sends, committed together on the writer connection.
+    sends: GroupCommit<NewMessage, Message>,
 }
 
 impl SqliteStore {
@@ -69,7 +73,8 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("opening the store for reading")?;
-        Ok(SqliteStore { writer, reader })
+        let sends = GroupCommit::spawn(writer.clone(), |conn, msg| Box::pin(async move { send_in(conn, &msg).await }));
+        Ok(SqliteStore { writer, reader, sends })
     }
 }
 
@@ -135,7 +140,7 @@ impl Store for SqliteStore {
     }
 
     async fn send(&self, msg: NewMessage) -> Result<Message> {
-        messages::send(self, msg).await
+        self.sends.write(msg).await
     }
 
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>> {
