@@ -15,18 +15,17 @@ use web_sys::{ScrollBehavior, ScrollIntoViewOptions, ScrollLogicalPosition};
 
 use crate::attachments::Uploads;
 use crate::browser;
-use crate::client::{self, Client};
 use crate::config::WidgetConfig;
 use crate::locale::{content_for, visitor_locale};
 use crate::outbox::{Delivery, Outbox, SendContext};
 use crate::poll::{Backoff, Outcome};
-use crate::protocol::ClientError;
 use crate::reply::{Next, PendingReply};
 use crate::session::{
     GUEST_ID_KEY, Identity, SESSION_KEY, StoredSession, random_id, session_input, storage_key,
 };
-use crate::stream;
 use crate::timeline::{History, Timeline};
+use crate::transport::json::encode;
+use crate::transport::{Client, ClientError, start_session};
 
 /// The visitor's session, as the calls need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,12 +272,12 @@ impl Chat {
             self.config.with_value(|c| (c.widget_key.clone(), c.api_base.clone()));
         let identity = self.identity.get_value();
         let mut input = session_input(&widget_key, &guest_id, identity.as_ref(), stored.as_ref());
-        let mut result = client::start_session(&api_base, &input).await;
+        let mut result = start_session(&api_base, &input).await;
         if matches!(result, Err(ClientError::Api(_))) && input.token.is_some() {
             // The stored token is no longer good: start afresh without it.
             browser::remove(&session_key);
             input.token = None;
-            result = client::start_session(&api_base, &input).await;
+            result = start_session(&api_base, &input).await;
         }
         if self.session_requests.get_value() != request {
             return Ok(());
@@ -471,7 +470,7 @@ impl Chat {
                     ..Default::default()
                 };
                 let mut next = Next::Read;
-                let result = stream::follow(&session.client, &input, |event| {
+                let result = session.client.follow_reply(&input, |event| {
                     let at_bottom = self.near_bottom();
                     if let AiStreamEvent::Message(message) = &event {
                         self.receive(message);
@@ -776,5 +775,5 @@ impl Chat {
 
 /// A message as the API returns it, as a JavaScript object.
 fn to_js(message: &Message) -> JsValue {
-    js_sys::JSON::parse(&crate::protocol::to_json(message)).unwrap_or(JsValue::UNDEFINED)
+    js_sys::JSON::parse(&encode(message)).unwrap_or(JsValue::UNDEFINED)
 }

@@ -12,10 +12,9 @@ pub mod linkify;
 pub mod locale;
 pub mod outbox;
 pub mod poll;
-pub mod protocol;
 pub mod reply;
 pub mod session;
-pub mod sse;
+pub mod transport;
 pub mod theme;
 pub mod timeline;
 pub mod i18n;
@@ -28,13 +27,9 @@ pub mod browser;
 #[cfg(target_arch = "wasm32")]
 pub mod chat;
 #[cfg(target_arch = "wasm32")]
-pub mod client;
-#[cfg(target_arch = "wasm32")]
 pub mod dom;
 #[cfg(target_arch = "wasm32")]
 pub mod mount;
-#[cfg(target_arch = "wasm32")]
-pub mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod upload;
 #[cfg(target_arch = "wasm32")]

@@ -39,7 +39,7 @@ impl Widget {
     /// `identify(JSON.stringify({ externalId?, name?, email?, userHash? }))`;
     /// anything else is ignored. Whether it was taken.
     pub fn identify(&self, identity_json: &str) -> bool {
-        let identity = crate::protocol::from_json::<Identity>(identity_json);
+        let identity = crate::transport::json::decode::<Identity>(identity_json);
         let taken = identity.is_ok();
         if let Ok(identity) = identity {
             self.chat.identify(identity);

@@ -1,11 +1,8 @@
 //! Uploading the composer's files: one XMLHttpRequest per file (fetch has no
 //! upload progress), so that each file has its own progress and cancel.
 
-use connect360_api::ATTACHMENTS_PATH;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen::closure::Closure;
-use web_sys::{File, FileList, FormData, ProgressEvent, XmlHttpRequest};
+use web_sys::{File, FileList};
 
 use crate::attachments::{check_limits, parse_upload};
 use crate::chat::Chat;
@@ -45,33 +42,15 @@ fn start(chat: Chat, key: u32, file: &File) -> Result<(), wasm_bindgen::JsValue>
         chat.uploads.update(|u| u.finished(key, Err(strings(chat.locale.get_untracked()).cannot_connect.to_owned())));
         return Ok(());
     };
-    let form = FormData::new()?;
-    form.append_with_blob_and_filename("file", file, &file.name())?;
-    let xhr = XmlHttpRequest::new()?;
-    xhr.open("POST", &format!("{}{ATTACHMENTS_PATH}", client.api_base.trim_end_matches('/')))?;
-    xhr.set_request_header("Authorization", &format!("Bearer {}", client.token))?;
-
-    let on_progress = Closure::<dyn Fn(ProgressEvent)>::new(move |ev: ProgressEvent| {
-        if ev.length_computable() {
-            chat.uploads.update(|u| u.progress(key, ev.loaded(), ev.total()));
-        }
-    });
-    xhr.upload()?.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
-    let request = xhr.clone();
-    let on_end = Closure::<dyn Fn()>::new(move || {
-        chat.xhrs.update_value(|x| x.retain(|(k, _)| *k != key));
-        // status 0: the request never got an answer (network, CORS, abort).
-        let status = request.status().unwrap_or(0);
-        let body = request.response_text().ok().flatten().unwrap_or_default();
-        let result = if status == 0 { Err(failed.to_owned()) } else { parse_upload(status, &body, failed) };
-        chat.uploads.update(|u| u.finished(key, result));
-    });
-    xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
-    // They live as long as the request, which outlives this call; a file's
-    // two small closures are not worth tracking for the page's life.
-    on_progress.forget();
-    on_end.forget();
-    xhr.send_with_opt_form_data(Some(&form))?;
+    let xhr = client.upload(
+        file,
+        move |sent, total| chat.uploads.update(|u| u.progress(key, sent, total)),
+        move |status, body| {
+            chat.xhrs.update_value(|x| x.retain(|(k, _)| *k != key));
+            let result = if status == 0 { Err(failed.to_owned()) } else { parse_upload(status, &body, failed) };
+            chat.uploads.update(|u| u.finished(key, result));
+        },
+    )?;
     chat.xhrs.update_value(|x| x.push((key, xhr)));
     Ok(())
 }

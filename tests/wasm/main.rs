@@ -236,7 +236,7 @@ async fn prepending_history_keeps_the_view_in_place() {
 #[wasm_bindgen_test]
 async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retry() {
     use connect360_widget::chat::Session;
-    use connect360_widget::client::Client;
+    use connect360_widget::transport::Client;
     use connect360_widget::outbox::SendContext;
 
     let (chat, root) = mount_panel(vec![]).await;
