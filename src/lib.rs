@@ -21,16 +21,12 @@ pub mod i18n;
 pub mod unread;
 
 #[cfg(target_arch = "wasm32")]
-pub mod app;
-#[cfg(target_arch = "wasm32")]
 pub mod browser;
 #[cfg(target_arch = "wasm32")]
-pub mod chat;
-#[cfg(target_arch = "wasm32")]
-pub mod dom;
+pub mod components;
 #[cfg(target_arch = "wasm32")]
 pub mod mount;
 #[cfg(target_arch = "wasm32")]
-pub mod upload;
+pub mod state;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -4,10 +4,9 @@
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::app;
-use crate::chat::Chat;
+use crate::components::App;
 use crate::config::WidgetConfig;
-use crate::dom;
+use crate::state::Chat;
 use crate::session::Identity;
 use crate::theme::{Theme, WHITE, parse_color, text_on};
 use crate::web;
@@ -115,10 +114,12 @@ pub fn mount(
     web::track_visual_viewport(container.clone());
     let sound = config.sound();
     let chat = Chat::new(config, emit);
-    dom::root(|| {
-        web::on_unread(chat.unread, sound);
-        app::draw(&container, chat);
-    });
+    // The widget lives as long as the page: its handle is never unmounted.
+    mount_to(container.clone(), move || {
+        web::on_unread(chat.ui.unread, sound);
+        view! { <App chat /> }
+    })
+    .forget();
     let root = container;
     chat.start();
     Ok(Widget { chat, root, theme })
