@@ -8,7 +8,9 @@ pub use connect360_api as api;
 
 pub mod attachments;
 pub mod config;
+pub mod icons;
 pub mod linkify;
+pub mod loader;
 pub mod locale;
 pub mod outbox;
 pub mod poll;
