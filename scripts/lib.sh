@@ -156,7 +156,14 @@ build_widget() {
   )
   # The loader has a fixed name; the build fills in the widget's constants it
   # shares (src/loader.rs), the server the bundle's hashed names.
+  # Minified as the JS glue is (names and whitespace only: the server's
+  # placeholder stays as it is); without terser it is copied as it is.
   (cd "$ROOT" && cargo run --quiet --locked -p connect360-widget --example loader -- loader/widget.js) >"$ROOT/dist/widget.js.tmp"
-  mv "$ROOT/dist/widget.js.tmp" "$ROOT/dist/widget.js"
+  if [ -x "$TOOLS_DIR/node_modules/.bin/terser" ]; then
+    "$TOOLS_DIR/node_modules/.bin/terser" "$ROOT/dist/widget.js.tmp" --mangle --output "$ROOT/dist/widget.js"
+    rm "$ROOT/dist/widget.js.tmp"
+  else
+    mv "$ROOT/dist/widget.js.tmp" "$ROOT/dist/widget.js"
+  fi
   printf '%s\n' "$want" >"$stamp"
 }

@@ -6,7 +6,7 @@ use connect360_api::SenderType;
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use super::message_row::{Avatar, MessageBody};
+use super::message_row::{Avatar, linked};
 use super::{sender_name, use_chat};
 
 #[component]
@@ -33,10 +33,11 @@ pub fn AiDraft() -> impl IntoView {
         let image = sender.with(|snd| snd.as_ref().and_then(|snd| snd.image.clone()));
         view! { <Avatar image name=name() ai=true /> }
     };
-    let text = Signal::derive(move || pending.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default()));
+    let text = move || pending.with(|r| r.as_ref().map(|r| r.text.clone()).unwrap_or_default());
     // Drawn once when shown; only its parts change after that.
-    view! {
-        <Show when=move || shown.with(Option::is_some)>
+    let visible = Memo::new(move |_| shown.with(Option::is_some));
+    move || {
+        visible.get().then(|| view! {
             <div class="c360-row c360-theirs c360-first c360-draft">
                 {avatar}
                 <div class="c360-stack">
@@ -53,12 +54,14 @@ pub fn AiDraft() -> impl IntoView {
                         })
                     } else {
                         // One bubble that grows.
-                        Either::Right(view! { <MessageBody text /> })
+                        Either::Right(view! {
+                            <div class="c360-bubble" dir="auto">{move || linked(&text())}</div>
+                        })
                     }}
                     // The stored message's time goes here: its line is kept.
                     <div class="c360-meta">"\u{a0}"</div>
                 </div>
             </div>
-        </Show>
+        })
     }
 }

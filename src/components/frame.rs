@@ -40,6 +40,7 @@ fn Launcher(node_ref: NodeRef<html::Button>) -> impl IntoView {
     let chat = use_chat();
     let s = chat.strings();
     let (open, unread) = (chat.ui.open, chat.ui.unread);
+    let waiting = Memo::new(move |_| unread.get() > 0);
     let label = move || {
         if open.get() {
             return s.close.to_owned();
@@ -66,9 +67,9 @@ fn Launcher(node_ref: NodeRef<html::Button>) -> impl IntoView {
         >
             <Icon class="c360-icon c360-icon-chat" d=CHAT />
             <Icon class="c360-icon c360-icon-close" d=CLOSE />
-            <Show when=move || { unread.get() > 0 }>
+            {move || waiting.get().then(|| view! {
                 <span class="c360-badge" aria-hidden="true">{move || unread.get()}</span>
-            </Show>
+            })}
         </button>
     }
 }

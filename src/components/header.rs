@@ -14,13 +14,13 @@ pub fn Header(title: String, launcher: NodeRef<html::Button>) -> impl IntoView {
     let chat = use_chat();
     let s = chat.strings();
     let hand_off = chat.session.hand_off;
-    let offered = move || {
+    let offered = Memo::new(move |_| {
         matches!(hand_off.get(), HandOffState::Available | HandOffState::Asking | HandOffState::Failed(_))
-    };
+    });
     view! {
         <div class="c360-header">
             <h2 class="c360-title">{title}</h2>
-            <Show when=offered>
+            {move || offered.get().then(|| view! {
                 <button
                     type="button"
                     class="c360-hand-off"
@@ -29,7 +29,7 @@ pub fn Header(title: String, launcher: NodeRef<html::Button>) -> impl IntoView {
                 >
                     {s.talk_to_person}
                 </button>
-            </Show>
+            })}
             <button
                 type="button"
                 class="c360-close"

@@ -88,11 +88,12 @@ pub fn MessageList() -> impl IntoView {
     let s = chat.strings();
     let (status, hand_off) = (chat.session.status, chat.session.hand_off);
     // Said once the first page is in: the session is ready a moment before.
-    let empty = move || {
+    let empty = Memo::new(move |_| {
         status.get() == Status::Ready
             && chat.messages.timeline.with(|t| *t.history() != History::Unknown && t.messages().is_empty())
             && chat.messages.outbox.with(|o| o.unstored().next().is_none())
-    };
+    });
+    let loading = chat.messages.loading_older;
     view! {
         <div
             class="c360-list"
@@ -103,12 +104,12 @@ pub fn MessageList() -> impl IntoView {
             node_ref=chat.ui.list
             on:scroll=move |_| chat.on_scroll()
         >
-            <Show when=move || chat.messages.loading_older.get()>
+            {move || loading.get().then(|| view! {
                 <div class="c360-loader" role="status">
                     <span class="c360-spinner" aria-hidden="true"></span>
                     {s.loading}
                 </div>
-            </Show>
+            })}
             {move || match status.get() {
                 Status::Connecting => Some(Either::Left(view! {
                     <div class="c360-notice" role="status">{s.connecting}</div>
@@ -124,9 +125,7 @@ pub fn MessageList() -> impl IntoView {
                 })),
                 _ => None,
             }}
-            <Show when=empty>
-                <div class="c360-empty">{s.empty}</div>
-            </Show>
+            {move || empty.get().then(|| view! { <div class="c360-empty">{s.empty}</div> })}
             <For each=move || rows(chat) key=Row::key let(row)>
                 {match row {
                     Row::Day { label, .. } => Either::Left(view! {

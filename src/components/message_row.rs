@@ -42,7 +42,8 @@ pub fn MessageRow(entry: Entry, first_of_group: bool, quoted: bool) -> impl Into
         }
     });
     let quote = entry.parent_id.clone().filter(|_| quoted).map(|parent| view! { <Quote parent /> });
-    let body = (!text.is_empty() || entry.attachments.is_empty()).then(|| view! { <MessageBody text /> });
+    let body = (!text.is_empty() || entry.attachments.is_empty())
+        .then(|| view! { <MessageBody text /> });
     let time = entry.created_at.clone().map(|at| {
         let shown = browser::format_time(&at, locale.as_str());
         view! { <time datetime=at>{shown}</time> }
@@ -114,23 +115,24 @@ pub fn Avatar(image: Option<String>, name: String, ai: bool) -> impl IntoView {
     }
 }
 
-/// A message's text: text as text (never HTML), http(s) links, its own
-/// direction.
+/// A message's text in its bubble: its own direction.
 #[component]
-pub fn MessageBody(#[prop(into)] text: Signal<String>) -> impl IntoView {
-    let segments = move || {
-        text.with(|t| linkify(t))
-            .into_iter()
-            .map(|segment| match segment {
-                Segment::Text(text) => Either::Left(text),
-                Segment::Link(url) => {
-                    let href = url.clone();
-                    Either::Right(view! { <a href=href target="_blank" rel="noopener noreferrer">{url}</a> })
-                }
-            })
-            .collect_view()
-    };
-    view! { <div class="c360-bubble" dir="auto">{segments}</div> }
+pub fn MessageBody(text: String) -> impl IntoView {
+    view! { <div class="c360-bubble" dir="auto">{linked(&text)}</div> }
+}
+
+/// Text as text (never HTML), with its http(s) links as links.
+pub fn linked(text: &str) -> impl IntoView + use<> {
+    linkify(text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(text) => Either::Left(text),
+            Segment::Link(url) => {
+                let href = url.clone();
+                Either::Right(view! { <a href=href target="_blank" rel="noopener noreferrer">{url}</a> })
+            }
+        })
+        .collect_view()
 }
 
 /// The author and the text of message `id` as they are loaded (`unknown`

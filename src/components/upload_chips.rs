@@ -13,14 +13,15 @@ use crate::attachments::{Upload, UploadState};
 pub fn UploadChips() -> impl IntoView {
     let chat = use_chat();
     let items = chat.uploads.items;
-    view! {
-        <Show when=move || items.with(|u| !u.items().is_empty())>
+    let any = Memo::new(move |_| items.with(|u| !u.items().is_empty()));
+    move || {
+        any.get().then(|| view! {
             <ul class="c360-uploads">
                 <For each=move || items.with(|u| u.items().to_vec()) key=|u: &Upload| u.key let(upload)>
                     <UploadChip upload />
                 </For>
             </ul>
-        </Show>
+        })
     }
 }
 
@@ -32,8 +33,8 @@ fn UploadChip(upload: Upload) -> impl IntoView {
     let state = Memo::new(move |_| {
         chat.uploads.items.with(|u| u.items().iter().find(|u| u.key == key).map(|u| u.state.clone()))
     });
-    let busy = move || state.with(|s| s.as_ref().is_some_and(UploadState::on_its_way));
-    let label = move || if busy() { s.cancel_upload } else { s.remove_file };
+    let busy = Memo::new(move |_| state.with(|s| s.as_ref().is_some_and(UploadState::on_its_way)));
+    let label = move || if busy.get() { s.cancel_upload } else { s.remove_file };
     let percent = move || match state.get() {
         Some(UploadState::Uploading(p)) => p.to_string(),
         _ => "0".to_owned(),
@@ -48,9 +49,9 @@ fn UploadChip(upload: Upload) -> impl IntoView {
             <span class="c360-upload-body">
                 <FileName name=upload.name />
                 <FileSize size=upload.size />
-                <Show when=busy>
+                {move || busy.get().then(|| view! {
                     <progress class="c360-progress" max="100" value=percent aria-label=s.uploading></progress>
-                </Show>
+                })}
                 {move || failed().map(|why| view! {
                     <span class="c360-upload-error" role="alert">{s.upload_failed}": "{why}</span>
                 })}

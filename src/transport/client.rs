@@ -5,7 +5,7 @@ use std::time::Duration;
 use connect360_api::{Procedure, ProcedureKind, WidgetSession, WidgetSessionInput};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use leptos::prelude::set_timeout_with_handle;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::AbortController;
 
 use super::error::{ClientError, read_plain, read_trpc};
 use super::json::encode;
@@ -39,23 +39,29 @@ impl Client {
         input: &P::Input,
         idempotency_key: Option<&str>,
     ) -> Result<P::Output, ClientError> {
-        let address = url::trpc(&self.api_base, P::PATH);
-        let mut builder = self.authorized(match P::KIND {
-            ProcedureKind::Query => Request::get(&address).query([("input", encode(input))]),
+        let (status, body) = self.send_trpc(P::PATH, P::KIND, encode(input), idempotency_key).await?;
+        read_trpc(status, &body)
+    }
+
+    /// The request of a procedure with its `input` as JSON: a query is a
+    /// GET with `?input=`, a mutation a POST with a JSON body. One copy for
+    /// every procedure: only the input's and output's types are generic.
+    async fn send_trpc(
+        &self,
+        path: &str,
+        kind: ProcedureKind,
+        input: String,
+        idempotency_key: Option<&str>,
+    ) -> Result<(u16, String), ClientError> {
+        let address = url::trpc(&self.api_base, path);
+        let mut builder = self.authorized(match kind {
+            ProcedureKind::Query => Request::get(&address).query([("input", input.as_str())]),
             ProcedureKind::Mutation => Request::post(&address),
         });
         if let Some(key) = idempotency_key {
             builder = builder.header("Idempotency-Key", key);
         }
-        let (status, body) = send(|signal| {
-            let builder = builder.abort_signal(Some(signal));
-            match P::KIND {
-                ProcedureKind::Query => builder.build(),
-                ProcedureKind::Mutation => builder.json(input),
-            }
-        })
-        .await?;
-        read_trpc(status, &body)
+        send(builder, (kind == ProcedureKind::Mutation).then_some(input)).await
     }
 }
 
@@ -64,19 +70,21 @@ pub async fn start_session(
     api_base: &str,
     input: &WidgetSessionInput,
 ) -> Result<WidgetSession, ClientError> {
-    let builder = Request::post(&url::session(api_base));
-    let (status, body) = send(|signal| builder.abort_signal(Some(signal)).json(input)).await?;
+    let (status, body) = send(Request::post(&url::session(api_base)), Some(encode(input))).await?;
     read_plain(status, &body)
 }
 
-/// Sends the request `build` makes (abandoned after [`REQUEST_TIMEOUT`]
-/// through the signal it is given: a request that hangs must not hold up
-/// the polls, nor a send, for good) and reads its status and body.
-async fn send(
-    build: impl FnOnce(&AbortSignal) -> Result<Request, gloo_net::Error>,
-) -> Result<(u16, String), ClientError> {
+/// Sends `builder`'s request, with `json` as its body (abandoned after
+/// [`REQUEST_TIMEOUT`]: a request that hangs must not hold up the polls, nor
+/// a send, for good), and reads its status and body.
+async fn send(builder: RequestBuilder, json: Option<String>) -> Result<(u16, String), ClientError> {
     let abort = AbortController::new().map_err(|_| ClientError::Network("no AbortController".into()))?;
-    let request = build(&abort.signal()).map_err(network)?;
+    let builder = builder.abort_signal(Some(&abort.signal()));
+    let request = match json {
+        Some(json) => builder.header("Content-Type", "application/json").body(json),
+        None => builder.build(),
+    }
+    .map_err(network)?;
     let timer = set_timeout_with_handle(move || abort.abort(), REQUEST_TIMEOUT);
     let result = async {
         let response: Response = request.send().await.map_err(network)?;

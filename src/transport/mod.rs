@@ -2,7 +2,7 @@
 //! procedures, the session endpoint and the AI reply stream, and the
 //! uploads (XMLHttpRequest: see `upload`).
 //!
-//! Requests are written by serde_json from the `connect360_api` types;
+//! Requests are written by serde_json (`json::encode`) from the `connect360_api` types;
 //! answers are read by the browser's `JSON.parse` and serde-wasm-bindgen
 //! into the same types (`json::decode`), which is smaller in the bundle
 //! than serde_json's parser. The wire fields exist once, in `connect360_api`.

@@ -11,6 +11,7 @@ use web_sys::ReadableStreamDefaultReader;
 
 use super::client::Client;
 use super::error::{ClientError, refusal};
+use super::json::encode;
 use super::sse::{Parser, ai_event};
 use super::url;
 
@@ -25,7 +26,8 @@ impl Client {
         let network = |e: wasm_bindgen::JsValue| ClientError::Network(format!("{e:?}"));
         let response = self
             .authorized(Request::post(&url::ai_stream(&self.api_base)))
-            .json(input)
+            .header("Content-Type", "application/json")
+            .body(encode(input))
             .map_err(|e| ClientError::Network(e.to_string()))?
             .send()
             .await
