@@ -2,13 +2,12 @@
 //! the visitor's own on their way (outbox), the composer's text and the
 //! message being replied to.
 
-use connect360_api::{Message, Page};
+use connect360_api::{Attachment, Locale, Message, Page};
 use leptos::prelude::*;
 
 use crate::locale::content_for;
 use crate::outbox::{Delivery, Outbox};
 use crate::timeline::{History, Timeline};
-use connect360_api::Locale;
 
 #[derive(Clone, Copy)]
 pub struct Messages {
@@ -47,7 +46,7 @@ impl Messages {
 
     /// Puts the composer's text (in `locale`) and `files` in the outbox as
     /// message `client_id`, and empties the composer.
-    pub fn queue(self, client_id: String, locale: Locale, files: Vec<connect360_api::Attachment>) {
+    pub fn queue(self, client_id: String, locale: Locale, files: Vec<Attachment>) {
         let text = self.draft.get_untracked();
         let text = text.trim();
         let content = if text.is_empty() { Default::default() } else { content_for(locale, text) };

@@ -23,7 +23,8 @@ impl Client {
         input: &AiStreamInput,
         mut on_event: impl FnMut(AiStreamEvent) -> bool,
     ) -> Result<(), ClientError> {
-        let network = |e: wasm_bindgen::JsValue| ClientError::Network(format!("{e:?}"));
+        // Only "Can't reach the server" is shown: the cause is not kept.
+        let network = |_: wasm_bindgen::JsValue| ClientError::Network(String::new());
         let response = self
             .authorized(Request::post(&url::ai_stream(&self.api_base)))
             .header("Content-Type", "application/json")
