@@ -4,7 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-const BUDGET = { loaderGzip: 3 * 1024, widgetBrotli: 120 * 1024 };
+// Issue 11: 170 KiB brotli, lighter than every comparable widget's first
+// load (Chatwoot 170.4 KiB, Crisp about 180 KB, Intercom about 210 KB).
+const BUDGET = { loaderGzip: 3 * 1024, widgetBrotli: 170 * 1024 };
 const dist = process.argv[2];
 const files = readdirSync(dist);
 const one = (suffix) => {

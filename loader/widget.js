@@ -13,6 +13,9 @@
   if (!script || window.Connect360Chat) return;
   // The server replaces this with {"js": …, "wasm": …, "css": …}.
   var assets = __CONNECT360_ASSETS__;
+  // The build fills this in from the widget's Rust source (src/loader.rs):
+  // its launcher icon and labels, locales, text colours and storage key.
+  var shared = __CONNECT360_SHARED__;
   var base = new URL(script.src, location.href);
   var data = script.dataset;
   var config = {
@@ -96,29 +99,32 @@
     var panel = document.createElement("div");
     // The widget's language, as locale.rs picks it.
     var lang = [config.locale, document.documentElement.lang].concat(navigator.languages)
-      .map(function (tag) { return String(tag).slice(0, 2).toLowerCase(); })
-      .filter(function (l) { return /^(en|ar|tr)$/.test(l); })[0];
-    var side = String(config.position).toLowerCase();
-    panel.className = side === "left" || (side !== "right" && lang === "ar") ? "c360 c360-left" : "c360";
+      .map(function (tag) { return String(tag).split(/[-_]/)[0].toLowerCase(); })
+      .filter(function (l) { return shared.locales.indexOf(l) >= 0; })[0] || shared.locales[0];
+    var side = String(config.position).trim().toLowerCase();
+    var rtl = shared.rtl.indexOf(lang) >= 0;
+    panel.className = side === "left" || (side !== "right" && rtl) ? "c360 c360-left" : "c360";
     launcher = document.createElement("button");
     launcher.type = "button";
     launcher.className = "c360-launcher";
     if (config.color) wrap.style.setProperty("--c360-accent", config.color);
-    launcher.setAttribute("aria-label", { ar: "افتح المحادثة", tr: "Sohbeti aç" }[lang] || "Open chat");
+    launcher.setAttribute("aria-label", shared.openChat[lang]);
     var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "c360-icon c360-icon-chat");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     var path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-    path.setAttribute("d", "M4 5.5A2.5 2.5 0 0 1 6.5 3h11A2.5 2.5 0 0 1 20 5.5v8a2.5 2.5 0 0 1-2.5 2.5H10l-4.2 3.6c-.6.5-1.3.1-1.3-.6V16A2.5 2.5 0 0 1 4 13.5z");
+    path.setAttribute("d", shared.icon);
     svg.appendChild(path);
     launcher.appendChild(svg);
     launcher.addEventListener("click", function () {
       launcher.classList.add("c360-waking");
       call("open", []);
     });
+    // Intent: the bundle is on its way before the click.
     launcher.addEventListener("pointerenter", load);
     launcher.addEventListener("focus", load);
+    launcher.addEventListener("touchstart", load, { passive: true });
     panel.appendChild(launcher);
     wrap.appendChild(panel);
     return wrap;
@@ -144,13 +150,13 @@
         return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
       });
       var l = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2] + 0.05;
-      wrap.style.setProperty("--c360-accent-contrast", 1.05 / l >= l / 0.05148 ? "#fff" : "#040506");
+      wrap.style.setProperty("--c360-accent-contrast", 1.05 / l >= l / shared.inkLuminance ? shared.white : shared.ink);
     };
     root.appendChild(link);
     document.body.appendChild(host);
     var returning = false;
     try {
-      returning = !!localStorage.getItem("connect360:" + config.widgetKey + ":session");
+      returning = !!localStorage.getItem(shared.session.replace("{widgetKey}", config.widgetKey));
     } catch (e) {}
     if (returning || queue.length) load();
   }

@@ -124,7 +124,7 @@ ensure_widget_tools() {
 widget_sources_hash() {
   (
     cd "$ROOT" || exit 1
-    find src style loader crates/api index.html Trunk.toml Cargo.toml Cargo.lock scripts/lib.sh -type f -print0 | sort -z |
+    find src examples style loader crates/api index.html Trunk.toml Cargo.toml Cargo.lock scripts/lib.sh -type f -print0 | sort -z |
       xargs -0 sha256sum
   ) | sha256sum | cut -d' ' -f1
 }
@@ -154,8 +154,17 @@ build_widget() {
         RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
         trunk build --release --offline
   )
-  # The loader has a fixed name; the server fills in the bundle's hashed names.
-  cp "$ROOT/loader/widget.js" "$ROOT/dist/widget.js"
+  # The loader has a fixed name; the build fills in the widget's constants it
+  # shares (src/loader.rs), the server the bundle's hashed names.
+  # Minified as the JS glue is (names and whitespace only: the server's
+  # placeholder stays as it is); without terser it is copied as it is.
+  (cd "$ROOT" && cargo run --quiet --locked -p connect360-widget --example loader -- loader/widget.js) >"$ROOT/dist/widget.js.tmp"
+  if [ -x "$TOOLS_DIR/node_modules/.bin/terser" ]; then
+    "$TOOLS_DIR/node_modules/.bin/terser" "$ROOT/dist/widget.js.tmp" --mangle --output "$ROOT/dist/widget.js"
+    rm "$ROOT/dist/widget.js.tmp"
+  else
+    mv "$ROOT/dist/widget.js.tmp" "$ROOT/dist/widget.js"
+  fi
   compress_widget "$ROOT/dist"
   printf '%s\n' "$want" >"$stamp"
 }

@@ -7,7 +7,8 @@ use connect360_api::{
 };
 
 use crate::i18n::Strings;
-use crate::protocol::from_json;
+use crate::transport::json::decode;
+use crate::transport::url;
 
 /// Raster types the server serves inline; anything else is a download.
 const INLINE_IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
@@ -205,13 +206,13 @@ impl Uploads {
 /// why it failed, from the server's error envelope when there is one.
 pub fn parse_upload(status: u16, body: &str, failed: &str) -> Result<Attachment, String> {
     if (200..300).contains(&status) {
-        return from_json::<UploadResponse>(body)
+        return decode::<UploadResponse>(body)
             .ok()
             .and_then(|r| r.files.into_iter().next())
             .map(attachment_of)
             .ok_or_else(|| failed.to_owned());
     }
-    Err(from_json::<ErrorEnvelope>(body)
+    Err(decode::<ErrorEnvelope>(body)
         .map(|e| e.error.message)
         .ok()
         .filter(|m| !m.trim().is_empty())
@@ -230,9 +231,8 @@ fn attachment_of(file: UploadedFile) -> Attachment {
 
 /// The absolute address of a file: the server hands visitors relative URLs.
 pub fn file_url(api_base: &str, url: &str) -> Option<String> {
-    let base = api_base.trim_end_matches('/');
     if url.starts_with('/') && !url.starts_with("//") {
-        Some(format!("{base}{url}"))
+        Some(url::join(api_base, url))
     } else if url.starts_with("https://") || url.starts_with("http://") {
         Some(url.to_owned())
     } else {

@@ -1,9 +1,9 @@
 //! The configuration the loader passes to `mount` (from the script tag).
 
-use serde_json::Value;
+use serde::{Deserialize, Deserializer};
 
-use crate::protocol::{FromJson, JsonError, object, take};
 use crate::theme::Theme;
+use crate::transport::json::decode;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Position {
@@ -13,7 +13,8 @@ pub enum Position {
 }
 
 /// Read from the loader's JSON (camelCase keys; unknown keys ignored).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WidgetConfig {
     /// `data-widget-key`, `wk_…`.
     pub widget_key: String,
@@ -23,6 +24,7 @@ pub struct WidgetConfig {
     pub locale: Option<String>,
     /// `data-position`: `left` or `right`; without it (or anything else),
     /// the end of the reading direction (right, left in Arabic).
+    #[serde(default, deserialize_with = "position")]
     pub position: Option<Position>,
     /// `data-title`.
     pub title: Option<String>,
@@ -36,32 +38,19 @@ pub struct WidgetConfig {
     pub sound: Option<String>,
 }
 
-impl FromJson for WidgetConfig {
-    fn from_json(value: Value) -> Result<Self, JsonError> {
-        let mut map = object(value)?;
-        // Anything but `left` or `right` (any case) is no position.
-        let position: Option<String> = take(&mut map, "position")?;
-        Ok(WidgetConfig {
-            widget_key: take(&mut map, "widgetKey")?,
-            api_base: take(&mut map, "apiBase")?,
-            locale: take(&mut map, "locale")?,
-            position: match position.as_deref().map(str::trim) {
-                Some(p) if p.eq_ignore_ascii_case("left") => Some(Position::Left),
-                Some(p) if p.eq_ignore_ascii_case("right") => Some(Position::Right),
-                _ => None,
-            },
-            title: take(&mut map, "title")?,
-            color: take(&mut map, "color")?,
-            ai_agent: take(&mut map, "aiAgent")?,
-            theme: take(&mut map, "theme")?,
-            sound: take(&mut map, "sound")?,
-        })
-    }
+/// `position`: anything but `left` or `right` (any case) is no position.
+fn position<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Position>, D::Error> {
+    let position = Option::<String>::deserialize(d)?;
+    Ok(match position.as_deref().map(str::trim) {
+        Some(p) if p.eq_ignore_ascii_case("left") => Some(Position::Left),
+        Some(p) if p.eq_ignore_ascii_case("right") => Some(Position::Right),
+        _ => None,
+    })
 }
 
 impl WidgetConfig {
     pub fn parse(json: &str) -> Result<WidgetConfig, String> {
-        let config: WidgetConfig = crate::protocol::from_json(json).map_err(|e| e.to_string())?;
+        let config: WidgetConfig = decode(json)?;
         if config.widget_key.trim().is_empty() {
             return Err("data-widget-key is missing".into());
         }

@@ -4,10 +4,9 @@
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::app;
-use crate::chat::Chat;
+use crate::components::App;
 use crate::config::WidgetConfig;
-use crate::dom;
+use crate::state::Chat;
 use crate::session::Identity;
 use crate::theme::{Theme, WHITE, parse_color, text_on};
 use crate::web;
@@ -39,7 +38,7 @@ impl Widget {
     /// `identify(JSON.stringify({ externalId?, name?, email?, userHash? }))`;
     /// anything else is ignored. Whether it was taken.
     pub fn identify(&self, identity_json: &str) -> bool {
-        let identity = crate::protocol::from_json::<Identity>(identity_json);
+        let identity = crate::transport::json::decode::<Identity>(identity_json);
         let taken = identity.is_ok();
         if let Ok(identity) = identity {
             self.chat.identify(identity);
@@ -115,10 +114,12 @@ pub fn mount(
     web::track_visual_viewport(container.clone());
     let sound = config.sound();
     let chat = Chat::new(config, emit);
-    dom::root(|| {
-        web::on_unread(chat.unread, sound);
-        app::draw(&container, chat);
-    });
+    // The widget lives as long as the page: its handle is never unmounted.
+    mount_to(container.clone(), move || {
+        web::on_unread(chat.ui.unread, sound);
+        view! { <App chat /> }
+    })
+    .forget();
     let root = container;
     chat.start();
     Ok(Widget { chat, root, theme })

@@ -45,11 +45,11 @@ impl StoredSession {
     }
 
     pub fn parse(json: Option<&str>) -> Option<StoredSession> {
-        crate::protocol::from_json(json?).ok()
+        crate::transport::json::decode(json?).ok()
     }
 
     pub fn to_json(&self) -> String {
-        crate::protocol::to_json(self)
+        crate::transport::json::encode(self)
     }
 }
 

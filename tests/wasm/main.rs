@@ -4,8 +4,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use connect360_api::{Message, Page};
-use connect360_widget::{app, dom};
-use connect360_widget::chat::Chat;
+use connect360_widget::components::App;
+use connect360_widget::state::Chat;
 use connect360_widget::config::WidgetConfig;
 use connect360_widget::outbox::Outbox;
 use connect360_widget::reply::PendingReply;
@@ -50,14 +50,14 @@ async fn mount_page(messages: Vec<Message>, cursor: Option<&str>) -> (Chat, Html
     let container: HtmlElement = document().create_element("div").unwrap().unchecked_into();
     document().body().unwrap().append_child(&container).unwrap();
     let chat = Chat::new(config(), None);
-    chat.timeline.update(|t| {
+    chat.messages.timeline.update(|t| {
         t.apply_latest(Page {
             items: messages,
             next_cursor: cursor.map(str::to_owned),
         });
     });
-    chat.open.set(true);
-    dom::root(|| app::draw(&container, chat));
+    chat.ui.open.set(true);
+    mount_to(container.clone(), move || view! { <App chat /> }).forget();
     tick().await;
     (chat, container)
 }
@@ -149,26 +149,26 @@ async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
     assert_eq!(reply_buttons.len(), 4);
     reply_buttons[2].unchecked_ref::<HtmlElement>().click();
     tick().await;
-    assert_eq!(chat.replying_to.get_untracked().as_deref(), Some("m2"));
+    assert_eq!(chat.messages.replying_to.get_untracked().as_deref(), Some("m2"));
     let replying = &all(&root, ".c360-replying")[0];
     assert!(replying.text_content().unwrap().contains("Thanks!"));
     // A message arriving meanwhile leaves the focus on the cancel button.
     let cancel: HtmlElement = all(&root, ".c360-cancel-reply")[0].clone().unchecked_into();
     cancel.focus().unwrap();
-    chat.timeline.update(|t| _ = t.insert(message("m4", 5, "workspace", "One more thing", None)));
+    chat.messages.timeline.update(|t| _ = t.insert(message("m4", 5, "workspace", "One more thing", None)));
     tick().await;
     assert_eq!(all(&root, ".c360-row").len(), 5, "the new message is shown");
     assert_eq!(document().active_element(), Some(cancel.clone().into()), "the cancel button keeps the focus");
     cancel.click();
     tick().await;
     assert!(all(&root, ".c360-replying").is_empty());
-    assert_eq!(chat.replying_to.get_untracked(), None);
+    assert_eq!(chat.messages.replying_to.get_untracked(), None);
 }
 
 #[wasm_bindgen_test]
 async fn outgoing_messages_show_sending_then_failed_with_retry() {
     let (chat, root) = mount_panel(vec![]).await;
-    chat.outbox.update(|o: &mut Outbox| {
+    chat.messages.outbox.update(|o: &mut Outbox| {
         o.push(
             "k1".into(),
             [(connect360_api::Locale::En, json!("hello"))].into(),
@@ -184,7 +184,7 @@ async fn outgoing_messages_show_sending_then_failed_with_retry() {
     assert!(all(&root, ".c360-retry").is_empty());
     assert!(all(&root, ".c360-reply").is_empty(), "not stored: cannot be replied to");
 
-    chat.outbox.update(|o| o.failed("k1", "Can't reach the server"));
+    chat.messages.outbox.update(|o| o.failed("k1", "Can't reach the server"));
     tick().await;
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Not sent");
     assert_eq!(all(&root, ".c360-retry").len(), 1);
@@ -222,10 +222,10 @@ async fn prepending_history_keeps_the_view_in_place() {
     let older: Vec<Message> = (10..50)
         .map(|i| message(&format!("m{i}"), i, "customer", &format!("older {i}"), None))
         .collect();
-    chat.timeline.update(|t| {
+    chat.messages.timeline.update(|t| {
         t.apply_older("m50", Page { items: older, next_cursor: None });
     });
-    chat.keep_scroll_position(before).await;
+    chat.ui.keep_scroll_position(before).await;
 
     assert!(list.scroll_top() > 30, "scrolled down by what was prepended");
     let top_after = anchor.get_bounding_client_rect().top();
@@ -235,12 +235,12 @@ async fn prepending_history_keeps_the_view_in_place() {
 
 #[wasm_bindgen_test]
 async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retry() {
-    use connect360_widget::chat::Session;
-    use connect360_widget::client::Client;
+    use connect360_widget::state::Session;
+    use connect360_widget::transport::Client;
     use connect360_widget::outbox::SendContext;
 
     let (chat, root) = mount_panel(vec![]).await;
-    chat.session.set(Some(Session {
+    chat.session.current.set(Some(Session {
         // Nothing listens there: fetch fails as when the server is down.
         client: Client { api_base: "http://127.0.0.1:9".into(), token: "t".into() },
         send: SendContext {
@@ -261,21 +261,21 @@ async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retr
         web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap()
     };
 
-    chat.draft.set("first line".into());
+    chat.messages.draft.set("first line".into());
     tick().await;
     let shift_enter = key("Enter", true);
     textarea.dispatch_event(&shift_enter).unwrap();
     assert!(!shift_enter.default_prevented(), "Shift+Enter is a new line");
     assert!(bubbles(&root).is_empty());
 
-    chat.draft.set("Hello <b>there</b>".into());
+    chat.messages.draft.set("Hello <b>there</b>".into());
     let enter = key("Enter", false);
     textarea.dispatch_event(&enter).unwrap();
     assert!(enter.default_prevented());
     tick().await;
     assert_eq!(bubbles(&root)[0].text_content().unwrap(), "Hello <b>there</b>");
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sending…");
-    assert_eq!(chat.draft.get_untracked(), "", "the composer is cleared");
+    assert_eq!(chat.messages.draft.get_untracked(), "", "the composer is cleared");
 
     for _ in 0..100 {
         if !all(&root, ".c360-retry").is_empty() {
@@ -284,11 +284,11 @@ async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retr
         connect360_widget::browser::next_frame().await;
     }
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Not sent");
-    let key_before = chat.outbox.with_untracked(|o| o.unstored().next().unwrap().client_id.clone());
+    let key_before = chat.messages.outbox.with_untracked(|o| o.unstored().next().unwrap().client_id.clone());
     all(&root, ".c360-retry")[0].unchecked_ref::<HtmlElement>().click();
     tick().await;
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sending…");
-    let keys: Vec<String> = chat.outbox.with_untracked(|o| o.unstored().map(|m| m.client_id.clone()).collect());
+    let keys: Vec<String> = chat.messages.outbox.with_untracked(|o| o.unstored().map(|m| m.client_id.clone()).collect());
     assert_eq!(keys, [key_before], "the retry is the same message, same key");
 }
 
@@ -316,7 +316,7 @@ async fn an_image_attachment_is_a_thumbnail_at_the_api_origin_that_opens_large()
     tick().await;
     let large = &all(&root, ".c360-lightbox img")[0];
     assert_eq!(large.get_attribute("src").as_deref(), Some(src));
-    assert!(chat.lightbox.get_untracked().is_some());
+    assert!(chat.ui.lightbox.get_untracked().is_some());
     all(&root, ".c360-lightbox")[0].unchecked_ref::<HtmlElement>().click();
     tick().await;
     assert!(all(&root, ".c360-lightbox").is_empty());
@@ -351,7 +351,7 @@ async fn too_many_files_are_refused_before_uploading_with_a_reason() {
                 .unwrap()
         })
         .collect();
-    connect360_widget::upload::attach(chat, files);
+    chat.attach(files);
     tick().await;
     let alert = &all(&root, ".c360-limit")[0];
     assert_eq!(alert.get_attribute("role").as_deref(), Some("alert"));
@@ -363,7 +363,7 @@ async fn too_many_files_are_refused_before_uploading_with_a_reason() {
 async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
     let (chat, root) = mount_panel(vec![]).await;
     let (mut a, mut b) = (0, 0);
-    chat.uploads.update(|u| {
+    chat.uploads.items.update(|u| {
         a = u.add("photo.png".into(), 2048);
         b = u.add("huge.zip".into(), 10);
         u.progress(a, 1.0, 2.0);
@@ -380,7 +380,7 @@ async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
     let cancel: HtmlElement = chips[0].query_selector(".c360-upload-remove").unwrap().unwrap().unchecked_into();
     assert_eq!(cancel.get_attribute("aria-label").as_deref(), Some("Cancel upload"));
     cancel.focus().unwrap();
-    chat.uploads.update(|u| u.progress(a, 3.0, 4.0));
+    chat.uploads.items.update(|u| u.progress(a, 3.0, 4.0));
     tick().await;
     assert_eq!(progress.get_attribute("value").as_deref(), Some("75"));
     assert_eq!(document().active_element(), Some(cancel.clone().into()), "the cancel button keeps the focus");
@@ -406,11 +406,13 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
         message("m2", 2, "workspace", "Hello! مرحبا", None),
     ])
     .await;
-    chat.outbox.update(|o: &mut Outbox| {
+    chat.messages.outbox.update(|o: &mut Outbox| {
         o.push("k1".into(), [(Locale::En, json!("on its way"))].into(), vec![], None,
-            chat.timeline.with_untracked(|t| t.anchor()));
+            chat.messages.timeline.with_untracked(|t| t.anchor()));
     });
-    chat.draft.set("half-written".into());
+    chat.messages.draft.set("half-written".into());
+    // The new row renders first; the textarea's value a tick after.
+    tick().await;
     tick().await;
     let textarea: web_sys::HtmlTextAreaElement =
         root.query_selector("textarea").unwrap().unwrap().unchecked_into();
@@ -444,7 +446,7 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
     assert_eq!(textarea.value(), "half-written");
     assert!(textarea.matches(":focus").unwrap(), "the composer keeps the focus");
     assert_eq!((textarea.selection_start().unwrap(), textarea.selection_end().unwrap()), (Some(2), Some(4)));
-    assert!(chat.open.get_untracked());
+    assert!(chat.ui.open.get_untracked());
 
     // Sent in Turkish now: the visitor's text is keyed by the panel's locale.
     chat.set_locale(Locale::Tr);
@@ -464,8 +466,8 @@ async fn an_explicit_data_position_is_kept_in_arabic() {
     )
     .unwrap();
     let chat = Chat::new(config, None);
-    assert_eq!(chat.locale.get_untracked(), Locale::Ar);
-    dom::root(|| app::draw(&container, chat));
+    assert_eq!(chat.ui.locale.get_untracked(), Locale::Ar);
+    mount_to(container.clone(), move || view! { <App chat /> }).forget();
     tick().await;
     let frame = container.query_selector(".c360").unwrap().unwrap();
     assert_eq!(frame.get_attribute("dir").as_deref(), Some("rtl"));
@@ -527,7 +529,7 @@ fn a_forced_theme_wins_over_the_system() {
 #[wasm_bindgen_test]
 async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
     let (chat, root) = mount_panel(vec![message("q1", 1, "customer", "Do you ship to Izmir?", None)]).await;
-    chat.reply.set(Some(PendingReply::new("q1".into())));
+    chat.reply.pending.set(Some(PendingReply::new("q1".into())));
     tick().await;
     let typing = all(&root, ".c360-draft .c360-typing");
     assert_eq!(typing.len(), 1, "dots until the first word");
@@ -537,24 +539,24 @@ async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
     assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Assistant");
     // The stream names the writer, as the stored reply will.
     let agent = serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null})).unwrap();
-    chat.reply.update(|r| r.as_mut().unwrap().sender = Some(agent));
+    chat.reply.pending.update(|r| r.as_mut().unwrap().sender = Some(agent));
     tick().await;
     assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Nordwind assistant");
     // Shown as capitals by the avatar's CSS.
     assert_eq!(all(&root, ".c360-draft .c360-avatar")[0].text_content().unwrap(), "Na");
 
-    chat.reply.update(|r| r.as_mut().unwrap().text.push_str("Yes, we ship "));
+    chat.reply.pending.update(|r| r.as_mut().unwrap().text.push_str("Yes, we ship "));
     tick().await;
     assert!(all(&root, ".c360-typing").is_empty());
     let draft = &all(&root, ".c360-draft .c360-bubble")[0];
     assert_eq!(draft.text_content().unwrap(), "Yes, we ship ");
-    chat.reply.update(|r| r.as_mut().unwrap().text.push_str("everywhere in Turkey."));
+    chat.reply.pending.update(|r| r.as_mut().unwrap().text.push_str("everywhere in Turkey."));
     tick().await;
     assert_eq!(draft.text_content().unwrap(), "Yes, we ship everywhere in Turkey.", "the same bubble grows");
 
     // The stored reply arrives (by stream or poll): one bubble, the stored one.
     let stored = message("r1", 2, "ai", "Yes, we ship everywhere in Turkey.", Some("q1"));
-    chat.timeline.update(|t| _ = t.insert(stored));
+    chat.messages.timeline.update(|t| _ = t.insert(stored));
     tick().await;
     assert!(all(&root, ".c360-draft").is_empty(), "the draft is gone");
     let answers: Vec<String> = bubbles(&root).iter().filter_map(|b| b.text_content()).filter(|t| t.starts_with("Yes")).collect();
@@ -592,7 +594,7 @@ async fn only_new_messages_from_others_are_announced_never_history() {
     assert_eq!(region.get_attribute("role").as_deref(), Some("status"));
     assert_eq!(announced(&root), "", "the first page is history");
 
-    chat.timeline.update(|t| {
+    chat.messages.timeline.update(|t| {
         t.apply_older("m5", Page { items: vec![message("m1", 1, "workspace", "Welcome!", None)], next_cursor: None });
     });
     settle().await;
@@ -600,15 +602,15 @@ async fn only_new_messages_from_others_are_announced_never_history() {
     assert_eq!(announced(&root), "", "an older page is history");
 
     let latest = |items| Page { items, next_cursor: Some("m1".to_owned()) };
-    chat.timeline.update(|t| _ = t.apply_latest(latest(vec![message("m7", 7, "customer", "Thanks", None)])));
+    chat.messages.timeline.update(|t| _ = t.apply_latest(latest(vec![message("m7", 7, "customer", "Thanks", None)])));
     settle().await;
     assert_eq!(announced(&root), "", "the visitor's own message");
 
-    chat.timeline.update(|t| _ = t.apply_latest(latest(vec![message("m8", 8, "workspace", "It ships today.", None)])));
+    chat.messages.timeline.update(|t| _ = t.apply_latest(latest(vec![message("m8", 8, "workspace", "It ships today.", None)])));
     settle().await;
     assert_eq!(announced(&root), "New message from Sam Agent: It ships today.");
 
-    chat.open.set(false);
+    chat.ui.open.set(false);
     settle().await;
     assert_eq!(announced(&root), "", "nothing stale is left for the next opening");
 }
@@ -632,11 +634,11 @@ async fn escape_closes_and_the_focus_goes_back_to_the_launcher_which_says_what_w
         .dispatch_event(&web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap())
         .unwrap();
     settle().await;
-    assert!(!chat.open.get_untracked());
+    assert!(!chat.ui.open.get_untracked());
     assert!(panel.has_attribute("hidden"));
     assert_eq!(document().active_element().as_ref(), Some(launcher.unchecked_ref::<Element>()));
 
-    chat.unread.set(2);
+    chat.ui.unread.set(2);
     settle().await;
     assert_eq!(launcher.get_attribute("aria-label").as_deref(), Some("Open chat, 2 unread"));
     let badge = root.query_selector(".c360-badge").unwrap().unwrap();
@@ -673,8 +675,8 @@ async fn the_open_image_keeps_tab_on_its_close_button_and_esc_goes_back_to_the_t
 
     close.dispatch_event(&key("Escape")).unwrap();
     settle().await;
-    assert!(chat.lightbox.get_untracked().is_none());
-    assert!(chat.open.get_untracked(), "Esc closed the image, not the panel");
+    assert!(chat.ui.lightbox.get_untracked().is_none());
+    assert!(chat.ui.open.get_untracked(), "Esc closed the image, not the panel");
     assert_eq!(document().active_element().as_ref(), Some(thumb.unchecked_ref::<Element>()));
 }
 
@@ -685,10 +687,15 @@ fn texts(root: &Element, selector: &str) -> Vec<String> {
 #[wasm_bindgen_test]
 async fn keyed_rows_keep_their_elements_and_follow_the_order() {
     let items = RwSignal::new(vec![1u32, 2, 3]);
-    let parent = document().create_element("div").unwrap();
-    dom::root(|| {
-        dom::El(parent.clone()).keyed(move || items.get(), |n| n.to_string(), |n| dom::el("p", "").text(&n.to_string()));
-    });
+    let parent: HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    mount_to(parent.clone(), move || {
+        view! {
+            <For each=move || items.get() key=|n| *n let(n)>
+                <p>{n}</p>
+            </For>
+        }
+    })
+    .forget();
     assert_eq!(texts(&parent, "p"), ["1", "2", "3"]);
     let two = all(&parent, "p")[1].clone();
     items.set(vec![0, 3, 2]);
@@ -707,45 +714,48 @@ async fn keyed_rows_keep_their_elements_and_follow_the_order() {
 async fn a_part_drawn_again_drops_what_the_last_one_ran() {
     let shown = RwSignal::new(true);
     let text = RwSignal::new("a".to_owned());
-    let runs = std::rc::Rc::new(std::cell::Cell::new(0));
-    let parent = document().create_element("div").unwrap();
+    let runs = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let parent: HtmlElement = document().create_element("div").unwrap().unchecked_into();
     let counted = runs.clone();
-    dom::root(|| {
-        dom::El(parent.clone()).part(move || {
-            let counted = counted.clone();
-            shown.get().then(|| {
-                dom::el("p", "").dyn_text(move || {
-                    counted.set(counted.get() + 1);
-                    text.get()
-                })
-            })
-        });
-    });
+    mount_to(parent.clone(), move || {
+        view! {
+            <Show when=move || shown.get()>
+                <p>{
+                    let counted = counted.clone();
+                    move || {
+                        counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        text.get()
+                    }
+                }</p>
+            </Show>
+        }
+    })
+    .forget();
     text.set("b".to_owned());
     tick().await;
     assert_eq!(texts(&parent, "p"), ["b"]);
-    assert_eq!(runs.get(), 2);
+    assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 2);
     shown.set(false);
     tick().await;
     assert!(texts(&parent, "p").is_empty());
     text.set("c".to_owned());
     tick().await;
-    assert_eq!(runs.get(), 2, "the text of a part no longer shown is not written");
+    assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 2, "the text of a part no longer shown is not written");
 }
 
 #[wasm_bindgen_test]
 async fn the_empty_state_waits_for_the_first_page() {
-    use connect360_widget::chat::Status;
+    use connect360_widget::state::Status;
     let container: HtmlElement = document().create_element("div").unwrap().unchecked_into();
     document().body().unwrap().append_child(&container).unwrap();
     let chat = Chat::new(config(), None);
-    chat.open.set(true);
+    chat.ui.open.set(true);
     // The session is ready; its first page is still on its way.
-    chat.status.set(Status::Ready);
-    dom::root(|| app::draw(&container, chat));
+    chat.session.status.set(Status::Ready);
+    mount_to(container.clone(), move || view! { <App chat /> }).forget();
     tick().await;
     assert!(all(&container, ".c360-empty").is_empty(), "not said before the first page is in");
-    chat.timeline.update(|t| _ = t.apply_latest(Page { items: vec![], next_cursor: None }));
+    chat.messages.timeline.update(|t| _ = t.apply_latest(Page { items: vec![], next_cursor: None }));
     tick().await;
     assert_eq!(all(&container, ".c360-empty").len(), 1);
 }

@@ -3,8 +3,8 @@
 //! The server dispatches on these and the widget's client calls through
 //! them, so a path or a type can't drift between the two.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::*;
 
@@ -20,6 +20,18 @@ pub trait Procedure {
     const KIND: ProcedureKind;
     type Input: Serialize + DeserializeOwned + Send + 'static;
     type Output: Serialize + DeserializeOwned + Send + 'static;
+}
+
+/// `{"result":{"data":…}}`: the body of a call that succeeded (a failed
+/// one answers an [`ErrorEnvelope`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrpcSuccess<T> {
+    pub result: TrpcResult<T>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrpcResult<T> {
+    pub data: T,
 }
 
 macro_rules! procedures {
@@ -66,3 +78,16 @@ macro_rules! for_each_procedure {
 }
 
 for_each_procedure!(procedures);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_wraps_the_output_in_result_data() {
+        let ok = TrpcSuccess { result: TrpcResult { data: HandOffInput { conversation_id: "c1".into() } } };
+        let json = serde_json::to_value(&ok).unwrap();
+        assert_eq!(json, serde_json::json!({"result": {"data": {"conversationId": "c1"}}}));
+        assert_eq!(serde_json::from_value::<TrpcSuccess<HandOffInput>>(json).unwrap(), ok);
+    }
+}

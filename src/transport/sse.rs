@@ -2,6 +2,10 @@
 //! `POST /api/v1/connect/ai-stream`. (`EventSource` can't POST nor send a
 //! token, so the widget reads the stream of a `fetch` itself.)
 
+use connect360_api::AiStreamEvent;
+
+use super::json::decode;
+
 /// One event: its `event:` name (`message` when absent, as the standard has
 /// it) and its `data:` lines joined with newlines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,12 +84,56 @@ fn parse(raw: &str) -> Option<Frame> {
     data.map(|data| Frame { event, data })
 }
 
+/// The AI stream's event a frame carries (`AiStreamEvent::name` and
+/// `data`); `None` for an event name this widget does not know (a newer
+/// server may send one, and a client skips it).
+pub fn ai_event(frame: &Frame) -> Option<Result<AiStreamEvent, String>> {
+    let data = frame.data.as_str();
+    Some(match frame.event.as_str() {
+        "start" => decode(data).map(AiStreamEvent::Start),
+        "delta" => decode(data).map(AiStreamEvent::Delta),
+        "message" => decode(data).map(|m| AiStreamEvent::Message(Box::new(m))),
+        "idle" => decode(data).map(AiStreamEvent::Idle),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn frame(event: &str, data: &str) -> Frame {
         Frame { event: event.into(), data: data.into() }
+    }
+
+    /// The events as the server frames them (the api crate's `name` and `data`).
+    #[test]
+    fn ai_stream_events_read_as_the_server_writes_them() {
+        use connect360_api::{AiDelta, AiIdle, AiStart, Message};
+        let message: Message = serde_json::from_value(serde_json::json!({
+            "id": "m1", "conversationId": "c1",
+            "content": {"ar": "مرحبا", "en": "Hi \"there\"\n", "tr": {"nested": [1, 2.5, null]}},
+            "attachments": [{"id": "f1", "name": "a.png", "type": "image/png", "size": 68,
+                "url": "/api/v1/connect/assets/w/f1/a.png"}],
+            "sender": {"type": "ai", "id": "ai1", "name": "Bot", "image": null},
+            "parentId": "m0", "flags": ["x"], "templateId": null,
+            "channel": {"id": "ch1", "type": "website", "identifier": "shop.example.com"},
+            "createdAt": "2026-11-24T10:00:00.000Z",
+            "unknownField": {"ignored": true}
+        }))
+        .unwrap();
+        let events = [
+            AiStreamEvent::Start(AiStart { sender: message.sender.clone() }),
+            AiStreamEvent::Delta(AiDelta { text: "line one\nline two".into() }),
+            AiStreamEvent::Message(Box::new(message)),
+            AiStreamEvent::Idle(AiIdle {}),
+        ];
+        for event in events {
+            let frame = frame(event.name(), &event.data());
+            assert_eq!(ai_event(&frame).unwrap().unwrap(), event);
+        }
+        assert!(ai_event(&frame("typing", "{}")).is_none(), "an unknown event is skipped");
+        assert!(ai_event(&frame("delta", "{}")).unwrap().is_err(), "a delta without text is an error");
     }
 
     #[test]

@@ -1,0 +1,118 @@
+//! The composer's files: checked against the limits, uploaded one request
+//! per file (each with its progress and cancel), until sent.
+
+use leptos::prelude::*;
+use web_sys::{File, FileList, XmlHttpRequest};
+
+use crate::attachments::{Uploads, check_limits, parse_upload};
+use crate::i18n::Strings;
+use crate::transport::Client;
+
+#[derive(Clone, Copy)]
+pub struct Attachments {
+    /// The composer's files, uploading or uploaded, until sent.
+    pub items: RwSignal<Uploads>,
+    /// Why picked files were not uploaded.
+    pub error: RwSignal<Option<String>>,
+    /// The uploads on their way, to cancel.
+    requests: StoredValue<Vec<(u32, XmlHttpRequest)>, LocalStorage>,
+}
+
+impl Default for Attachments {
+    fn default() -> Self {
+        Attachments {
+            items: RwSignal::new(Uploads::default()),
+            error: RwSignal::new(None),
+            requests: StoredValue::new_local(Vec::new()),
+        }
+    }
+}
+
+/// The files of a file input, a drop or a paste.
+pub fn files_of(list: Option<FileList>) -> Vec<File> {
+    let Some(list) = list else { return vec![] };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+impl Attachments {
+    /// Uploads `files` with `client`, or none of them when they break a
+    /// limit (then says why).
+    pub fn attach(self, client: Option<Client>, files: Vec<File>, s: &'static Strings) {
+        if files.is_empty() {
+            return;
+        }
+        let picked: Vec<(String, u64)> = files.iter().map(|f| (f.name(), f.size() as u64)).collect();
+        let held = self.items.with_untracked(|u| u.held());
+        if let Err(e) = check_limits(held, &picked) {
+            self.error.set(Some(e.message(s)));
+            return;
+        }
+        self.error.set(None);
+        for (file, (name, size)) in files.into_iter().zip(picked) {
+            let mut key = 0;
+            self.items.update(|u| key = u.add(name, size));
+            let Some(client) = &client else {
+                self.items.update(|u| u.finished(key, Err(s.cannot_connect.to_owned())));
+                continue;
+            };
+            if let Err(e) = self.start(client, key, &file, s.upload_failed) {
+                let why = e.as_string().unwrap_or_else(|| s.upload_failed.to_owned());
+                self.items.update(|u| u.finished(key, Err(why)));
+            }
+        }
+    }
+
+    fn start(self, client: &Client, key: u32, file: &File, failed: &'static str) -> Result<(), wasm_bindgen::JsValue> {
+        let xhr = client.upload(
+            file,
+            move |sent, total| self.items.update(|u| u.progress(key, sent, total)),
+            move |status, body| {
+                self.requests.update_value(|x| x.retain(|(k, _)| *k != key));
+                let result = if status == 0 { Err(failed.to_owned()) } else { parse_upload(status, &body, failed) };
+                self.items.update(|u| u.finished(key, result));
+            },
+        )?;
+        self.requests.update_value(|x| x.push((key, xhr)));
+        Ok(())
+    }
+
+    /// Stops a file's upload and drops it from the composer.
+    pub fn cancel(self, key: u32) {
+        let mut was_active = false;
+        self.items.update(|u| was_active = u.cancel(key));
+        if was_active {
+            let xhr = self.requests.try_update_value(|x| {
+                let i = x.iter().position(|(k, _)| *k == key)?;
+                Some(x.remove(i).1)
+            });
+            if let Some(xhr) = xhr.flatten() {
+                _ = xhr.abort();
+            }
+        }
+    }
+
+    pub fn remove(self, key: u32) {
+        self.items.update(|u| u.remove(key));
+    }
+
+    /// Cancels the file's upload while it is on its way, else removes it.
+    pub fn cancel_or_remove(self, key: u32) {
+        let on_its_way = self.items.with_untracked(|u| {
+            u.items().iter().any(|u| u.key == key && u.state.on_its_way())
+        });
+        if on_its_way { self.cancel(key) } else { self.remove(key) }
+    }
+
+    /// Whether no file is still on its way, and whether any is uploaded.
+    pub fn ready(self) -> (bool, bool) {
+        self.items.with(|u| (!u.busy(), !u.done().is_empty()))
+    }
+
+    /// Takes the uploaded files out for sending.
+    pub fn take_done(self) -> Vec<connect360_api::Attachment> {
+        let mut files = Vec::new();
+        self.items.update(|u| files = u.take_done());
+        self.error.set(None);
+        files
+    }
+}
