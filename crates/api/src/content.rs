@@ -1,7 +1,8 @@
 //! Localised message content: a map from locale to any JSON value.
 
-use std::collections::BTreeMap;
 use std::fmt;
+
+use indexmap::IndexMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -55,8 +56,9 @@ impl<'de> Deserialize<'de> for Locale {
     }
 }
 
-/// `Partial<Record<"en" | "ar" | "tr", unknown>>`: each locale at most once.
-pub type Content = BTreeMap<Locale, serde_json::Value>;
+/// `Partial<Record<"en" | "ar" | "tr", unknown>>`: each locale at most once,
+/// in the order they were sent, so that a client reads back the bytes it stored.
+pub type Content = IndexMap<Locale, serde_json::Value>;
 
 #[cfg(test)]
 mod tests {
@@ -66,6 +68,14 @@ mod tests {
     fn unknown_locale_is_named_in_the_error() {
         let err = serde_json::from_str::<Content>(r#"{"fr":"Bonjour"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown locale \"fr\"; expected en, ar or tr"));
+    }
+
+    #[test]
+    fn locales_keep_the_order_they_were_sent_in() {
+        for json in [r#"{"en":"Hi","ar":"مرحبا","tr":"Merhaba"}"#, r#"{"tr":"Merhaba","ar":"مرحبا","en":"Hi"}"#] {
+            let content: Content = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&content).unwrap(), json);
+        }
     }
 
     #[test]

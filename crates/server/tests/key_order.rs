@@ -1,5 +1,6 @@
 //! JSON objects come back with their keys in the order they were sent, so a
-//! client reads back the bytes it stored (serde_json's `preserve_order`).
+//! client reads back the bytes it stored (serde_json's `preserve_order`, and
+//! `Content`'s locales in an `IndexMap`).
 
 mod common;
 
@@ -44,19 +45,29 @@ async fn metadata_round_trips_byte_identical_in_either_order() {
 }
 
 #[tokio::test]
-async fn objects_inside_content_keep_their_order() {
+async fn content_and_objects_inside_it_keep_their_order() {
     let app = spawn_app().await;
     let key = app.key(Role::Engage).await;
     let conv = app.conversation(&key).await;
-    let content = r#"{"en":{"title":"Order","body":"Shipped","actions":[{"label":"Track","href":"/t"}]}}"#;
+    for content in [
+        r#"{"en":{"title":"Order","body":"Shipped","actions":[{"label":"Track","href":"/t"}]}}"#,
+        // Content's locales too, in either order.
+        r#"{"en":"Hello","ar":"مرحبا"}"#,
+        r#"{"tr":"Merhaba","ar":"مرحبا","en":"Hello"}"#,
+    ] {
+        assert_content_round_trips(&app, &key, &conv, content).await;
+    }
+}
+
+async fn assert_content_round_trips(app: &common::TestApp, key: &str, conv: &str, content: &str) {
     let input = format!(r#"{{"conversationId":"{conv}","content":{content}}}"#);
-    let sent = post_raw::<connect360_api::SendMessage>(&app, &key, &input).await;
+    let sent = post_raw::<connect360_api::SendMessage>(app, key, &input).await;
     assert!(sent.contains(&format!(r#""content":{content}"#)), "{sent}");
     let listed = app
         .http
         .get(app.url("/api/trpc/v1.connect.listMessages"))
         .query(&[("input", format!(r#"{{"conversationId":"{conv}"}}"#))])
-        .bearer_auth(&key)
+        .bearer_auth(key)
         .send()
         .await
         .unwrap()
