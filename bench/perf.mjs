@@ -54,7 +54,7 @@ const median = (xs) => {
 };
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
-/** Waits until the server answers the wasm with brotli (it compresses in the background). */
+/** Fails unless the server answers the wasm with brotli (build_widget writes the .br beside it): else the figures would be of an uncompressed bundle. */
 async function brotliReady(server) {
   const loader = await (await fetch(`${server.url}/widget.js`)).text();
   const wasm = loader.match(/"wasm":"([^"]+)"/)[1];
@@ -65,7 +65,8 @@ async function brotliReady(server) {
         resolve(res.headers['content-encoding']);
       }).on('error', reject);
     });
-  for (let i = 0; i < 240 && (await encoding()) !== 'br'; i++) await new Promise((r) => setTimeout(r, 500));
+  const got = await encoding();
+  if (got !== 'br') throw new Error(`the server answers the wasm with ${got ?? 'no'} content-encoding, not br: build the widget with build_widget (scripts/lib.sh)`);
 }
 
 // Observers from the very start of the document (an init script runs before the page's).
