@@ -8,6 +8,7 @@ use connect360_api::{ErrorCode, ErrorEnvelope, ErrorShape};
 
 use crate::domain::Invalid;
 use crate::store::StoreError;
+use crate::telemetry::ErrorOutcome;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code:?}: {message}")]
@@ -54,7 +55,9 @@ impl ApiError {
 
     /// `{"error": …}` with the HTTP status of the code; a tRPC call's error names its procedure.
     pub fn response_at(&self, path: Option<&str>) -> Response {
-        (self.status(), Json(ErrorEnvelope { error: self.shape(path) })).into_response()
+        let mut res = (self.status(), Json(ErrorEnvelope { error: self.shape(path) })).into_response();
+        res.extensions_mut().insert(ErrorOutcome(self.code));
+        res
     }
 }
 
@@ -77,7 +80,10 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid { field, rule } => ApiError::invalid(field, rule),
             StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
             StoreError::Forbidden(message) => ApiError::forbidden(message),
-            StoreError::Database(cause) => ApiError::internal(cause),
+            StoreError::Database(cause) => {
+                crate::telemetry::store_error();
+                ApiError::internal(cause)
+            }
         }
     }
 }

@@ -11,6 +11,7 @@
 //!   single error object.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -26,8 +27,9 @@ use crate::ai::Ai;
 use crate::attachments::url::UrlSigner;
 use crate::auth::{Authenticator, Principal};
 use crate::error::ApiError;
-use crate::procedures::{self, Ctx};
+use crate::procedures::{self, Ctx, Route};
 use crate::store::Store;
+use crate::telemetry::{self, ErrorOutcome};
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_BATCH: usize = 50;
@@ -101,9 +103,20 @@ async fn handle(
     json_response(status, &Value::Array(body))
 }
 
+/// One call, counted and timed under its procedure's path.
 async fn run(ctx: &Ctx<'_>, method: &Method, path: &str, input: Option<Value>) -> Result<Value, ApiError> {
-    let route = procedures::route(path)
-        .ok_or_else(|| ApiError::not_found(format!("No procedure found on path \"{path}\"")))?;
+    let started = Instant::now();
+    let route = procedures::route(path);
+    let outcome = match route {
+        Some(route) => call(ctx, method, path, route, input).await,
+        None => Err(ApiError::not_found(format!("No procedure found on path \"{path}\""))),
+    };
+    let procedure = route.map_or("unknown", |route| route.path);
+    telemetry::trpc_call(procedure, outcome.as_ref().err().map(|err| err.code), started.elapsed());
+    outcome
+}
+
+async fn call(ctx: &Ctx<'_>, method: &Method, path: &str, route: Route, input: Option<Value>) -> Result<Value, ApiError> {
     let allowed = match route.kind {
         ProcedureKind::Query => Method::GET,
         ProcedureKind::Mutation => Method::POST,
@@ -233,7 +246,12 @@ fn envelope(path: &str, outcome: Result<Value, ApiError>) -> Value {
 
 fn call_response(path: &str, outcome: Result<Value, ApiError>) -> Response {
     let status = status_of(&outcome);
-    json_response(status, &envelope(path, outcome))
+    let code = outcome.as_ref().err().map(|err| err.code);
+    let mut res = json_response(status, &envelope(path, outcome));
+    if let Some(code) = code {
+        res.extensions_mut().insert(ErrorOutcome(code));
+    }
+    res
 }
 
 fn json_response(status: u16, body: &Value) -> Response {

@@ -64,13 +64,14 @@ type Call = for<'a> fn(&'a Ctx<'a>, Option<Value>) -> BoxFuture<'a, Result<Value
 
 #[derive(Clone, Copy)]
 pub struct Route {
+    pub path: &'static str,
     pub kind: ProcedureKind,
     pub call: Call,
 }
 
 impl Route {
     fn of<P: Handle>() -> Route {
-        Route { kind: P::KIND, call: call::<P> }
+        Route { path: P::PATH, kind: P::KIND, call: call::<P> }
     }
 }
 
