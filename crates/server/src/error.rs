@@ -87,3 +87,22 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    #[test]
+    fn a_database_failure_is_counted_as_a_store_error_and_a_refusal_is_not() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let (failed, refused) = metrics::with_local_recorder(&recorder, || {
+            let failed = ApiError::from(StoreError::Database("disk I/O error".into()));
+            let refused = ApiError::from(StoreError::NotFound("Conversation not found: c1".into()));
+            (failed, refused)
+        });
+        assert_eq!((failed.code, refused.code), (ErrorCode::InternalServerError, ErrorCode::NotFound));
+        let text = recorder.handle().render();
+        assert!(text.lines().any(|line| line == "connect360_store_errors_total 1"), "{text}");
+    }
+}
