@@ -47,6 +47,8 @@ pub struct ServeConfig {
     /// How long a request may take until its answer starts; uploads, which
     /// take as long as the client's connection needs, are not held to it.
     pub request_timeout: Duration,
+    /// Record metrics and serve them at `GET /metrics` (see [`crate::telemetry`]).
+    pub metrics: bool,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -62,6 +64,7 @@ impl ServeConfig {
             file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
             ai_runner: true,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            metrics: false,
         }
     }
 }
@@ -69,8 +72,15 @@ impl ServeConfig {
 /// Every route: the API's resources (browsers may call them from a widget's
 /// sites, see [`crate::cors`]), the widget's files and the demo. Each
 /// request gets an `x-request-id` (or keeps the caller's), which its log
-/// lines and its answer carry.
-pub fn router(state: AppState, assets: Option<Arc<WidgetAssets>>, demo: Option<Arc<Demo>>, timeout: Duration) -> Router {
+/// lines and its answer carry. With `metrics`, every request is counted and
+/// `GET /metrics` answers, outside the CORS layer: no widget's page may read it.
+pub fn router(
+    state: AppState,
+    assets: Option<Arc<WidgetAssets>>,
+    demo: Option<Arc<Demo>>,
+    timeout: Duration,
+    metrics: bool,
+) -> Router {
     let timed = Router::new()
         .merge(crate::trpc::router())
         .merge(crate::session::router())
@@ -83,13 +93,18 @@ pub fn router(state: AppState, assets: Option<Arc<WidgetAssets>>, demo: Option<A
         .merge(crate::attachments::uploads())
         .layer(crate::cors::layer(state.store.clone()))
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
-    Router::new()
+    let mut app = Router::new()
         .merge(api)
         .route("/healthz", axum::routing::get(healthz))
         .merge(crate::assets::router(assets))
         .merge(crate::demo::router(demo))
-        .fallback(not_found)
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .fallback(not_found);
+    if metrics {
+        app = app
+            .route("/metrics", axum::routing::get(crate::telemetry::render))
+            .layer(axum::middleware::from_fn(crate::telemetry::track));
+    }
+    app.layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
@@ -131,6 +146,8 @@ pub struct Application {
     file_gc: BackgroundTask,
     /// Answers AI requests while the server runs, unless configured off.
     ai_runner: Option<BackgroundTask>,
+    /// Drains the metrics' histograms, when metrics are on.
+    metrics_upkeep: Option<BackgroundTask>,
     ai: Ai,
 }
 
@@ -197,8 +214,15 @@ impl Application {
             urls: UrlSigner::new(&token_key),
             ai: ai.clone(),
         };
-        let router = router(state, assets, demo.clone(), config.request_timeout);
-        Ok(Application { listener, router, demo, file_gc, ai_runner, ai })
+        let metrics_upkeep = match config.metrics {
+            true => {
+                crate::telemetry::recorder()?;
+                Some(Box::pin(crate::telemetry::upkeep()) as BackgroundTask)
+            }
+            false => None,
+        };
+        let router = router(state, assets, demo.clone(), config.request_timeout, config.metrics);
+        Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai })
     }
 
     pub fn demo(&self) -> Option<&Demo> {
@@ -214,6 +238,7 @@ impl Application {
         let file_gc = tokio::spawn(self.file_gc);
         // Stopped mid-reply, a request stays pending and is answered on the next start.
         let ai_runner = self.ai_runner.map(tokio::spawn);
+        let metrics_upkeep = self.metrics_upkeep.map(tokio::spawn);
         let ai = self.ai;
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
@@ -223,8 +248,8 @@ impl Application {
             })
             .await;
         file_gc.abort();
-        if let Some(ai_runner) = ai_runner {
-            ai_runner.abort();
+        for task in [ai_runner, metrics_upkeep].into_iter().flatten() {
+            task.abort();
         }
         served
     }

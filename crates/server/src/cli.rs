@@ -48,6 +48,10 @@ pub enum Command {
         /// Seed a demo workspace and serve the demo shop at /.
         #[arg(long)]
         demo: bool,
+        /// Record metrics and serve them at /metrics (Prometheus text format;
+        /// anyone who reaches the port can read them, see README "Metrics").
+        #[arg(long, env = "CONNECT360_METRICS")]
+        metrics: bool,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {
@@ -228,8 +232,8 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, demo } => {
-            let config = ServeConfig { demo, ..ServeConfig::new(addr, data.dir.clone(), widget_dir) };
+        Command::Serve { addr, data, widget_dir, demo, metrics } => {
+            let config = ServeConfig { demo, metrics, ..ServeConfig::new(addr, data.dir.clone(), widget_dir) };
             let app = Application::build(&config).await?;
             let shutdown = shutdown_signal().context("installing signal handlers")?;
             let addr = app.local_addr()?;

@@ -8,6 +8,7 @@ use connect360_api::{ErrorCode, ErrorEnvelope, ErrorShape};
 
 use crate::domain::Invalid;
 use crate::store::StoreError;
+use crate::telemetry::ErrorOutcome;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code:?}: {message}")]
@@ -54,7 +55,9 @@ impl ApiError {
 
     /// `{"error": …}` with the HTTP status of the code; a tRPC call's error names its procedure.
     pub fn response_at(&self, path: Option<&str>) -> Response {
-        (self.status(), Json(ErrorEnvelope { error: self.shape(path) })).into_response()
+        let mut res = (self.status(), Json(ErrorEnvelope { error: self.shape(path) })).into_response();
+        res.extensions_mut().insert(ErrorOutcome(self.code));
+        res
     }
 }
 
@@ -77,7 +80,29 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid { field, rule } => ApiError::invalid(field, rule),
             StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
             StoreError::Forbidden(message) => ApiError::forbidden(message),
-            StoreError::Database(cause) => ApiError::internal(cause),
+            StoreError::Database(cause) => {
+                crate::telemetry::store_error();
+                ApiError::internal(cause)
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    #[test]
+    fn a_database_failure_is_counted_as_a_store_error_and_a_refusal_is_not() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let (failed, refused) = metrics::with_local_recorder(&recorder, || {
+            let failed = ApiError::from(StoreError::Database("disk I/O error".into()));
+            let refused = ApiError::from(StoreError::NotFound("Conversation not found: c1".into()));
+            (failed, refused)
+        });
+        assert_eq!((failed.code, refused.code), (ErrorCode::InternalServerError, ErrorCode::NotFound));
+        let text = recorder.handle().render();
+        assert!(text.lines().any(|line| line == "connect360_store_errors_total 1"), "{text}");
     }
 }

@@ -19,6 +19,7 @@ pub mod procedures;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod template;
 pub mod trpc;
 pub mod validate;

@@ -11,6 +11,7 @@
 //!   single error object.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -20,14 +21,17 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use connect360_api::{ErrorCode, ErrorEnvelope, ProcedureKind};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ai::Ai;
 use crate::attachments::url::UrlSigner;
 use crate::auth::{Authenticator, Principal};
 use crate::error::ApiError;
-use crate::procedures::{self, Ctx};
+use crate::procedures::{self, Ctx, Route};
 use crate::store::Store;
+use crate::telemetry::{self, ErrorOutcome};
 
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_BATCH: usize = 50;
@@ -97,13 +101,30 @@ async fn handle(
     } else {
         207
     };
-    let body: Vec<Value> = results.into_iter().map(|(path, outcome)| envelope(path, outcome)).collect();
-    json_response(status, &Value::Array(body))
+    let body: Vec<Envelope> = results.into_iter().map(|(path, outcome)| envelope(path, outcome)).collect();
+    json_response(status, &body)
 }
 
-async fn run(ctx: &Ctx<'_>, method: &Method, path: &str, input: Option<Value>) -> Result<Value, ApiError> {
-    let route = procedures::route(path)
-        .ok_or_else(|| ApiError::not_found(format!("No procedure found on path \"{path}\"")))?;
+/// One call, counted and timed under its procedure's path.
+async fn run(ctx: &Ctx<'_>, method: &Method, path: &str, input: Option<Value>) -> Result<Box<RawValue>, ApiError> {
+    let started = Instant::now();
+    let route = procedures::route(path);
+    let outcome = match route {
+        Some(route) => call(ctx, method, path, route, input).await,
+        None => Err(ApiError::not_found(format!("No procedure found on path \"{path}\""))),
+    };
+    let procedure = route.map_or("unknown", |route| route.path);
+    telemetry::trpc_call(procedure, outcome.as_ref().err().map(|err| err.code), started.elapsed());
+    outcome
+}
+
+async fn call(
+    ctx: &Ctx<'_>,
+    method: &Method,
+    path: &str,
+    route: Route,
+    input: Option<Value>,
+) -> Result<Box<RawValue>, ApiError> {
     let allowed = match route.kind {
         ProcedureKind::Query => Method::GET,
         ProcedureKind::Mutation => Method::POST,
@@ -217,26 +238,47 @@ fn parse_error(err: serde_json::Error) -> ApiError {
     ApiError::new(ErrorCode::ParseError, format!("Input is not valid JSON: {err}"))
 }
 
-fn status_of(outcome: &Result<Value, ApiError>) -> u16 {
+fn status_of(outcome: &Result<Box<RawValue>, ApiError>) -> u16 {
     match outcome {
         Ok(_) => 200,
         Err(err) => err.code.http_status(),
     }
 }
 
-fn envelope(path: &str, outcome: Result<Value, ApiError>) -> Value {
+/// One call's answer: `{"result":{"data":…}}` or `{"error":…}`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Envelope {
+    Result { result: Data },
+    Error(ErrorEnvelope),
+}
+
+#[derive(Serialize)]
+struct Data {
+    data: Box<RawValue>,
+}
+
+fn envelope(path: &str, outcome: Result<Box<RawValue>, ApiError>) -> Envelope {
     match outcome {
-        Ok(data) => json!({ "result": { "data": data } }),
-        Err(err) => json!(ErrorEnvelope { error: err.shape(Some(path)) }),
+        Ok(data) => Envelope::Result { result: Data { data } },
+        Err(err) => Envelope::Error(ErrorEnvelope { error: err.shape(Some(path)) }),
     }
 }
 
-fn call_response(path: &str, outcome: Result<Value, ApiError>) -> Response {
+fn call_response(path: &str, outcome: Result<Box<RawValue>, ApiError>) -> Response {
     let status = status_of(&outcome);
-    json_response(status, &envelope(path, outcome))
+    let code = outcome.as_ref().err().map(|err| err.code);
+    let mut res = json_response(status, &envelope(path, outcome));
+    if let Some(code) = code {
+        res.extensions_mut().insert(ErrorOutcome(code));
+    }
+    res
 }
 
-fn json_response(status: u16, body: &Value) -> Response {
+fn json_response(status: u16, body: &impl Serialize) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(err) => ApiError::internal(err).into_response(),
+    }
 }

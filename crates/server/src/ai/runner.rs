@@ -55,7 +55,10 @@ pub async fn run(store: Arc<dyn Store>, ai: Ai) {
             },
         }
         let pending = match store.pending_ai_requests().await {
-            Ok(pending) => pending,
+            Ok(pending) => {
+                crate::telemetry::ai_requests_pending(pending.len());
+                pending
+            }
             Err(err) => {
                 tracing::error!(%err, "listing pending AI requests failed");
                 continue;

@@ -30,6 +30,7 @@ use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::extract::Input;
 use crate::store::Store;
+use crate::telemetry::OpenStream;
 use crate::validate;
 
 /// A comment line this often keeps proxies from closing a quiet stream.
@@ -109,8 +110,14 @@ async fn open(
     Ok(with_keep_alive(events.boxed()))
 }
 
+/// The stream, counted as open (`stream="ai"`) until it ends or its caller goes away.
 fn with_keep_alive(events: BoxStream<'static, Result<Event, Infallible>>) -> Events {
-    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
+    let open = OpenStream::new("ai");
+    let events = events.map(move |event| {
+        let _counted = &open;
+        event
+    });
+    Sse::new(events.boxed()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
 }
 
 /// The conversation's reply events as they come, until the stored message

@@ -12,6 +12,7 @@ use std::pin::Pin;
 
 use connect360_api::{self as api, Procedure, ProcedureKind};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::attachments::url::UrlSigner;
 use crate::auth::Principal;
@@ -60,17 +61,20 @@ trait Handle: Procedure {
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-type Call = for<'a> fn(&'a Ctx<'a>, Option<Value>) -> BoxFuture<'a, Result<Value, ApiError>>;
+/// A call's output is serialized once, straight to its JSON text, which the
+/// answer then carries as it is.
+type Call = for<'a> fn(&'a Ctx<'a>, Option<Value>) -> BoxFuture<'a, Result<Box<RawValue>, ApiError>>;
 
 #[derive(Clone, Copy)]
 pub struct Route {
+    pub path: &'static str,
     pub kind: ProcedureKind,
     pub call: Call,
 }
 
 impl Route {
     fn of<P: Handle>() -> Route {
-        Route { kind: P::KIND, call: call::<P> }
+        Route { path: P::PATH, kind: P::KIND, call: call::<P> }
     }
 }
 
@@ -89,7 +93,7 @@ macro_rules! dispatch {
 api::for_each_procedure!(dispatch);
 
 /// Authorise, decode, run, encode: in that order, as tRPC's middlewares do.
-fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Result<Value, ApiError>> {
+fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Result<Box<RawValue>, ApiError>> {
     Box::pin(async move {
         let principal = ctx.principal()?;
         if matches!(principal, Principal::Visitor(_)) && !P::VISITORS {
@@ -98,7 +102,7 @@ fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Re
         principal.require(P::PERMISSION)?;
         let input = decode::<P::Input>(raw)?;
         let output = P::handle(ctx, input).await?;
-        serde_json::to_value(output).map_err(ApiError::internal)
+        serde_json::value::to_raw_value(&output).map_err(ApiError::internal)
     })
 }
 

@@ -87,6 +87,7 @@ async fn commit_batch<Req, Resp>(pool: &SqlitePool, write: WriteFn<Req, Resp>, b
     match written {
         Ok(outcomes) => {
             tracing::debug!(size, "group commit");
+            crate::telemetry::commit_batch(size);
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // A caller that left meanwhile has its write stored all the same.
                 let _ = reply.send(outcome);

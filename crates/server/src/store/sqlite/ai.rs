@@ -77,7 +77,7 @@ pub(super) async fn finish_ai_request(store: &SqliteStore, request_id: &str, out
     if closed == 0 {
         return Ok(None);
     }
-    let conversation = load_conversation(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
+    let conversation = send_target(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
     let id = insert_message(&mut tx, &reply, &conversation).await?;
     let message = load_message(&mut tx, &id).await?;
     tx.commit().await?;

@@ -53,43 +53,43 @@ pub(super) async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<Me
     .bind(json_text(&ids)?)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let attachments = files
-                .iter()
-                .filter(|f| f.message_id == row.id)
-                .map(|f| Attachment {
-                    id: f.id.clone(),
-                    name: f.name.clone(),
-                    media_type: f.media_type.clone(),
-                    size: f.size.max(0) as u64,
-                    url: asset_path(&f.storage_key),
-                })
-                .collect();
-            let channel = match (row.channel_id, row.channel_identifier) {
-                (Some(id), Some(identifier)) => Some(ChannelRow { id, identifier }.into()),
-                _ => None,
-            };
-            Message {
-                conversation_id: row.conversation_id,
-                content: row.content.0,
-                attachments,
-                sender: Sender {
-                    kind: row.sender_type.into(),
-                    id: row.sender_id,
-                    name: row.sender_name,
-                    image: row.sender_image,
-                },
-                parent_id: row.parent_id,
-                flags: row.flags.0,
-                template_id: row.template_id,
-                channel,
-                created_at: row.created_at,
-                id: row.id,
-            }
+    Ok(rows.into_iter().map(|row| message_from_row(row, &files)).collect())
+}
+
+/// The message of a row, with those of `files` that are attached to it.
+fn message_from_row(row: MessageRow, files: &[AttachmentRow]) -> Message {
+    let attachments = files
+        .iter()
+        .filter(|f| f.message_id == row.id)
+        .map(|f| Attachment {
+            id: f.id.clone(),
+            name: f.name.clone(),
+            media_type: f.media_type.clone(),
+            size: f.size.max(0) as u64,
+            url: asset_path(&f.storage_key),
         })
-        .collect())
+        .collect();
+    let channel = match (row.channel_id, row.channel_identifier) {
+        (Some(id), Some(identifier)) => Some(ChannelRow { id, identifier }.into()),
+        _ => None,
+    };
+    Message {
+        conversation_id: row.conversation_id,
+        content: row.content.0,
+        attachments,
+        sender: Sender {
+            kind: row.sender_type.into(),
+            id: row.sender_id,
+            name: row.sender_name,
+            image: row.sender_image,
+        },
+        parent_id: row.parent_id,
+        flags: row.flags.0,
+        template_id: row.template_id,
+        channel,
+        created_at: row.created_at,
+        id: row.id,
+    }
 }
 
 /// The position of a message of the conversation, named by the field that gave its id.
@@ -103,15 +103,43 @@ pub(super) async fn message_seq(conn: &mut SqliteConnection, conversation_id: &s
 }
 
 pub(super) async fn load_message(conn: &mut SqliteConnection, id: &str) -> Result<Message> {
-    let row: MessageRow = sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = message_row(conn, id).await?;
     let mut messages = messages_from_rows(conn, vec![row]).await?;
     Ok(messages.remove(0))
 }
 
-pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &Conversation) -> Result<String> {
+async fn message_row(conn: &mut SqliteConnection, id: &str) -> Result<MessageRow> {
+    Ok(sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = ?")).bind(id).fetch_one(&mut *conn).await?)
+}
+
+/// A message just inserted from `msg`: its attachments are the ones it
+/// names, so with none the query for them is skipped.
+async fn load_inserted(conn: &mut SqliteConnection, id: &str, msg: &NewMessage) -> Result<Message> {
+    match msg.attachment_ids.is_empty() {
+        true => Ok(message_from_row(message_row(conn, id).await?, &[])),
+        false => load_message(conn, id).await,
+    }
+}
+
+/// What a send needs of its conversation: not its members or channels.
+#[derive(sqlx::FromRow)]
+pub(super) struct SendTarget {
+    id: String,
+    customer_id: Option<String>,
+    ai_stopped_at: Option<String>,
+}
+
+/// The conversation a message goes to, in the workspace.
+pub(super) async fn send_target(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<SendTarget> {
+    sqlx::query_as("SELECT id, customer_id, ai_stopped_at FROM conversations WHERE id = ? AND workspace_id = ?")
+        .bind(id)
+        .bind(workspace_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))
+}
+
+pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &SendTarget) -> Result<String> {
     let (sender_type, sender_id) = match &msg.author {
         Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
@@ -231,7 +259,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
 /// its own: an earlier send of the batch with the same idempotency key is
 /// seen like a committed one.
 pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Message> {
-    let conversation = load_conversation(conn, &msg.workspace_id, &msg.conversation_id).await?;
+    let conversation = send_target(conn, &msg.workspace_id, &msg.conversation_id).await?;
     if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
         return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
     }
@@ -252,7 +280,7 @@ pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Re
         }
     }
     let id = insert_message(conn, msg, &conversation).await?;
-    load_message(conn, &id).await
+    load_inserted(conn, &id, msg).await
 }
 
 pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Result<Page<Message>> {
