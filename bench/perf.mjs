@@ -55,7 +55,7 @@ const median = (xs) => {
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 /** Fails unless the server answers the wasm with brotli (build_widget writes the .br beside it): else the figures would be of an uncompressed bundle. */
-async function brotliReady(server) {
+async function assertBrotli(server) {
   const loader = await (await fetch(`${server.url}/widget.js`)).text();
   const wasm = loader.match(/"wasm":"([^"]+)"/)[1];
   const encoding = () =>
@@ -132,7 +132,7 @@ const browser = await chromium.launch({
 });
 const started = { at: new Date().toISOString(), load: load() };
 try {
-  await brotliReady(server);
+  await assertBrotli(server);
   const pageUrl = `${server.url}/`;
 
   // The demo page, passed through Playwright in every case so that each
