@@ -288,6 +288,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("Demo shop:       http://{addr}/");
                 println!("Support API key: {}", demo.support_key);
                 println!("AI assistant:    {} (faq; the page's data-ai-agent)", demo.ai_agent_id);
+                println!(
+                    "Inbox: http://{addr}/inbox  email {}  password {}",
+                    crate::demo::MEMBER_EMAIL,
+                    demo.member_password
+                );
                 println!("Reply as support to the newest conversation: see README.md, \"Reply from support\".");
             }
             tracing::info!(addr = %addr, data = %data.dir.display(), "listening");
