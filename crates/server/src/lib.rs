@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod hub;
 pub mod ids;
 pub mod procedures;
 pub mod session;
