@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Answer, TestApp, send, spawn_app, spawn_app_with};
 use connect360_api::{
-    GetOrCreateConversation, HandOff, INBOX_SESSION_PATH, ListConversations, ListMessages, MarkRead, Procedure,
+    GetOrCreateConversation, HandOff, INBOX_EVENTS_PATH, INBOX_SESSION_PATH, LAST_EVENT_ID, ListConversations, ListMessages, MarkRead, Procedure,
     ProcedureKind, ResumeAi, SendMessage, WIDGET_SESSION_PATH,
 };
 use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
@@ -479,4 +479,93 @@ async fn the_member_commands_create_a_member_and_set_a_password_of_ten_character
     assert!(password::verify("long enough password", Some(&hash)));
     let role: String = sqlx::query_scalar("SELECT role FROM members WHERE id = ?").bind(&id).fetch_one(&db).await.unwrap();
     assert_eq!(role, "full");
+}
+
+/// The member stream's `message` events as (id, data), read until `n` came.
+async fn next_messages(res: &mut reqwest::Response, buffer: &mut String, n: usize) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                if frame.starts_with(':') {
+                    continue;
+                }
+                let field = |name: &str| {
+                    frame.lines().find_map(|l| l.strip_prefix(name)).map(str::to_owned).unwrap_or_default()
+                };
+                assert_eq!(field("event: "), "message", "{frame}");
+                found.push((field("id: "), serde_json::from_str(&field("data: ")).unwrap()));
+                if found.len() == n {
+                    return;
+                }
+            }
+            let chunk = res.chunk().await.unwrap().expect("the stream stays open");
+            buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{n} messages expected within a second or two, got {found:?}"));
+    found
+}
+
+async fn watch(app: &TestApp, cookie: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut req = app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, cookie);
+    if let Some(id) = last_event_id {
+        req = req.header(LAST_EVENT_ID, id);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_member_stream_carries_the_workspace_s_messages_and_resumes_after_the_last_event_id() {
+    let app = spawn_app().await;
+    let key = app.key(Role::Engage).await;
+    let key_b = app.key_in("b", Role::Engage).await;
+    member(&app, "default", "ana@example.com", Role::Read).await;
+    let cookie = signed_in(&app, "ana@example.com", None).await;
+    let [amy, ben] = [conversation(&app, &key, "amy").await, conversation(&app, &key, "ben").await];
+    let elsewhere = conversation(&app, &key_b, "other").await;
+
+    let mut res = watch(&app, &cookie, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut buffer = String::new();
+    app.send_text(&key_b, &elsewhere, "not yours").await;
+    let m1 = customer_says(&app, &key, &amy, "one").await;
+    let m2 = customer_says(&app, &key, &ben, "two").await;
+    let got = next_messages(&mut res, &mut buffer, 2).await;
+    assert_eq!(got, [(m1["id"].as_str().unwrap().to_owned(), m1.clone()), (m2["id"].as_str().unwrap().to_owned(), m2.clone())]);
+    drop(res);
+
+    // Away for two messages: they come first on reconnecting, then live ones, nothing twice.
+    let m3 = customer_says(&app, &key, &amy, "three").await;
+    let m4 = app.send_text(&key, &ben, "four").await;
+    let mut res = watch(&app, &cookie, m2["id"].as_str()).await;
+    let mut buffer = String::new();
+    let m5 = customer_says(&app, &key, &ben, "five").await;
+    let got = next_messages(&mut res, &mut buffer, 3).await;
+    let ids: Vec<&Value> = got.iter().map(|(_, m)| &m["id"]).collect();
+    assert_eq!(ids, [&m3["id"], &m4["id"], &m5["id"]]);
+
+    // An API key may watch; a visitor token, no one, or an unknown id may not.
+    let by_key = app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(by_key.status(), StatusCode::OK);
+    let nobody = send(app.http.get(app.url(INBOX_EVENTS_PATH))).await;
+    nobody.error("UNAUTHORIZED");
+    let unknown = send(app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, &cookie).header(LAST_EVENT_ID, "msg_nope")).await;
+    assert_eq!(unknown.error("BAD_REQUEST"), "Last-Event-ID: not a message of this workspace");
+    let foreign = app.send_text(&key_b, &elsewhere, "b only").await;
+    let foreign_id = foreign["id"].as_str().unwrap();
+    let not_ours = send(app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, &cookie).header(LAST_EVENT_ID, foreign_id)).await;
+    not_ours.error("BAD_REQUEST");
+    let ws = app.workspace("default").await;
+    let widget = app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
+    let session = send(
+        app.http.post(app.url(WIDGET_SESSION_PATH)).header(ORIGIN, "https://shop.example.com").json(&json!({"widgetKey": widget.public_key})),
+    )
+    .await;
+    let token = session.body["token"].as_str().unwrap();
+    let visitor = send(app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(token)).await;
+    visitor.error("FORBIDDEN");
 }
