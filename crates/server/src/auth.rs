@@ -41,6 +41,13 @@ pub struct Authenticator {
     pub session_idle: Duration,
 }
 
+impl Authenticator {
+    /// [`Authenticator::session_idle`] in milliseconds, as sessions record their last use.
+    pub fn session_idle_ms(&self) -> i64 {
+        i64::try_from(self.session_idle.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Principal
 where
     Authenticator: FromRef<S>,
@@ -121,7 +128,7 @@ pub async fn signed_in(auth: &Authenticator, headers: &HeaderMap) -> Result<Opti
     let ended = || ApiError::unauthorized("Your session has ended: sign in again.");
     let session = auth.store.session(&hash).await?.ok_or_else(ended)?;
     let now = now_ms();
-    let idle_ms = i64::try_from(auth.session_idle.as_millis()).unwrap_or(i64::MAX);
+    let idle_ms = auth.session_idle_ms();
     let idle = now.saturating_sub(session.last_seen_ms);
     if idle > idle_ms {
         auth.store.delete_session(&hash).await?;

@@ -103,7 +103,9 @@ async fn sign_in(
     let account = account.filter(|_| matches).ok_or_else(wrong)?;
 
     let token = ids::new_secret("ms", 32);
-    auth.store.create_session(&hash_key(&token), &account.id, now_ms()).await?;
+    let now = now_ms();
+    let expired_before = now.saturating_sub(auth.session_idle_ms());
+    auth.store.create_session(&hash_key(&token), &account.id, now, expired_before).await?;
     tracing::info!(member = %account.id, "member signed in");
     let cookie = Cookie::build((SESSION_COOKIE, token))
         .http_only(true)

@@ -270,6 +270,12 @@ async fn a_session_ends_after_inactivity_and_at_sign_out() {
     assert_eq!(current(&app, &cookie).await.status(), StatusCode::UNAUTHORIZED);
     let never = app.http.get(app.url(INBOX_SESSION_PATH)).send().await.unwrap();
     assert_eq!(never.status(), StatusCode::UNAUTHORIZED);
+
+    // A session nobody comes back to is deleted at the next sign-in.
+    signed_in(&app, "ana@example.com", None).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    signed_in(&app, "ana@example.com", None).await;
+    assert_eq!(session_rows(&app).await, 1);
 }
 
 #[tokio::test]
@@ -292,17 +298,20 @@ async fn a_member_sees_only_their_own_workspace() {
     assert_eq!(me["workspace"]["slug"], "b");
 }
 
+/// A visitor's token and conversation, from a widget on shop.example.com.
+async fn visitor(app: &TestApp) -> (String, String) {
+    let ws = app.workspace("default").await;
+    let widget = app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
+    let input = json!({"widgetKey": widget.public_key});
+    let session = send(app.http.post(app.url(WIDGET_SESSION_PATH)).header(ORIGIN, "https://shop.example.com").json(&input)).await;
+    let field = |value: &Value| value.as_str().unwrap().to_owned();
+    (field(&session.body["token"]), field(&session.body["conversation"]["id"]))
+}
+
 #[tokio::test]
 async fn visitor_tokens_are_refused_on_the_inbox_procedures() {
     let app = spawn_app().await;
-    let ws = app.workspace("default").await;
-    let widget = app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
-    let session = send(
-        app.http.post(app.url(WIDGET_SESSION_PATH)).header(ORIGIN, "https://shop.example.com").json(&json!({"widgetKey": widget.public_key})),
-    )
-    .await;
-    let token = session.body["token"].as_str().unwrap();
-    let conv = session.body["conversation"]["id"].as_str().unwrap();
+    let (token, conv) = &visitor(&app).await;
     app.call::<ListConversations>(token, json!({})).await.error("FORBIDDEN");
     app.call::<MarkRead>(token, json!({"conversationId": conv, "messageId": "m"})).await.error("FORBIDDEN");
     app.call::<ResumeAi>(token, json!({"conversationId": conv})).await.error("FORBIDDEN");
@@ -559,13 +568,22 @@ async fn the_member_stream_carries_the_workspace_s_messages_and_resumes_after_th
     let foreign_id = foreign["id"].as_str().unwrap();
     let not_ours = send(app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, &cookie).header(LAST_EVENT_ID, foreign_id)).await;
     not_ours.error("BAD_REQUEST");
-    let ws = app.workspace("default").await;
-    let widget = app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
-    let session = send(
-        app.http.post(app.url(WIDGET_SESSION_PATH)).header(ORIGIN, "https://shop.example.com").json(&json!({"widgetKey": widget.public_key})),
-    )
-    .await;
-    let token = session.body["token"].as_str().unwrap();
-    let visitor = send(app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(token)).await;
-    visitor.error("FORBIDDEN");
+    let (token, _) = visitor(&app).await;
+    let refused = send(app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(token)).await;
+    refused.error("FORBIDDEN");
+}
+
+#[tokio::test]
+async fn the_demo_member_signs_in_with_the_new_password_of_each_start() {
+    let app = spawn_app().await;
+    let first = connect360_server::demo::seed(&app.store).await.unwrap();
+    let again = connect360_server::demo::seed(&app.store).await.unwrap();
+    assert_ne!(first.member_password, again.member_password);
+    let email = connect360_server::demo::MEMBER_EMAIL;
+    let old = sign_in_as(&app, json!({"email": email, "password": first.member_password})).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = sign_in_as(&app, json!({"email": email, "password": again.member_password})).await;
+    assert_eq!(new.status(), StatusCode::OK);
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE email = ?").bind(email).fetch_one(&app.db().await).await.unwrap();
+    assert_eq!(members, 1, "seeding twice keeps one demo member");
 }

@@ -337,7 +337,8 @@ pub trait Store: Send + Sync + 'static {
     async fn set_password(&self, workspace_id: &str, email: &str, password_hash: &str) -> Result<()>;
     /// The member of workspace `slug` with this (lower-cased) email.
     async fn member_by_email(&self, slug: &str, email: &str) -> Result<Option<MemberAccount>>;
-    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64) -> Result<()>;
+    /// Stores a new session, and deletes those last used before `expired_before_ms`.
+    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64, expired_before_ms: i64) -> Result<()>;
     async fn session(&self, token_hash: &[u8; 32]) -> Result<Option<StoredSession>>;
     /// Slides the session's idle expiry forward.
     async fn touch_session(&self, token_hash: &[u8; 32], now_ms: i64) -> Result<()>;

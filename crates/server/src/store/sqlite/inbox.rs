@@ -4,7 +4,7 @@
 
 use connect360_api::{ConversationSummary, CustomerProfile};
 
-use super::members::count;
+use super::members::{count, unread_count_sql};
 use super::*;
 
 #[derive(sqlx::FromRow)]
@@ -27,7 +27,8 @@ struct SummaryRow {
 
 /// A conversation's activity is its newest message's time, else its creation.
 /// Unread: customer messages after `?2`'s read mark; none without a reader.
-const SUMMARY_SELECT: &str = "
+fn summary_select() -> String {
+    format!("
     WITH latest AS (
         SELECT c.*, (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id) AS last_seq
         FROM conversations c WHERE c.workspace_id = ?1 AND c.parent_id IS NULL
@@ -36,10 +37,7 @@ const SUMMARY_SELECT: &str = "
         FROM latest l
     )
     SELECT r.id, r.name, r.metadata, r.ai_stopped_at, r.last_seq, r.last_activity_at,
-        CASE WHEN ?2 IS NULL THEN 0 ELSE (
-            SELECT COUNT(*) FROM messages m WHERE m.conversation_id = r.id AND m.sender_type = 'customer'
-              AND m.seq > COALESCE((SELECT message_seq FROM read_marks WHERE member_id = ?2 AND conversation_id = r.id), 0)
-        ) END AS unread,
+        CASE WHEN ?2 IS NULL THEN 0 ELSE {unread} END AS unread,
         cus.id AS customer_id, cus.external_id, cus.name AS customer_name, cus.email AS customer_email,
         cus.metadata AS customer_metadata,
         ch.id AS first_channel_id, ch.identifier AS first_channel_identifier
@@ -51,7 +49,10 @@ const SUMMARY_SELECT: &str = "
     )
     WHERE ?3 IS NULL OR (r.last_activity_at, r.id) <= (?3, ?4)
     ORDER BY r.last_activity_at DESC, r.id DESC
-    LIMIT ?5";
+    LIMIT ?5",
+        unread = unread_count_sql("r.id", "?2")
+    )
+}
 
 pub(super) async fn list_conversations(
     store: &SqliteStore,
@@ -63,7 +64,7 @@ pub(super) async fn list_conversations(
         None => (None, None),
     };
     // One row more than asked tells whether an older page exists; it starts the next page.
-    let mut rows: Vec<SummaryRow> = sqlx::query_as(SUMMARY_SELECT)
+    let mut rows: Vec<SummaryRow> = sqlx::query_as(&summary_select())
         .bind(&req.workspace_id)
         .bind(&req.reader)
         .bind(at)

@@ -82,14 +82,27 @@ pub(super) async fn member_by_email(store: &SqliteStore, slug: &str, email: &str
     Ok(row.map(MemberAccount::from))
 }
 
-pub(super) async fn create_session(store: &SqliteStore, token_hash: &[u8; 32], member_id: &str, now_ms: i64) -> Result<()> {
+pub(super) async fn create_session(
+    store: &SqliteStore,
+    token_hash: &[u8; 32],
+    member_id: &str,
+    now_ms: i64,
+    expired_before_ms: i64,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    // Sessions nobody came back to would otherwise stay forever.
+    sqlx::query("DELETE FROM member_sessions WHERE last_seen_ms < ?")
+        .bind(expired_before_ms)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO member_sessions (token_hash, member_id, created_at, last_seen_ms) VALUES (?, ?, ?, ?)")
         .bind(token_hash.as_slice())
         .bind(member_id)
         .bind(clock::now())
         .bind(now_ms)
-        .execute(&store.writer)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -127,10 +140,15 @@ pub(super) async fn delete_session(store: &SqliteStore, token_hash: &[u8; 32]) -
     Ok(())
 }
 
-/// Customer messages of the conversation after the member's read mark.
-const UNREAD_COUNT: &str = "
-    SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND sender_type = 'customer'
-      AND seq > COALESCE((SELECT message_seq FROM read_marks WHERE member_id = ?2 AND conversation_id = ?1), 0)";
+/// The count of customer messages of conversation `conversation` (an SQL
+/// expression) after the read mark of member `member` (one too).
+pub(super) fn unread_count_sql(conversation: &str, member: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM messages um WHERE um.conversation_id = {conversation} AND um.sender_type = 'customer'
+           AND um.seq > COALESCE((SELECT message_seq FROM read_marks
+                                  WHERE member_id = {member} AND conversation_id = {conversation}), 0))"
+    )
+}
 
 pub(super) async fn mark_read(
     store: &SqliteStore,
@@ -159,7 +177,11 @@ pub(super) async fn mark_read(
     .bind(conversation_id)
     .fetch_one(&mut *tx)
     .await?;
-    let unread: i64 = sqlx::query_scalar(UNREAD_COUNT).bind(conversation_id).bind(member_id).fetch_one(&mut *tx).await?;
+    let unread: i64 = sqlx::query_scalar(&format!("SELECT {}", unread_count_sql("?1", "?2")))
+        .bind(conversation_id)
+        .bind(member_id)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(ReadMark { read_up_to, unread_count: count(unread) })
 }

@@ -219,8 +219,8 @@ impl Store for SqliteStore {
         members::member_by_email(self, slug, email).await
     }
 
-    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64) -> Result<()> {
-        members::create_session(self, token_hash, member_id, now_ms).await
+    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64, expired_before_ms: i64) -> Result<()> {
+        members::create_session(self, token_hash, member_id, now_ms, expired_before_ms).await
     }
 
     async fn session(&self, token_hash: &[u8; 32]) -> Result<Option<StoredSession>> {
