@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{Answer, TestApp, send, spawn_app, spawn_app_with};
 use connect360_api::{
-    GetOrCreateConversation, HandOff, INBOX_EVENTS_PATH, INBOX_SESSION_PATH, LAST_EVENT_ID, ListConversations, ListMessages, MarkRead, Procedure,
+    ATTACHMENTS_PATH, GetOrCreateConversation, HandOff, INBOX_EVENTS_PATH, INBOX_SESSION_PATH, LAST_EVENT_ID, ListConversations, ListMessages, MarkRead, Procedure,
     ProcedureKind, ResumeAi, SendMessage, WIDGET_SESSION_PATH,
 };
 use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
@@ -212,6 +212,22 @@ async fn a_signed_in_request_that_changes_something_must_come_from_the_server_s_
     let list = app.http.get(app.url("/api/trpc/v1.connect.listConversations?input=%7B%7D")).header(COOKIE, &cookie);
     assert_eq!(send(list).await.status, StatusCode::OK);
     app.call::<SendMessage>(&key, input).await.data();
+    // Uploads too: refused from elsewhere; from the page, the member's file,
+    // which their cookie then downloads.
+    let upload = |origin: String| {
+        let file = reqwest::multipart::Part::bytes(b"%PDF-1.4 receipt".to_vec()).file_name("receipt.pdf");
+        let form = reqwest::multipart::Form::new().part("file", file);
+        app.http.post(app.url(ATTACHMENTS_PATH)).header(COOKIE, &cookie).header(ORIGIN, origin).multipart(form)
+    };
+    assert_eq!(send(upload("https://evil.example".into())).await.status, StatusCode::FORBIDDEN);
+    let uploaded = send(upload(format!("http://{}", app.addr))).await;
+    assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
+    let file_url = uploaded.body["files"][0]["url"].as_str().unwrap().to_owned();
+    let download = app.http.get(app.url(&file_url)).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.4 receipt");
+    let anonymous = app.http.get(app.url(&file_url)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::NOT_FOUND);
     // Signing in from another site is refused too.
     let res = app
         .http
