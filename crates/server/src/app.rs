@@ -26,6 +26,8 @@ use crate::auth::Authenticator;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::events::EventStreams;
+use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
@@ -52,6 +54,10 @@ pub struct ServeConfig {
     pub metrics: bool,
     /// Events an event-stream subscriber may be behind by before it is ended.
     pub event_buffer: usize,
+    /// Event streams a visitor may hold open at once.
+    pub streams_per_visitor: usize,
+    /// Visitors' event streams one client address may hold open at once.
+    pub streams_per_ip: usize,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,6 +75,8 @@ impl ServeConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             metrics: false,
             event_buffer: crate::hub::DEFAULT_BUFFER,
+            streams_per_visitor: crate::events::limits::DEFAULT_PER_VISITOR,
+            streams_per_ip: crate::events::limits::DEFAULT_PER_IP,
         }
     }
 }
@@ -90,6 +98,7 @@ pub fn router(
         .merge(crate::session::router())
         .merge(crate::attachments::downloads())
         .merge(crate::ai::stream::router())
+        .merge(crate::events::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::map_response(timed_out));
     let api = Router::new()
@@ -220,6 +229,10 @@ impl Application {
             urls: UrlSigner::new(&token_key),
             ai: ai.clone(),
             events: events.clone(),
+            streams: EventStreams {
+                limits: StreamLimits::new(config.streams_per_visitor, config.streams_per_ip),
+                buffer: config.event_buffer,
+            },
         };
         let metrics_upkeep = match config.metrics {
             true => {
@@ -252,10 +265,11 @@ impl Application {
         let ai_runner = self.ai_runner.map(tokio::spawn);
         let metrics_upkeep = self.metrics_upkeep.map(tokio::spawn);
         let ai = self.ai;
-        let served = axum::serve(self.listener, self.router)
+        // The client's address: the event streams' per-address cap.
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                // Open AI streams would otherwise hold the stop up until their reply.
+                // Open streams would otherwise hold the stop up until their reply or for ever.
                 ai.close();
             })
             .await;

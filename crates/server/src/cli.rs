@@ -54,6 +54,8 @@ pub enum Command {
         /// anyone who reaches the port can read them, see README "Metrics").
         #[arg(long, env = "CONNECT360_METRICS")]
         metrics: bool,
+        #[command(flatten)]
+        streams: StreamArgs,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {
@@ -80,6 +82,21 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+}
+
+/// The event streams' caps (visitors only; API keys are not capped) and buffer.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Event streams one visitor may hold open at once (tabs, devices); beyond, 429.
+    #[arg(long, env = "CONNECT360_MAX_STREAMS_PER_VISITOR", default_value_t = crate::events::limits::DEFAULT_PER_VISITOR)]
+    pub max_streams_per_visitor: usize,
+    /// Visitors' event streams one client address may hold open at once; beyond, 429.
+    #[arg(long, env = "CONNECT360_MAX_STREAMS_PER_IP", default_value_t = crate::events::limits::DEFAULT_PER_IP)]
+    pub max_streams_per_ip: usize,
+    /// Events a stream's reader may be behind by before the stream is ended
+    /// (the client then resumes with Last-Event-ID).
+    #[arg(long, env = "CONNECT360_EVENT_BUFFER", default_value_t = crate::hub::DEFAULT_BUFFER)]
+    pub event_buffer: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,8 +257,15 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, demo, metrics } => {
-            let config = ServeConfig { demo, metrics, ..ServeConfig::new(addr, data.dir.clone(), widget_dir) };
+        Command::Serve { addr, data, widget_dir, demo, metrics, streams } => {
+            let config = ServeConfig {
+                demo,
+                metrics,
+                event_buffer: streams.event_buffer,
+                streams_per_visitor: streams.max_streams_per_visitor,
+                streams_per_ip: streams.max_streams_per_ip,
+                ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
+            };
             let app = Application::build(&config).await?;
             let shutdown = shutdown_signal().context("installing signal handlers")?;
             let addr = app.local_addr()?;

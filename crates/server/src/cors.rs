@@ -24,6 +24,8 @@ use crate::auth::host_of_origin;
 use crate::store::Store;
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// An event stream's resume point (`connect360_api::LAST_EVENT_ID`).
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static(connect360_api::LAST_EVENT_ID);
 
 /// Browsers on a widget's site may call with what the widget sends;
 /// `x-api-key` is not among it: keys stay off the web.
@@ -33,7 +35,7 @@ pub fn layer(store: Arc<dyn Store>) -> CorsLayer {
             allowed(store.as_ref(), &origin).await
         }))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE, IDEMPOTENCY_KEY])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, IDEMPOTENCY_KEY, LAST_EVENT_ID])
         .max_age(Duration::from_secs(600))
 }
 

@@ -13,6 +13,7 @@ pub mod cors;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod hub;
 pub mod ids;
