@@ -93,18 +93,22 @@ pub fn router(
     timeout: Duration,
     metrics: bool,
 ) -> Router {
-    let timed = Router::new()
+    let timed = |routes: Router<AppState>| {
+        routes
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+            .layer(axum::middleware::map_response(timed_out))
+    };
+    let calls = Router::new()
         .merge(crate::trpc::router())
         .merge(crate::session::router())
         .merge(crate::attachments::downloads())
-        .merge(crate::ai::stream::router())
-        .merge(crate::events::router())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(axum::middleware::map_response(timed_out));
+        .merge(crate::ai::stream::router());
     let api = Router::new()
-        .merge(timed)
+        .merge(timed(calls))
         .merge(crate::attachments::uploads())
         .layer(crate::cors::layer(state.store.clone()))
+        // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
+        .merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone())))
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
