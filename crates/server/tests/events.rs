@@ -186,6 +186,72 @@ async fn a_resumed_stream_gets_exactly_what_it_missed_then_live_messages_once() 
     assert_eq!(events.next().await.unwrap().id, tenth["id"]);
 }
 
+/// The conversation's message ids, oldest first, as listMessages pages them.
+async fn all_ids(app: &TestApp, key: &str, conv: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = app.call::<connect360_api::ListMessages>(key, json!({"conversationId": conv, "limit": 100, "cursor": cursor})).await;
+        let page = page.data().clone();
+        let mut older: Vec<String> = page["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+        older.append(&mut ids);
+        ids = older;
+        cursor = page["nextCursor"].clone();
+        if cursor.is_null() {
+            return ids;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_opened_while_messages_are_stored_get_each_one_once_in_store_order() {
+    let app = spawn_app().await;
+    let (read, engage) = (app.key(Role::Read).await, app.key(Role::Engage).await);
+    let conv = app.conversation(&engage).await;
+    // More than a page of the catch-up behind.
+    let mut first = String::new();
+    for n in 0..150 {
+        let id = app.send_text(&engage, &conv, &format!("before {n}")).await["id"].as_str().unwrap().to_owned();
+        if n == 0 {
+            first = id;
+        }
+    }
+    let writer = tokio::spawn({
+        let (url, engage, conv) = (app.url("/api/trpc/v1.connect.send"), engage.clone(), conv.clone());
+        async move {
+            let http = reqwest::Client::new();
+            for n in 0..=100 {
+                let text = if n == 100 { "end".to_owned() } else { format!("during {n}") };
+                let body = json!({"conversationId": conv, "content": {"en": text}});
+                assert!(http.post(&url).bearer_auth(&engage).json(&body).send().await.unwrap().status().is_success());
+            }
+        }
+    });
+    // Opened at different moments while the writer stores: each reads until "end".
+    let readers = (0..6u64).map(|k| {
+        let (app, read, conv, first) = (&app, &read, &conv, &first);
+        async move {
+            tokio::time::sleep(Duration::from_millis(40 * k)).await;
+            let mut events = open(app, read, conv, Some(first)).await.unwrap();
+            let mut ids = Vec::new();
+            loop {
+                let frame = events.next().await.unwrap();
+                ids.push(frame.id);
+                if frame.data["content"]["en"] == "end" {
+                    return ids;
+                }
+            }
+        }
+    });
+    let received = futures_util::future::join_all(readers).await;
+    writer.await.unwrap();
+    let stored = all_ids(&app, &read, &conv).await;
+    assert_eq!(stored.len(), 251);
+    for ids in received {
+        assert_eq!(ids, stored[1..], "every message after the first, once, in store order");
+    }
+}
+
 #[tokio::test]
 async fn a_visitor_sees_the_support_reply_at_once_and_the_ai_reply_on_the_same_stream() {
     let app = spawn_app().await;
