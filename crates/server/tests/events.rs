@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{TestApp, spawn_app, spawn_app_with};
-use connect360_api::{EVENTS_PATH, SendMessage, WIDGET_SESSION_PATH};
-use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
+use connect360_api::{EVENTS_PATH, SendMessage};
+use connect360_server::domain::{AgentConfig, FaqSettings, Role};
 use connect360_server::hub::Topic;
 use connect360_server::store::Store;
 use connect360_server::visitor_token::TokenSigner;
@@ -127,23 +127,7 @@ async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
 
 /// Guest visitors of a widget on example.com: each one's token and conversation.
 async fn visitors(app: &TestApp, n: usize) -> Vec<(String, String)> {
-    let ws = app.workspace("default").await;
-    let domain = Domain::parse("d", "example.com").unwrap();
-    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
-    let mut sessions = Vec::new();
-    for _ in 0..n {
-        let res = app
-            .http
-            .post(app.url(WIDGET_SESSION_PATH))
-            .header("origin", "https://example.com")
-            .json(&json!({"widgetKey": widget.public_key}))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = res.json().await.unwrap();
-        sessions.push((body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned()));
-    }
-    sessions
+    common::guests(app, n).await.into_iter().map(|g| (g.token, g.conversation_id)).collect()
 }
 
 #[tokio::test]
