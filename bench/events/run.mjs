@@ -9,12 +9,17 @@
 //    send's acknowledgement (its answer received) to the message's event,
 //    and from the send's start, p50 / p99 / max over every delivery.
 //
+// 0. control: as many plain keep-alive connections, idle after one
+//    request, to tell what a connection costs the server from what a
+//    stream adds to it.
+//
 // Streams are raw TCP connections (node:net) reading the SSE text: the
 // client's own cost stays small next to the server's. Every stream uses the
 // API key (trusted backends are not capped); the visitor caps are not in
 // the way. Prints the figures; exits non-zero only when it could not measure.
 //
-// Environment: SERVER_URL, KEY (an engage API key), SERVER_PID, and
+// Environment: PHASE (control, idle or fanout), SERVER_URL, KEY (an engage
+// API key), SERVER_PID, and
 // optionally IDLE_STREAMS (2000), IDLE_SECONDS (30), FANOUT_STREAMS (500),
 // FANOUT_ROUNDS (20).
 
@@ -119,6 +124,46 @@ function percentile(sorted, p) {
 
 const ms = (v) => `${v.toFixed(1)} ms`;
 
+/** One keep-alive connection that asked for /healthz and stays open, idle. */
+function openIdleConnection() {
+  const socket = net.connect(Number(server.port), server.hostname);
+  socket.setEncoding('utf8');
+  socket.write(`GET /healthz HTTP/1.1\r\nhost: ${server.host}\r\n\r\n`);
+  let text = '';
+  const ready = new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\r\n\r\nok\n')) resolve();
+    });
+  });
+  return { socket, ready };
+}
+
+/** The same number of plain keep-alive connections: what a connection costs without a stream. */
+async function connections() {
+  // Warm-up, as for the streams.
+  const warm = await pool(50, 50, async () => {
+    const c = openIdleConnection();
+    await c.ready;
+    return c;
+  });
+  warm.forEach((c) => c.socket.destroy());
+  await sleep(2000);
+  const before = rssKiB();
+  const open = await pool(IDLE_STREAMS, 200, async () => {
+    const c = openIdleConnection();
+    await c.ready;
+    return c;
+  });
+  await sleep(3000);
+  const after = rssKiB();
+  open.forEach((c) => c.socket.destroy());
+  await sleep(2000);
+  const perConnection = ((after - before) * 1024) / IDLE_STREAMS;
+  console.log(`control: ${IDLE_STREAMS} idle keep-alive connections (GET /healthz answered, no stream): RSS ${before} → ${after} KiB, ${(perConnection / 1024).toFixed(2)} KiB per connection`);
+}
+
 async function idle() {
   console.log(`idle: ${IDLE_STREAMS} streams, one conversation each`);
   const conversations = await pool(IDLE_STREAMS, 32, conversation);
@@ -197,6 +242,10 @@ async function fanout() {
   console.log(`  from the send's start: p50 ${ms(percentile(fromStart, 50))}, p99 ${ms(percentile(fromStart, 99))}, max ${ms(fromStart[n - 1])}`);
 }
 
-await idle();
-await fanout();
+// Each phase runs on a fresh server (bench/events/run starts one per phase),
+// so that no phase reuses memory another one freed.
+const phases = { control: connections, idle, fanout };
+const phase = phases[process.env.PHASE];
+if (!phase) throw new Error(`PHASE must be one of ${Object.keys(phases).join(', ')}`);
+await phase();
 process.exit(0);
