@@ -270,6 +270,31 @@ async fn a_visitor_sees_the_support_reply_at_once_and_the_ai_reply_on_the_same_s
     assert_eq!(reply[0].id, reply[0].data["id"].as_str().unwrap());
 }
 
+#[tokio::test]
+async fn a_visitor_s_stream_carries_attachment_urls_signed_for_them_as_list_messages_does() {
+    let app = spawn_app().await;
+    let engage = app.key(Role::Engage).await;
+    let (token, conv) = visitors(&app, 1).await.remove(0);
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(b"receipt".to_vec()).file_name("receipt.txt"));
+    let res = app.http.post(app.url(connect360_api::ATTACHMENTS_PATH)).bearer_auth(&engage).multipart(form).send().await.unwrap();
+    let uploaded: Value = res.json().await.unwrap();
+    let file_id = uploaded["files"][0]["id"].as_str().unwrap().to_owned();
+
+    let mut visitor = open(&app, &token, &conv, None).await.unwrap();
+    let mut backend = open(&app, &engage, &conv, None).await.unwrap();
+    let body = json!({"conversationId": conv, "content": {"en": "Your receipt"}, "attachmentIds": [file_id]});
+    app.call::<SendMessage>(&engage, body).await.data();
+    let seen = visitor.next().await.unwrap().data;
+    let listed = app.call::<connect360_api::ListMessages>(&token, json!({"conversationId": conv})).await;
+    assert_eq!(seen, listed.data()["items"][0], "as listMessages gives it to the visitor");
+    let url = seen["attachments"][0]["url"].as_str().unwrap();
+    assert!(url.contains("sig=") && url.contains("for=customer"), "{url}");
+    // An API key's stream gets the plain path, fetched with the key.
+    let plain = backend.next().await.unwrap().data;
+    assert!(!plain["attachments"][0]["url"].as_str().unwrap().contains("sig="), "{plain}");
+}
+
 /// The customer id a visitor token was issued to.
 async fn visitor_customer(app: &TestApp, token: &str) -> String {
     let signer = TokenSigner::new(app.store.token_key().await.unwrap());
