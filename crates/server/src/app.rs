@@ -28,6 +28,8 @@ use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
 use crate::sign_in::SignInLimits;
+use crate::events::EventStreams;
+use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
@@ -60,6 +62,10 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Events an event-stream subscriber may be behind by before it is ended.
     pub event_buffer: usize,
+    /// Event streams a visitor may hold open at once.
+    pub streams_per_visitor: usize,
+    /// Visitors' event streams one client address may hold open at once.
+    pub streams_per_ip: usize,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -79,6 +85,8 @@ impl ServeConfig {
             session_idle: crate::auth::DEFAULT_SESSION_IDLE,
             public_url: None,
             event_buffer: crate::hub::DEFAULT_BUFFER,
+            streams_per_visitor: crate::events::limits::DEFAULT_PER_VISITOR,
+            streams_per_ip: crate::events::limits::DEFAULT_PER_IP,
         }
     }
 }
@@ -95,20 +103,25 @@ pub fn router(
     timeout: Duration,
     metrics: bool,
 ) -> Router {
-    let timed = Router::new()
+    let timed = |routes: Router<AppState>| {
+        routes
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+            .layer(axum::middleware::map_response(timed_out))
+    };
+    let calls = Router::new()
         .merge(crate::trpc::router())
         .merge(crate::session::router())
         .merge(crate::sign_in::router())
         .merge(crate::attachments::downloads())
         .merge(crate::ai::stream::router())
-        .merge(crate::inbox_events::router())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(axum::middleware::map_response(timed_out));
+        .merge(crate::inbox_events::router());
     let api = Router::new()
-        .merge(timed)
+        .merge(timed(calls))
         .merge(crate::attachments::uploads())
         .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
         .layer(crate::cors::layer(state.store.clone()))
+        // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
+        .merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone())))
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
@@ -235,6 +248,10 @@ impl Application {
             urls: UrlSigner::new(&token_key),
             ai: ai.clone(),
             events: events.clone(),
+            streams: EventStreams {
+                limits: StreamLimits::new(config.streams_per_visitor, config.streams_per_ip),
+                buffer: config.event_buffer,
+            },
         };
         let metrics_upkeep = match config.metrics {
             true => {
@@ -267,12 +284,11 @@ impl Application {
         let ai_runner = self.ai_runner.map(tokio::spawn);
         let metrics_upkeep = self.metrics_upkeep.map(tokio::spawn);
         let ai = self.ai;
-        // Sign-in attempts are limited per client address.
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
+        // The client's address: sign-in attempts and the event streams' per-address caps.
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                // Open AI streams would otherwise hold the stop up until their reply.
+                // Open streams would otherwise hold the stop up until their reply or for ever.
                 ai.close();
             })
             .await;

@@ -72,6 +72,8 @@ pub enum Command {
         /// Minutes without a request after which an inbox session ends.
         #[arg(long, env = "CONNECT360_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
         session_idle_minutes: u64,
+        #[command(flatten)]
+        streams: StreamArgs,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {
@@ -98,6 +100,21 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+}
+
+/// The event streams' caps (visitors only; API keys are not capped) and buffer.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Event streams one visitor may hold open at once (tabs, devices); beyond, 429.
+    #[arg(long, env = "CONNECT360_MAX_STREAMS_PER_VISITOR", default_value_t = crate::events::limits::DEFAULT_PER_VISITOR)]
+    pub max_streams_per_visitor: usize,
+    /// Visitors' event streams one client address may hold open at once; beyond, 429.
+    #[arg(long, env = "CONNECT360_MAX_STREAMS_PER_IP", default_value_t = crate::events::limits::DEFAULT_PER_IP)]
+    pub max_streams_per_ip: usize,
+    /// Events a stream's reader may be behind by before the stream is ended
+    /// (the client then resumes with Last-Event-ID).
+    #[arg(long, env = "CONNECT360_EVENT_BUFFER", default_value_t = crate::hub::DEFAULT_BUFFER)]
+    pub event_buffer: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -278,7 +295,7 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, demo, metrics, public_url, session_idle_minutes } => {
+        Command::Serve { addr, data, widget_dir, demo, metrics, public_url, session_idle_minutes, streams } => {
             let public_url = public_url
                 .map(|u| validate::http_url("--public-url", &u).map_err(|e| anyhow::anyhow!(e.message)))
                 .transpose()?;
@@ -287,6 +304,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 metrics,
                 public_url,
                 session_idle: std::time::Duration::from_secs(session_idle_minutes.max(1) * 60),
+                event_buffer: streams.event_buffer,
+                streams_per_visitor: streams.max_streams_per_visitor,
+                streams_per_ip: streams.max_streams_per_ip,
                 ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
             };
             let app = Application::build(&config).await?;

@@ -14,6 +14,7 @@ pub mod csrf;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod hub;
 pub mod ids;

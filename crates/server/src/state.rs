@@ -13,6 +13,7 @@ use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
 use crate::csrf::PublicOrigin;
 use crate::sign_in::SignInLimits;
+use crate::events::EventStreams;
 use crate::hub::EventBus;
 use crate::store::Store;
 use crate::visitor_token::TokenSigner;
@@ -37,4 +38,6 @@ pub struct AppState {
     pub origin: PublicOrigin,
     /// Messages and replies as they happen, to the event streams.
     pub events: Arc<dyn EventBus>,
+    /// The event streams' caps and buffer.
+    pub streams: EventStreams,
 }

@@ -319,3 +319,48 @@ pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Resu
     let items = messages_from_rows(&mut conn, rows).await?;
     Ok(Page { items, next_cursor })
 }
+
+pub(super) async fn message_cursor(
+    store: &SqliteStore,
+    workspace_id: &str,
+    conversation_id: &str,
+    only_customer: Option<&str>,
+    after: Option<(&str, &str)>,
+) -> Result<MessageCursor> {
+    let mut conn = store.reader.acquire().await?;
+    visible_conversation(&mut conn, workspace_id, conversation_id, only_customer).await?;
+    let (seq, message_id) = match after {
+        Some((field, id)) => (message_seq(&mut conn, conversation_id, id, field).await?, Some(id.to_owned())),
+        None => sqlx::query_as::<_, (i64, String)>(
+            "SELECT seq, id FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map_or((0, None), |(seq, id)| (seq, Some(id))),
+    };
+    Ok(MessageCursor {
+        workspace_id: workspace_id.to_owned(),
+        conversation_id: conversation_id.to_owned(),
+        seq,
+        message_id,
+    })
+}
+
+pub(super) async fn messages_after(store: &SqliteStore, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
+    let mut conn = store.reader.acquire().await?;
+    let rows: Vec<MessageRow> =
+        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"))
+            .bind(&cursor.conversation_id)
+            .bind(cursor.seq)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?;
+    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+    let messages = messages_from_rows(&mut conn, rows).await?;
+    Ok(seqs
+        .into_iter()
+        .zip(messages)
+        .map(|(seq, message)| StoredMessage { workspace_id: cursor.workspace_id.clone(), seq, message })
+        .collect())
+}

@@ -195,6 +195,20 @@ impl Store for SqliteStore {
         conversations::resume_ai(self, workspace_id, conversation_id).await
     }
 
+    async fn message_cursor(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+        after: Option<(&str, &str)>,
+    ) -> Result<MessageCursor> {
+        messages::message_cursor(self, workspace_id, conversation_id, only_customer, after).await
+    }
+
+    async fn messages_after(&self, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
+        messages::messages_after(self, cursor, limit).await
+    }
+
     async fn create_template(&self, workspace_id: &str, name: &str, content: &Content) -> Result<Template> {
         templates::create_template(self, workspace_id, name, content).await
     }
