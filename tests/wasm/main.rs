@@ -218,7 +218,7 @@ async fn prepending_history_keeps_the_view_in_place() {
     let anchor = root.query_selector("[data-id=\"m52\"]").unwrap().unwrap();
     let top_before = anchor.get_bounding_client_rect().top();
 
-    let before = Some((list.scroll_height(), list.scroll_top()));
+    let before = chat.ui.scroll_mark();
     let older: Vec<Message> = (10..50)
         .map(|i| message(&format!("m{i}"), i, "customer", &format!("older {i}"), None))
         .collect();
