@@ -12,7 +12,7 @@ use web_sys::ReadableStreamDefaultReader;
 use super::client::Client;
 use super::error::{ClientError, refusal};
 use super::json::encode;
-use super::sse::{Parser, ai_event};
+use super::sse::{Parser, event_of};
 use super::url;
 
 impl Client {
@@ -51,7 +51,7 @@ impl Client {
             }
             let bytes = Reflect::get(&chunk, &"value".into()).map_err(network)?;
             for frame in parser.push(&Uint8Array::new(&bytes).to_vec()) {
-                let Some(event) = ai_event(&frame) else { continue };
+                let Some(event) = event_of(&frame) else { continue };
                 if !on_event(event.map_err(ClientError::Decode)?) {
                     // Nothing more is wanted: the server may stop writing.
                     _ = reader.cancel();
