@@ -1,4 +1,4 @@
-//! The AI reply being waited for, as far as the stream has written it.
+//! The AI reply being waited for, as far as the event stream has written it.
 
 use connect360_api::AiStreamEvent;
 use leptos::prelude::*;
@@ -26,27 +26,15 @@ impl ReplyStream {
         self.pending.set(None);
     }
 
-    /// Where the stream of the reply to `after` resumes; `None` once a newer
-    /// question's reply is followed instead.
-    pub fn cursor(self, after: &str) -> Option<String> {
-        self.pending.with_untracked(|r| r.as_ref().filter(|r| r.after == after).map(|r| r.cursor.clone()))
-    }
-
-    /// Takes an event of the reply to `after` in.
-    pub fn on_event(self, after: &str, event: &AiStreamEvent) -> Next {
-        let mut next = Next::Done;
+    /// Takes an event of the stream in: the draft grows, or goes once the
+    /// reply is stored or none will come. Nothing changes while no reply is
+    /// waited for.
+    pub fn on_event(self, event: &AiStreamEvent) {
+        if self.pending.with_untracked(Option::is_none) {
+            return;
+        }
         self.pending.update(|r| {
-            if let Some(r) = r.as_mut().filter(|r| r.after == after) {
-                next = r.on_event(event);
-            }
-        });
-        next
-    }
-
-    /// The reply to `after` is done or given up: its draft goes.
-    pub fn finish(self, after: &str) {
-        self.pending.update(|r| {
-            if r.as_ref().is_some_and(|r| r.after == after) {
+            if r.as_mut().is_some_and(|r| r.on_event(event) == Next::Done) {
                 *r = None;
             }
         });
