@@ -26,6 +26,9 @@ use crate::auth::Authenticator;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::events::EventStreams;
+use crate::events::limits::StreamLimits;
+use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
 use crate::visitor_token::TokenSigner;
@@ -49,6 +52,12 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Record metrics and serve them at `GET /metrics` (see [`crate::telemetry`]).
     pub metrics: bool,
+    /// Events an event-stream subscriber may be behind by before it is ended.
+    pub event_buffer: usize,
+    /// Event streams a visitor may hold open at once.
+    pub streams_per_visitor: usize,
+    /// Visitors' event streams one client address may hold open at once.
+    pub streams_per_ip: usize,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,6 +74,9 @@ impl ServeConfig {
             ai_runner: true,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             metrics: false,
+            event_buffer: crate::hub::DEFAULT_BUFFER,
+            streams_per_visitor: crate::events::limits::DEFAULT_PER_VISITOR,
+            streams_per_ip: crate::events::limits::DEFAULT_PER_IP,
         }
     }
 }
@@ -81,17 +93,22 @@ pub fn router(
     timeout: Duration,
     metrics: bool,
 ) -> Router {
-    let timed = Router::new()
+    let timed = |routes: Router<AppState>| {
+        routes
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+            .layer(axum::middleware::map_response(timed_out))
+    };
+    let calls = Router::new()
         .merge(crate::trpc::router())
         .merge(crate::session::router())
         .merge(crate::attachments::downloads())
-        .merge(crate::ai::stream::router())
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(axum::middleware::map_response(timed_out));
+        .merge(crate::ai::stream::router());
     let api = Router::new()
-        .merge(timed)
+        .merge(timed(calls))
         .merge(crate::attachments::uploads())
         .layer(crate::cors::layer(state.store.clone()))
+        // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
+        .merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone())))
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
@@ -149,13 +166,15 @@ pub struct Application {
     /// Drains the metrics' histograms, when metrics are on.
     metrics_upkeep: Option<BackgroundTask>,
     ai: Ai,
+    events: Arc<dyn EventBus>,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Application {
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Application> {
-        let store = SqliteStore::open(&config.data_dir).await?;
+        let events: Arc<dyn EventBus> = Arc::new(InProcessHub::new(config.event_buffer));
+        let store = SqliteStore::open(&config.data_dir, events.clone()).await?;
         store
             // The demo names it: its support team shows as "Nordwind support".
             .ensure_workspace(DEFAULT_WORKSPACE, if config.demo { crate::demo::WORKSPACE_NAME } else { "Default" })
@@ -201,7 +220,7 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
-        let ai = Ai::default();
+        let ai = Ai::new(events.clone());
         let ai_runner = config
             .ai_runner
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
@@ -213,6 +232,11 @@ impl Application {
             spool: SpoolDir(Arc::new(spool_dir)),
             urls: UrlSigner::new(&token_key),
             ai: ai.clone(),
+            events: events.clone(),
+            streams: EventStreams {
+                limits: StreamLimits::new(config.streams_per_visitor, config.streams_per_ip),
+                buffer: config.event_buffer,
+            },
         };
         let metrics_upkeep = match config.metrics {
             true => {
@@ -222,7 +246,12 @@ impl Application {
             false => None,
         };
         let router = router(state, assets, demo.clone(), config.request_timeout, config.metrics);
-        Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai })
+        Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai, events })
+    }
+
+    /// The hub the server's events go through (tests count its subscribers).
+    pub fn events(&self) -> Arc<dyn EventBus> {
+        self.events.clone()
     }
 
     pub fn demo(&self) -> Option<&Demo> {
@@ -240,10 +269,11 @@ impl Application {
         let ai_runner = self.ai_runner.map(tokio::spawn);
         let metrics_upkeep = self.metrics_upkeep.map(tokio::spawn);
         let ai = self.ai;
-        let served = axum::serve(self.listener, self.router)
+        // The client's address: the event streams' per-address cap.
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 shutdown.await;
-                // Open AI streams would otherwise hold the stop up until their reply.
+                // Open streams would otherwise hold the stop up until their reply or for ever.
                 ai.close();
             })
             .await;

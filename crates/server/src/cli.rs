@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -9,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::{Application, ServeConfig, shutdown_signal};
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
+use crate::hub::InProcessHub;
 use crate::store::{SqliteStore, Store, Workspace};
 use crate::validate;
 
@@ -52,6 +54,8 @@ pub enum Command {
         /// anyone who reaches the port can read them, see README "Metrics").
         #[arg(long, env = "CONNECT360_METRICS")]
         metrics: bool,
+        #[command(flatten)]
+        streams: StreamArgs,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {
@@ -78,6 +82,21 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+}
+
+/// The event streams' caps (visitors only; API keys are not capped) and buffer.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Event streams one visitor may hold open at once (tabs, devices); beyond, 429.
+    #[arg(long, env = "CONNECT360_MAX_STREAMS_PER_VISITOR", default_value_t = crate::events::limits::DEFAULT_PER_VISITOR)]
+    pub max_streams_per_visitor: usize,
+    /// Visitors' event streams one client address may hold open at once; beyond, 429.
+    #[arg(long, env = "CONNECT360_MAX_STREAMS_PER_IP", default_value_t = crate::events::limits::DEFAULT_PER_IP)]
+    pub max_streams_per_ip: usize,
+    /// Events a stream's reader may be behind by before the stream is ended
+    /// (the client then resumes with Last-Event-ID).
+    #[arg(long, env = "CONNECT360_EVENT_BUFFER", default_value_t = crate::hub::DEFAULT_BUFFER)]
+    pub event_buffer: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,9 +235,15 @@ impl AgentKindArgs {
     }
 }
 
+/// The store for one admin command. Its writes are not messages, and no
+/// stream of this process watches: its events go nowhere.
+async fn admin_store(data: &DataArg) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&data.dir, Arc::new(InProcessHub::default())).await
+}
+
 /// Opens the store and finds (or creates) the named workspace.
 async fn open(data: &DataArg, slug: &str) -> anyhow::Result<(SqliteStore, Workspace)> {
-    let store = SqliteStore::open(&data.dir).await?;
+    let store = admin_store(data).await?;
     let workspace = store
         .ensure_workspace(slug, slug)
         .await
@@ -232,8 +257,15 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, demo, metrics } => {
-            let config = ServeConfig { demo, metrics, ..ServeConfig::new(addr, data.dir.clone(), widget_dir) };
+        Command::Serve { addr, data, widget_dir, demo, metrics, streams } => {
+            let config = ServeConfig {
+                demo,
+                metrics,
+                event_buffer: streams.event_buffer,
+                streams_per_visitor: streams.max_streams_per_visitor,
+                streams_per_ip: streams.max_streams_per_ip,
+                ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
+            };
             let app = Application::build(&config).await?;
             let shutdown = shutdown_signal().context("installing signal handlers")?;
             let addr = app.local_addr()?;
@@ -258,7 +290,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Workspace { command: WorkspaceCommand::Create { data, slug, name } } => {
             let slug = checked("--slug", &slug)?;
-            let store = SqliteStore::open(&data.dir).await?;
+            let store = admin_store(&data).await?;
             let workspace = store.ensure_workspace(&slug, &checked("--name", &name)?).await?;
             println!("{}", workspace.id);
         }

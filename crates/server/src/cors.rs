@@ -7,7 +7,8 @@
 //! What changed with it: an `OPTIONS` without `Access-Control-Request-Method`
 //! is answered as a preflight too (it used to reach the routes, which
 //! refused the method), `Vary` also names the two request headers of a
-//! preflight, and the methods read `GET,POST`.
+//! preflight, and the methods read `GET,POST`. The event stream has a
+//! layer of its own ([`events_layer`]), whose preflight allows `Last-Event-ID`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,16 +25,25 @@ use crate::auth::host_of_origin;
 use crate::store::Store;
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// An event stream's resume point (`connect360_api::LAST_EVENT_ID`).
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static(connect360_api::LAST_EVENT_ID);
 
 /// Browsers on a widget's site may call with what the widget sends;
 /// `x-api-key` is not among it: keys stay off the web.
 pub fn layer(store: Arc<dyn Store>) -> CorsLayer {
+    widget_sites(store).allow_methods([Method::GET, Method::POST]).allow_headers([AUTHORIZATION, CONTENT_TYPE, IDEMPOTENCY_KEY])
+}
+
+/// The event stream's: a GET that resumes with `Last-Event-ID`.
+pub fn events_layer(store: Arc<dyn Store>) -> CorsLayer {
+    widget_sites(store).allow_methods([Method::GET]).allow_headers([AUTHORIZATION, LAST_EVENT_ID])
+}
+
+fn widget_sites(store: Arc<dyn Store>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::async_predicate(move |origin: HeaderValue, _| async move {
             allowed(store.as_ref(), &origin).await
         }))
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE, IDEMPOTENCY_KEY])
         .max_age(Duration::from_secs(600))
 }
 

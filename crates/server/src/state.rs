@@ -11,6 +11,8 @@ use crate::attachments::storage::FileStorage;
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::events::EventStreams;
+use crate::hub::EventBus;
 use crate::store::Store;
 use crate::visitor_token::TokenSigner;
 
@@ -28,4 +30,8 @@ pub struct AppState {
     pub urls: UrlSigner,
     /// Wakes the AI runner; carries the replies it writes to their watchers.
     pub ai: Ai,
+    /// Messages and replies as they happen, to the event streams.
+    pub events: Arc<dyn EventBus>,
+    /// The event streams' caps and buffer.
+    pub streams: EventStreams,
 }

@@ -142,8 +142,8 @@ pub fn ai_requests_pending(count: usize) {
     gauge!(AI_REQUESTS_PENDING).set(count as f64);
 }
 
-/// One open event stream, counted while it lives. `stream` names the kind
-/// (`ai` today; the real-time updates can add theirs).
+/// One open event stream, counted while it lives. `stream` names the kind:
+/// `ai` (`ai-stream`) or `events` (a conversation's event stream).
 pub struct OpenStream(&'static str);
 
 impl OpenStream {

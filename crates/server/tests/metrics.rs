@@ -114,6 +114,15 @@ async fn requests_calls_streams_and_commits_are_counted() {
     drop(stream);
     eventually(&app, "connect360_event_streams_open", &open, 0.0).await;
 
+    // So is a conversation's event stream, under its own label.
+    let events = app.http.get(app.url(connect360_api::EVENTS_PATH)).query(&[("conversationId", &conv)]).bearer_auth(&key);
+    let events = events.send().await.unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let open = [("stream", "events")];
+    eventually(&app, "connect360_event_streams_open", &open, 1.0).await;
+    drop(events);
+    eventually(&app, "connect360_event_streams_open", &open, 0.0).await;
+
     // The runner, started on the same store, finds the request pending and answers it.
     let app = app
         .restart(|c| c.metrics = true)

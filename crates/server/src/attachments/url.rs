@@ -9,9 +9,11 @@
 //! conversation takes its links with it. API-key answers get the plain path,
 //! fetched with the key in the header: keys live on backends, which can.
 
+use connect360_api::Message;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::auth::Principal;
 use crate::domain::files::{asset_path, key_of_path};
 
 /// A signed URL works for at least this long…
@@ -104,6 +106,18 @@ impl UrlSigner {
         match key_of_path(path) {
             Some(key) => self.signed_url(&key, grantee, now),
             None => path.to_owned(),
+        }
+    }
+
+    /// Signs the attachments' URLs of messages answered to `principal`: a
+    /// visitor's, so that the widget can show images with a plain
+    /// `<img src>`; API keys fetch with their header and get plain paths.
+    pub fn sign_messages(&self, principal: &Principal, messages: &mut [Message]) {
+        let Principal::Visitor(v) = principal else { return };
+        let grantee = Grantee::Customer(v.customer_id.clone());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for attachment in messages.iter_mut().flat_map(|m| m.attachments.iter_mut()) {
+            attachment.url = self.sign_path(&attachment.url, &grantee, now);
         }
     }
 

@@ -4,7 +4,6 @@ use connect360_api::{self as api, Content, ListMessagesInput, Message, Page, Sen
 use sha2::{Digest, Sha256};
 
 use super::{Ctx, Handle};
-use crate::attachments::url::Grantee;
 use crate::auth::Principal;
 use crate::domain::{MemberPrincipal, Permission};
 use crate::visitor_token::VisitorClaims;
@@ -176,15 +175,9 @@ impl Handle for api::SendMessage {
     }
 }
 
-/// A visitor's answers carry URLs signed for them, so that the widget can
-/// show images with a plain `<img src>`; API keys fetch with their header.
+/// See [`crate::attachments::url::UrlSigner::sign_messages`].
 fn sign_attachments(ctx: &Ctx<'_>, messages: &mut [Message]) -> Result<(), ApiError> {
-    let Principal::Visitor(v) = ctx.principal()? else { return Ok(()) };
-    let grantee = Grantee::Customer(v.customer_id.clone());
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    for attachment in messages.iter_mut().flat_map(|m| m.attachments.iter_mut()) {
-        attachment.url = ctx.urls.sign_path(&attachment.url, &grantee, now);
-    }
+    ctx.urls.sign_messages(ctx.principal()?, messages);
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use connect360_api::{
 };
 
 use crate::domain::{AgentConfig, CustomerRef, Domain, MemberPrincipal, Role};
+use crate::hub::StoredMessage;
 
 pub use sqlite::SqliteStore;
 
@@ -266,6 +267,41 @@ pub struct PageRequest {
     pub only_customer: Option<String>,
 }
 
+/// A place in a conversation's messages that a caller may read from: made
+/// only by [`Store::message_cursor`], which checked that they may.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageCursor {
+    workspace_id: String,
+    conversation_id: String,
+    /// The store order ([`StoredMessage::seq`]) of the message it is at; 0 before the first.
+    seq: i64,
+    message_id: Option<String>,
+}
+
+impl MessageCursor {
+    pub fn conversation_id(&self) -> &str {
+        &self.conversation_id
+    }
+
+    /// The message it is at; `None` before the conversation's first.
+    pub fn message_id(&self) -> Option<&str> {
+        self.message_id.as_deref()
+    }
+
+    /// Whether the message is at or before the cursor.
+    pub fn has_passed(&self, message: &StoredMessage) -> bool {
+        message.seq <= self.seq
+    }
+
+    /// Moves on to a message of its conversation (others leave it where it is).
+    pub fn advance(&mut self, message: &StoredMessage) {
+        if message.message.conversation_id == self.conversation_id && message.seq > self.seq {
+            self.seq = message.seq;
+            self.message_id = Some(message.message.id.clone());
+        }
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Answers when the store can be read.
@@ -329,6 +365,28 @@ pub trait Store: Send + Sync + 'static {
     /// The key visitor tokens are signed with, made on first use.
     async fn token_key(&self) -> Result<[u8; 32]>;
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>>;
+    /// Where a stream of the conversation's messages starts: at the message
+    /// `after` names (`field` names it in the error when it is not a
+    /// message of this conversation), else at the newest one. Not found if
+    /// the caller may not read the conversation; `only_customer` as in
+    /// [`PageRequest`].
+    async fn message_cursor(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+        after: Option<(&str, &str)>,
+    ) -> Result<MessageCursor>;
+    /// The first `limit` messages after the cursor, in store order.
+    ///
+    /// "After" must mean "committed after", or a reader resuming from the
+    /// newest message it got could miss one committed later with a smaller
+    /// position. SQLite has one writer, so `seq` order is commit order.
+    /// PostgreSQL (issue 15) takes sequence values at insert, not at commit:
+    /// it needs writers of a conversation serialised (the conversation row
+    /// locked by each send) or to read only up to the oldest transaction
+    /// still in flight (`pg_snapshot_xmin`).
+    async fn messages_after(&self, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>>;
 
     /// Records uploads whose bytes are stored: all of them or none.
     async fn insert_files(&self, files: &[NewFile]) -> Result<()>;

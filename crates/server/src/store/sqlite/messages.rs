@@ -17,6 +17,7 @@ pub(super) const MESSAGE_SELECT: &str = "
 /// A row of [`MESSAGE_SELECT`].
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
+    seq: i64,
     pub id: String,
     conversation_id: String,
     sender_type: SenderKind,
@@ -139,7 +140,13 @@ pub(super) async fn send_target(conn: &mut SqliteConnection, workspace_id: &str,
         .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))
 }
 
-pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &SendTarget) -> Result<String> {
+/// A message just inserted: its id and its place in store order.
+pub(super) struct Inserted {
+    pub id: String,
+    pub seq: i64,
+}
+
+pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &SendTarget) -> Result<Inserted> {
     let (sender_type, sender_id) = match &msg.author {
         Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
@@ -208,7 +215,8 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
 
     let id = ids::new_id("msg");
     let now = clock::now();
-    sqlx::query(
+    // seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT).
+    let seq = sqlx::query(
         "INSERT INTO messages (id, conversation_id, sender_type, sender_id, parent_id, content, flags,
                                template_id, channel_id, idempotency_key, request_hash, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -226,7 +234,8 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
     .bind(msg.idempotency.as_ref().map(|i| i.request_hash.as_slice()))
     .bind(&now)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .last_insert_rowid();
     for file_id in &msg.attachment_ids {
         sqlx::query("UPDATE files SET message_id = ?, used_at = ? WHERE id = ?")
             .bind(&id)
@@ -251,14 +260,14 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
         .bind(&conversation.id)
         .execute(&mut *conn)
         .await?;
-    Ok(id)
+    Ok(Inserted { id, seq })
 }
 
 /// A send's reads and writes inside the transaction of a batch of
 /// [`GroupCommit`](super::super::group_commit::GroupCommit), in a savepoint of
 /// its own: an earlier send of the batch with the same idempotency key is
 /// seen like a committed one.
-pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Message> {
+pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Sent> {
     let conversation = send_target(conn, &msg.workspace_id, &msg.conversation_id).await?;
     if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
         return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
@@ -276,11 +285,12 @@ pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Re
                     "Idempotency-Key was already used for a different message.".into(),
                 ));
             }
-            return load_message(conn, &id).await;
+            return load_message(conn, &id).await.map(Sent::Again);
         }
     }
-    let id = insert_message(conn, msg, &conversation).await?;
-    load_inserted(conn, &id, msg).await
+    let inserted = insert_message(conn, msg, &conversation).await?;
+    let message = load_inserted(conn, &inserted.id, msg).await?;
+    Ok(Sent::New(StoredMessage { workspace_id: msg.workspace_id.clone(), seq: inserted.seq, message }))
 }
 
 pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Result<Page<Message>> {
@@ -307,4 +317,49 @@ pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Resu
     rows.reverse();
     let items = messages_from_rows(&mut conn, rows).await?;
     Ok(Page { items, next_cursor })
+}
+
+pub(super) async fn message_cursor(
+    store: &SqliteStore,
+    workspace_id: &str,
+    conversation_id: &str,
+    only_customer: Option<&str>,
+    after: Option<(&str, &str)>,
+) -> Result<MessageCursor> {
+    let mut conn = store.reader.acquire().await?;
+    visible_conversation(&mut conn, workspace_id, conversation_id, only_customer).await?;
+    let (seq, message_id) = match after {
+        Some((field, id)) => (message_seq(&mut conn, conversation_id, id, field).await?, Some(id.to_owned())),
+        None => sqlx::query_as::<_, (i64, String)>(
+            "SELECT seq, id FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map_or((0, None), |(seq, id)| (seq, Some(id))),
+    };
+    Ok(MessageCursor {
+        workspace_id: workspace_id.to_owned(),
+        conversation_id: conversation_id.to_owned(),
+        seq,
+        message_id,
+    })
+}
+
+pub(super) async fn messages_after(store: &SqliteStore, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
+    let mut conn = store.reader.acquire().await?;
+    let rows: Vec<MessageRow> =
+        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"))
+            .bind(&cursor.conversation_id)
+            .bind(cursor.seq)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?;
+    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+    let messages = messages_from_rows(&mut conn, rows).await?;
+    Ok(seqs
+        .into_iter()
+        .zip(messages)
+        .map(|(seq, message)| StoredMessage { workspace_id: cursor.workspace_id.clone(), seq, message })
+        .collect())
 }

@@ -6,6 +6,7 @@
 //! (see [`super::group_commit`]).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,11 +16,12 @@ use connect360_api::{
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::types::Json;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use super::group_commit::GroupCommit;
 use super::*;
 use crate::domain::files::asset_path;
+use crate::hub::{Event, EventBus, StoredMessage};
 use crate::domain::{AgentConfig, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
 use crate::{clock, ids};
 
@@ -45,12 +47,24 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     /// Sends, committed together on the writer connection.
-    sends: GroupCommit<NewMessage, Message>,
+    sends: GroupCommit<NewMessage, Sent>,
+    /// Told of each message once it is committed, in commit order.
+    events: Arc<dyn EventBus>,
+}
+
+/// What a send stored.
+pub(super) enum Sent {
+    New(StoredMessage),
+    /// A retried send (same idempotency key): the first one's message, not published again.
+    Again(Message),
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `connect360.db` in `data_dir` and migrates it.
-    pub async fn open(data_dir: &Path) -> Result<Self, anyhow::Error> {
+    /// Opens (creating if needed) `connect360.db` in `data_dir` and migrates
+    /// it. Every message it stores is published to `events` after its commit,
+    /// while the writer connection is still held: one writer means the
+    /// events come in commit order, the order of `messages.seq`.
+    pub async fn open(data_dir: &Path, events: Arc<dyn EventBus>) -> Result<Self, anyhow::Error> {
         use anyhow::Context;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
@@ -73,8 +87,17 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("opening the store for reading")?;
-        let sends = GroupCommit::spawn(writer.clone(), |conn, msg| Box::pin(async move { send_in(conn, &msg).await }));
-        Ok(SqliteStore { writer, reader, sends })
+        let published = events.clone();
+        let sends = GroupCommit::spawn(
+            writer.clone(),
+            |conn, msg| Box::pin(async move { send_in(conn, &msg).await }),
+            move |sent| {
+                if let Sent::New(stored) = sent {
+                    published.publish(Event::Message(stored.clone()));
+                }
+            },
+        );
+        Ok(SqliteStore { writer, reader, sends, events })
     }
 }
 
@@ -140,11 +163,28 @@ impl Store for SqliteStore {
     }
 
     async fn send(&self, msg: NewMessage) -> Result<Message> {
-        self.sends.write(msg).await
+        Ok(match self.sends.write(msg).await? {
+            Sent::New(stored) => stored.message,
+            Sent::Again(message) => message,
+        })
     }
 
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>> {
         messages::list_messages(self, req).await
+    }
+
+    async fn message_cursor(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+        after: Option<(&str, &str)>,
+    ) -> Result<MessageCursor> {
+        messages::message_cursor(self, workspace_id, conversation_id, only_customer, after).await
+    }
+
+    async fn messages_after(&self, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
+        messages::messages_after(self, cursor, limit).await
     }
 
     async fn create_template(&self, workspace_id: &str, name: &str, content: &Content) -> Result<Template> {

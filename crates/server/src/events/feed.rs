@@ -1,0 +1,142 @@
+//! One stream's events, in order: the AI reply being written (if one is),
+//! then what the caller missed, read from the store page by page, then live
+//! events from the hub, each message once.
+//!
+//! The stream subscribes before it reads the store, and the store publishes
+//! in commit order after each commit, so every message is either read or
+//! received live; one that is both is skipped, by its place in store order
+//! ([`MessageCursor::has_passed`]).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::response::sse::Event as SseEvent;
+use connect360_api::{AiDelta, AiIdle, AiStart, AiStreamEvent, Message, Sender};
+use futures_util::Stream;
+use futures_util::stream;
+use tokio::sync::mpsc;
+
+use crate::attachments::url::UrlSigner;
+use crate::auth::Principal;
+use crate::hub::{Event, ReplyEvent, StoredMessage, Subscription};
+use crate::store::{MessageCursor, Store};
+
+/// Messages read from the store at a time while catching up.
+const PAGE: u32 = 100;
+
+/// Relays the subscription into a queue of `buffer` events, from now on,
+/// whether the stream is read or not: a reader that lets the queue fill
+/// (a slow client, or one whose connection stalled) is dropped then, its
+/// subscription with it, rather than buffered for. The queue closes when
+/// the reader goes away too.
+pub fn forward(mut subscription: Subscription, buffer: usize) -> mpsc::Receiver<Arc<Event>> {
+    let (queue, live) = mpsc::channel(buffer.max(1));
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                received = subscription.recv() => {
+                    // Lagged (the relay itself fell behind) ends the stream as a full queue does.
+                    let Ok(event) = received else { break };
+                    if let Err(err) = queue.try_send(event) {
+                        if matches!(err, mpsc::error::TrySendError::Full(_)) {
+                            tracing::debug!(topic = ?subscription.topic(), "an event stream's reader fell behind; dropping it");
+                        }
+                        break;
+                    }
+                }
+                () = queue.closed() => break,
+            }
+        }
+    });
+    live
+}
+
+/// What a stream needs to render events for its caller.
+pub struct Feed {
+    pub store: Arc<dyn Store>,
+    pub urls: UrlSigner,
+    pub principal: Principal,
+    /// The newest message sent (or the caller's `Last-Event-ID`).
+    pub cursor: MessageCursor,
+    /// The reply being written when the stream subscribed.
+    pub writing: Option<(Sender, String)>,
+    pub live: mpsc::Receiver<Arc<Event>>,
+}
+
+struct State {
+    feed: Feed,
+    ready: VecDeque<SseEvent>,
+    catching_up: bool,
+}
+
+impl Feed {
+    /// The events, until the hub drops this reader or the store fails.
+    pub fn events(self) -> impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static {
+        let mut state = State { ready: VecDeque::new(), catching_up: true, feed: self };
+        if let Some((sender, text)) = state.feed.writing.take() {
+            state.ready.push_back(state.feed.event(&AiStreamEvent::Start(AiStart { sender })));
+            if !text.is_empty() {
+                state.ready.push_back(state.feed.event(&AiStreamEvent::Delta(AiDelta { text })));
+            }
+        }
+        stream::unfold(state, |mut state| async move {
+            loop {
+                if let Some(event) = state.ready.pop_front() {
+                    return Some((Ok(event), state));
+                }
+                if state.catching_up {
+                    let page = match state.feed.store.messages_after(&state.feed.cursor, PAGE).await {
+                        Ok(page) => page,
+                        Err(err) => {
+                            // The client resumes with the last id it got.
+                            tracing::error!(%err, "reading the messages an event stream missed failed");
+                            return None;
+                        }
+                    };
+                    state.catching_up = page.len() == PAGE as usize;
+                    for message in page {
+                        let event = state.feed.message(message);
+                        state.ready.push_back(event);
+                    }
+                    continue;
+                }
+                let event = state.feed.live.recv().await?;
+                if let Some(event) = state.feed.live_event(&event) {
+                    return Some((Ok(event), state));
+                }
+            }
+        })
+    }
+
+    fn live_event(&mut self, event: &Event) -> Option<SseEvent> {
+        match event {
+            Event::Message(stored) if self.cursor.has_passed(stored) => None,
+            Event::Message(stored) => Some(self.message(stored.clone())),
+            Event::Reply { event: ReplyEvent::Start(sender), .. } => {
+                Some(self.event(&AiStreamEvent::Start(AiStart { sender: sender.clone() })))
+            }
+            Event::Reply { event: ReplyEvent::Delta(text), .. } => {
+                Some(self.event(&AiStreamEvent::Delta(AiDelta { text: text.clone() })))
+            }
+            Event::Reply { event: ReplyEvent::Stopped, .. } => Some(self.event(&AiStreamEvent::Idle(AiIdle {}))),
+        }
+    }
+
+    /// A `message` event, its attachments signed for the caller; the cursor moves on to it.
+    fn message(&mut self, stored: StoredMessage) -> SseEvent {
+        self.cursor.advance(&stored);
+        let mut message: Message = stored.message;
+        self.urls.sign_messages(&self.principal, std::slice::from_mut(&mut message));
+        self.event(&AiStreamEvent::Message(Box::new(message)))
+    }
+
+    /// An event with the newest message's id: the message's own for a
+    /// `message` (the cursor is on it by now).
+    fn event(&self, event: &AiStreamEvent) -> SseEvent {
+        SseEvent::default()
+            .event(event.name())
+            .id(self.cursor.message_id().unwrap_or_default())
+            .data(event.data())
+    }
+}

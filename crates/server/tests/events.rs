@@ -1,0 +1,337 @@
+//! The event stream against the real server: resume from the store, live
+//! messages and AI replies on one stream, who may watch, slow readers
+//! dropped, and the caps.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestApp, spawn_app, spawn_app_with};
+use connect360_api::{EVENTS_PATH, SendMessage, WIDGET_SESSION_PATH};
+use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
+use connect360_server::hub::Topic;
+use connect360_server::store::Store;
+use connect360_server::visitor_token::TokenSigner;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+/// One event of the stream.
+#[derive(Debug, Clone, PartialEq)]
+struct Frame {
+    event: String,
+    id: String,
+    data: Value,
+}
+
+/// An open stream, read event by event.
+struct Events {
+    res: reqwest::Response,
+    text: String,
+}
+
+/// The answer to a refused open: status, headers and the error envelope.
+#[derive(Debug)]
+struct Refused {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl Refused {
+    fn code(&self) -> &str {
+        self.body["error"]["data"]["code"].as_str().unwrap_or_default()
+    }
+}
+
+async fn open(app: &TestApp, token: &str, conversation: &str, last_event_id: Option<&str>) -> Result<Events, Refused> {
+    let mut req = app.http.get(app.url(EVENTS_PATH)).query(&[("conversationId", conversation)]).bearer_auth(token);
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id);
+    }
+    let res = req.send().await.unwrap();
+    if !res.status().is_success() {
+        let (status, headers) = (res.status(), res.headers().clone());
+        return Err(Refused { status, headers, body: res.json().await.unwrap() });
+    }
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut events = Events { res, text: String::new() };
+    // The comment comes at once, before anything happens in the conversation.
+    events.fill().await;
+    assert!(events.text.starts_with(": connected\n\n"), "{:?}", events.text);
+    events.text.drain(..": connected\n\n".len());
+    Ok(events)
+}
+
+impl Events {
+    /// Reads one more chunk; false at the stream's end.
+    async fn fill(&mut self) -> bool {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), self.res.chunk()).await.expect("an event within 10 s");
+        match chunk.unwrap() {
+            Some(bytes) => {
+                self.text.push_str(std::str::from_utf8(&bytes).unwrap());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The next event (comments skipped); `None` once the stream ended.
+    async fn next(&mut self) -> Option<Frame> {
+        loop {
+            while let Some(end) = self.text.find("\n\n") {
+                let block: String = self.text.drain(..end + 2).collect();
+                if block.starts_with(':') {
+                    continue;
+                }
+                let field = |name: &str| {
+                    block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim_start().to_owned()).unwrap_or_default()
+                };
+                return Some(Frame {
+                    event: field("event:"),
+                    id: field("id:"),
+                    data: serde_json::from_str(&field("data:")).unwrap(),
+                });
+            }
+            if !self.fill().await {
+                return None;
+            }
+        }
+    }
+
+    /// The next `n` events.
+    async fn take(&mut self, n: usize) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        for _ in 0..n {
+            frames.push(self.next().await.expect("the stream goes on"));
+        }
+        frames
+    }
+}
+
+fn ids(frames: &[Frame]) -> Vec<&str> {
+    frames.iter().map(|f| f.id.as_str()).collect()
+}
+
+/// Waits (up to 10 s) until `done` holds.
+async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..500 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("never: {what}");
+}
+
+/// Guest visitors of a widget on example.com: each one's token and conversation.
+async fn visitors(app: &TestApp, n: usize) -> Vec<(String, String)> {
+    let ws = app.workspace("default").await;
+    let domain = Domain::parse("d", "example.com").unwrap();
+    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
+    let mut sessions = Vec::new();
+    for _ in 0..n {
+        let res = app
+            .http
+            .post(app.url(WIDGET_SESSION_PATH))
+            .header("origin", "https://example.com")
+            .json(&json!({"widgetKey": widget.public_key}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        sessions.push((body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned()));
+    }
+    sessions
+}
+
+#[tokio::test]
+async fn a_resumed_stream_gets_exactly_what_it_missed_then_live_messages_once() {
+    let app = spawn_app().await;
+    let (read, engage) = (app.key(Role::Read).await, app.key(Role::Engage).await);
+    let conv = app.conversation(&engage).await;
+    let first = app.send_text(&engage, &conv, "one").await;
+    let second = app.send_text(&engage, &conv, "two").await;
+
+    // From the first on: the second from the store, then the third live.
+    let mut events = open(&app, &read, &conv, first["id"].as_str()).await.unwrap();
+    assert_eq!(events.next().await.unwrap(), Frame { event: "message".into(), id: second["id"].as_str().unwrap().into(), data: second.clone() });
+    let third = app.send_text(&engage, &conv, "three").await;
+    assert_eq!(events.next().await.unwrap().data, third, "as send answered it, as listMessages lists it");
+    drop(events);
+
+    // Missed while away: exactly those, in order, then live; nothing twice.
+    let mut missed = Vec::new();
+    for text in ["four", "five", "six"] {
+        missed.push(app.send_text(&engage, &conv, text).await["id"].as_str().unwrap().to_owned());
+    }
+    let mut events = open(&app, &read, &conv, third["id"].as_str()).await.unwrap();
+    let seventh = app.send_text(&engage, &conv, "seven").await;
+    // A retried send is the same message: it is not sent again.
+    for _ in 0..2 {
+        let req = app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(&engage).header("idempotency-key", "k1");
+        common::send(req.json(&json!({"conversationId": conv, "content": {"en": "eight"}}))).await.data();
+    }
+    let frames = events.take(5).await;
+    assert_eq!(ids(&frames[..3]), missed);
+    assert_eq!(frames[3].id, seventh["id"]);
+    assert_eq!(frames[4].data["content"], json!({"en": "eight"}));
+    let ninth = app.send_text(&engage, &conv, "nine").await;
+    assert_eq!(events.next().await.unwrap().id, ninth["id"], "the retried send came once");
+
+    // Without Last-Event-ID: from the newest message on.
+    let mut events = open(&app, &read, &conv, None).await.unwrap();
+    let tenth = app.send_text(&engage, &conv, "ten").await;
+    assert_eq!(events.next().await.unwrap().id, tenth["id"]);
+}
+
+#[tokio::test]
+async fn a_visitor_sees_the_support_reply_at_once_and_the_ai_reply_on_the_same_stream() {
+    let app = spawn_app().await;
+    let engage = app.key(Role::Engage).await;
+    let (token, conv) = visitors(&app, 1).await.remove(0);
+    let mut events = open(&app, &token, &conv, None).await.unwrap();
+    let answer = app.send_text(&engage, &conv, "Happy to help!").await;
+    assert_eq!(events.next().await.unwrap(), Frame { event: "message".into(), id: answer["id"].as_str().unwrap().into(), data: answer });
+
+    let ws = app.workspace("default").await;
+    let knowledge = "# Shipping\n## Shipping {en}\nParcels leave within 2 business days.\n".to_owned();
+    let agent = app.store.create_agent(&ws.id, "Assistant", None, &AgentConfig::Faq(FaqSettings { knowledge })).await.unwrap();
+    let ask = json!({"conversationId": conv, "sender": "customer", "customerId": visitor_customer(&app, &token).await,
+        "content": {"en": "When does shipping leave?"}, "ai": {"agentId": agent}});
+    let question = app.call::<SendMessage>(&token, ask).await.data().clone();
+    let question_id = question["id"].as_str().unwrap();
+
+    let mut frames = vec![events.next().await.unwrap()];
+    while frames.last().unwrap().event != "message" || frames.len() == 1 {
+        frames.push(events.next().await.unwrap());
+    }
+    assert_eq!((frames[0].event.as_str(), &frames[0].data), ("message", &question));
+    assert_eq!(frames[1].event, "start");
+    assert_eq!(frames[1].data["sender"]["id"], agent);
+    let (deltas, reply) = frames[2..].split_at(frames.len() - 3);
+    assert!(deltas.iter().all(|f| f.event == "delta"), "{frames:?}");
+    let text: String = deltas.iter().map(|f| f.data["text"].as_str().unwrap()).collect();
+    assert_eq!(text, "Parcels leave within 2 business days.");
+    assert!(frames[1..].iter().take(frames.len() - 2).all(|f| f.id == question_id), "AI events carry the newest message's id");
+    assert_eq!(reply[0].data["sender"]["type"], "ai");
+    assert_eq!(reply[0].data["parentId"], question_id);
+    assert_eq!(reply[0].id, reply[0].data["id"].as_str().unwrap());
+}
+
+/// The customer id a visitor token was issued to.
+async fn visitor_customer(app: &TestApp, token: &str) -> String {
+    let signer = TokenSigner::new(app.store.token_key().await.unwrap());
+    signer.verify(token, 0).unwrap().customer_id
+}
+
+#[tokio::test]
+async fn only_the_conversation_s_own_visitor_and_valid_credentials_may_watch() {
+    let app = spawn_app().await;
+    let sessions = visitors(&app, 2).await;
+    let [(alice, alice_conv), (bob, _)] = [sessions[0].clone(), sessions[1].clone()];
+    assert!(open(&app, &alice, &alice_conv, None).await.is_ok());
+    assert_eq!(open(&app, &bob, &alice_conv, None).await.err().unwrap().status, StatusCode::NOT_FOUND);
+
+    let (payload, signature) = alice.split_once('.').unwrap();
+    let forged = format!("{payload}.{}{}", if signature.starts_with('A') { 'B' } else { 'A' }, &signature[1..]);
+    let refused = open(&app, &forged, &alice_conv, None).await.err().unwrap();
+    assert_eq!((refused.status, refused.code()), (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"));
+    let signer = TokenSigner::new(app.store.token_key().await.unwrap());
+    let mut claims = signer.verify(&alice, 0).unwrap();
+    claims.expires_at = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
+    let refused = open(&app, &signer.sign(&claims), &alice_conv, None).await.err().unwrap();
+    assert_eq!((refused.status, refused.body["error"]["message"].as_str()), (StatusCode::UNAUTHORIZED, Some("Visitor token has expired.")));
+    assert_eq!(open(&app, "", &alice_conv, None).await.err().unwrap().status, StatusCode::UNAUTHORIZED);
+
+    // An id that is not a message of this conversation is refused, not replayed from anywhere.
+    let refused = open(&app, &alice, &alice_conv, Some("msg_nope")).await.err().unwrap();
+    assert_eq!((refused.status, refused.body["error"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Last-Event-ID: not a message of this conversation")));
+    let res = app.http.get(app.url(EVENTS_PATH)).query(&[("conversation", &alice_conv)]).bearer_auth(&alice).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_reader_that_never_reads_is_dropped_and_the_others_go_on() {
+    let app = spawn_app_with(|config| config.event_buffer = 4).await;
+    let (read, engage) = (app.key(Role::Read).await, app.key(Role::Engage).await);
+    let conv = app.conversation(&engage).await;
+    let topic = Topic::Conversation(conv.clone());
+    let mut reader = open(&app, &read, &conv, None).await.unwrap();
+
+    // A client with a small receive window that sends its request and never reads.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(app.addr).await.unwrap();
+    let request = format!("GET {EVENTS_PATH}?conversationId={conv} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {read}\r\n\r\n");
+    stalled.write_all(request.as_bytes()).await.unwrap();
+    eventually("both watch", async || app.events.subscribers(&topic) == 2).await;
+
+    // Large messages fill the stalled connection's buffers, then its queue.
+    let text = "x".repeat(32 * 1024);
+    let mut sent = 0;
+    while app.events.subscribers(&topic) == 2 {
+        assert!(sent < 500, "the stalled reader was never dropped");
+        app.send_text(&engage, &conv, &text).await;
+        sent += 1;
+        // The reader that reads keeps up.
+        assert_eq!(reader.next().await.unwrap().data["content"]["en"].as_str().map(str::len), Some(text.len()));
+    }
+    assert_eq!(app.events.subscribers(&topic), 1, "only the stalled reader went");
+    let last = app.send_text(&engage, &conv, "still here").await;
+    assert_eq!(reader.next().await.unwrap().id, last["id"]);
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn each_cap_answers_429_with_retry_after_and_a_closed_stream_frees_its_slot() {
+    let app = spawn_app_with(|config| {
+        config.streams_per_visitor = 2;
+        config.streams_per_ip = 3;
+    })
+    .await;
+    let sessions = visitors(&app, 2).await;
+    let [(alice, alice_conv), (bob, bob_conv)] = [sessions[0].clone(), sessions[1].clone()];
+    let first = open(&app, &alice, &alice_conv, None).await.unwrap();
+    let _second = open(&app, &alice, &alice_conv, None).await.unwrap();
+    let refused = open(&app, &alice, &alice_conv, None).await.err().unwrap();
+    assert_eq!((refused.status, refused.code()), (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"));
+    assert_eq!(refused.headers[RETRY_AFTER], "10");
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("this visitor"), "{:?}", refused.body);
+
+    // Another visitor at the same address: the address's cap.
+    let _bob = open(&app, &bob, &bob_conv, None).await.unwrap();
+    let refused = open(&app, &bob, &bob_conv, None).await.err().unwrap();
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.body["error"]["message"].as_str().unwrap().contains("this address"), "{:?}", refused.body);
+
+    // A closed stream gives its slot back, to the visitor and to the address.
+    drop(first);
+    eventually("the slot is free", async || open(&app, &bob, &bob_conv, None).await.is_ok()).await;
+
+    // API keys are trusted backends: not capped.
+    let read = app.key(Role::Read).await;
+    let mut keyed = Vec::new();
+    for _ in 0..5 {
+        keyed.push(open(&app, &read, &alice_conv, None).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_widget_s_site_may_send_last_event_id() {
+    let app = spawn_app().await;
+    visitors(&app, 1).await;
+    let res = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url(EVENTS_PATH))
+        .header("origin", "https://example.com")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization, last-event-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let allowed = res.headers()["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("last-event-id") && allowed.contains("authorization"), "{allowed}");
+}
