@@ -76,9 +76,9 @@ impl Chat {
             "visibilitychange",
             wasm_bindgen::JsCast::unchecked_ref(on_visibility.as_ref()),
         );
+        // Kept for the page's life. (The window's focus needs no listener:
+        // a held stream is up to date, and polling stands in only briefly.)
         on_visibility.forget();
-        // Kept for the page's life (the handle removes it only when asked).
-        _ = window_event_listener(leptos::ev::focus, move |_| self.catch_up());
     }
 
     pub fn set_open(self, open: bool) {
@@ -420,8 +420,8 @@ impl Chat {
         }
     }
 
-    /// Catches up once the page is back (shown, focused, the panel opened,
-    /// a message sent): the stream is opened again if it was closed; while
+    /// Catches up once the page is back (shown, the panel opened, a
+    /// message sent): the stream is opened again if it was closed; while
     /// polling stands in, a poll runs now. A held stream needs nothing.
     fn catch_up(self) {
         match self.live.mode() {

@@ -10,9 +10,10 @@ use web_sys::AbortController;
 use crate::live::{Ended, Plan, Reconnect};
 
 /// What keeps the panel up to date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// No stream: none opened yet, or closed while the tab was hidden.
+    #[default]
     Off,
     /// The stream, held or being opened again; no polls are scheduled.
     Streaming,
@@ -22,55 +23,59 @@ pub enum Mode {
 
 #[derive(Clone, Copy)]
 pub struct Live {
-    mode: StoredValue<Mode>,
-    /// Bumped for each loop that holds the stream: an older loop stops.
-    generation: StoredValue<u32>,
+    state: StoredValue<State>,
     /// Ends the request being read.
     abort: StoredValue<Option<AbortController>, LocalStorage>,
+}
+
+#[derive(Default)]
+struct State {
+    mode: Mode,
+    /// Bumped for each loop that holds the stream: an older loop stops.
+    generation: u32,
     /// The stream's last event id: where it resumes.
-    last_id: StoredValue<Option<String>>,
-    reconnect: StoredValue<Reconnect>,
+    last_id: Option<String>,
+    reconnect: Reconnect,
     /// Closes the stream of a hidden tab.
-    close_timer: StoredValue<Option<TimeoutHandle>>,
+    close_timer: Option<TimeoutHandle>,
 }
 
 impl Default for Live {
     fn default() -> Self {
-        Live {
-            mode: StoredValue::new(Mode::Off),
-            generation: StoredValue::new(0),
-            abort: StoredValue::new_local(None),
-            last_id: StoredValue::new(None),
-            reconnect: StoredValue::new(Reconnect::default()),
-            close_timer: StoredValue::new(None),
-        }
+        Live { state: StoredValue::new(State::default()), abort: StoredValue::new_local(None) }
     }
 }
 
 impl Live {
     pub fn mode(self) -> Mode {
-        self.mode.get_value()
+        self.state.with_value(|s| s.mode)
+    }
+
+    fn set_mode(self, mode: Mode) {
+        self.state.update_value(|s| s.mode = mode);
     }
 
     /// A new loop holds the stream, the one before stops; its generation.
     pub fn begin(self) -> u32 {
         self.stop();
-        self.mode.set_value(Mode::Streaming);
-        self.generation.get_value()
+        self.set_mode(Mode::Streaming);
+        self.state.with_value(|s| s.generation)
     }
 
     /// Whether the loop of `generation` still holds the stream.
     pub fn current(self, generation: u32) -> bool {
-        self.generation.get_value() == generation
+        self.state.with_value(|s| s.generation == generation)
     }
 
     /// Ends the stream and its loop.
     pub fn stop(self) {
-        self.generation.update_value(|g| *g = g.wrapping_add(1));
+        self.state.update_value(|s| {
+            s.generation = s.generation.wrapping_add(1);
+            s.mode = Mode::Off;
+        });
         if let Some(abort) = self.abort.try_update_value(Option::take).flatten() {
             abort.abort();
         }
-        self.mode.set_value(Mode::Off);
     }
 
     /// The controller of the next request (`stop` aborts it).
@@ -83,45 +88,48 @@ impl Live {
     /// An event with the stream's last event `id` came.
     pub fn received(self, id: &str) {
         if !id.is_empty() {
-            self.last_id.set_value(Some(id.to_owned()));
+            self.state.update_value(|s| s.last_id = Some(id.to_owned()));
         }
     }
 
     pub fn last_id(self) -> Option<String> {
-        self.last_id.get_value()
+        self.state.with_value(|s| s.last_id.clone())
     }
 
     /// Another conversation began: its stream starts anew.
     pub fn forget(self) {
-        self.last_id.set_value(None);
+        self.state.update_value(|s| s.last_id = None);
     }
 
     /// What to do after the stream `ended` (a jittered delay).
     pub fn plan(self, ended: Ended) -> Plan {
-        let plan = self.reconnect.try_update_value(|r| r.next(ended, js_sys::Math::random()));
-        let plan = plan.unwrap_or(Plan::Poll(crate::live::RETRY_STREAM_MS));
-        self.mode.set_value(match plan {
-            Plan::Reopen(_) => Mode::Streaming,
-            Plan::Poll(_) => Mode::Polling,
+        let jitter = js_sys::Math::random();
+        let plan = self.state.try_update_value(|s| {
+            let plan = s.reconnect.next(ended, jitter);
+            s.mode = match plan {
+                Plan::Reopen(_) => Mode::Streaming,
+                Plan::Poll(_) => Mode::Polling,
+            };
+            plan
         });
-        plan
+        plan.unwrap_or(Plan::Poll(crate::live::RETRY_STREAM_MS))
     }
 
     /// The stream is tried again (polling stops standing in).
     pub fn retry(self) {
-        self.mode.set_value(Mode::Streaming);
+        self.set_mode(Mode::Streaming);
     }
 
     /// Closes the stream after `ms` (the tab was hidden), unless [`Live::keep`].
     pub fn close_later(self, ms: u32) {
         self.keep();
         let handle = set_timeout_with_handle(move || self.stop(), Duration::from_millis(ms.into()));
-        self.close_timer.set_value(handle.ok());
+        self.state.update_value(|s| s.close_timer = handle.ok());
     }
 
     /// The tab is shown: the stream stays.
     pub fn keep(self) {
-        if let Some(handle) = self.close_timer.try_update_value(Option::take).flatten() {
+        if let Some(handle) = self.state.try_update_value(|s| s.close_timer.take()).flatten() {
             handle.clear();
         }
     }
