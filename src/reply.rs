@@ -15,8 +15,9 @@ pub enum Next {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingReply {
-    /// The visitor's message being answered.
-    pub after: String,
+    /// The visitor's message being answered; `None` while the send's answer
+    /// that names it is still on its way (the stream can be quicker).
+    pub after: Option<String>,
     /// Who writes it, once the stream said so.
     pub sender: Option<Sender>,
     /// The reply as far as it is written; empty while typing.
@@ -25,7 +26,12 @@ pub struct PendingReply {
 
 impl PendingReply {
     pub fn new(after: String) -> PendingReply {
-        PendingReply { after, sender: None, text: String::new() }
+        PendingReply { after: Some(after), sender: None, text: String::new() }
+    }
+
+    /// A reply the stream began (`start`) before the send's answer came.
+    pub fn started(sender: Sender) -> PendingReply {
+        PendingReply { after: None, sender: Some(sender), text: String::new() }
     }
 
     /// No word of the reply yet: the panel shows that it is being typed.
@@ -56,7 +62,8 @@ impl PendingReply {
     }
 
     fn is_reply(&self, message: &Message) -> bool {
-        message.sender.kind == SenderType::Ai && message.parent_id.as_deref() == Some(self.after.as_str())
+        message.sender.kind == SenderType::Ai
+            && self.after.as_ref().is_none_or(|after| message.parent_id.as_ref() == Some(after))
     }
 
     /// Whether the reply is among `messages` (e.g. a poll brought it before
@@ -94,6 +101,19 @@ mod tests {
         assert!(!pending.answered_in(&[message("q1", "00", SenderType::Customer, "?")]));
         assert!(pending.answered_in(std::slice::from_ref(&stored)));
         assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(stored))), Next::Done);
+    }
+
+    #[test]
+    fn a_reply_begun_before_the_send_s_answer_is_the_reply_to_any_question() {
+        let agent = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: None, image: None };
+        let mut pending = PendingReply::started(agent.clone());
+        assert_eq!((pending.typing(), pending.sender.as_ref()), (true, Some(&agent)));
+        assert_eq!(pending.on_event(&delta("Two days.")), Next::Read);
+        assert!(pending.answered_in(&[reply_to("r1", "q9")]));
+        let human = Message { parent_id: Some("q9".into()), ..message("h1", "02", SenderType::Workspace, "Hi") };
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(human))), Next::Read);
+        assert_eq!(pending.text, "Two days.");
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(reply_to("r1", "q9")))), Next::Done);
     }
 
     #[test]

@@ -17,20 +17,26 @@ impl Default for ReplyStream {
 }
 
 impl ReplyStream {
-    /// Waits for the reply to the visitor's message `after`.
+    /// Waits for the reply to the visitor's message `after` (the reply the
+    /// stream began already, if it was quicker than the send's answer).
     pub fn start(self, after: String) {
-        self.pending.set(Some(PendingReply::new(after)));
+        self.pending.update(|r| match r {
+            Some(r) if r.after.is_none() => r.after = Some(after),
+            _ => *r = Some(PendingReply::new(after)),
+        });
     }
 
     pub fn clear(self) {
         self.pending.set(None);
     }
 
-    /// Takes an event of the stream in: the draft grows, or goes once the
-    /// reply is stored or none will come. Nothing changes while no reply is
-    /// waited for.
+    /// Takes an event of the stream in: a reply begins, its draft grows, or
+    /// goes once it is stored or none will come.
     pub fn on_event(self, event: &AiStreamEvent) {
         if self.pending.with_untracked(Option::is_none) {
+            if let AiStreamEvent::Start(start) = event {
+                self.pending.set(Some(PendingReply::started(start.sender.clone())));
+            }
             return;
         }
         self.pending.update(|r| {
