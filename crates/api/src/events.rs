@@ -17,14 +17,19 @@
 //!   visitor's signed attachment URLs included); its `id:` is the message's id;
 //! - `start`, `delta`, `idle`: the AI reply being written, as `ai-stream`
 //!   sends them (`idle`: a reply being written was dropped by a hand-off);
-//!   their `id:` is that of the newest message sent before them.
+//!   their `id:` is that of the newest message sent before them (empty in a
+//!   conversation without messages; an empty `Last-Event-ID` is as none).
 //!
 //! A client resumes by sending the last `id:` it received as the
 //! `Last-Event-ID` header: the stream first sends, from the store, every
 //! message stored after that one, then live events; nothing twice, nothing
 //! lost. A message id the client already holds (the newest of its
 //! `listMessages` page) is a valid `Last-Event-ID`, so a client that read the
-//! history first misses nothing stored in between. The server may end a
+//! history first misses nothing stored in between; without it the stream
+//! starts after the conversation's newest message. An id that is not a
+//! message of the conversation is refused (400), not replayed from anywhere.
+//! A reply being written when the stream opens comes first, as `start` and
+//! the text so far as one `delta`. The server may end a
 //! stream (a reader too slow to keep up, a restart); the client reconnects
 //! with `Last-Event-ID`.
 

@@ -48,6 +48,7 @@ pub enum ReplyEvent {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant, reason = "built once per publish and shared behind an Arc")]
 pub enum Event {
     /// A message stored or changed.
     Message(StoredMessage),

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{TestApp, spawn_app, spawn_app_with};
-use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage, WIDGET_SESSION_PATH};
+use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage};
 use connect360_server::domain::{AgentConfig, FaqSettings, OpenAiSettings};
 use connect360_server::domain::Role;
 use connect360_server::store::Store;
@@ -324,22 +324,11 @@ data: {"text":"ships today."}"#);
 
 /// Two guest visitors of a widget on example.com: each one's token and conversation.
 async fn visitors(app: &TestApp) -> [(String, String); 2] {
-    let ws = app.workspace("default").await;
-    let domain = connect360_server::domain::Domain::parse("d", "example.com").unwrap();
-    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
     let mut sessions = Vec::new();
-    for _ in 0..2 {
-        let res = app
-            .http
-            .post(app.url(WIDGET_SESSION_PATH))
-            .header("origin", "https://example.com")
-            .json(&json!({"widgetKey": widget.public_key}))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = res.json().await.unwrap();
+    for guest in common::guests(app, 2).await {
+        let body = guest.session;
         assert_eq!(body["conversation"]["aiStoppedAt"], Value::Null, "AI replies are on at first");
-        sessions.push((body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned()));
+        sessions.push((guest.token, guest.conversation_id));
     }
     sessions.try_into().unwrap()
 }

@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{TestApp, spawn_app, spawn_app_with};
-use connect360_api::{EVENTS_PATH, SendMessage, WIDGET_SESSION_PATH};
-use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
+use connect360_api::{EVENTS_PATH, SendMessage};
+use connect360_server::domain::{AgentConfig, FaqSettings, Role};
 use connect360_server::hub::Topic;
 use connect360_server::store::Store;
 use connect360_server::visitor_token::TokenSigner;
@@ -127,23 +127,7 @@ async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
 
 /// Guest visitors of a widget on example.com: each one's token and conversation.
 async fn visitors(app: &TestApp, n: usize) -> Vec<(String, String)> {
-    let ws = app.workspace("default").await;
-    let domain = Domain::parse("d", "example.com").unwrap();
-    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
-    let mut sessions = Vec::new();
-    for _ in 0..n {
-        let res = app
-            .http
-            .post(app.url(WIDGET_SESSION_PATH))
-            .header("origin", "https://example.com")
-            .json(&json!({"widgetKey": widget.public_key}))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = res.json().await.unwrap();
-        sessions.push((body["token"].as_str().unwrap().to_owned(), body["conversation"]["id"].as_str().unwrap().to_owned()));
-    }
-    sessions
+    common::guests(app, n).await.into_iter().map(|g| (g.token, g.conversation_id)).collect()
 }
 
 #[tokio::test]
@@ -184,6 +168,72 @@ async fn a_resumed_stream_gets_exactly_what_it_missed_then_live_messages_once() 
     let mut events = open(&app, &read, &conv, None).await.unwrap();
     let tenth = app.send_text(&engage, &conv, "ten").await;
     assert_eq!(events.next().await.unwrap().id, tenth["id"]);
+}
+
+/// The conversation's message ids, oldest first, as listMessages pages them.
+async fn all_ids(app: &TestApp, key: &str, conv: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let page = app.call::<connect360_api::ListMessages>(key, json!({"conversationId": conv, "limit": 100, "cursor": cursor})).await;
+        let page = page.data().clone();
+        let mut older: Vec<String> = page["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+        older.append(&mut ids);
+        ids = older;
+        cursor = page["nextCursor"].clone();
+        if cursor.is_null() {
+            return ids;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_opened_while_messages_are_stored_get_each_one_once_in_store_order() {
+    let app = spawn_app().await;
+    let (read, engage) = (app.key(Role::Read).await, app.key(Role::Engage).await);
+    let conv = app.conversation(&engage).await;
+    // More than a page of the catch-up behind.
+    let mut first = String::new();
+    for n in 0..150 {
+        let id = app.send_text(&engage, &conv, &format!("before {n}")).await["id"].as_str().unwrap().to_owned();
+        if n == 0 {
+            first = id;
+        }
+    }
+    let writer = tokio::spawn({
+        let (url, engage, conv) = (app.url("/api/trpc/v1.connect.send"), engage.clone(), conv.clone());
+        async move {
+            let http = reqwest::Client::new();
+            for n in 0..=100 {
+                let text = if n == 100 { "end".to_owned() } else { format!("during {n}") };
+                let body = json!({"conversationId": conv, "content": {"en": text}});
+                assert!(http.post(&url).bearer_auth(&engage).json(&body).send().await.unwrap().status().is_success());
+            }
+        }
+    });
+    // Opened at different moments while the writer stores: each reads until "end".
+    let readers = (0..6u64).map(|k| {
+        let (app, read, conv, first) = (&app, &read, &conv, &first);
+        async move {
+            tokio::time::sleep(Duration::from_millis(40 * k)).await;
+            let mut events = open(app, read, conv, Some(first)).await.unwrap();
+            let mut ids = Vec::new();
+            loop {
+                let frame = events.next().await.unwrap();
+                ids.push(frame.id);
+                if frame.data["content"]["en"] == "end" {
+                    return ids;
+                }
+            }
+        }
+    });
+    let received = futures_util::future::join_all(readers).await;
+    writer.await.unwrap();
+    let stored = all_ids(&app, &read, &conv).await;
+    assert_eq!(stored.len(), 251);
+    for ids in received {
+        assert_eq!(ids, stored[1..], "every message after the first, once, in store order");
+    }
 }
 
 #[tokio::test]

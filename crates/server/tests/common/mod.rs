@@ -171,6 +171,38 @@ impl TestApp {
     }
 }
 
+/// A guest's widget session: its token, its conversation, and the whole answer.
+pub struct Guest {
+    pub token: String,
+    pub conversation_id: String,
+    pub session: Value,
+}
+
+/// `n` guest visitors of a new widget on example.com.
+pub async fn guests(app: &TestApp, n: usize) -> Vec<Guest> {
+    let ws = app.workspace("default").await;
+    let domain = connect360_server::domain::Domain::parse("d", "example.com").unwrap();
+    let widget = app.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
+    let mut guests = Vec::new();
+    for _ in 0..n {
+        let res = app
+            .http
+            .post(app.url(connect360_api::WIDGET_SESSION_PATH))
+            .header("origin", "https://example.com")
+            .json(&json!({"widgetKey": widget.public_key}))
+            .send()
+            .await
+            .unwrap();
+        let session: Value = res.json().await.unwrap();
+        guests.push(Guest {
+            token: session["token"].as_str().unwrap().to_owned(),
+            conversation_id: session["conversation"]["id"].as_str().unwrap().to_owned(),
+            session,
+        });
+    }
+    guests
+}
+
 pub async fn send(req: reqwest::RequestBuilder) -> Answer {
     let res = req.send().await.expect("request reaches the server");
     let status = res.status();
