@@ -839,3 +839,22 @@ fn a_newer_stream_loop_stops_the_older_one_and_polling_stands_in_after_failures(
     assert!(!live.current(second));
     assert_eq!(live.mode(), Mode::Off);
 }
+
+#[wasm_bindgen_test]
+async fn a_hidden_tab_s_stream_closes_after_a_while_unless_shown_again() {
+    use connect360_widget::state::{Live, Mode};
+    let wait = || connect360_widget::browser::sleep(std::time::Duration::from_millis(60));
+    let live = Live::default();
+    let generation = live.begin();
+    let request = live.controller().unwrap();
+    live.close_later(20);
+    live.keep();
+    wait().await;
+    assert!(live.current(generation) && live.mode() == Mode::Streaming, "shown again in time: kept");
+
+    live.close_later(20);
+    wait().await;
+    assert!(!live.current(generation), "its loop stops");
+    assert_eq!(live.mode(), Mode::Off, "reopened when shown");
+    assert!(request.signal().aborted());
+}
