@@ -10,6 +10,7 @@ pub mod attachments;
 pub mod config;
 pub mod icons;
 pub mod linkify;
+pub mod live;
 pub mod loader;
 pub mod locale;
 pub mod outbox;

@@ -1,6 +1,6 @@
-//! The AI reply a visitor waits for, followed on the reply stream: typing
-//! until the first words, then the text as it is written, until the stored
-//! message takes its place.
+//! The AI reply a visitor waits for, followed on the conversation's event
+//! stream: typing until the first words, then the text as it is written,
+//! until the stored message takes its place.
 
 use connect360_api::{AiStreamEvent, Message, Sender, SenderType};
 
@@ -11,16 +11,13 @@ pub enum Next {
     Read,
     /// The reply is stored (or none will come): stop.
     Done,
-    /// Another question's reply came first; ask again for what follows it.
-    Reopen,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingReply {
-    /// The visitor's message being answered.
-    pub after: String,
-    /// Where the stream resumes: the newest message seen.
-    pub cursor: String,
+    /// The visitor's message being answered; `None` while the send's answer
+    /// that names it is still on its way (the stream can be quicker).
+    pub after: Option<String>,
     /// Who writes it, once the stream said so.
     pub sender: Option<Sender>,
     /// The reply as far as it is written; empty while typing.
@@ -29,7 +26,12 @@ pub struct PendingReply {
 
 impl PendingReply {
     pub fn new(after: String) -> PendingReply {
-        PendingReply { cursor: after.clone(), after, sender: None, text: String::new() }
+        PendingReply { after: Some(after), sender: None, text: String::new() }
+    }
+
+    /// A reply the stream began (`start`) before the send's answer came.
+    pub fn started(sender: Sender) -> PendingReply {
+        PendingReply { after: None, sender: Some(sender), text: String::new() }
     }
 
     /// No word of the reply yet: the panel shows that it is being typed.
@@ -49,18 +51,19 @@ impl PendingReply {
                 Next::Read
             }
             AiStreamEvent::Message(message) if self.is_reply(message) => Next::Done,
-            AiStreamEvent::Message(message) => {
-                // The text so far was that other reply's.
+            AiStreamEvent::Message(message) if message.sender.kind == SenderType::Ai => {
+                // The text so far was another question's reply: this one's follows.
                 self.text.clear();
-                self.cursor = message.id.clone();
-                Next::Reopen
+                Next::Read
             }
+            AiStreamEvent::Message(_) => Next::Read,
             AiStreamEvent::Idle(_) => Next::Done,
         }
     }
 
     fn is_reply(&self, message: &Message) -> bool {
-        message.sender.kind == SenderType::Ai && message.parent_id.as_deref() == Some(self.after.as_str())
+        message.sender.kind == SenderType::Ai
+            && self.after.as_ref().is_none_or(|after| message.parent_id.as_ref() == Some(after))
     }
 
     /// Whether the reply is among `messages` (e.g. a poll brought it before
@@ -101,11 +104,28 @@ mod tests {
     }
 
     #[test]
-    fn another_question_s_reply_first_means_asking_again_after_it() {
+    fn a_reply_begun_before_the_send_s_answer_is_the_reply_to_any_question() {
+        let agent = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: None, image: None };
+        let mut pending = PendingReply::started(agent.clone());
+        assert_eq!((pending.typing(), pending.sender.as_ref()), (true, Some(&agent)));
+        assert_eq!(pending.on_event(&delta("Two days.")), Next::Read);
+        assert!(pending.answered_in(&[reply_to("r1", "q9")]));
+        let human = Message { parent_id: Some("q9".into()), ..message("h1", "02", SenderType::Workspace, "Hi") };
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(human))), Next::Read);
+        assert_eq!(pending.text, "Two days.");
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(reply_to("r1", "q9")))), Next::Done);
+    }
+
+    #[test]
+    fn another_question_s_reply_first_means_waiting_on_for_this_one() {
         let mut pending = PendingReply::new("q2".into());
         pending.on_event(&delta("About your first question"));
-        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(reply_to("r1", "q1")))), Next::Reopen);
-        assert_eq!((pending.cursor.as_str(), pending.typing()), ("r1", true));
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(reply_to("r1", "q1")))), Next::Read);
+        assert!(pending.typing(), "that reply's words are gone");
+        // Anyone else's message on the stream changes nothing.
+        pending.on_event(&delta("About"));
+        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(message("h0", "01", SenderType::Workspace, "Hi")))), Next::Read);
+        assert_eq!(pending.text, "About");
         assert!(!pending.answered_in(&[reply_to("r1", "q1")]));
         // A support member's reply to the question is not the AI's.
         let human = Message { parent_id: Some("q2".into()), ..message("h1", "02", SenderType::Workspace, "Hi") };

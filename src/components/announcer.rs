@@ -77,11 +77,13 @@ pub fn Announcer() -> impl IntoView {
         failed = now;
         say(newly);
     });
-    // The assistant starts on a reply: said once, as it starts typing.
-    let mut typing_for = None::<String>;
+    // The assistant starts on a reply: said once, as it starts typing (not
+    // again when the send's answer names the question after it began).
+    let mut typing_for = None::<Option<String>>;
     Effect::new(move |_| {
         let after = chat.reply.pending.with(|r| r.as_ref().map(|r| r.after.clone()));
-        if after.is_some() && after != typing_for {
+        let named = matches!((&typing_for, &after), (Some(None), Some(Some(_))));
+        if after.is_some() && after != typing_for && !named {
             say(vec![s.typing.to_owned()]);
         }
         typing_for = after;

@@ -1,31 +1,30 @@
-//! What the widget does, across its state: the session, sending, polling,
-//! history and the AI reply. The components read the state's signals and
-//! call these methods, so tests can fill the state without a server.
+//! What the widget does, across its state: the session, sending, the event
+//! stream (and polling in its stead), history and the AI reply. The
+//! components read the state's signals and call these methods, so tests can
+//! fill the state without a server.
 
 use std::time::Duration;
 
 use connect360_api::procedure::{HandOff, ListMessages, SendMessage};
-use connect360_api::{AiStreamEvent, AiStreamInput, HandOffInput, ListMessagesInput, Locale, Message, SenderType};
+use connect360_api::{AiStreamEvent, HandOffInput, ListMessagesInput, Locale, Message, SenderType};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 use web_sys::{File, ScrollBehavior, ScrollIntoViewOptions, ScrollLogicalPosition};
 
-use super::{Attachments, HandOffState, Messages, Poller, ReplyStream, Session, SessionState, Status, Ui};
+use super::{Attachments, HandOffState, Live, Messages, Mode, Poller, ReplyStream, Session, SessionState, Status, Ui};
 use crate::browser;
 use crate::config::WidgetConfig;
 use crate::i18n::{Strings, strings};
 use crate::outbox::SendContext;
+use crate::live::{Ended, FIRST_BYTE_MS, HIDDEN_CLOSE_MS, Plan};
 use crate::poll::Outcome;
-use crate::reply::Next;
 use crate::session::{SESSION_KEY, storage_key};
 use crate::transport::json::encode;
-use crate::transport::{Client, ClientError};
+use crate::transport::{Client, ClientError, Received};
 
 /// Pages loaded at most to find a quoted message.
 const MAX_PAGES_TO_FIND_PARENT: usize = 10;
-/// Times a broken reply stream is opened again (then polling brings the reply).
-const MAX_STREAM_RETRIES: u32 = 3;
 
 #[derive(Clone, Copy)]
 pub struct Chat {
@@ -34,6 +33,7 @@ pub struct Chat {
     pub messages: Messages,
     pub reply: ReplyStream,
     pub uploads: Attachments,
+    pub live: Live,
     poller: Poller,
 }
 
@@ -46,6 +46,7 @@ impl Chat {
             messages: Messages::default(),
             reply: ReplyStream::default(),
             uploads: Attachments::default(),
+            live: Live::default(),
             poller: Poller::default(),
         }
     }
@@ -65,17 +66,19 @@ impl Chat {
         let on_visibility = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
             if browser::hidden() {
                 self.poller.cancel_timer();
+                self.live.close_later(HIDDEN_CLOSE_MS);
             } else {
-                self.poll_now();
+                self.live.keep();
+                self.catch_up();
             }
         });
         _ = document().add_event_listener_with_callback(
             "visibilitychange",
             wasm_bindgen::JsCast::unchecked_ref(on_visibility.as_ref()),
         );
+        // Kept for the page's life. (The window's focus needs no listener:
+        // a held stream is up to date, and polling stands in only briefly.)
         on_visibility.forget();
-        // Kept for the page's life (the handle removes it only when asked).
-        _ = window_event_listener(leptos::ev::focus, move |_| self.poll_now());
     }
 
     pub fn set_open(self, open: bool) {
@@ -89,7 +92,7 @@ impl Chat {
             if matches!(self.session.status.get_untracked(), Status::Idle | Status::Failed(_)) {
                 self.connect();
             } else {
-                self.poll_now();
+                self.catch_up();
             }
             spawn_local(async move {
                 browser::next_frame().await;
@@ -164,6 +167,7 @@ impl Chat {
         if previous.as_ref().is_some_and(|id| *id != session.conversation.id) {
             self.messages.clear();
             self.reply.clear();
+            self.live.forget();
         }
         // After a hand-off (on any page) the site's agent is asked no more.
         let handed_off = session.conversation.ai_stopped_at.is_some();
@@ -183,6 +187,7 @@ impl Chat {
         }));
         self.session.status.set(Status::Ready);
         self.poll_now();
+        self.listen();
         if previous.is_none() {
             // Messages written while the first session was on its way.
             for client_id in self.messages.waiting() {
@@ -265,10 +270,11 @@ impl Chat {
                 let id = message.id.clone();
                 self.receive(&message);
                 self.messages.outbox.update(|o| o.sent(&client_id, &id));
-                if self.session.asks_ai() {
-                    self.follow_reply(id);
+                // Its words come on the stream; polling shows the stored reply alone.
+                if self.session.asks_ai() && self.live.mode() == Mode::Streaming {
+                    self.reply.start(id);
                 }
-                self.poll_now();
+                self.catch_up();
             }
             Ok(None) => {}
             Err(e) => self.messages.outbox.update(|o| o.failed(&client_id, e.to_string())),
@@ -289,8 +295,7 @@ impl Chat {
         session.client.call::<SendMessage>(&input, Some(client_id)).await.map(Some)
     }
 
-    /// Shows a message that came with an answer (not a poll): the visitor's
-    /// own once stored, or a reply from the stream.
+    /// Shows the visitor's own message as the send's answer has it stored.
     fn receive(self, message: &Message) {
         if self.messages.insert(message) {
             self.news(std::slice::from_ref(message));
@@ -317,60 +322,113 @@ impl Chat {
         });
     }
 
-    // --- AI replies ------------------------------------------------------
+    // --- the event stream ------------------------------------------------
 
-    /// Follows the AI reply to the visitor's message `after` on the reply
-    /// stream: typing, then its words as they come; the stored message
-    /// replaces them in the same update, so nothing flickers or shows twice.
-    fn follow_reply(self, after: String) {
-        self.reply.start(after.clone());
+    /// Holds the conversation's event stream from now on (the loop before
+    /// stops): its messages show at once, its AI events drive the draft.
+    /// Reopened from its last event when it ends; polling stands in while
+    /// it can't be held, and the visitor is told nothing of it.
+    fn listen(self) {
+        let generation = self.live.begin();
         spawn_local(async move {
-            let mut failures = 0;
             while let Some(session) = self.session.get() {
-                // A newer question's reply is followed instead: stop.
-                let Some(cursor) = self.reply.cursor(&after) else {
+                let ended = self.follow(&session).await;
+                if !self.live.current(generation) {
                     return;
+                }
+                let ended = match ended {
+                    Ok(ended) => ended,
+                    // A new session listens anew.
+                    Err(_) => return self.connect(),
                 };
-                let input = AiStreamInput {
-                    conversation_id: session.send.conversation_id.clone(),
-                    last_message_id: Some(cursor),
-                    ..Default::default()
-                };
-                let mut next = Next::Read;
-                let result = session
-                    .client
-                    .follow_reply(&input, |event| {
-                        let at_bottom = self.ui.near_bottom();
-                        if let AiStreamEvent::Message(message) = &event {
-                            self.receive(message);
+                match self.live.plan(ended) {
+                    Plan::Reopen(ms) => browser::sleep(Duration::from_millis(ms.into())).await,
+                    Plan::Poll(ms) => {
+                        // Its words would not come: the stored reply will.
+                        self.reply.clear();
+                        self.poll_now();
+                        browser::sleep(Duration::from_millis(ms.into())).await;
+                        if !self.live.current(generation) {
+                            return;
                         }
-                        next = self.reply.on_event(&after, &event);
-                        if at_bottom {
-                            self.scroll_down_soon();
-                        }
-                        next == Next::Read
-                    })
-                    .await;
-                match (result, next) {
-                    (Ok(()), Next::Reopen) => continue,
-                    (Ok(()), Next::Done) => break,
-                    // Cut off before its end: open it again, from where it was.
-                    (result, _) => {
-                        failures += 1;
-                        if failures > MAX_STREAM_RETRIES {
-                            break;
-                        }
-                        if result.is_err_and(|e| e.is_unauthorized()) && self.renew().await.is_err() {
-                            break;
-                        }
-                        browser::sleep(Duration::from_secs(failures.into())).await;
+                        self.live.retry();
                     }
                 }
+                if !self.live.current(generation) {
+                    return;
+                }
             }
-            // Given up or done: the draft goes (a poll brings what is stored).
-            self.reply.finish(&after);
-            self.poll_now();
+            if self.live.current(generation) {
+                self.live.stop();
+            }
         });
+    }
+
+    /// Reads the stream once, from its last event (or the newest message
+    /// shown); how it ended, or the refusal of the visitor's token.
+    async fn follow(self, session: &Session) -> Result<Ended, ClientError> {
+        let Some(abort) = self.live.controller() else { return Ok(Ended::Failed) };
+        let signal = abort.signal();
+        // No byte in time: something buffers the stream (abandoned).
+        let silent = set_timeout_with_handle(move || abort.abort(), Duration::from_millis(FIRST_BYTE_MS.into())).ok();
+        let resume = self.live.last_id().or_else(|| {
+            self.messages.timeline.with_untracked(|t| t.messages().last().map(|m| m.id.clone()))
+        });
+        let asked = js_sys::Date::now();
+        let mut opened = None;
+        let result = session
+            .client
+            .follow_events(&session.send.conversation_id, resume.as_deref(), &signal, |received| match received {
+                Received::Open => {
+                    if let Some(timer) = silent {
+                        timer.clear();
+                    }
+                    opened = Some(js_sys::Date::now());
+                    self.poller.cancel_timer();
+                    // Without a place to resume from, what was stored before
+                    // the stream began comes by a poll.
+                    if resume.is_none() {
+                        self.poll_now();
+                    }
+                }
+                Received::Event(event, id) => self.on_event(&event, &id),
+            })
+            .await;
+        if let Some(timer) = silent {
+            timer.clear();
+        }
+        Ok(match (opened, result) {
+            (Some(at), _) => Ended::Held { ms: js_sys::Date::now() - at },
+            (None, Err(e)) if e.is_unauthorized() => return Err(e),
+            (None, _) if js_sys::Date::now() - asked >= f64::from(FIRST_BYTE_MS) => Ended::Silent,
+            (None, _) => Ended::Failed,
+        })
+    }
+
+    /// An event of the stream, with the stream's last event `id`.
+    fn on_event(self, event: &AiStreamEvent, id: &str) {
+        self.live.received(id);
+        let at_bottom = self.ui.near_bottom();
+        if let AiStreamEvent::Message(message) = event
+            && self.messages.take_pushed(message)
+        {
+            self.news(std::slice::from_ref(message));
+        }
+        self.reply.on_event(event);
+        if at_bottom {
+            self.scroll_down_soon();
+        }
+    }
+
+    /// Catches up once the page is back (shown, the panel opened, a
+    /// message sent): the stream is opened again if it was closed; while
+    /// polling stands in, a poll runs now. A held stream needs nothing.
+    fn catch_up(self) {
+        match self.live.mode() {
+            Mode::Streaming => {}
+            Mode::Off if self.session.current.with_untracked(Option::is_some) => self.listen(),
+            Mode::Off | Mode::Polling => self.poll_now(),
+        }
     }
 
     // --- polling ---------------------------------------------------------
@@ -404,7 +462,11 @@ impl Chat {
         };
         match self.poller.end(outcome) {
             None => spawn_local(self.poll()),
-            Some(_) if browser::hidden() || self.session.current.with_untracked(Option::is_none) => {
+            Some(_)
+                if browser::hidden()
+                    || self.session.current.with_untracked(Option::is_none)
+                    || self.live.mode() == Mode::Streaming =>
+            {
                 self.poller.cancel_timer()
             }
             Some(delay) => self.poller.schedule(delay, move || spawn_local(self.poll())),

@@ -74,6 +74,17 @@ impl Messages {
         new
     }
 
+    /// Shows a message the event stream pushed; whether it was new. The
+    /// visitor's own, sent from this page, may come before the send's
+    /// answer: the outbox claims it then, so it shows once.
+    pub fn take_pushed(self, message: &Message) -> bool {
+        let new = self.insert(message);
+        if new && self.outbox.with_untracked(|o| o.unstored().next().is_some()) {
+            self.timeline.with_untracked(|t| self.outbox.update(|o| o.reconcile(t.messages())));
+        }
+        new
+    }
+
     /// Whether the first page is still to come.
     pub fn first_page_pending(self) -> bool {
         self.timeline.with_untracked(|t| *t.history() == History::Unknown)

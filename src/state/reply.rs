@@ -1,4 +1,4 @@
-//! The AI reply being waited for, as far as the stream has written it.
+//! The AI reply being waited for, as far as the event stream has written it.
 
 use connect360_api::AiStreamEvent;
 use leptos::prelude::*;
@@ -17,36 +17,30 @@ impl Default for ReplyStream {
 }
 
 impl ReplyStream {
-    /// Waits for the reply to the visitor's message `after`.
+    /// Waits for the reply to the visitor's message `after` (the reply the
+    /// stream began already, if it was quicker than the send's answer).
     pub fn start(self, after: String) {
-        self.pending.set(Some(PendingReply::new(after)));
+        self.pending.update(|r| match r {
+            Some(r) if r.after.is_none() => r.after = Some(after),
+            _ => *r = Some(PendingReply::new(after)),
+        });
     }
 
     pub fn clear(self) {
         self.pending.set(None);
     }
 
-    /// Where the stream of the reply to `after` resumes; `None` once a newer
-    /// question's reply is followed instead.
-    pub fn cursor(self, after: &str) -> Option<String> {
-        self.pending.with_untracked(|r| r.as_ref().filter(|r| r.after == after).map(|r| r.cursor.clone()))
-    }
-
-    /// Takes an event of the reply to `after` in.
-    pub fn on_event(self, after: &str, event: &AiStreamEvent) -> Next {
-        let mut next = Next::Done;
-        self.pending.update(|r| {
-            if let Some(r) = r.as_mut().filter(|r| r.after == after) {
-                next = r.on_event(event);
+    /// Takes an event of the stream in: a reply begins, its draft grows, or
+    /// goes once it is stored or none will come.
+    pub fn on_event(self, event: &AiStreamEvent) {
+        if self.pending.with_untracked(Option::is_none) {
+            if let AiStreamEvent::Start(start) = event {
+                self.pending.set(Some(PendingReply::started(start.sender.clone())));
             }
-        });
-        next
-    }
-
-    /// The reply to `after` is done or given up: its draft goes.
-    pub fn finish(self, after: &str) {
+            return;
+        }
         self.pending.update(|r| {
-            if r.as_ref().is_some_and(|r| r.after == after) {
+            if r.as_mut().is_some_and(|r| r.on_event(event) == Next::Done) {
                 *r = None;
             }
         });

@@ -110,18 +110,31 @@ impl Ui {
         }
     }
 
-    /// The list's height and scroll position, to keep the view in place.
-    pub fn scroll_mark(self) -> Option<(i32, i32)> {
-        self.list.get_untracked().map(|l| (l.scroll_height(), l.scroll_top()))
+    /// The first stored message and where its line of time and delivery is
+    /// in the viewport, to keep the view in place while older messages go
+    /// above it. That line, not the list's height: heights are rounded to
+    /// whole pixels (a drift of up to 1 px per page), and the row's name line
+    /// above its bubble comes and goes with the rows above it (the row is
+    /// then drawn anew: it is found again by its id). Every row has the line.
+    pub fn scroll_mark(self) -> Option<(String, f64)> {
+        let row = self.list.get_untracked()?.query_selector(".c360-row[data-id]").ok()??;
+        let id = row.get_attribute("data-id")?;
+        Some((id, meta_top(&row)?))
     }
 
-    /// After the list grew above the view, scrolls down by as much as it
-    /// grew, before the browser paints.
-    pub async fn keep_scroll_position(self, before: Option<(i32, i32)>) {
-        let Some((height, top)) = before else { return };
-        browser::next_frame().await;
-        if let Some(list) = self.list.get_untracked() {
-            list.set_scroll_top(top + list.scroll_height() - height);
+    /// After the list grew above the view, scrolls by as much as the mark of
+    /// [`Ui::scroll_mark`] moved, before the browser paints; and again a
+    /// frame later, for what settles only then (images, fonts).
+    pub async fn keep_scroll_position(self, before: Option<(String, f64)>) {
+        let Some((id, top)) = before else { return };
+        for _ in 0..2 {
+            browser::next_frame().await;
+            let list = self.list.get_untracked();
+            let now = self.message_element(&id).and_then(|row| meta_top(&row));
+            let (Some(list), Some(now)) = (list, now) else { return };
+            if (now - top).abs() >= 0.5 {
+                list.scroll_by_with_x_and_y(0.0, now - top);
+            }
         }
     }
 
@@ -137,4 +150,9 @@ impl Ui {
             .collect();
         list.query_selector(&format!("[data-id=\"{escaped}\"]")).ok().flatten()
     }
+}
+
+/// The top of `row`'s line of time and delivery in the viewport.
+fn meta_top(row: &web_sys::Element) -> Option<f64> {
+    Some(row.query_selector(".c360-meta").ok()??.get_bounding_client_rect().top())
 }

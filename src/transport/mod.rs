@@ -1,5 +1,5 @@
 //! How the widget talks to the server: one client on gloo-net for the tRPC
-//! procedures, the session endpoint and the AI reply stream, and the
+//! procedures, the session endpoint and the conversation's event stream, and the
 //! uploads (XMLHttpRequest: see `upload`).
 //!
 //! Requests are written by serde_json (`json::encode`) from the `connect360_api` types;
@@ -15,10 +15,12 @@ pub mod url;
 #[cfg(target_arch = "wasm32")]
 mod client;
 #[cfg(target_arch = "wasm32")]
-mod stream;
+mod events;
 #[cfg(target_arch = "wasm32")]
 pub mod upload;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::{Client, start_session};
+#[cfg(target_arch = "wasm32")]
+pub use events::Received;
 pub use error::ClientError;

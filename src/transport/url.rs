@@ -1,7 +1,7 @@
 //! Every address the widget calls, joined in one place: the API base the
 //! loader passes (the script's origin, maybe with a trailing `/`) and a path.
 
-use connect360_api::{AI_STREAM_PATH, ATTACHMENTS_PATH, WIDGET_SESSION_PATH};
+use connect360_api::{ATTACHMENTS_PATH, WIDGET_SESSION_PATH};
 
 /// `api_base` and `path` (which starts with `/`) with one `/` between them.
 pub fn join(api_base: &str, path: &str) -> String {
@@ -17,10 +17,6 @@ pub fn trpc(api_base: &str, procedure: &str) -> String {
 
 pub fn session(api_base: &str) -> String {
     join(api_base, WIDGET_SESSION_PATH)
-}
-
-pub fn ai_stream(api_base: &str) -> String {
-    join(api_base, AI_STREAM_PATH)
 }
 
 pub fn attachments(api_base: &str) -> String {
@@ -42,7 +38,7 @@ mod tests {
             assert_eq!(trpc(base, "v1.connect.send"), "https://chat.example.com/api/trpc/v1.connect.send");
             assert_eq!(session(base), "https://chat.example.com/api/v1/connect/widget/session");
             // Issue: the stream's address was the one not trimmed.
-            assert_eq!(ai_stream(base), "https://chat.example.com/api/v1/connect/ai-stream");
+            assert_eq!(join(base, connect360_api::EVENTS_PATH), "https://chat.example.com/api/v1/connect/events");
             assert_eq!(attachments(base), "https://chat.example.com/api/v1/connect/attachments");
         }
     }

@@ -218,7 +218,7 @@ async fn prepending_history_keeps_the_view_in_place() {
     let anchor = root.query_selector("[data-id=\"m52\"]").unwrap().unwrap();
     let top_before = anchor.get_bounding_client_rect().top();
 
-    let before = Some((list.scroll_height(), list.scroll_top()));
+    let before = chat.ui.scroll_mark();
     let older: Vec<Message> = (10..50)
         .map(|i| message(&format!("m{i}"), i, "customer", &format!("older {i}"), None))
         .collect();
@@ -758,4 +758,103 @@ async fn the_empty_state_waits_for_the_first_page() {
     chat.messages.timeline.update(|t| _ = t.apply_latest(Page { items: vec![], next_cursor: None }));
     tick().await;
     assert_eq!(all(&container, ".c360-empty").len(), 1);
+}
+
+// --- the event stream (issue 13) ---------------------------------------------
+
+#[wasm_bindgen_test]
+async fn the_visitor_s_own_message_pushed_before_the_send_s_answer_shows_once_as_sent() {
+    let (chat, root) = mount_panel(vec![]).await;
+    chat.messages.draft.set("Is it in stock?".into());
+    chat.messages.queue("cm_1".into(), connect360_api::Locale::En, vec![]);
+    tick().await;
+    assert_eq!(bubbles(&root).len(), 1);
+    assert!(all(&root, ".c360-status")[0].text_content().unwrap().starts_with("Sending"));
+
+    let stored = message("m1", 1, "customer", "Is it in stock?", None);
+    assert!(chat.messages.take_pushed(&stored), "new to the timeline");
+    settle().await;
+    assert_eq!(bubbles(&root).len(), 1, "the outbox claimed it: one bubble");
+    assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sent");
+    // The send's answer, a poll or a replay bring it again: nothing changes.
+    assert!(!chat.messages.take_pushed(&stored));
+    chat.messages.outbox.update(|o| o.sent("cm_1", "m1"));
+    settle().await;
+    assert_eq!(bubbles(&root).len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_reply_the_stream_begins_before_the_send_s_answer_keeps_its_first_words() {
+    use connect360_api::{AiDelta, AiStart, AiStreamEvent};
+    let (chat, root) = mount_panel(vec![message("q1", 1, "customer", "Do you ship to Izmir?", None)]).await;
+    let agent: connect360_api::Sender =
+        serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null})).unwrap();
+    chat.reply.on_event(&AiStreamEvent::Delta(AiDelta { text: "lost".into() }));
+    assert!(chat.reply.pending.get_untracked().is_none(), "words of no reply begun are not drawn");
+    chat.reply.on_event(&AiStreamEvent::Start(AiStart { sender: agent }));
+    chat.reply.on_event(&AiStreamEvent::Delta(AiDelta { text: "Yes, ".into() }));
+    chat.reply.start("q1".into());
+    chat.reply.on_event(&AiStreamEvent::Delta(AiDelta { text: "we do.".into() }));
+    settle().await;
+    assert_eq!(all(&root, ".c360-draft .c360-bubble")[0].text_content().unwrap(), "Yes, we do.");
+    assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Nordwind assistant");
+    let said = all(&root, ".c360-announcer")[0].text_content().unwrap();
+    assert_eq!(said.matches("writing a reply").count(), 1, "said once: {said}");
+
+    let stored = message("r1", 2, "ai", "Yes, we do.", Some("q1"));
+    assert!(chat.messages.take_pushed(&stored));
+    chat.reply.on_event(&AiStreamEvent::Message(Box::new(stored)));
+    settle().await;
+    assert!(all(&root, ".c360-draft").is_empty());
+    assert!(chat.reply.pending.get_untracked().is_none());
+    assert_eq!(bubbles(&root).len(), 2);
+}
+
+#[wasm_bindgen_test]
+fn a_newer_stream_loop_stops_the_older_one_and_polling_stands_in_after_failures() {
+    use connect360_widget::live::{Ended, Plan};
+    use connect360_widget::state::{Live, Mode};
+    let live = Live::default();
+    assert_eq!(live.mode(), Mode::Off);
+    let first = live.begin();
+    let aborted = live.controller().unwrap();
+    let second = live.begin();
+    assert!(aborted.signal().aborted(), "the older request is ended");
+    assert!(!live.current(first) && live.current(second));
+    assert_eq!(live.mode(), Mode::Streaming);
+
+    assert!(matches!(live.plan(Ended::Failed), Plan::Reopen(1_000..=2_000)));
+    assert!(matches!(live.plan(Ended::Failed), Plan::Reopen(2_000..=4_000)));
+    assert!(matches!(live.plan(Ended::Failed), Plan::Poll(_)));
+    assert_eq!(live.mode(), Mode::Polling);
+    live.retry();
+    assert_eq!(live.mode(), Mode::Streaming);
+
+    live.received("m5");
+    live.received("");
+    assert_eq!(live.last_id().as_deref(), Some("m5"), "an event without an id keeps the last");
+    live.forget();
+    assert_eq!(live.last_id(), None);
+    live.stop();
+    assert!(!live.current(second));
+    assert_eq!(live.mode(), Mode::Off);
+}
+
+#[wasm_bindgen_test]
+async fn a_hidden_tab_s_stream_closes_after_a_while_unless_shown_again() {
+    use connect360_widget::state::{Live, Mode};
+    let wait = || connect360_widget::browser::sleep(std::time::Duration::from_millis(60));
+    let live = Live::default();
+    let generation = live.begin();
+    let request = live.controller().unwrap();
+    live.close_later(20);
+    live.keep();
+    wait().await;
+    assert!(live.current(generation) && live.mode() == Mode::Streaming, "shown again in time: kept");
+
+    live.close_later(20);
+    wait().await;
+    assert!(!live.current(generation), "its loop stops");
+    assert_eq!(live.mode(), Mode::Off, "reopened when shown");
+    assert!(request.signal().aborted());
 }
