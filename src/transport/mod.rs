@@ -20,5 +20,5 @@ mod stream;
 pub mod upload;
 
 #[cfg(target_arch = "wasm32")]
-pub use client::{Client, start_session};
+pub use client::{Client, send, start_session};
 pub use error::ClientError;
