@@ -166,15 +166,9 @@ impl Outbox {
 }
 
 impl Outgoing {
-    /// The input of `send` for this message.
+    /// The input of `send` for this message, from the visitor.
     pub fn send_input(&self, ctx: &SendContext) -> SendInput {
         SendInput {
-            conversation_id: ctx.conversation_id.clone(),
-            // Files alone make a message: then it has no content at all.
-            content: (!self.content.is_empty()).then(|| self.content.clone()),
-            attachment_ids: (!self.attachments.is_empty())
-                .then(|| self.attachments.iter().map(|a| a.id.clone()).collect()),
-            parent_id: self.parent_id.clone(),
             channel_identifier: Some(ctx.channel_identifier.clone()),
             sender: SendAs::Customer,
             customer: Some(CustomerInput {
@@ -182,6 +176,21 @@ impl Outgoing {
                 ..Default::default()
             }),
             ai: ctx.ai_agent.clone().map(|agent_id| AiRequest { agent_id, channel_id: None }),
+            ..self.workspace_input(&ctx.conversation_id)
+        }
+    }
+
+    /// The input of `send` for this message from the workspace (a member
+    /// answering in the team inbox) in conversation `conversation_id`.
+    pub fn workspace_input(&self, conversation_id: &str) -> SendInput {
+        SendInput {
+            conversation_id: conversation_id.to_owned(),
+            // Files alone make a message: then it has no content at all.
+            content: (!self.content.is_empty()).then(|| self.content.clone()),
+            attachment_ids: (!self.attachments.is_empty())
+                .then(|| self.attachments.iter().map(|a| a.id.clone()).collect()),
+            parent_id: self.parent_id.clone(),
+            sender: SendAs::Workspace,
             ..Default::default()
         }
     }
@@ -344,6 +353,16 @@ pub(crate) mod tests {
                 "sender": "customer",
                 "customer": {"externalId": "guest_1"}
             })
+        );
+    }
+
+    #[test]
+    fn workspace_input_is_a_member_reply() {
+        let mut ob = Outbox::default();
+        let o = ob.push("k1".into(), content_for(Locale::En, "Hi"), vec![], Some("m1".into()), Anchor::Start);
+        assert_eq!(
+            serde_json::to_value(o.workspace_input("c1")).unwrap(),
+            json!({"conversationId": "c1", "content": {"en": "Hi"}, "parentId": "m1", "sender": "workspace"})
         );
     }
 }
