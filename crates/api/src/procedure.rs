@@ -73,6 +73,13 @@ macro_rules! for_each_procedure {
             SendMessage = "v1.connect.send", Mutation, SendInput => Message;
             ListMessages = "v1.connect.listMessages", Query, ListMessagesInput => Page<Message>;
             CreateTemplate = "v1.connect.createTemplate", Mutation, CreateTemplateInput => Template;
+            /// The workspace's conversations for the inbox, newest activity first.
+            ListConversations = "v1.connect.listConversations", Query,
+                ListConversationsInput => Page<ConversationSummary>;
+            /// The caller has read a conversation up to a message.
+            MarkRead = "v1.connect.markRead", Mutation, MarkReadInput => MarkReadOutput;
+            /// Turns AI replies back on after a hand-off.
+            ResumeAi = "v1.connect.resumeAi", Mutation, ResumeAiInput => Conversation;
         }
     };
 }

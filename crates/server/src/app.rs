@@ -23,9 +23,11 @@ use crate::attachments::storage::{FileStorage, LocalFileStorage};
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::sign_in::SignInLimits;
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
 use crate::visitor_token::TokenSigner;
@@ -49,6 +51,12 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Record metrics and serve them at `GET /metrics` (see [`crate::telemetry`]).
     pub metrics: bool,
+    /// A member's inbox session ends after this long without a request.
+    pub session_idle: Duration,
+    /// The URL browsers reach the server at, when a proxy is in front:
+    /// its origin is the one signed-in requests must come from, and with
+    /// https the session cookie is `Secure`.
+    pub public_url: Option<String>,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,6 +73,8 @@ impl ServeConfig {
             ai_runner: true,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             metrics: false,
+            session_idle: crate::auth::DEFAULT_SESSION_IDLE,
+            public_url: None,
         }
     }
 }
@@ -84,6 +94,7 @@ pub fn router(
     let timed = Router::new()
         .merge(crate::trpc::router())
         .merge(crate::session::router())
+        .merge(crate::sign_in::router())
         .merge(crate::attachments::downloads())
         .merge(crate::ai::stream::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
@@ -91,6 +102,7 @@ pub fn router(
     let api = Router::new()
         .merge(timed)
         .merge(crate::attachments::uploads())
+        .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
         .layer(crate::cors::layer(state.store.clone()))
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
@@ -206,7 +218,9 @@ impl Application {
             .ai_runner
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
         let state = AppState {
-            auth: Authenticator { store: store.clone(), signer: signer.clone() },
+            auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
+            sign_in_limits: SignInLimits::default(),
+            origin: PublicOrigin::new(config.public_url.as_deref()),
             store,
             signer,
             files,
@@ -240,7 +254,9 @@ impl Application {
         let ai_runner = self.ai_runner.map(tokio::spawn);
         let metrics_upkeep = self.metrics_upkeep.map(tokio::spawn);
         let ai = self.ai;
-        let served = axum::serve(self.listener, self.router)
+        // Sign-in attempts are limited per client address.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 // Open AI streams would otherwise hold the stop up until their reply.

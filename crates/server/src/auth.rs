@@ -1,33 +1,44 @@
 //! Who is calling and what they may do.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum_extra::extract::cookie::CookieJar;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{MemberPrincipal, Permission};
+use crate::domain::{Allows, Credential, MemberPrincipal, Permission};
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{MemberAccount, Store};
 use crate::visitor_token::{self, TokenSigner, VisitorClaims};
 
 /// Who calls. A handler that takes it refuses callers without a valid
 /// credential; one that takes `Result<Principal, ApiError>` decides itself.
-/// (A member's own browser session would be one more variant.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
+    /// A member, through an API key or their inbox session.
     Member(MemberPrincipal),
     /// A website visitor holding a widget session's token.
     Visitor(VisitorClaims),
 }
 
-/// What resolving a credential needs: the store for API keys, the signer for visitor tokens.
+/// The cookie of a member's inbox session.
+pub const SESSION_COOKIE: &str = "c360_session";
+
+/// A session's idle expiry unless configured otherwise.
+pub const DEFAULT_SESSION_IDLE: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// What resolving a credential needs: the store for API keys and sessions,
+/// the signer for visitor tokens.
 #[derive(Clone)]
 pub struct Authenticator {
     pub store: Arc<dyn Store>,
     pub signer: TokenSigner,
+    /// A member's session ends after this long without a request.
+    pub session_idle: Duration,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal
@@ -38,7 +49,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let auth = Authenticator::from_ref(state);
-        authenticate(auth.store.as_ref(), &auth.signer, &parts.headers).await
+        authenticate(&auth, &parts.headers).await
     }
 }
 
@@ -97,16 +108,59 @@ pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// The request's session token (the cookie's value), if it carries one.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    CookieJar::from_headers(headers).get(SESSION_COOKIE).map(|c| c.value().to_owned())
+}
+
+/// The member signed in with the request's session cookie; `Ok(None)`
+/// without one. A session idle for longer than allowed is deleted.
+pub async fn signed_in(auth: &Authenticator, headers: &HeaderMap) -> Result<Option<MemberAccount>, ApiError> {
+    let Some(token) = session_token(headers) else { return Ok(None) };
+    let hash = hash_key(&token);
+    let ended = || ApiError::unauthorized("Your session has ended: sign in again.");
+    let session = auth.store.session(&hash).await?.ok_or_else(ended)?;
+    let now = now_ms();
+    let idle_ms = i64::try_from(auth.session_idle.as_millis()).unwrap_or(i64::MAX);
+    let idle = now.saturating_sub(session.last_seen_ms);
+    if idle > idle_ms {
+        auth.store.delete_session(&hash).await?;
+        return Err(ended());
+    }
+    // A write per request would be wasted: the expiry slides in steps.
+    if idle > (idle_ms / 4).min(60_000) {
+        auth.store.touch_session(&hash, now).await?;
+    }
+    Ok(Some(session.account))
+}
+
+/// Unix milliseconds, as sessions record their last use.
+pub fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 /// Resolves the request's credential to a principal, or says why it can't.
+/// A credential header wins over the session cookie.
 ///
 /// A visitor token used from a browser must come from its own site: the
 /// request's Origin, when there is one, must be the token's domain.
-pub async fn authenticate(store: &dyn Store, signer: &TokenSigner, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let key = credential(headers)?.ok_or_else(|| {
-        ApiError::unauthorized("Missing API key: send Authorization: Bearer <key> or x-api-key: <key>.")
-    })?;
+pub async fn authenticate(auth: &Authenticator, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let Some(key) = credential(headers)? else {
+        return match signed_in(auth, headers).await? {
+            Some(account) => Ok(Principal::Member(MemberPrincipal {
+                workspace_id: account.workspace_id,
+                member_id: account.id,
+                role: account.role,
+                via: Credential::Session,
+            })),
+            None => Err(ApiError::unauthorized(
+                "Missing API key: send Authorization: Bearer <key> or x-api-key: <key>, or sign in.",
+            )),
+        };
+    };
     if key.starts_with(visitor_token::PREFIX) {
-        let claims = signer
+        let claims = auth
+            .signer
             .verify(key, time::OffsetDateTime::now_utc().unix_timestamp())
             .map_err(|e| ApiError::unauthorized(e.to_string()))?;
         if origin_host(headers).is_some_and(|host| host != claims.domain) {
@@ -114,7 +168,7 @@ pub async fn authenticate(store: &dyn Store, signer: &TokenSigner, headers: &Hea
         }
         return Ok(Principal::Visitor(claims));
     }
-    match store.find_api_key(&hash_key(key)).await? {
+    match auth.store.find_api_key(&hash_key(key)).await? {
         Some(member) => Ok(Principal::Member(member)),
         None => Err(ApiError::unauthorized("Invalid API key.")),
     }

@@ -9,8 +9,18 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::{Application, ServeConfig, shutdown_signal};
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
-use crate::store::{SqliteStore, Store, Workspace};
-use crate::validate;
+use crate::store::{NewMember, SqliteStore, Store, Workspace};
+use crate::{password, validate};
+
+/// `read`, `engage` or `full`: clap's parser for the api crate's [`Role`].
+fn role_parser() -> impl clap::builder::TypedValueParser<Value = Role> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["read", "engage", "full"]).map(|word| match word.as_str() {
+        "read" => Role::Read,
+        "full" => Role::Full,
+        _ => Role::Engage,
+    })
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "connect360-server", version, about = "The Connect360 messages API with an embedded store")]
@@ -52,6 +62,14 @@ pub enum Command {
         /// anyone who reaches the port can read them, see README "Metrics").
         #[arg(long, env = "CONNECT360_METRICS")]
         metrics: bool,
+        /// The URL browsers reach the server at when a proxy is in front,
+        /// e.g. https://chat.example.com: signed-in requests must come from
+        /// its origin, and with https the session cookie is Secure.
+        #[arg(long, env = "CONNECT360_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Minutes without a request after which an inbox session ends.
+        #[arg(long, env = "CONNECT360_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
+        session_idle_minutes: u64,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {
@@ -63,7 +81,7 @@ pub enum Command {
         #[command(subcommand)]
         command: WorkspaceCommand,
     },
-    /// Workspace members, whom API keys act as.
+    /// Workspace members: they sign in to the inbox, and API keys act as them.
     Member {
         #[command(subcommand)]
         command: MemberCommand,
@@ -112,7 +130,7 @@ pub enum WidgetCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
-    /// Add a member to a workspace; prints its id.
+    /// Add a member to a workspace; prints its id. An email is unique per workspace.
     Create {
         #[command(flatten)]
         data: DataArg,
@@ -120,6 +138,21 @@ pub enum MemberCommand {
         workspace: WorkspaceArg,
         #[arg(long)]
         name: String,
+        /// The email the member signs in to the inbox with.
+        #[arg(long)]
+        email: String,
+        /// What the member may do in the workspace.
+        #[arg(long, value_parser = role_parser(), default_value = "engage")]
+        role: Role,
+    },
+    /// Set a member's password, read as one line from standard input (at least 10 characters).
+    SetPassword {
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -134,7 +167,7 @@ pub enum ApiKeyCommand {
         /// A name to recognise the key by.
         #[arg(long)]
         name: String,
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = role_parser())]
         role: Role,
         /// The member the key acts as; the workspace's default member if absent.
         #[arg(long)]
@@ -226,14 +259,28 @@ async fn open(data: &DataArg, slug: &str) -> anyhow::Result<(SqliteStore, Worksp
     Ok((store, workspace))
 }
 
+/// A sign-in email as stored: checked, lower-cased.
+fn member_email(email: &str) -> anyhow::Result<String> {
+    Ok(validate::email("--email", email).map_err(|e| anyhow::anyhow!(e.message))?.to_lowercase())
+}
+
 fn checked(field: &str, value: &str) -> anyhow::Result<String> {
     validate::text(field, value, validate::MAX_NAME).map_err(|e| anyhow::anyhow!(e.message))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, demo, metrics } => {
-            let config = ServeConfig { demo, metrics, ..ServeConfig::new(addr, data.dir.clone(), widget_dir) };
+        Command::Serve { addr, data, widget_dir, demo, metrics, public_url, session_idle_minutes } => {
+            let public_url = public_url
+                .map(|u| validate::http_url("--public-url", &u).map_err(|e| anyhow::anyhow!(e.message)))
+                .transpose()?;
+            let config = ServeConfig {
+                demo,
+                metrics,
+                public_url,
+                session_idle: std::time::Duration::from_secs(session_idle_minutes.max(1) * 60),
+                ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
+            };
             let app = Application::build(&config).await?;
             let shutdown = shutdown_signal().context("installing signal handlers")?;
             let addr = app.local_addr()?;
@@ -262,9 +309,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let workspace = store.ensure_workspace(&slug, &checked("--name", &name)?).await?;
             println!("{}", workspace.id);
         }
-        Command::Member { command: MemberCommand::Create { data, workspace, name } } => {
+        Command::Member { command: MemberCommand::Create { data, workspace, name, email, role } } => {
+            let (name, email) = (checked("--name", &name)?, member_email(&email)?);
             let (store, workspace) = open(&data, &workspace.workspace).await?;
-            println!("{}", store.create_member(&workspace.id, &checked("--name", &name)?).await?);
+            let member = NewMember { workspace_id: workspace.id, name, email: Some(email), role };
+            println!("{}", store.create_member(&member).await?);
+        }
+        Command::Member { command: MemberCommand::SetPassword { data, workspace, email } } => {
+            let email = member_email(&email)?;
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+            let new = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+            password::check_new(new).map_err(|rule| anyhow::anyhow!("{rule}; nothing was changed"))?;
+            let hash = password::hash(new).map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+            let (store, workspace) = open(&data, &workspace.workspace).await?;
+            store.set_password(&workspace.id, &email, &hash).await?;
+            eprintln!("The password of {email} is set.");
         }
         Command::ApiKey { command: ApiKeyCommand::Create { data, workspace, name, role, member } } => {
             let (store, workspace) = open(&data, &workspace.workspace).await?;

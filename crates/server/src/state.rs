@@ -11,6 +11,8 @@ use crate::attachments::storage::FileStorage;
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::csrf::PublicOrigin;
+use crate::sign_in::SignInLimits;
 use crate::store::Store;
 use crate::visitor_token::TokenSigner;
 
@@ -28,4 +30,8 @@ pub struct AppState {
     pub urls: UrlSigner,
     /// Wakes the AI runner; carries the replies it writes to their watchers.
     pub ai: Ai,
+    /// Sign-in attempts per email and per address.
+    pub sign_in_limits: SignInLimits,
+    /// Where signed-in requests must come from.
+    pub origin: PublicOrigin,
 }

@@ -7,7 +7,7 @@ use connect360_api::{
     CreateSubConversation, DeleteConversation, GetOrCreateConversation, ListMessages, SendMessage, UpdateConversation,
 };
 use connect360_server::domain::Role;
-use connect360_server::store::Store;
+use connect360_server::store::{NewMember, Store};
 use serde_json::json;
 
 #[tokio::test]
@@ -53,8 +53,8 @@ async fn members_only_conversations_are_reused_by_their_exact_members() {
     let app = spawn_app().await;
     let ws = app.workspace("default").await;
     let key = app.key(Role::Full).await;
-    let alice = app.store.create_member(&ws.id, "Alice").await.unwrap();
-    let bob = app.store.create_member(&ws.id, "Bob").await.unwrap();
+    let alice = app.store.create_member(&member(&ws.id, "Alice")).await.unwrap();
+    let bob = app.store.create_member(&member(&ws.id, "Bob")).await.unwrap();
 
     let with_alice = app.call::<GetOrCreateConversation>(&key, json!({"memberIds": [alice], "type": "GROUP"})).await;
     let with_alice = with_alice.data().clone();
@@ -215,4 +215,8 @@ async fn delete_removes_the_conversation_its_subs_and_their_messages() {
     app.call::<DeleteConversation>(&key, json!({"id": parent})).await.error("NOT_FOUND");
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&app.db().await).await.unwrap();
     assert_eq!(left, 0);
+}
+
+fn member(workspace_id: &str, name: &str) -> NewMember {
+    NewMember { workspace_id: workspace_id.into(), name: name.into(), email: None, role: Role::Engage }
 }

@@ -27,7 +27,7 @@ use super::range::Ranged;
 use super::sniff::is_safe_inline;
 use super::storage::FileStorage;
 use super::url::{Grantee, SignedQuery, UrlSigner};
-use crate::auth::{Principal, credential};
+use crate::auth::{Principal, credential, session_token};
 use crate::error::ApiError;
 use crate::store::{Store, StoredFile};
 
@@ -76,7 +76,8 @@ fn readable(
             return Ok(Some(file));
         }
     }
-    if !matches!(credential(headers), Ok(Some(_))) {
+    // A signed-in member's browser shows attachments with the session cookie.
+    if !matches!(credential(headers), Ok(Some(_))) && session_token(headers).is_none() {
         return Ok(None);
     }
     match principal {

@@ -65,7 +65,7 @@ pub fn may_read(file: &StoredFile, principal: &Principal) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{MemberPrincipal, Role};
+    use crate::domain::{Credential, MemberPrincipal, Role};
     use crate::visitor_token::VisitorClaims;
 
     fn file(uploader: Uploader, conversation_customer_id: Option<&str>) -> StoredFile {
@@ -82,7 +82,7 @@ mod tests {
     }
 
     fn member(workspace_id: &str, role: Role) -> Principal {
-        Principal::Member(MemberPrincipal { workspace_id: workspace_id.into(), member_id: "mem_1".into(), role })
+        Principal::Member(MemberPrincipal { workspace_id: workspace_id.into(), member_id: "mem_1".into(), role, via: Credential::ApiKey })
     }
 
     fn visitor(workspace_id: &str, customer_id: &str) -> Principal {

@@ -1,6 +1,9 @@
-//! API keys' roles and what they permit.
+//! Roles (the API's [`Role`], one type on both ends of the wire) and what
+//! they permit.
 
-/// What an API key's role allows (the reference's `connect360:conversation:*`).
+pub use connect360_api::Role;
+
+/// What a role allows (the reference's `connect360:conversation:*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     Read,
@@ -8,18 +11,13 @@ pub enum Permission {
     Delete,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
-    /// Read conversations and messages.
-    Read,
-    /// Read, create conversations, send, upload, trigger AI.
-    Engage,
-    /// Everything, deleting conversations too.
-    Full,
+/// The permissions of a role. A trait because [`Role`] is the api crate's.
+pub trait Allows {
+    fn allows(self, permission: Permission) -> bool;
 }
 
-impl Role {
-    pub fn allows(self, permission: Permission) -> bool {
+impl Allows for Role {
+    fn allows(self, permission: Permission) -> bool {
         match self {
             Role::Read => permission == Permission::Read,
             Role::Engage => permission != Permission::Delete,
@@ -28,12 +26,23 @@ impl Role {
     }
 }
 
-/// A workspace member acting through an API key.
+/// How a member proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A trusted backend's `Authorization: Bearer` key.
+    ApiKey,
+    /// The inbox's session cookie: state-changing requests must come from
+    /// the server's own origin, and read marks are the member's own.
+    Session,
+}
+
+/// A workspace member acting through an API key or their session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberPrincipal {
     pub workspace_id: String,
     pub member_id: String,
     pub role: Role,
+    pub via: Credential,
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ pub mod customer;
 pub mod files;
 pub mod host;
 
-pub use access::{MemberPrincipal, Permission, Role};
+pub use access::{Allows, Credential, MemberPrincipal, Permission, Role};
 pub use agent::{AgentConfig, FaqSettings, OpenAiSettings};
 pub use customer::{CustomerFields, CustomerKey, CustomerRef};
 pub use host::Domain;

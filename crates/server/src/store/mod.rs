@@ -9,8 +9,8 @@ mod sqlite;
 
 use async_trait::async_trait;
 use connect360_api::{
-    Content, Conversation, ConversationType, DeleteConversationOutput, Message, Metadata, Page,
-    Patch, Sender, Template,
+    Content, Conversation, ConversationSummary, ConversationType, DeleteConversationOutput, Message, Metadata,
+    Page, Patch, Sender, Template,
 };
 
 use crate::domain::{AgentConfig, CustomerRef, Domain, MemberPrincipal, Role};
@@ -256,6 +256,64 @@ pub struct StoredFile {
     pub conversation_customer_id: Option<String>,
 }
 
+/// A member to add to a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMember {
+    pub workspace_id: String,
+    pub name: String,
+    /// Lower-cased; unique in the workspace. Without one the member cannot sign in.
+    pub email: Option<String>,
+    pub role: Role,
+}
+
+/// A member who signs in, with their workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAccount {
+    pub id: String,
+    pub workspace_id: String,
+    pub workspace_slug: String,
+    pub workspace_name: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// Argon2id PHC string; `None` until a password is set.
+    pub password_hash: Option<String>,
+}
+
+/// A stored session and when it was last used (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSession {
+    pub account: MemberAccount,
+    pub last_seen_ms: i64,
+}
+
+/// A page of the workspace's top-level conversations, newest activity first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationsRequest {
+    pub workspace_id: String,
+    /// The member whose read marks count unread messages; `None` counts none.
+    pub reader: Option<String>,
+    pub limit: u32,
+    /// Where the page starts: a previous page's `nextCursor`.
+    pub cursor: Option<ActivityCursor>,
+}
+
+/// A position in the order of activity: a conversation's last activity and
+/// id. A conversation active since then moves above it, not into later pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityCursor {
+    pub last_activity_at: String,
+    pub conversation_id: String,
+}
+
+/// A member's read mark in a conversation after `mark_read`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadMark {
+    pub read_up_to: String,
+    /// Customer messages after the mark.
+    pub unread_count: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
     pub workspace_id: String,
@@ -272,7 +330,17 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
     /// Finds the workspace by slug, creating it and its default member if new.
     async fn ensure_workspace(&self, slug: &str, name: &str) -> Result<Workspace>;
-    async fn create_member(&self, workspace_id: &str, name: &str) -> Result<String>;
+    /// Adds a member; an email already used in the workspace is a conflict.
+    async fn create_member(&self, member: &NewMember) -> Result<String>;
+    /// Sets the password hash of the workspace's member with this (lower-cased) email.
+    async fn set_password(&self, workspace_id: &str, email: &str, password_hash: &str) -> Result<()>;
+    /// The member of workspace `slug` with this (lower-cased) email.
+    async fn member_by_email(&self, slug: &str, email: &str) -> Result<Option<MemberAccount>>;
+    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64) -> Result<()>;
+    async fn session(&self, token_hash: &[u8; 32]) -> Result<Option<StoredSession>>;
+    /// Slides the session's idle expiry forward.
+    async fn touch_session(&self, token_hash: &[u8; 32], now_ms: i64) -> Result<()>;
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
     /// Stores a key (by hash) for a member of the workspace; returns the key's id.
     async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String>;
     async fn find_api_key(&self, key_hash: &[u8; 32]) -> Result<Option<MemberPrincipal>>;
@@ -329,6 +397,15 @@ pub trait Store: Send + Sync + 'static {
     /// The key visitor tokens are signed with, made on first use.
     async fn token_key(&self) -> Result<[u8; 32]>;
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>>;
+
+    /// The workspace's top-level conversations, newest activity first; the
+    /// page's `nextCursor` is the next page's [`ActivityCursor`].
+    async fn list_conversations(&self, req: ConversationsRequest) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)>;
+    /// Moves the member's read mark up to the message (never back); the
+    /// message must be one of the conversation's.
+    async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark>;
+    /// Turns AI replies back on after a hand-off.
+    async fn resume_ai(&self, workspace_id: &str, conversation_id: &str) -> Result<Conversation>;
 
     /// Records uploads whose bytes are stored: all of them or none.
     async fn insert_files(&self, files: &[NewFile]) -> Result<()>;

@@ -327,3 +327,17 @@ pub(super) async fn hand_off(store: &SqliteStore, workspace_id: &str, conversati
     tx.commit().await?;
     Ok(conversation)
 }
+
+pub(super) async fn resume_ai(store: &SqliteStore, workspace_id: &str, conversation_id: &str) -> Result<Conversation> {
+    let mut tx = store.write().await?;
+    visible_conversation(&mut tx, workspace_id, conversation_id, None).await?;
+    // Only a stopped conversation changes; asking again changes nothing.
+    sqlx::query("UPDATE conversations SET ai_stopped_at = NULL, updated_at = ? WHERE id = ? AND ai_stopped_at IS NOT NULL")
+        .bind(clock::now())
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+    let conversation = load_conversation(&mut tx, workspace_id, conversation_id).await?;
+    tx.commit().await?;
+    Ok(conversation)
+}

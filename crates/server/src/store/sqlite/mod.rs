@@ -20,7 +20,7 @@ use sqlx::{SqliteConnection, SqlitePool};
 use super::group_commit::GroupCommit;
 use super::*;
 use crate::domain::files::asset_path;
-use crate::domain::{AgentConfig, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
+use crate::domain::{AgentConfig, Credential, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
 use crate::{clock, ids};
 
 mod agents;
@@ -30,6 +30,8 @@ mod columns;
 mod conversations;
 mod customers;
 mod files;
+mod inbox;
+mod members;
 mod messages;
 mod templates;
 mod widgets;
@@ -147,6 +149,18 @@ impl Store for SqliteStore {
         messages::list_messages(self, req).await
     }
 
+    async fn list_conversations(&self, req: ConversationsRequest) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)> {
+        inbox::list_conversations(self, req).await
+    }
+
+    async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark> {
+        members::mark_read(self, workspace_id, member_id, conversation_id, message_id).await
+    }
+
+    async fn resume_ai(&self, workspace_id: &str, conversation_id: &str) -> Result<Conversation> {
+        conversations::resume_ai(self, workspace_id, conversation_id).await
+    }
+
     async fn create_template(&self, workspace_id: &str, name: &str, content: &Content) -> Result<Template> {
         templates::create_template(self, workspace_id, name, content).await
     }
@@ -159,8 +173,32 @@ impl Store for SqliteStore {
         workspaces::ensure_workspace(self, slug, name).await
     }
 
-    async fn create_member(&self, workspace_id: &str, name: &str) -> Result<String> {
-        workspaces::create_member(self, workspace_id, name).await
+    async fn create_member(&self, member: &NewMember) -> Result<String> {
+        members::create_member(self, member).await
+    }
+
+    async fn set_password(&self, workspace_id: &str, email: &str, password_hash: &str) -> Result<()> {
+        members::set_password(self, workspace_id, email, password_hash).await
+    }
+
+    async fn member_by_email(&self, slug: &str, email: &str) -> Result<Option<MemberAccount>> {
+        members::member_by_email(self, slug, email).await
+    }
+
+    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64) -> Result<()> {
+        members::create_session(self, token_hash, member_id, now_ms).await
+    }
+
+    async fn session(&self, token_hash: &[u8; 32]) -> Result<Option<StoredSession>> {
+        members::session(self, token_hash).await
+    }
+
+    async fn touch_session(&self, token_hash: &[u8; 32], now_ms: i64) -> Result<()> {
+        members::touch_session(self, token_hash, now_ms).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()> {
+        members::delete_session(self, token_hash).await
     }
 
     async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String> {

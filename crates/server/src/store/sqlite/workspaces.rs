@@ -1,4 +1,4 @@
-//! Workspaces, their members and API keys, and the server's token key.
+//! Workspaces, their API keys, and the server's token key.
 
 use super::*;
 
@@ -41,18 +41,6 @@ pub(super) async fn ensure_workspace(store: &SqliteStore, slug: &str, name: &str
     Ok(workspace)
 }
 
-pub(super) async fn create_member(store: &SqliteStore, workspace_id: &str, name: &str) -> Result<String> {
-    let id = ids::new_id("mem");
-    sqlx::query("INSERT INTO members (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&id)
-        .bind(workspace_id)
-        .bind(name)
-        .bind(clock::now())
-        .execute(&store.writer)
-        .await?;
-    Ok(id)
-}
-
 pub(super) async fn create_api_key(store: &SqliteStore, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String> {
     let mut tx = store.write().await?;
     let member: Option<String> = sqlx::query_scalar("SELECT id FROM members WHERE id = ? AND workspace_id = ?")
@@ -85,7 +73,7 @@ pub(super) async fn find_api_key(store: &SqliteStore, key_hash: &[u8; 32]) -> Re
     .bind(key_hash.as_slice())
     .fetch_optional(&store.reader)
     .await?;
-    Ok(row.map(|(role, member_id, workspace_id)| MemberPrincipal { workspace_id, member_id, role: role.into() }))
+    Ok(row.map(|(role, member_id, workspace_id)| MemberPrincipal { workspace_id, member_id, role: role.into(), via: Credential::ApiKey }))
 }
 
 pub(super) async fn token_key(store: &SqliteStore) -> Result<[u8; 32]> {

@@ -1,0 +1,121 @@
+//! The inbox's list: the workspace's top-level conversations, newest
+//! activity first, each with its customer, last message and unread count.
+
+use connect360_api::{ConversationSummary, CustomerProfile};
+
+use super::members::count;
+use super::*;
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: String,
+    name: Option<String>,
+    metadata: Json<Metadata>,
+    ai_stopped_at: Option<String>,
+    last_seq: Option<i64>,
+    last_activity_at: String,
+    unread: i64,
+    customer_id: Option<String>,
+    external_id: Option<String>,
+    customer_name: Option<String>,
+    customer_email: Option<String>,
+    customer_metadata: Option<Json<Metadata>>,
+    first_channel_id: Option<String>,
+    first_channel_identifier: Option<String>,
+}
+
+/// A conversation's activity is its newest message's time, else its creation.
+/// Unread: customer messages after `?2`'s read mark; none without a reader.
+const SUMMARY_SELECT: &str = "
+    WITH latest AS (
+        SELECT c.*, (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id) AS last_seq
+        FROM conversations c WHERE c.workspace_id = ?1 AND c.parent_id IS NULL
+    ), ranked AS (
+        SELECT l.*, COALESCE((SELECT created_at FROM messages WHERE seq = l.last_seq), l.created_at) AS last_activity_at
+        FROM latest l
+    )
+    SELECT r.id, r.name, r.metadata, r.ai_stopped_at, r.last_seq, r.last_activity_at,
+        CASE WHEN ?2 IS NULL THEN 0 ELSE (
+            SELECT COUNT(*) FROM messages m WHERE m.conversation_id = r.id AND m.sender_type = 'customer'
+              AND m.seq > COALESCE((SELECT message_seq FROM read_marks WHERE member_id = ?2 AND conversation_id = r.id), 0)
+        ) END AS unread,
+        cus.id AS customer_id, cus.external_id, cus.name AS customer_name, cus.email AS customer_email,
+        cus.metadata AS customer_metadata,
+        ch.id AS first_channel_id, ch.identifier AS first_channel_identifier
+    FROM ranked r
+    LEFT JOIN customers cus ON cus.id = r.customer_id
+    LEFT JOIN channels ch ON ch.id = (
+        SELECT c2.id FROM conversation_channels cc JOIN channels c2 ON c2.id = cc.channel_id
+        WHERE cc.conversation_id = r.id ORDER BY c2.created_at, c2.id LIMIT 1
+    )
+    WHERE ?3 IS NULL OR (r.last_activity_at, r.id) <= (?3, ?4)
+    ORDER BY r.last_activity_at DESC, r.id DESC
+    LIMIT ?5";
+
+pub(super) async fn list_conversations(
+    store: &SqliteStore,
+    req: ConversationsRequest,
+) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)> {
+    let mut conn = store.reader.acquire().await?;
+    let (at, id) = match &req.cursor {
+        Some(cursor) => (Some(cursor.last_activity_at.as_str()), Some(cursor.conversation_id.as_str())),
+        None => (None, None),
+    };
+    // One row more than asked tells whether an older page exists; it starts the next page.
+    let mut rows: Vec<SummaryRow> = sqlx::query_as(SUMMARY_SELECT)
+        .bind(&req.workspace_id)
+        .bind(&req.reader)
+        .bind(at)
+        .bind(id)
+        .bind(i64::from(req.limit) + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+    let next = if rows.len() > req.limit as usize {
+        rows.pop().map(|row| ActivityCursor { last_activity_at: row.last_activity_at, conversation_id: row.id })
+    } else {
+        None
+    };
+    let seqs: Vec<i64> = rows.iter().filter_map(|r| r.last_seq).collect();
+    let last_rows: Vec<MessageRow> =
+        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.seq IN (SELECT value FROM json_each(?))"))
+            .bind(json_text(&seqs)?)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut last_messages = messages_from_rows(&mut conn, last_rows).await?;
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let last_message = last_messages
+                .iter()
+                .position(|m| m.conversation_id == row.id)
+                .map(|i| last_messages.swap_remove(i));
+            summary(row, last_message)
+        })
+        .collect();
+    Ok((items, next))
+}
+
+fn summary(row: SummaryRow, last_message: Option<Message>) -> ConversationSummary {
+    let first_channel = match (row.first_channel_id, row.first_channel_identifier) {
+        (Some(id), Some(identifier)) => Some(ChannelRow { id, identifier }.into()),
+        _ => None,
+    };
+    let customer = row.customer_id.map(|id| CustomerProfile {
+        id,
+        external_id: row.external_id,
+        name: row.customer_name,
+        email: row.customer_email,
+        metadata: row.customer_metadata.map(|m| m.0).unwrap_or_default(),
+    });
+    ConversationSummary {
+        channel: last_message.as_ref().and_then(|m| m.channel.clone()).or(first_channel),
+        id: row.id,
+        name: row.name,
+        customer,
+        metadata: row.metadata.0,
+        last_message,
+        unread_count: count(row.unread),
+        ai_stopped_at: row.ai_stopped_at,
+        last_activity_at: row.last_activity_at,
+    }
+}
