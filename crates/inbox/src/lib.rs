@@ -1,0 +1,13 @@
+//! The Connect360 team inbox: members sign in and answer visitors from a
+//! browser. A Leptos app on the same API as the widget, built by Trunk and
+//! served by the server at `/inbox`.
+//!
+//! What the widget already knows is not written again: the timeline, the
+//! outbox and its no-duplicate retry, uploads, links and the gloo-net client
+//! come from `connect360_widget`. The inbox's own logic (the list, ages,
+//! routes) is plain Rust tested natively; the browser side only exists on
+//! wasm32.
+
+pub mod conversations;
+pub mod route;
+pub mod when;

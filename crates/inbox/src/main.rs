@@ -1,0 +1,3 @@
+//! The inbox's entry point (what Trunk builds).
+
+fn main() {}
