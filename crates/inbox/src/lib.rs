@@ -11,3 +11,17 @@
 pub mod conversations;
 pub mod route;
 pub mod when;
+
+#[cfg(target_arch = "wasm32")]
+pub mod account;
+#[cfg(target_arch = "wasm32")]
+pub mod components;
+#[cfg(target_arch = "wasm32")]
+pub mod state;
+
+/// Draws the inbox into the page's body.
+#[cfg(target_arch = "wasm32")]
+pub fn start() {
+    let inbox = state::Inbox::new(leptos::prelude::window().location().origin().unwrap_or_default());
+    leptos::mount::mount_to_body(move || leptos::view! { <components::App inbox /> });
+}
