@@ -27,6 +27,7 @@ use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::inbox_page::InboxPage;
 use crate::sign_in::SignInLimits;
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
@@ -38,6 +39,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Trunk's output: the widget bundle and its loader.
     pub widget_dir: PathBuf,
+    /// Trunk's output of the team inbox, served at `/inbox`.
+    pub inbox_dir: PathBuf,
     /// Seed and serve the demo shop.
     pub demo: bool,
     /// Uploads no message has used for this long are removed.
@@ -67,6 +70,7 @@ impl ServeConfig {
             addr,
             data_dir,
             widget_dir,
+            inbox_dir: PathBuf::from(crate::inbox_page::DEFAULT_DIR),
             demo: false,
             unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
             file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
@@ -87,6 +91,7 @@ impl ServeConfig {
 pub fn router(
     state: AppState,
     assets: Option<Arc<WidgetAssets>>,
+    inbox: Option<InboxPage>,
     demo: Option<Arc<Demo>>,
     timeout: Duration,
     metrics: bool,
@@ -109,6 +114,7 @@ pub fn router(
         .merge(api)
         .route("/healthz", axum::routing::get(healthz))
         .merge(crate::assets::router(assets))
+        .merge(crate::inbox_page::router(inbox))
         .merge(crate::demo::router(demo))
         .fallback(not_found);
     if metrics {
@@ -199,6 +205,9 @@ impl Application {
                 None
             }
         };
+        let inbox = InboxPage::load(&config.inbox_dir)
+            .inspect_err(|err| tracing::warn!("serving the API without the inbox: {err:#}"))
+            .ok();
         let demo = match config.demo {
             true => Some(Arc::new(crate::demo::seed(&store).await?)),
             false => None,
@@ -235,7 +244,7 @@ impl Application {
             }
             false => None,
         };
-        let router = router(state, assets, demo.clone(), config.request_timeout, config.metrics);
+        let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics);
         Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai })
     }
 

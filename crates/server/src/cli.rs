@@ -55,6 +55,9 @@ pub enum Command {
         /// Trunk's output directory: the widget bundle and its loader, widget.js.
         #[arg(long, env = "CONNECT360_WIDGET_DIR", default_value = "./dist")]
         widget_dir: PathBuf,
+        /// Trunk's output directory of the team inbox, served at /inbox.
+        #[arg(long, env = "CONNECT360_INBOX_DIR", default_value = crate::inbox_page::DEFAULT_DIR)]
+        inbox_dir: PathBuf,
         /// Seed a demo workspace and serve the demo shop at /.
         #[arg(long)]
         demo: bool,
@@ -270,7 +273,7 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, demo, metrics, public_url, session_idle_minutes } => {
+        Command::Serve { addr, data, widget_dir, inbox_dir, demo, metrics, public_url, session_idle_minutes } => {
             let public_url = public_url
                 .map(|u| validate::http_url("--public-url", &u).map_err(|e| anyhow::anyhow!(e.message)))
                 .transpose()?;
@@ -279,6 +282,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 metrics,
                 public_url,
                 session_idle: std::time::Duration::from_secs(session_idle_minutes.max(1) * 60),
+                inbox_dir,
                 ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
             };
             let app = Application::build(&config).await?;

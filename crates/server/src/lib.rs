@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod ids;
+pub mod inbox_page;
 pub mod password;
 pub mod procedures;
 pub mod rate_limit;
