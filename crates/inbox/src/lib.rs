@@ -24,4 +24,5 @@ pub mod state;
 pub fn start() {
     let inbox = state::Inbox::new(leptos::prelude::window().location().origin().unwrap_or_default());
     leptos::mount::mount_to_body(move || leptos::view! { <components::App inbox /> });
+    inbox.start();
 }

@@ -25,10 +25,10 @@ pub use sign_in::SignIn;
 
 use crate::state::{Account, Inbox};
 
+/// The app for `inbox` (started by `crate::start`; tests set its state).
 #[component]
 pub fn App(inbox: Inbox) -> impl IntoView {
     provide_context(inbox);
-    inbox.start();
     view! {
         // Said by screen readers: a refused sign-in, a hand-off.
         <div class="sr-only" role="status" aria-live="polite">{move || inbox.announcement.get()}</div>

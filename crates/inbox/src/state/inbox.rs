@@ -361,7 +361,7 @@ impl Inbox {
 
     /// A message stored in the workspace: the list moves, the open
     /// conversation shows it and reads it.
-    pub(super) fn on_stream_message(self, message: Message) {
+    pub fn on_stream_message(self, message: Message) {
         let open = self.open_id();
         let placement = self.list.conversations.try_update(|l| l.on_message(&message, open.as_deref()));
         if placement == Some(Placement::Unknown) {
