@@ -406,6 +406,64 @@ describe("httpLink", () => {
       "ai.agentId",
     );
   });
+
+  test("the inbox: a signed-in member lists conversations newest first, marks one read, turns AI back on", async () => {
+    const data = join(dataRoot, "data");
+    const email = `agent${process.pid}@example.com`;
+    cli("member", "create", "--data", data, "--name", "Inbox agent", "--email", email);
+    execFileSync(BIN, ["member", "set-password", "--data", data, "--email", email], {
+      cwd: dataRoot,
+      input: "a long enough password\n",
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const origin = new URL(url).origin;
+    const signIn = await fetch(`${origin}/api/v1/connect/inbox/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin },
+      body: JSON.stringify({ email, password: "a long enough password" }),
+    });
+    assert.equal(signIn.status, 200);
+    const cookie = signIn.headers.get("set-cookie").split(";")[0];
+    assert.equal((await signIn.json()).member.email, email);
+
+    const { client: support } = makeClient(httpLink);
+    const older = (await newConversation(support, "Older")).conversation;
+    const newer = (await newConversation(support, "Newer")).conversation;
+    const customerSays = (conversation, text) =>
+      support.v1.connect.send.mutate({
+        conversationId: conversation.id,
+        sender: "customer",
+        customerId: conversation.customerId,
+        content: { en: text },
+      });
+    await customerSays(older, "first");
+    const read = await customerSays(newer, "second");
+    await customerSays(newer, "third");
+
+    // The member's client carries the session cookie and the page's origin, as the inbox does.
+    const inbox = createTRPCClient({ links: [httpLink({ url, headers: { cookie, origin } })] });
+    const page = await inbox.v1.connect.listConversations.query({ limit: 2 });
+    assert.deepEqual(page.items.map((c) => c.id), [newer.id, older.id]);
+    assert.deepEqual(page.items.map((c) => c.unreadCount), [2, 1]);
+    assert.equal(page.items[0].lastMessage.content.en, "third");
+    assert.equal(page.items[0].customer.name, "Newer");
+    assert.equal(page.items[0].channel.identifier, "example.com");
+    assert.match(page.items[0].lastActivityAt, ISO_MILLIS);
+    assert.equal(typeof page.nextCursor, "string");
+    const marked = await inbox.v1.connect.markRead.mutate({ conversationId: newer.id, messageId: read.id });
+    assert.deepEqual(marked, { conversationId: newer.id, readUpTo: read.id, unreadCount: 1 });
+
+    await support.v1.connect.handOff.mutate({ conversationId: older.id });
+    const resumed = await inbox.v1.connect.resumeAi.mutate({ conversationId: older.id });
+    assert.equal(resumed.aiStoppedAt, null);
+
+    // An API key lists the same conversations, with no unread counts of its own.
+    const byKey = await support.v1.connect.listConversations.query({ limit: 2 });
+    assert.deepEqual(byKey.items.map((c) => [c.id, c.unreadCount]), [[newer.id, 0], [older.id, 0]]);
+    // Without the page's origin a signed-in mutation is refused.
+    const elsewhere = createTRPCClient({ links: [httpLink({ url, headers: { cookie, origin: "https://evil.example" } })] });
+    await rejectsWith(elsewhere.v1.connect.markRead.mutate({ conversationId: newer.id, messageId: read.id }), "FORBIDDEN");
+  });
 });
 
 describe("httpBatchLink", () => {

@@ -29,6 +29,7 @@ use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
 use crate::inbox_page::InboxPage;
 use crate::sign_in::SignInLimits;
+use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store};
 use crate::visitor_token::TokenSigner;
@@ -60,6 +61,8 @@ pub struct ServeConfig {
     /// its origin is the one signed-in requests must come from, and with
     /// https the session cookie is `Secure`.
     pub public_url: Option<String>,
+    /// Events an event-stream subscriber may be behind by before it is ended.
+    pub event_buffer: usize,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -79,6 +82,7 @@ impl ServeConfig {
             metrics: false,
             session_idle: crate::auth::DEFAULT_SESSION_IDLE,
             public_url: None,
+            event_buffer: crate::hub::DEFAULT_BUFFER,
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn router(
         .merge(crate::sign_in::router())
         .merge(crate::attachments::downloads())
         .merge(crate::ai::stream::router())
+        .merge(crate::inbox_events::router())
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::map_response(timed_out));
     let api = Router::new()
@@ -167,13 +172,15 @@ pub struct Application {
     /// Drains the metrics' histograms, when metrics are on.
     metrics_upkeep: Option<BackgroundTask>,
     ai: Ai,
+    events: Arc<dyn EventBus>,
 }
 
 type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Application {
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Application> {
-        let store = SqliteStore::open(&config.data_dir).await?;
+        let events: Arc<dyn EventBus> = Arc::new(InProcessHub::new(config.event_buffer));
+        let store = SqliteStore::open(&config.data_dir, events.clone()).await?;
         store
             // The demo names it: its support team shows as "Nordwind support".
             .ensure_workspace(DEFAULT_WORKSPACE, if config.demo { crate::demo::WORKSPACE_NAME } else { "Default" })
@@ -222,7 +229,7 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
-        let ai = Ai::default();
+        let ai = Ai::new(events.clone());
         let ai_runner = config
             .ai_runner
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
@@ -236,6 +243,7 @@ impl Application {
             spool: SpoolDir(Arc::new(spool_dir)),
             urls: UrlSigner::new(&token_key),
             ai: ai.clone(),
+            events: events.clone(),
         };
         let metrics_upkeep = match config.metrics {
             true => {
@@ -245,7 +253,12 @@ impl Application {
             false => None,
         };
         let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics);
-        Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai })
+        Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai, events })
+    }
+
+    /// The hub the server's events go through (tests count its subscribers).
+    pub fn events(&self) -> Arc<dyn EventBus> {
+        self.events.clone()
     }
 
     pub fn demo(&self) -> Option<&Demo> {

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -9,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::app::{Application, ServeConfig, shutdown_signal};
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
+use crate::hub::InProcessHub;
 use crate::store::{NewMember, SqliteStore, Store, Workspace};
 use crate::{password, validate};
 
@@ -252,9 +254,15 @@ impl AgentKindArgs {
     }
 }
 
+/// The store for one admin command. Its writes are not messages, and no
+/// stream of this process watches: its events go nowhere.
+async fn admin_store(data: &DataArg) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&data.dir, Arc::new(InProcessHub::default())).await
+}
+
 /// Opens the store and finds (or creates) the named workspace.
 async fn open(data: &DataArg, slug: &str) -> anyhow::Result<(SqliteStore, Workspace)> {
-    let store = SqliteStore::open(&data.dir).await?;
+    let store = admin_store(data).await?;
     let workspace = store
         .ensure_workspace(slug, slug)
         .await
@@ -292,6 +300,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("Demo shop:       http://{addr}/");
                 println!("Support API key: {}", demo.support_key);
                 println!("AI assistant:    {} (faq; the page's data-ai-agent)", demo.ai_agent_id);
+                println!(
+                    "Inbox: http://{addr}/inbox  email {}  password {}",
+                    crate::demo::MEMBER_EMAIL,
+                    demo.member_password
+                );
                 println!("Reply as support to the newest conversation: see README.md, \"Reply from support\".");
             }
             tracing::info!(addr = %addr, data = %data.dir.display(), "listening");
@@ -309,7 +322,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Workspace { command: WorkspaceCommand::Create { data, slug, name } } => {
             let slug = checked("--slug", &slug)?;
-            let store = SqliteStore::open(&data.dir).await?;
+            let store = admin_store(&data).await?;
             let workspace = store.ensure_workspace(&slug, &checked("--name", &name)?).await?;
             println!("{}", workspace.id);
         }

@@ -13,7 +13,8 @@ use axum::routing::get;
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, Role};
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::password;
+use crate::store::{NewMember, Store};
 
 const PAGE: &str = include_str!("../demo/shop.html");
 const CSS: &str = include_str!("../demo/shop.css");
@@ -22,6 +23,8 @@ const AGENT_PLACEHOLDER: &str = "__DEMO_AI_AGENT__";
 /// Shipping, returns and order status, in English, Arabic and Turkish.
 const KNOWLEDGE: &str = include_str!("../demo/knowledge.md");
 pub const WORKSPACE_NAME: &str = "Nordwind";
+/// The demo's support agent, who signs in to the inbox.
+pub const MEMBER_EMAIL: &str = "demo@example.com";
 
 #[derive(Debug, Clone)]
 pub struct Demo {
@@ -30,11 +33,13 @@ pub struct Demo {
     pub support_key: String,
     /// The faq agent the page's widget asks (`data-ai-agent`).
     pub ai_agent_id: String,
+    /// A fresh password of [`MEMBER_EMAIL`] each start, printed once.
+    pub member_password: String,
     pub page: String,
 }
 
-/// Seeds the demo workspace: a widget for this machine, a support key and
-/// the shop's FAQ assistant.
+/// Seeds the demo workspace: a widget for this machine, a support key, a
+/// member to sign in to the inbox with and the shop's FAQ assistant.
 pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
     let workspace = store.ensure_workspace(DEFAULT_WORKSPACE, WORKSPACE_NAME).await?;
     let domains = ["localhost", "127.0.0.1"].map(|d| Domain::parse("domain", d).expect("valid demo domains"));
@@ -47,6 +52,21 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
         .create_api_key(&workspace.id, &workspace.default_member_id, "demo support", Role::Full, &hash_key(&support_key))
         .await
         .context("creating the demo support key")?;
+    let member_password = crate::ids::new_secret("demo", 8);
+    if store.member_by_email(DEFAULT_WORKSPACE, MEMBER_EMAIL).await?.is_none() {
+        let member = NewMember {
+            workspace_id: workspace.id.clone(),
+            name: "Demo support".into(),
+            email: Some(MEMBER_EMAIL.into()),
+            role: Role::Full,
+        };
+        store.create_member(&member).await.context("creating the demo member")?;
+    }
+    let to_hash = member_password.clone();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&to_hash))
+        .await?
+        .map_err(|e| anyhow::anyhow!("hashing the demo member's password: {e}"))?;
+    store.set_password(&workspace.id, MEMBER_EMAIL, &hash).await.context("setting the demo member's password")?;
     let knowledge = AgentConfig::Faq(FaqSettings { knowledge: KNOWLEDGE.to_owned() });
     let ai_agent_id = store
         .ensure_agent(&workspace.id, "Nordwind assistant", None, &knowledge)
@@ -57,6 +77,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
         ai_agent_id,
         widget_key: widget.public_key,
         support_key,
+        member_password,
     })
 }
 

@@ -125,6 +125,7 @@ async fn sign_out(State(auth): State<Authenticator>, headers: HeaderMap) -> Resu
     if let Some(token) = session_token(&headers) {
         auth.store.delete_session(&hash_key(&token)).await?;
     }
-    let jar = CookieJar::new().remove(Cookie::build(SESSION_COOKIE).path("/"));
+    // Removing it from the request's jar answers an expired cookie.
+    let jar = CookieJar::from_headers(&headers).remove(Cookie::build(SESSION_COOKIE).path("/"));
     Ok((StatusCode::NO_CONTENT, jar).into_response())
 }

@@ -13,6 +13,7 @@ use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
 use crate::csrf::PublicOrigin;
 use crate::sign_in::SignInLimits;
+use crate::hub::EventBus;
 use crate::store::Store;
 use crate::visitor_token::TokenSigner;
 
@@ -34,4 +35,6 @@ pub struct AppState {
     pub sign_in_limits: SignInLimits,
     /// Where signed-in requests must come from.
     pub origin: PublicOrigin,
+    /// Messages and replies as they happen, to the event streams.
+    pub events: Arc<dyn EventBus>,
 }

@@ -1,7 +1,10 @@
 //! The store file shared by two processes: the server and an admin command.
 
+use std::sync::Arc;
+
 use connect360_server::auth::hash_key;
 use connect360_server::domain::Role;
+use connect360_server::hub::InProcessHub;
 use connect360_server::store::{SqliteStore, Store};
 
 /// Each create_api_key reads (the member) then writes; run from two handles at
@@ -9,8 +12,8 @@ use connect360_server::store::{SqliteStore, Store};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_handles_writing_one_store_both_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    let first = SqliteStore::open(dir.path()).await.unwrap();
-    let second = SqliteStore::open(dir.path()).await.unwrap();
+    let first = SqliteStore::open(dir.path(), Arc::new(InProcessHub::default())).await.unwrap();
+    let second = SqliteStore::open(dir.path(), Arc::new(InProcessHub::default())).await.unwrap();
     let ws = first.ensure_workspace("default", "Default").await.unwrap();
     let writers = [first, second].into_iter().enumerate().map(|(n, store)| {
         let ws = ws.clone();
@@ -25,7 +28,7 @@ async fn two_handles_writing_one_store_both_succeed() {
     for writer in writers.collect::<Vec<_>>() {
         writer.await.unwrap().expect("every write of both handles succeeds");
     }
-    let third = SqliteStore::open(dir.path()).await.unwrap();
+    let third = SqliteStore::open(dir.path(), Arc::new(InProcessHub::default())).await.unwrap();
     assert!(third.find_api_key(&hash_key("key-1-149")).await.unwrap().is_some());
 }
 
@@ -35,7 +38,7 @@ async fn two_handles_writing_one_store_both_succeed() {
 #[tokio::test]
 async fn an_unknown_word_in_an_enum_column_fails_the_read() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let store = SqliteStore::open(dir.path(), Arc::new(InProcessHub::default())).await.unwrap();
     let ws = store.ensure_workspace("default", "Default").await.unwrap();
     store.create_api_key(&ws.id, &ws.default_member_id, "k", Role::Read, &hash_key("known")).await.unwrap();
     let url = format!("sqlite://{}/connect360.db", dir.path().display());

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use connect360_api::{Locale, Message};
 
+use crate::hub::EventBus;
+
 /// What the API and the runner share: the wake-up for new requests, the
 /// replies being written, and the server's stop, which ends the streams.
 #[derive(Clone)]
@@ -20,13 +22,16 @@ pub struct Ai {
     closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
-impl Default for Ai {
-    fn default() -> Self {
-        Ai { replies: Default::default(), wake: Default::default(), closing: Arc::new(tokio::sync::watch::channel(false).0) }
-    }
-}
-
 impl Ai {
+    /// Replies being written are published on `events`.
+    pub fn new(events: Arc<dyn EventBus>) -> Self {
+        Ai {
+            replies: replies::Replies::new(events),
+            wake: Default::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
     /// The server stops: streams end rather than hold the stop up until
     /// their reply; their clients ask the next server with `lastMessageId`.
     pub fn close(&self) {

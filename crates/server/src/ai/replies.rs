@@ -1,59 +1,39 @@
-//! Replies as they are written: one broadcast channel per conversation, from
-//! the runner to the `ai-stream` requests that watch it, and who is writing
-//! what so far, so that a watcher who comes late starts from all of it.
+//! Replies as they are written: the runner publishes them on the hub's
+//! conversation topic, and keeps who is writing what so far, so that a
+//! watcher who comes late starts from all of it. The stored reply itself
+//! reaches the watchers as the store publishes every message.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use connect360_api::{Message, Sender};
-use tokio::sync::broadcast;
+use connect360_api::Sender;
 
-/// Deltas are small and a watcher reads them as they come; one far behind
-/// misses some text but still gets the stored message, which replaces it.
-const BUFFER: usize = 256;
+use crate::hub::{Event, EventBus, ReplyEvent, Subscription, Topic};
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum ReplyEvent {
-    /// A reply is being written, by this agent.
-    Start(Sender),
-    /// More text of the reply.
-    Delta(String),
-    /// The reply (or the notice that there is none), stored.
-    Message(Box<Message>),
-    /// No reply will come: the conversation was handed off to a person.
-    Stopped,
-}
-
-struct Channel {
-    sender: broadcast::Sender<ReplyEvent>,
-    /// The reply being written: its writer and its text so far.
-    writing: Option<(Sender, String)>,
-}
-
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Replies {
-    channels: Arc<Mutex<HashMap<String, Channel>>>,
+    events: Arc<dyn EventBus>,
+    /// The reply being written in each conversation: its writer and its text so far.
+    writing: Arc<Mutex<HashMap<String, (Sender, String)>>>,
 }
 
 impl Replies {
-    fn channels(&self) -> MutexGuard<'_, HashMap<String, Channel>> {
-        // The map stays consistent whatever panicked while holding it.
-        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    pub fn new(events: Arc<dyn EventBus>) -> Self {
+        Replies { events, writing: Default::default() }
     }
 
-    fn channel<'a>(channels: &'a mut HashMap<String, Channel>, conversation_id: &str) -> &'a mut Channel {
-        channels
-            .entry(conversation_id.to_owned())
-            .or_insert_with(|| Channel { sender: broadcast::channel(BUFFER).0, writing: None })
+    fn writing(&self) -> MutexGuard<'_, HashMap<String, (Sender, String)>> {
+        // The map stays consistent whatever panicked while holding it.
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Watches the conversation: the reply being written (its writer and
     /// text so far), if one is, and the events from then on; nothing falls
     /// in between.
-    pub fn subscribe(&self, conversation_id: &str) -> (Option<(Sender, String)>, broadcast::Receiver<ReplyEvent>) {
-        let mut channels = self.channels();
-        let channel = Self::channel(&mut channels, conversation_id);
-        (channel.writing.clone(), channel.sender.subscribe())
+    pub fn subscribe(&self, conversation_id: &str) -> (Option<(Sender, String)>, Subscription) {
+        let writing = self.writing();
+        let subscription = self.events.subscribe(Topic::Conversation(conversation_id.to_owned()));
+        (writing.get(conversation_id).cloned(), subscription)
     }
 
     /// `agent` starts a reply in the conversation (the text of an earlier,
@@ -65,75 +45,84 @@ impl Replies {
     /// Sends to whoever watches the conversation (nobody watching is fine)
     /// and keeps the text for those who come later.
     pub fn publish(&self, conversation_id: &str, event: ReplyEvent) {
-        let mut channels = self.channels();
-        let channel = Self::channel(&mut channels, conversation_id);
+        let mut writing = self.writing();
         match &event {
-            ReplyEvent::Start(agent) => channel.writing = Some((agent.clone(), String::new())),
+            ReplyEvent::Start(agent) => {
+                writing.insert(conversation_id.to_owned(), (agent.clone(), String::new()));
+            }
             // Text after a hand-off (no reply being written) is nobody's.
-            ReplyEvent::Delta(text) => match &mut channel.writing {
+            ReplyEvent::Delta(text) => match writing.get_mut(conversation_id) {
                 Some((_, written)) => written.push_str(text),
                 None => return,
             },
-            ReplyEvent::Message(_) | ReplyEvent::Stopped => channel.writing = None,
+            ReplyEvent::Stopped => {
+                writing.remove(conversation_id);
+            }
         }
-        let _ = channel.sender.send(event);
-        Self::forget_if_unused(&mut channels, conversation_id);
+        self.events.publish(Event::Reply { conversation_id: conversation_id.to_owned(), event });
     }
 
-    /// Forgets the conversation's channel once nobody watches it and no reply
-    /// is being written; call after dropping a receiver.
-    pub fn release(&self, conversation_id: &str) {
-        Self::forget_if_unused(&mut self.channels(), conversation_id);
-    }
-
-    fn forget_if_unused(channels: &mut HashMap<String, Channel>, conversation_id: &str) {
-        if channels
-            .get(conversation_id)
-            .is_some_and(|c| c.sender.receiver_count() == 0 && c.writing.is_none())
-        {
-            channels.remove(conversation_id);
-        }
+    /// The reply is written and about to be stored: a watcher who comes from
+    /// now on gets the stored message, not a reply being written.
+    pub fn written(&self, conversation_id: &str) {
+        self.writing().remove(conversation_id);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use connect360_api::SenderType;
+    use futures_util::FutureExt;
 
     use super::*;
+    use crate::hub::InProcessHub;
 
     fn agent() -> Sender {
         Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Nordwind assistant".into()), image: None }
     }
 
-    #[test]
-    fn a_late_watcher_starts_from_the_writer_and_text_so_far() {
-        let replies = Replies::default();
+    fn reply(event: Arc<Event>) -> ReplyEvent {
+        match &*event {
+            Event::Reply { event, .. } => event.clone(),
+            other => panic!("not a reply event: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_late_watcher_starts_from_the_writer_and_text_so_far() {
+        let hub = InProcessHub::default();
+        let replies = Replies::new(Arc::new(hub.clone()));
         replies.begin("c", agent());
         replies.publish("c", ReplyEvent::Delta("Orders ship ".into()));
         replies.publish("c", ReplyEvent::Delta("in two days".into()));
         let (writing, mut events) = replies.subscribe("c");
         assert_eq!(writing, Some((agent(), "Orders ship in two days".to_owned())));
         replies.publish("c", ReplyEvent::Delta(".".into()));
-        assert_eq!(events.try_recv().unwrap(), ReplyEvent::Delta(".".into()));
+        assert_eq!(reply(events.recv().await.unwrap()), ReplyEvent::Delta(".".into()));
         replies.publish("c", ReplyEvent::Stopped);
-        assert_eq!(events.try_recv().unwrap(), ReplyEvent::Stopped);
+        assert_eq!(reply(events.recv().await.unwrap()), ReplyEvent::Stopped);
         // An agent that goes on after a hand-off writes for nobody.
         replies.publish("c", ReplyEvent::Delta("more".into()));
-        assert!(events.try_recv().is_err());
+        assert!(events.recv().now_or_never().is_none());
         assert_eq!(replies.subscribe("c").0, None);
         drop(events);
-        replies.release("c");
-        assert!(replies.channels().is_empty(), "nothing kept once the reply ended and nobody watches");
+        assert!(
+            replies.writing().is_empty() && hub.topics() == 0,
+            "nothing kept once the reply ended and nobody watches"
+        );
     }
 
     #[test]
     fn a_new_attempt_forgets_the_text_of_the_last() {
-        let replies = Replies::default();
+        let replies = Replies::new(Arc::new(InProcessHub::default()));
         replies.begin("c", agent());
         replies.publish("c", ReplyEvent::Delta("half an ans".into()));
         replies.begin("c", agent());
         replies.publish("c", ReplyEvent::Delta("Yes.".into()));
         assert_eq!(replies.subscribe("c").0, Some((agent(), "Yes.".to_owned())));
+        replies.written("c");
+        assert_eq!(replies.subscribe("c").0, None, "a written reply is read from the store");
     }
 }

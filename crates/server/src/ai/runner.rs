@@ -16,9 +16,9 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::faq::KnowledgeBase;
-use super::replies::ReplyEvent;
 use super::{Ai, AgentError, message_text, openai};
 use crate::domain::AgentConfig;
+use crate::hub::ReplyEvent;
 use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, PendingAiRequest, Store};
 
 /// Messages of context an agent is given, the asking one included.
@@ -112,8 +112,11 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
         idempotency: None,
         only_customer: None,
     };
+    // Forgotten before it is stored, so that no watcher gets the text after
+    // the message (the store publishes the message once committed).
+    ai.replies.written(&conversation_id);
     match store.finish_ai_request(request_id, outcome, reply).await {
-        Ok(Some(message)) => ai.replies.publish(&conversation_id, ReplyEvent::Message(Box::new(message))),
+        Ok(Some(message)) => tracing::debug!(request_id, message_id = message.id, "an AI reply was stored"),
         // Cancelled meanwhile by a hand-off, which told the watchers.
         Ok(None) => tracing::debug!(request_id, "an AI reply was dropped: the request is no longer pending"),
         // Still pending: the next sweep tries again.

@@ -17,18 +17,17 @@ use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::response::sse::{Event, KeepAlive, KeepAliveStream, Sse};
 use axum::routing::post;
-use connect360_api::{AI_STREAM_PATH, AiDelta, AiIdle, AiStart, AiStreamEvent, AiStreamInput};
+use connect360_api::{AI_STREAM_PATH, AiDelta, AiIdle, AiStart, AiStreamEvent, AiStreamInput, SenderType};
 use futures_util::stream::{self, BoxStream, StreamExt};
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::Ai;
-use super::replies::{ReplyEvent, Replies};
 use super::runner::REPLY_TIMEOUT;
 use crate::auth::{Authenticator, Principal};
 use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::extract::Input;
+use crate::hub::{self, ReplyEvent, Subscription};
 use crate::store::Store;
 use crate::telemetry::OpenStream;
 use crate::validate;
@@ -52,22 +51,6 @@ fn event(event: &AiStreamEvent) -> Result<Event, Infallible> {
     Ok(Event::default().event(event.name()).data(event.data()))
 }
 
-/// The conversation's watch, released when dropped: at the stream's end,
-/// or when the caller goes away.
-struct Watching {
-    replies: Replies,
-    conversation_id: String,
-    events: Option<broadcast::Receiver<ReplyEvent>>,
-}
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        // Released only once nobody receives: the receiver goes first.
-        self.events.take();
-        self.replies.release(&self.conversation_id);
-    }
-}
-
 async fn open(
     State(store): State<Arc<dyn Store>>,
     State(ai): State<Ai>,
@@ -79,8 +62,8 @@ async fn open(
     let after = input.last_message_id.as_deref().map(|id| validate::id("lastMessageId", id)).transpose()?;
     // Subscribed before looking: a reply stored in between is then either
     // in the state read below or among the events received.
-    let (writing, events) = ai.replies.subscribe(&conversation_id);
-    let watching = Watching { replies: ai.replies.clone(), conversation_id: conversation_id.clone(), events: Some(events) };
+    // Released when dropped: at the stream's end, or when the caller goes away.
+    let (writing, watching) = ai.replies.subscribe(&conversation_id);
     let reply = store
         .ai_reply_state(principal.workspace_id(), &conversation_id, principal.only_customer(), after.as_deref())
         .await?;
@@ -120,19 +103,27 @@ fn with_keep_alive(events: BoxStream<'static, Result<Event, Infallible>>) -> Eve
     Sse::new(events.boxed()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
 }
 
-/// The conversation's reply events as they come, until the stored message
-/// (or `idle` when the reply is dropped).
-fn relay(watching: Watching) -> impl futures_util::Stream<Item = AiStreamEvent> {
+/// The conversation's reply events as they come, until the stored AI
+/// message (or `idle` when the reply is dropped). The conversation's other
+/// messages are not this stream's.
+fn relay(watching: Subscription) -> impl futures_util::Stream<Item = AiStreamEvent> {
     stream::unfold(Some(watching), |watching| async move {
         let mut watching = watching?;
         loop {
-            let next = match watching.events.as_mut()?.recv().await {
-                Ok(ReplyEvent::Start(sender)) => AiStreamEvent::Start(AiStart { sender }),
-                Ok(ReplyEvent::Delta(text)) => AiStreamEvent::Delta(AiDelta { text }),
-                Ok(ReplyEvent::Message(message)) => return Some((AiStreamEvent::Message(message), None)),
+            let event = match watching.recv().await {
+                Ok(event) => event,
                 // Missed text is no loss: the stored message replaces it.
                 Err(RecvError::Lagged(_)) => continue,
-                Ok(ReplyEvent::Stopped) | Err(RecvError::Closed) => return Some((AiStreamEvent::Idle(AiIdle {}), None)),
+                Err(RecvError::Closed) => return Some((AiStreamEvent::Idle(AiIdle {}), None)),
+            };
+            let next = match &*event {
+                hub::Event::Reply { event: ReplyEvent::Start(sender), .. } => AiStreamEvent::Start(AiStart { sender: sender.clone() }),
+                hub::Event::Reply { event: ReplyEvent::Delta(text), .. } => AiStreamEvent::Delta(AiDelta { text: text.clone() }),
+                hub::Event::Reply { event: ReplyEvent::Stopped, .. } => return Some((AiStreamEvent::Idle(AiIdle {}), None)),
+                hub::Event::Message(stored) if stored.message.sender.kind == SenderType::Ai => {
+                    return Some((AiStreamEvent::Message(Box::new(stored.message.clone())), None));
+                }
+                hub::Event::Message(_) => continue,
             };
             return Some((next, Some(watching)));
         }

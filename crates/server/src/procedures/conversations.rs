@@ -8,8 +8,8 @@ use connect360_api::{
 };
 
 use super::{Ctx, Handle};
-use crate::ai::replies::ReplyEvent;
 use crate::domain::Permission;
+use crate::hub::ReplyEvent;
 use crate::error::ApiError;
 use crate::store::{ChannelRefs, ConversationUpdate, NewConversation, NewSubConversation};
 use crate::domain::Domain;

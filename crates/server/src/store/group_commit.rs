@@ -7,6 +7,10 @@
 //! alone), commits once, and only then answers the callers. Nothing waits
 //! for a batch to fill: a batch is what queued up while the previous one was
 //! being written, so a lone write is committed at once.
+//!
+//! Once a batch is committed, and before the next one begins, each write
+//! that succeeded is handed to the writer's `after_commit` in batch order:
+//! what it calls sees the writes in commit order.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,9 +49,9 @@ impl<Req, Resp> Clone for GroupCommit<Req, Resp> {
 
 impl<Req: Send + 'static, Resp: Send + 'static> GroupCommit<Req, Resp> {
     /// Starts the writer task on the current Tokio runtime.
-    pub fn spawn(pool: SqlitePool, write: WriteFn<Req, Resp>) -> Self {
+    pub fn spawn(pool: SqlitePool, write: WriteFn<Req, Resp>, after_commit: impl Fn(&Resp) + Send + Sync + 'static) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(pool, write, jobs));
+        tokio::spawn(run(pool, write, after_commit, jobs));
         GroupCommit { queue }
     }
 
@@ -63,7 +67,12 @@ fn stopped() -> StoreError {
     StoreError::Database("the group-commit writer has stopped".into())
 }
 
-async fn run<Req, Resp>(pool: SqlitePool, write: WriteFn<Req, Resp>, mut jobs: mpsc::Receiver<Job<Req, Resp>>) {
+async fn run<Req, Resp>(
+    pool: SqlitePool,
+    write: WriteFn<Req, Resp>,
+    after_commit: impl Fn(&Resp),
+    mut jobs: mpsc::Receiver<Job<Req, Resp>>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Zero only once every handle is gone and the queue is empty.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -71,23 +80,31 @@ async fn run<Req, Resp>(pool: SqlitePool, write: WriteFn<Req, Resp>, mut jobs: m
         // written for: as before batching, nothing of it is stored.
         batch.retain(|job| !job.reply.is_closed());
         if !batch.is_empty() {
-            commit_batch(&pool, write, std::mem::take(&mut batch)).await;
+            commit_batch(&pool, write, &after_commit, std::mem::take(&mut batch)).await;
         }
     }
     tracing::debug!("group-commit writer stopped");
 }
 
-async fn commit_batch<Req, Resp>(pool: &SqlitePool, write: WriteFn<Req, Resp>, batch: Vec<Job<Req, Resp>>) {
+async fn commit_batch<Req, Resp>(
+    pool: &SqlitePool,
+    write: WriteFn<Req, Resp>,
+    after_commit: &impl Fn(&Resp),
+    batch: Vec<Job<Req, Resp>>,
+) {
     let size = batch.len();
     let (reqs, replies): (Vec<Req>, Vec<_>) = batch.into_iter().map(|job| (job.req, job.reply)).unzip();
     let written = match pool.acquire().await {
-        Ok(mut conn) => write_batch(&mut conn, write, reqs).await,
+        Ok(mut conn) => write_batch(&mut conn, write, reqs).await.map(|outcomes| (conn, outcomes)),
         Err(err) => Err(err),
     };
     match written {
-        Ok(outcomes) => {
+        Ok((conn, outcomes)) => {
             tracing::debug!(size, "group commit");
             crate::telemetry::commit_batch(size);
+            outcomes.iter().flatten().for_each(after_commit);
+            // Held until `after_commit` has seen the batch: no other write committed in between.
+            drop(conn);
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // A caller that left meanwhile has its write stored all the same.
                 let _ = reply.send(outcome);
@@ -185,7 +202,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_write_is_rolled_back_alone() {
         let (_dir, pool) = store().await;
-        let commit = GroupCommit::spawn(pool.clone(), insert);
+        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
         let answers = queue_all(&commit, &[1, -2, 3]);
         let mut outcomes = Vec::new();
         for answer in answers {
@@ -200,7 +217,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_commit_fails_every_write_of_its_batch() {
         let (_dir, pool) = store().await;
-        let commit = GroupCommit::spawn(pool.clone(), insert);
+        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
         let answers = queue_all(&commit, &[1, 2000, 3]);
         for answer in answers {
             let outcome = answer.await.unwrap();
@@ -214,7 +231,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_whose_caller_left_is_skipped_and_the_rest_written() {
         let (_dir, pool) = store().await;
-        let commit = GroupCommit::spawn(pool.clone(), insert);
+        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
         let mut answers = queue_all(&commit, &[1, 2, 3]);
         drop(answers.remove(1));
         for answer in answers {
@@ -228,7 +245,7 @@ mod tests {
         let (_dir, pool) = store().await;
         let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
         let before = tasks();
-        let commit = GroupCommit::spawn(pool.clone(), insert);
+        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
         assert_eq!(tasks(), before + 1);
         let answers = queue_all(&commit, &[1, 2]);
         drop(commit);

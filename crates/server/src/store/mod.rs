@@ -14,6 +14,7 @@ use connect360_api::{
 };
 
 use crate::domain::{AgentConfig, CustomerRef, Domain, MemberPrincipal, Role};
+use crate::hub::StoredMessage;
 
 pub use sqlite::SqliteStore;
 
@@ -401,6 +402,10 @@ pub trait Store: Send + Sync + 'static {
     /// The workspace's top-level conversations, newest activity first; the
     /// page's `nextCursor` is the next page's [`ActivityCursor`].
     async fn list_conversations(&self, req: ConversationsRequest) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)>;
+    /// A message's place in store order, if it is one of the workspace's.
+    async fn message_position(&self, workspace_id: &str, message_id: &str) -> Result<Option<i64>>;
+    /// The workspace's messages stored after `after_seq`, in store order, at most `limit`.
+    async fn workspace_messages_after(&self, workspace_id: &str, after_seq: i64, limit: u32) -> Result<Vec<StoredMessage>>;
     /// Moves the member's read mark up to the message (never back); the
     /// message must be one of the conversation's.
     async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark>;

@@ -10,6 +10,7 @@ use connect360_server::domain::{AgentConfig, FaqSettings};
 use connect360_server::app::{Application, ServeConfig};
 use connect360_server::auth::hash_key;
 use connect360_server::domain::Role;
+use connect360_server::hub::{EventBus, InProcessHub};
 use connect360_server::store::{SqliteStore, Store, Workspace};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -18,8 +19,11 @@ use tempfile::TempDir;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    /// A second handle on the same store, for setting up keys and agents.
+    /// A second handle on the same store, for setting up keys and agents
+    /// (its writes are not published to the server's streams).
     pub store: SqliteStore,
+    /// The server's event hub, to see who watches.
+    pub events: Arc<dyn EventBus>,
     /// Shared, so that a restarted server keeps the same store.
     pub data: Arc<TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -74,12 +78,13 @@ pub async fn spawn_app_in(data: Arc<TempDir>, configure: impl FnOnce(&mut ServeC
     configure(&mut config);
     let app = Application::build(&config).await.expect("server builds");
     let addr = app.local_addr().unwrap();
+    let events = app.events();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    let store = SqliteStore::open(data.path()).await.expect("store opens");
-    TestApp { addr, http: reqwest::Client::new(), store, data, shutdown: Some(tx) }
+    let store = SqliteStore::open(data.path(), Arc::new(InProcessHub::default())).await.expect("store opens");
+    TestApp { addr, http: reqwest::Client::new(), store, events, data, shutdown: Some(tx) }
 }
 
 impl TestApp {

@@ -67,7 +67,10 @@ pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) 
 }
 
 pub(super) async fn finish_ai_request(store: &SqliteStore, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
-    let mut tx = store.write().await?;
+    // The writer connection, held until the reply is published: no other
+    // write commits in between, so events keep commit order.
+    let mut conn = store.writer.acquire().await?;
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
     let closed = sqlx::query("UPDATE ai_requests SET status = ? WHERE id = ? AND status = 'pending'")
         .bind(outcome.as_str())
         .bind(request_id)
@@ -78,10 +81,13 @@ pub(super) async fn finish_ai_request(store: &SqliteStore, request_id: &str, out
         return Ok(None);
     }
     let conversation = send_target(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
-    let id = insert_message(&mut tx, &reply, &conversation).await?;
-    let message = load_message(&mut tx, &id).await?;
+    let inserted = insert_message(&mut tx, &reply, &conversation).await?;
+    let message = load_message(&mut tx, &inserted.id).await?;
     tx.commit().await?;
-    Ok(Some(message))
+    let stored = StoredMessage { workspace_id: reply.workspace_id, seq: inserted.seq, message };
+    store.events.publish(Event::Message(stored.clone()));
+    drop(conn);
+    Ok(Some(stored.message))
 }
 
 pub(super) async fn ai_reply_state(

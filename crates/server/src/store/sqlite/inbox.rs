@@ -1,5 +1,6 @@
-//! The inbox's list: the workspace's top-level conversations, newest
-//! activity first, each with its customer, last message and unread count.
+//! The inbox's list (the workspace's top-level conversations, newest
+//! activity first, each with its customer, last message and unread count)
+//! and what its member stream missed.
 
 use connect360_api::{ConversationSummary, CustomerProfile};
 
@@ -118,4 +119,40 @@ fn summary(row: SummaryRow, last_message: Option<Message>) -> ConversationSummar
         ai_stopped_at: row.ai_stopped_at,
         last_activity_at: row.last_activity_at,
     }
+}
+
+pub(super) async fn message_position(store: &SqliteStore, workspace_id: &str, message_id: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT m.seq FROM messages m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.id = ? AND c.workspace_id = ?",
+    )
+    .bind(message_id)
+    .bind(workspace_id)
+    .fetch_optional(&store.reader)
+    .await?)
+}
+
+pub(super) async fn workspace_messages_after(
+    store: &SqliteStore,
+    workspace_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<StoredMessage>> {
+    let mut conn = store.reader.acquire().await?;
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "{MESSAGE_SELECT} JOIN conversations c ON c.id = m.conversation_id
+         WHERE c.workspace_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
+    ))
+    .bind(workspace_id)
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+    let messages = messages_from_rows(&mut conn, rows).await?;
+    Ok(seqs
+        .into_iter()
+        .zip(messages)
+        .map(|(seq, message)| StoredMessage { workspace_id: workspace_id.to_owned(), seq, message })
+        .collect())
 }

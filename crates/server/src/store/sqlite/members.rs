@@ -39,10 +39,9 @@ pub(super) async fn set_password(store: &SqliteStore, workspace_id: &str, email:
     }
 }
 
-const ACCOUNT_SELECT: &str = "
-    SELECT m.id, m.workspace_id, w.slug AS workspace_slug, w.name AS workspace_name, m.name, m.email, m.role,
-           m.password_hash
-    FROM members m JOIN workspaces w ON w.id = m.workspace_id";
+/// The columns of an [`AccountRow`], from `members m` joined with `workspaces w`.
+const ACCOUNT_COLUMNS: &str = "m.id, m.workspace_id, w.slug AS workspace_slug, w.name AS workspace_name, m.name,
+    m.email, m.role, m.password_hash";
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -72,7 +71,10 @@ impl From<AccountRow> for MemberAccount {
 }
 
 pub(super) async fn member_by_email(store: &SqliteStore, slug: &str, email: &str) -> Result<Option<MemberAccount>> {
-    let row: Option<AccountRow> = sqlx::query_as(&format!("{ACCOUNT_SELECT} WHERE w.slug = ? AND m.email = ?"))
+    let row: Option<AccountRow> = sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM members m JOIN workspaces w ON w.id = m.workspace_id
+         WHERE w.slug = ? AND m.email = ?"
+    ))
         .bind(slug)
         .bind(email)
         .fetch_optional(&store.reader)
@@ -99,7 +101,8 @@ pub(super) async fn session(store: &SqliteStore, token_hash: &[u8; 32]) -> Resul
         last_seen_ms: i64,
     }
     let row: Option<Row> = sqlx::query_as(&format!(
-        "{ACCOUNT_SELECT} JOIN member_sessions s ON s.member_id = m.id WHERE s.token_hash = ?"
+        "SELECT {ACCOUNT_COLUMNS}, s.last_seen_ms FROM member_sessions s
+         JOIN members m ON m.id = s.member_id JOIN workspaces w ON w.id = m.workspace_id WHERE s.token_hash = ?"
     ))
     .bind(token_hash.as_slice())
     .fetch_optional(&store.reader)

@@ -17,6 +17,8 @@ pub(super) const MESSAGE_SELECT: &str = "
 /// A row of [`MESSAGE_SELECT`].
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
+    /// Store order (see [`crate::hub::StoredMessage::seq`]).
+    pub seq: i64,
     pub id: String,
     conversation_id: String,
     sender_type: SenderKind,
@@ -139,7 +141,13 @@ pub(super) async fn send_target(conn: &mut SqliteConnection, workspace_id: &str,
         .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))
 }
 
-pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &SendTarget) -> Result<String> {
+/// A message just inserted: its id and its place in store order.
+pub(super) struct Inserted {
+    pub id: String,
+    pub seq: i64,
+}
+
+pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &SendTarget) -> Result<Inserted> {
     let (sender_type, sender_id) = match &msg.author {
         Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
@@ -208,7 +216,8 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
 
     let id = ids::new_id("msg");
     let now = clock::now();
-    sqlx::query(
+    // seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT).
+    let seq = sqlx::query(
         "INSERT INTO messages (id, conversation_id, sender_type, sender_id, parent_id, content, flags,
                                template_id, channel_id, idempotency_key, request_hash, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -226,7 +235,8 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
     .bind(msg.idempotency.as_ref().map(|i| i.request_hash.as_slice()))
     .bind(&now)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .last_insert_rowid();
     for file_id in &msg.attachment_ids {
         sqlx::query("UPDATE files SET message_id = ?, used_at = ? WHERE id = ?")
             .bind(&id)
@@ -251,14 +261,14 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
         .bind(&conversation.id)
         .execute(&mut *conn)
         .await?;
-    Ok(id)
+    Ok(Inserted { id, seq })
 }
 
 /// A send's reads and writes inside the transaction of a batch of
 /// [`GroupCommit`](super::super::group_commit::GroupCommit), in a savepoint of
 /// its own: an earlier send of the batch with the same idempotency key is
 /// seen like a committed one.
-pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Message> {
+pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Sent> {
     let conversation = send_target(conn, &msg.workspace_id, &msg.conversation_id).await?;
     if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
         return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
@@ -276,11 +286,12 @@ pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Re
                     "Idempotency-Key was already used for a different message.".into(),
                 ));
             }
-            return load_message(conn, &id).await;
+            return load_message(conn, &id).await.map(Sent::Again);
         }
     }
-    let id = insert_message(conn, msg, &conversation).await?;
-    load_inserted(conn, &id, msg).await
+    let inserted = insert_message(conn, msg, &conversation).await?;
+    let message = load_inserted(conn, &inserted.id, msg).await?;
+    Ok(Sent::New(StoredMessage { workspace_id: msg.workspace_id.clone(), seq: inserted.seq, message }))
 }
 
 pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Result<Page<Message>> {

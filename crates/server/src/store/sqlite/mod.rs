@@ -6,6 +6,7 @@
 //! (see [`super::group_commit`]).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,12 +16,13 @@ use connect360_api::{
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::types::Json;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use super::group_commit::GroupCommit;
 use super::*;
 use crate::domain::files::asset_path;
 use crate::domain::{AgentConfig, Credential, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
+use crate::hub::{Event, EventBus, StoredMessage};
 use crate::{clock, ids};
 
 mod agents;
@@ -47,12 +49,24 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     /// Sends, committed together on the writer connection.
-    sends: GroupCommit<NewMessage, Message>,
+    sends: GroupCommit<NewMessage, Sent>,
+    /// Told of each message once it is committed, in commit order.
+    events: Arc<dyn EventBus>,
+}
+
+/// What a send stored.
+pub(super) enum Sent {
+    New(StoredMessage),
+    /// A retried send (same idempotency key): the first one's message, not published again.
+    Again(Message),
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `connect360.db` in `data_dir` and migrates it.
-    pub async fn open(data_dir: &Path) -> Result<Self, anyhow::Error> {
+    /// Opens (creating if needed) `connect360.db` in `data_dir` and migrates
+    /// it. Every message it stores is published to `events` after its commit,
+    /// while the writer connection is still held: one writer means the
+    /// events come in commit order, the order of `messages.seq`.
+    pub async fn open(data_dir: &Path, events: Arc<dyn EventBus>) -> Result<Self, anyhow::Error> {
         use anyhow::Context;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating data directory {}", data_dir.display()))?;
@@ -75,8 +89,17 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("opening the store for reading")?;
-        let sends = GroupCommit::spawn(writer.clone(), |conn, msg| Box::pin(async move { send_in(conn, &msg).await }));
-        Ok(SqliteStore { writer, reader, sends })
+        let published = events.clone();
+        let sends = GroupCommit::spawn(
+            writer.clone(),
+            |conn, msg| Box::pin(async move { send_in(conn, &msg).await }),
+            move |sent| {
+                if let Sent::New(stored) = sent {
+                    published.publish(Event::Message(stored.clone()));
+                }
+            },
+        );
+        Ok(SqliteStore { writer, reader, sends, events })
     }
 }
 
@@ -142,7 +165,10 @@ impl Store for SqliteStore {
     }
 
     async fn send(&self, msg: NewMessage) -> Result<Message> {
-        self.sends.write(msg).await
+        Ok(match self.sends.write(msg).await? {
+            Sent::New(stored) => stored.message,
+            Sent::Again(message) => message,
+        })
     }
 
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>> {
@@ -151,6 +177,14 @@ impl Store for SqliteStore {
 
     async fn list_conversations(&self, req: ConversationsRequest) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)> {
         inbox::list_conversations(self, req).await
+    }
+
+    async fn message_position(&self, workspace_id: &str, message_id: &str) -> Result<Option<i64>> {
+        inbox::message_position(self, workspace_id, message_id).await
+    }
+
+    async fn workspace_messages_after(&self, workspace_id: &str, after_seq: i64, limit: u32) -> Result<Vec<StoredMessage>> {
+        inbox::workspace_messages_after(self, workspace_id, after_seq, limit).await
     }
 
     async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark> {

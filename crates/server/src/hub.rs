@@ -1,0 +1,252 @@
+//! The event hub: what was stored, and the AI replies being written, handed
+//! to whoever watches right now (the event streams, `ai-stream`, issue 14's
+//! member stream).
+//!
+//! Handlers see only [`EventBus`]. The store publishes each message after
+//! its commit, in commit order (see `SqliteStore::open`); the AI runner publishes
+//! the replies it writes (see `ai::replies`). Events are not kept: a watcher
+//! that was away reads what it missed from the store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use connect360_api::{Message, Sender};
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Events a subscriber may be behind by, per topic, unless configured.
+pub const DEFAULT_BUFFER: usize = 64;
+
+/// What a subscriber watches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// One conversation: its messages and its AI replies being written.
+    Conversation(String),
+    /// Every message of a workspace (not the replies being written).
+    Workspace(String),
+}
+
+/// A message as the store has it, with what its watchers need to render it
+/// for their own caller (e.g. sign its attachment URLs for a visitor).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub workspace_id: String,
+    /// The message's place in store order: greater for a later commit.
+    pub seq: i64,
+    pub message: Message,
+}
+
+/// An AI reply as it is written; never stored (the reply itself is, as a message).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyEvent {
+    /// A reply is being written, by this agent.
+    Start(Sender),
+    /// More text of the reply.
+    Delta(String),
+    /// No reply will come: the conversation was handed off to a person.
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A message stored or changed.
+    Message(StoredMessage),
+    /// Progress of an AI reply in the conversation.
+    Reply { conversation_id: String, event: ReplyEvent },
+}
+
+impl Event {
+    /// The topics an event goes to.
+    fn topics(&self) -> impl Iterator<Item = Topic> {
+        let (conversation, workspace) = match self {
+            Event::Message(m) => (m.message.conversation_id.clone(), Some(m.workspace_id.clone())),
+            Event::Reply { conversation_id, .. } => (conversation_id.clone(), None),
+        };
+        std::iter::once(Topic::Conversation(conversation)).chain(workspace.map(Topic::Workspace))
+    }
+}
+
+/// Fan-out of events to the subscribers of their topics.
+///
+/// Publishing is cheap when nobody watches (a map lookup), and never waits
+/// for a subscriber: one that falls more than the buffer behind gets
+/// [`RecvError::Lagged`] and is expected to end, so that its client resumes
+/// from the store (`Last-Event-ID`), rather than be buffered for.
+///
+/// A multi-instance implementation (PostgreSQL `LISTEN`/`NOTIFY`, issue 15)
+/// plugs in behind this trait without touching handlers: the store sends
+/// `NOTIFY` inside the writing transaction with ids only in the payload
+/// (PostgreSQL delivers notifications in commit order, as [`publish`] is
+/// called here); each instance `LISTEN`s, reads the message by id from the
+/// store, and publishes the [`Event`] to its own [`InProcessHub`], whose
+/// [`Subscription`]s the handlers hold as today. Replies being written are
+/// not stored: they would travel in the payload itself (a delta is small).
+///
+/// [`publish`]: EventBus::publish
+pub trait EventBus: Send + Sync + 'static {
+    /// Hands the event to the current subscribers of its topics.
+    fn publish(&self, event: Event);
+    /// Watches a topic from now on; dropping the subscription ends it.
+    fn subscribe(&self, topic: Topic) -> Subscription;
+    /// How many watch the topic now (for tests and diagnostics).
+    fn subscribers(&self, topic: &Topic) -> usize;
+}
+
+type Channels = Mutex<HashMap<Topic, broadcast::Sender<Arc<Event>>>>;
+
+/// The fan-out of one process: a `tokio::sync::broadcast` per topic, made
+/// for its first subscriber and dropped with its last.
+#[derive(Clone)]
+pub struct InProcessHub {
+    channels: Arc<Channels>,
+    buffer: usize,
+}
+
+impl InProcessHub {
+    /// `buffer`: the events a subscriber may be behind by before it lags.
+    pub fn new(buffer: usize) -> Self {
+        InProcessHub { channels: Default::default(), buffer: buffer.max(1) }
+    }
+
+    /// How many topics have a channel now.
+    pub fn topics(&self) -> usize {
+        lock(&self.channels).len()
+    }
+}
+
+impl Default for InProcessHub {
+    fn default() -> Self {
+        InProcessHub::new(DEFAULT_BUFFER)
+    }
+}
+
+fn lock(channels: &Channels) -> MutexGuard<'_, HashMap<Topic, broadcast::Sender<Arc<Event>>>> {
+    // The map stays consistent whatever panicked while holding it.
+    channels.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl EventBus for InProcessHub {
+    fn publish(&self, event: Event) {
+        let event = Arc::new(event);
+        let channels = lock(&self.channels);
+        for topic in event.topics() {
+            if let Some(sender) = channels.get(&topic) {
+                // No receiver left between a drop and its release is fine.
+                let _ = sender.send(event.clone());
+            }
+        }
+    }
+
+    fn subscribe(&self, topic: Topic) -> Subscription {
+        let mut channels = lock(&self.channels);
+        let receiver = channels
+            .entry(topic.clone())
+            .or_insert_with(|| broadcast::channel(self.buffer).0)
+            .subscribe();
+        Subscription { receiver: Some(receiver), channels: self.channels.clone(), topic }
+    }
+
+    fn subscribers(&self, topic: &Topic) -> usize {
+        lock(&self.channels).get(topic).map_or(0, broadcast::Sender::receiver_count)
+    }
+}
+
+/// A topic watched; its channel goes with the topic's last subscription.
+pub struct Subscription {
+    receiver: Option<broadcast::Receiver<Arc<Event>>>,
+    channels: Arc<Channels>,
+    topic: Topic,
+}
+
+impl Subscription {
+    /// The next event; `Lagged` once this subscriber fell behind the buffer.
+    pub async fn recv(&mut self) -> Result<Arc<Event>, RecvError> {
+        match &mut self.receiver {
+            Some(receiver) => receiver.recv().await,
+            None => Err(RecvError::Closed),
+        }
+    }
+
+    pub fn topic(&self) -> &Topic {
+        &self.topic
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        // Counted out first, so that the check below sees only the others;
+        // a subscribe in between holds the lock and is counted.
+        self.receiver.take();
+        let mut channels = lock(&self.channels);
+        if channels.get(&self.topic).is_some_and(|s| s.receiver_count() == 0) {
+            channels.remove(&self.topic);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use connect360_api::{Content, SenderType};
+
+    use super::*;
+
+    fn stored(workspace: &str, conversation: &str, seq: i64) -> Event {
+        Event::Message(StoredMessage {
+            workspace_id: workspace.into(),
+            seq,
+            message: Message {
+                id: format!("msg_{seq}"),
+                conversation_id: conversation.into(),
+                content: Content::new(),
+                attachments: Vec::new(),
+                sender: Sender { kind: SenderType::Workspace, id: "m".into(), name: None, image: None },
+                parent_id: None,
+                flags: Vec::new(),
+                template_id: None,
+                channel: None,
+                created_at: String::new(),
+            },
+        })
+    }
+
+    #[tokio::test]
+    async fn a_message_reaches_its_conversation_and_its_workspace() {
+        let hub = InProcessHub::default();
+        let mut conversation = hub.subscribe(Topic::Conversation("c1".into()));
+        let mut workspace = hub.subscribe(Topic::Workspace("w".into()));
+        let mut other = hub.subscribe(Topic::Conversation("c2".into()));
+        hub.publish(stored("w", "c1", 1));
+        assert_eq!(*conversation.recv().await.unwrap(), stored("w", "c1", 1));
+        assert_eq!(*workspace.recv().await.unwrap(), stored("w", "c1", 1));
+        hub.publish(Event::Reply { conversation_id: "c1".into(), event: ReplyEvent::Delta("hi".into()) });
+        hub.publish(stored("w", "c2", 2));
+        assert!(matches!(&*conversation.recv().await.unwrap(), Event::Reply { .. }));
+        assert_eq!(*workspace.recv().await.unwrap(), stored("w", "c2", 2), "replies being written are not workspace events");
+        assert_eq!(*other.recv().await.unwrap(), stored("w", "c2", 2));
+    }
+
+    #[tokio::test]
+    async fn a_topic_lives_from_its_first_subscriber_to_its_last() {
+        let hub = InProcessHub::default();
+        let topic = Topic::Conversation("c".into());
+        hub.publish(stored("w", "c", 1));
+        assert_eq!(hub.topics(), 0, "publishing to nobody keeps nothing");
+        let first = hub.subscribe(topic.clone());
+        let second = hub.subscribe(topic.clone());
+        assert_eq!((hub.topics(), hub.subscribers(&topic)), (1, 2));
+        drop(first);
+        assert_eq!((hub.topics(), hub.subscribers(&topic)), (1, 1));
+        drop(second);
+        assert_eq!((hub.topics(), hub.subscribers(&topic)), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_behind_the_buffer_lags_instead_of_growing_it() {
+        let hub = InProcessHub::new(2);
+        let mut slow = hub.subscribe(Topic::Conversation("c".into()));
+        for seq in 1..=5 {
+            hub.publish(stored("w", "c", seq));
+        }
+        assert_eq!(slow.recv().await.unwrap_err(), RecvError::Lagged(3));
+    }
+}
