@@ -17,8 +17,11 @@ const MINUTE: f64 = 60_000.0;
 /// The age of `then_ms` at `now_ms` (milliseconds since the epoch).
 pub fn ago(now_ms: f64, then_ms: f64) -> Ago {
     let minutes = ((now_ms - then_ms) / MINUTE).floor();
+    // NaN (an unreadable time) is no age either.
+    if minutes.is_nan() || minutes < 1.0 {
+        return Ago::Now;
+    }
     match minutes {
-        m if !(m >= 1.0) => Ago::Now,
         m if m < 60.0 => Ago::Minutes(m as u64),
         m if m < 60.0 * 24.0 => Ago::Hours((m / 60.0) as u64),
         m if m < 60.0 * 24.0 * 7.0 => Ago::Days((m / (60.0 * 24.0)) as u64),

@@ -152,10 +152,10 @@ impl Inbox {
 
     /// Goes to `route`, as a new entry of the browser's history.
     pub fn navigate(self, route: Route) {
-        if self.route.get_untracked() != route {
-            if let Ok(history) = window().history() {
-                _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route.path()));
-            }
+        if self.route.get_untracked() != route
+            && let Ok(history) = window().history()
+        {
+            _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route.path()));
         }
         self.show(route);
     }
