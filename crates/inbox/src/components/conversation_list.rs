@@ -20,7 +20,7 @@ pub fn ConversationList() -> impl IntoView {
     let empty = move || list.conversations.with(|l| l.loaded() && l.items().is_empty());
     view! {
         <nav class="list" aria-label="Conversations">
-            <h1 class="list-title">"Conversations"</h1>
+            <h2 class="list-title">"Conversations"</h2>
             <Show when=move || list.error.with(Option::is_some)>
                 <p class="error" role="alert">{move || list.error.get()}</p>
             </Show>
@@ -86,7 +86,8 @@ fn Item(item: ConversationSummary) -> impl IntoView {
                 <span class="item-site">{site}</span>
                 <span class="item-preview" dir="auto">{preview}</span>
                 {has_unread.then(|| view! {
-                    <span class="badge" aria-label=format!("{unread} unread")>{unread}</span>
+                    <span class="badge" aria-hidden="true">{unread}</span>
+                    <span class="sr-only">{format!("{unread} unread")}</span>
                 })}
             </a>
         </li>

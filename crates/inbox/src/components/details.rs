@@ -30,7 +30,8 @@ pub fn Details(summary: Memo<Option<ConversationSummary>>) -> impl IntoView {
         })
     };
     view! {
-        <aside class="details" aria-label="Customer details">
+        // A region of the conversation, not a top-level aside.
+        <section class="details" aria-label="Customer details">
             <h3>"Customer"</h3>
             <dl>
                 {move || rows().into_iter().map(|(k, v)| view! {
@@ -38,6 +39,6 @@ pub fn Details(summary: Memo<Option<ConversationSummary>>) -> impl IntoView {
                     <dd dir="auto">{v}</dd>
                 }).collect_view()}
             </dl>
-        </aside>
+        </section>
     }
 }

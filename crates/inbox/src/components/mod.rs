@@ -29,14 +29,17 @@ use crate::state::{Account, Inbox};
 #[component]
 pub fn App(inbox: Inbox) -> impl IntoView {
     provide_context(inbox);
-    view! {
-        // Said by screen readers: a refused sign-in, a hand-off.
-        <div class="sr-only" role="status" aria-live="polite">{move || inbox.announcement.get()}</div>
-        {move || match inbox.account.get() {
-            Account::Checking => EitherOf3::A(view! { <p class="loading">"Loading…"</p> }),
-            Account::SignedOut { .. } => EitherOf3::B(view! { <SignIn /> }),
-            Account::SignedIn(session) => EitherOf3::C(view! { <Shell session /> }),
-        }}
+    // Which screen: a refused sign-in changes the account but keeps the
+    // sign-in page (and what was typed in it).
+    let screen = Memo::new(move |_| match inbox.account.get() {
+        Account::Checking => None,
+        Account::SignedOut { .. } => Some(None),
+        Account::SignedIn(session) => Some(Some(session)),
+    });
+    move || match screen.get() {
+        None => EitherOf3::A(view! { <main class="loading"><p>"Loading…"</p></main> }),
+        Some(None) => EitherOf3::B(view! { <SignIn /> }),
+        Some(Some(session)) => EitherOf3::C(view! { <Shell session /> }),
     }
 }
 

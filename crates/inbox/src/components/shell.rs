@@ -14,7 +14,9 @@ pub fn Shell(session: MemberSession) -> impl IntoView {
     view! {
         <div class="shell" data-screen=screen>
             <header class="top">
-                <span class="workspace">{session.workspace.name}</span>
+                <h1 class="workspace">{session.workspace.name}</h1>
+                // Said by screen readers: a hand-off or hand-back.
+                <div class="sr-only" role="status">{move || inbox.announcement.get()}</div>
                 <span class="member">{session.member.name}</span>
                 <button type="button" class="sign-out" on:click=move |_| inbox.sign_out()>"Sign out"</button>
             </header>

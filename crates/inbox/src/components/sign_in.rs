@@ -30,7 +30,8 @@ pub fn SignIn() -> impl IntoView {
                 <label for="password">"Password"</label>
                 <input id="password" type="password" name="password" autocomplete="current-password" required
                     node_ref=password />
-                <p class="error" id="sign-in-error">{move || state().1}</p>
+                // A live region from the start, so the refusal is read out.
+                <p class="error" role="alert">{move || state().1}</p>
                 <button type="submit" disabled=move || state().0>"Sign in"</button>
             </form>
         </main>

@@ -41,7 +41,7 @@ pub struct Inbox {
     pub thread: Thread,
     /// The clock the list's ages follow (milliseconds since the epoch).
     pub now: RwSignal<f64>,
-    /// What the live region says (a sign-in refusal, a new message).
+    /// What the signed-in page's live region says (a hand-off, a hand-back).
     pub announcement: RwSignal<String>,
     live: Live,
 }
@@ -103,11 +103,7 @@ impl Inbox {
             let input = SignInInput { email, password, workspace: None };
             match account::sign_in(&self.api_base.get_value(), &input).await {
                 Ok(session) => self.signed_in(session),
-                Err(e) => {
-                    let error = sign_in_error(&e);
-                    self.announcement.set(error.clone());
-                    self.account.set(Account::SignedOut { busy: false, error: Some(error) });
-                }
+                Err(e) => self.account.set(Account::SignedOut { busy: false, error: Some(sign_in_error(&e)) }),
             }
         });
     }
