@@ -21,7 +21,7 @@ pub fn Conversation(id: String) -> impl IntoView {
     };
     let name = {
         let id = id.clone();
-        move || summary.with(|s| s.as_ref().map_or_else(|| id.clone(), title))
+        Memo::new(move |_| summary.with(|s| s.as_ref().map_or_else(|| id.clone(), title)))
     };
     let ai_stopped = move || summary.with(|s| s.as_ref().is_some_and(|s| s.ai_stopped_at.is_some()));
     let entries = move || {
@@ -30,12 +30,12 @@ pub fn Conversation(id: String) -> impl IntoView {
     };
     let more = move || thread.messages.timeline.with(|t| t.older_cursor().is_some());
     view! {
-        <main class="conversation">
+        <section class="conversation" aria-label=move || format!("Conversation with {}", name.get())>
             <header class="conversation-head">
                 <button type="button" class="back" on:click=move |_| inbox.navigate(Route::List)>
                     "Back to conversations"
                 </button>
-                <h2 dir="auto">{name.clone()}</h2>
+                <h2 dir="auto">{name}</h2>
                 <button
                     type="button"
                     class="ai-switch"
@@ -53,7 +53,7 @@ pub fn Conversation(id: String) -> impl IntoView {
                 node_ref=thread.list
                 tabindex="0"
                 role="log"
-                aria-label=move || format!("Messages with {}", name())
+                aria-label=move || format!("Messages with {}", name.get())
                 on:scroll=move |_| inbox.on_scroll()
             >
                 <Show when=more>
@@ -68,7 +68,7 @@ pub fn Conversation(id: String) -> impl IntoView {
             </div>
             <Composer />
             <Details summary />
-        </main>
+        </section>
     }
 }
 

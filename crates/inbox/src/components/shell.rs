@@ -20,13 +20,17 @@ pub fn Shell(session: MemberSession) -> impl IntoView {
                 <span class="member">{session.member.name}</span>
                 <button type="button" class="sign-out" on:click=move |_| inbox.sign_out()>"Sign out"</button>
             </header>
-            <ConversationList />
-            {move || match inbox.route.get().conversation() {
-                Some(id) => view! { <Conversation id=id.to_owned() /> }.into_any(),
-                None => view! {
-                    <main class="conversation empty"><p>"Choose a conversation."</p></main>
-                }.into_any(),
-            }}
+            <main class="panes">
+                <ConversationList />
+                {move || match inbox.route.get().conversation() {
+                    Some(id) => view! { <Conversation id=id.to_owned() /> }.into_any(),
+                    None => view! {
+                        <section class="conversation empty" aria-label="Conversation">
+                            <p>"Choose a conversation."</p>
+                        </section>
+                    }.into_any(),
+                }}
+            </main>
         </div>
     }
 }
