@@ -5,7 +5,7 @@
 use connect360_api::procedure::{HandOff, ListConversations, ListMessages, MarkRead, ResumeAi, SendMessage};
 use connect360_api::{
     HandOffInput, ListConversationsInput, ListMessagesInput, Locale, MarkReadInput, MemberSession, Message,
-    ResumeAiInput, SignInInput,
+    ResumeAiInput, SenderType, SignInInput,
 };
 use connect360_widget::browser;
 use connect360_widget::i18n::{Strings, strings};
@@ -369,7 +369,11 @@ impl Inbox {
         let at_bottom = self.thread.near_bottom();
         let messages = self.thread.messages;
         if messages.insert(&message) {
-            messages.timeline.with_untracked(|t| messages.outbox.update(|o| o.reconcile(t.messages())));
+            // The member's own message may come by the stream before the
+            // send's answer: it is that message, not another.
+            messages
+                .timeline
+                .with_untracked(|t| messages.outbox.update(|o| o.reconcile_as(t.messages(), SenderType::Workspace)));
             if at_bottom {
                 spawn_local(async move {
                     browser::next_frame().await;
