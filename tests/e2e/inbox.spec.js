@@ -232,3 +232,24 @@ test('the keyboard alone: sign in, open a conversation, reply with Enter', async
   await visitor.close();
   await member.close();
 });
+
+test('a long history pages in upward as the member scrolls to the top, keeping the view where it was', async ({ browser }) => {
+  const { visitor } = await visitorWrites(browser, 'Start of a long chat');
+  const [conversation] = (await server.call('v1.connect.listConversations', {}, { query: true })).items;
+  await server.sendMany(conversation.id, Array.from({ length: 120 }, (_, i) => `Support line ${i + 1}`));
+  const member = await browser.newContext();
+  const inbox = await member.newPage();
+  await signIn(inbox);
+  await item(inbox, 'Support line 120').click();
+  await expect(inboxRow(inbox, 'Support line 120')).toBeVisible();
+  await expect(inbox.locator('.messages .row')).toHaveCount(50);
+  for (const count of [100, 121]) {
+    await inbox.locator('.messages').evaluate((list) => list.scrollTo(0, 0));
+    await expect(inbox.locator('.messages .row')).toHaveCount(count);
+    // The rows in view stay in view: the list is not at its top again.
+    expect(await inbox.locator('.messages').evaluate((list) => list.scrollTop)).toBeGreaterThan(0);
+  }
+  await expect(inboxRow(inbox, 'Start of a long chat')).toHaveCount(1);
+  await visitor.close();
+  await member.close();
+});
