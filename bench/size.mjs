@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 // Issue 11: 170 KiB brotli, lighter than every comparable widget's first
 // load (Chatwoot 170.4 KiB, Crisp about 180 KB, Intercom about 210 KB).
 const BUDGET = { loaderGzip: 3 * 1024, widgetBrotli: 170 * 1024 };
-const dist = process.argv[2];
+const dist = process.argv[2] === '--inbox' ? process.argv[3] : process.argv[2];
 const files = readdirSync(dist);
 const one = (suffix) => {
   const found = files.filter((f) => f.endsWith(suffix) && f !== 'widget.js');
@@ -25,12 +25,22 @@ const measure = (name) => {
     }).length,
   };
 };
-const loader = measure('widget.js');
-const bundle = [one('_bg.wasm'), one('.js'), one('.css')].map(measure);
-const total = bundle.reduce((t, f) => ({ name: 'widget (wasm + js + css)', raw: t.raw + f.raw, gzip: t.gzip + f.gzip, brotli: t.brotli + f.brotli }), { raw: 0, gzip: 0, brotli: 0 });
-
+const sum = (name, files) =>
+  files.reduce((t, f) => ({ name, raw: t.raw + f.raw, gzip: t.gzip + f.gzip, brotli: t.brotli + f.brotli }), { raw: 0, gzip: 0, brotli: 0 });
 const row = (f) => `${f.name.padEnd(48)} ${String(f.raw).padStart(9)} ${String(f.gzip).padStart(9)} ${String(f.brotli).padStart(9)}`;
 console.log(`${'file'.padEnd(48)} ${'raw'.padStart(9)} ${'gzip'.padStart(9)} ${'brotli'.padStart(9)}`);
+
+// `node bench/size.mjs --inbox crates/inbox/dist`: the team inbox's files,
+// printed only (it has no budget of the widget's kind).
+if (process.argv[2] === '--inbox') {
+  const inbox = [one('_bg.wasm'), one('.js'), one('.css')].map(measure);
+  for (const f of [...inbox, sum('inbox (wasm + js + css)', inbox)]) console.log(row(f));
+  process.exit(0);
+}
+const loader = measure('widget.js');
+const bundle = [one('_bg.wasm'), one('.js'), one('.css')].map(measure);
+const total = sum('widget (wasm + js + css)', bundle);
+
 for (const f of [loader, ...bundle, total]) console.log(row(f));
 const over = [];
 if (loader.gzip > BUDGET.loaderGzip) over.push(`loader ${loader.gzip} B gzip > ${BUDGET.loaderGzip}`);

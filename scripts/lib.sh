@@ -169,6 +169,38 @@ build_widget() {
   printf '%s\n' "$want" >"$stamp"
 }
 
+# The team inbox's sources: its own files, and what it shares (the widget's
+# src, the wire types) and the toolchain's inputs.
+inbox_sources_hash() {
+  (
+    cd "$ROOT" || exit 1
+    find src crates/api crates/inbox/src crates/inbox/style crates/inbox/index.html crates/inbox/Trunk.toml \
+      crates/inbox/Cargo.toml Cargo.toml Cargo.lock scripts/lib.sh -type f -print0 | sort -z | xargs -0 sha256sum
+  ) | sha256sum | cut -d' ' -f1
+}
+
+# Builds the team inbox into crates/inbox/dist/ (served at /inbox) unless it
+# was built from the same sources already: `trunk build --release --offline`
+# on the default toolchain (no page weight budget of the widget's kind; its
+# size: bench/RESULTS.md), then each file's .br and .gz beside it.
+build_inbox() {
+  local dist="$ROOT/crates/inbox/dist" want have=""
+  want="$(inbox_sources_hash)"
+  [ -f "$dist/.connect360-sources.sha256" ] && have="$(cat "$dist/.connect360-sources.sha256")"
+  if [ "$want" = "$have" ]; then
+    note "team inbox (crates/inbox/dist/): up to date"
+    return
+  fi
+  ensure_wasm_target
+  ensure_trunk
+  ensure_wasm_bindgen
+  ensure_wasm_opt
+  note "team inbox (crates/inbox/dist/): trunk build --release --offline"
+  (cd "$ROOT/crates/inbox" && env -u CARGO_ENCODED_RUSTFLAGS -u RUSTFLAGS trunk build --release --offline)
+  compress_widget "$dist"
+  printf '%s\n' "$want" >"$dist/.connect360-sources.sha256"
+}
+
 # Writes each bundle file's .br (quality 11, node's zlib) and .gz (gzip -9)
 # beside it: the server sends the one a request accepts (tower-http's
 # ServeFile), compressed once here rather than at every server start. The

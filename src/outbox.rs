@@ -143,13 +143,19 @@ impl Outbox {
     /// the same content and parent, newer than what the visitor saw when
     /// writing, and not already another outgoing message's copy.
     pub fn reconcile(&mut self, stored: &[Message]) {
+        self.reconcile_as(stored, SenderType::Customer);
+    }
+
+    /// [`Outbox::reconcile`] for the writer of `own`'s messages (the team
+    /// inbox: `Workspace`, whose stream brings its own messages too).
+    pub fn reconcile_as(&mut self, stored: &[Message], own: SenderType) {
         for i in 0..self.items.len() {
             if self.items[i].stored_id.is_some() {
                 continue;
             }
             let o = &self.items[i];
             let found = stored.iter().find(|m| {
-                m.sender.kind == SenderType::Customer
+                m.sender.kind == own
                     && m.content == o.content
                     && m.attachments.iter().map(|a| &a.id).eq(o.attachments.iter().map(|a| &a.id))
                     && m.parent_id == o.parent_id
@@ -166,15 +172,9 @@ impl Outbox {
 }
 
 impl Outgoing {
-    /// The input of `send` for this message.
+    /// The input of `send` for this message, from the visitor.
     pub fn send_input(&self, ctx: &SendContext) -> SendInput {
         SendInput {
-            conversation_id: ctx.conversation_id.clone(),
-            // Files alone make a message: then it has no content at all.
-            content: (!self.content.is_empty()).then(|| self.content.clone()),
-            attachment_ids: (!self.attachments.is_empty())
-                .then(|| self.attachments.iter().map(|a| a.id.clone()).collect()),
-            parent_id: self.parent_id.clone(),
             channel_identifier: Some(ctx.channel_identifier.clone()),
             sender: SendAs::Customer,
             customer: Some(CustomerInput {
@@ -182,6 +182,21 @@ impl Outgoing {
                 ..Default::default()
             }),
             ai: ctx.ai_agent.clone().map(|agent_id| AiRequest { agent_id, channel_id: None }),
+            ..self.workspace_input(&ctx.conversation_id)
+        }
+    }
+
+    /// The input of `send` for this message from the workspace (a member
+    /// answering in the team inbox) in conversation `conversation_id`.
+    pub fn workspace_input(&self, conversation_id: &str) -> SendInput {
+        SendInput {
+            conversation_id: conversation_id.to_owned(),
+            // Files alone make a message: then it has no content at all.
+            content: (!self.content.is_empty()).then(|| self.content.clone()),
+            attachment_ids: (!self.attachments.is_empty())
+                .then(|| self.attachments.iter().map(|a| a.id.clone()).collect()),
+            parent_id: self.parent_id.clone(),
+            sender: SendAs::Workspace,
             ..Default::default()
         }
     }
@@ -345,5 +360,27 @@ pub(crate) mod tests {
                 "customer": {"externalId": "guest_1"}
             })
         );
+    }
+
+    #[test]
+    fn workspace_input_is_a_member_reply() {
+        let mut ob = Outbox::default();
+        let o = ob.push("k1".into(), content_for(Locale::En, "Hi"), vec![], Some("m1".into()), Anchor::Start);
+        assert_eq!(
+            serde_json::to_value(o.workspace_input("c1")).unwrap(),
+            json!({"conversationId": "c1", "content": {"en": "Hi"}, "parentId": "m1", "sender": "workspace"})
+        );
+    }
+
+    #[test]
+    fn the_inbox_claims_its_own_side_s_copies() {
+        let mut ob = Outbox::default();
+        ob.push("k1".into(), content_for(Locale::En, "Hi"), vec![], None, Anchor::Start);
+        let customer = message("m1", "01", SenderType::Customer, "Hi");
+        ob.reconcile_as(std::slice::from_ref(&customer), SenderType::Workspace);
+        assert_eq!(ob.get("k1").unwrap().stored_id, None, "the customer's words are not the member's message");
+        ob.reconcile_as(&[customer, message("m2", "02", SenderType::Workspace, "Hi")], SenderType::Workspace);
+        assert_eq!(ob.get("k1").unwrap().stored_id.as_deref(), Some("m2"));
+        assert_eq!(ob.get("k1").unwrap().delivery, Delivery::Sent);
     }
 }

@@ -143,21 +143,28 @@ impl Timeline {
         page.items.into_iter().filter(|m| self.insert(m.clone())).count()
     }
 
-    /// The bubbles: stored messages (the visitor's sent ones keyed by their
-    /// client id), then the visitor's unstored messages.
+    /// The bubbles of the visitor's panel.
     pub fn entries(&self, outbox: &Outbox) -> Vec<Entry> {
+        self.entries_as(outbox, SenderType::Customer)
+    }
+
+    /// The bubbles as the writer of `own`'s messages sees them (the visitor:
+    /// `Customer`; the team inbox: `Workspace`): stored messages (the
+    /// writer's sent ones keyed by their client id), then the writer's
+    /// unstored messages.
+    pub fn entries_as(&self, outbox: &Outbox, own: SenderType) -> Vec<Entry> {
         let stored = self.messages.iter().map(|m| {
-            let own = outbox.by_stored_id(&m.id);
+            let sent_here = outbox.by_stored_id(&m.id);
             Entry {
-                key: own.map_or_else(|| m.id.clone(), |o| o.client_id.clone()),
+                key: sent_here.map_or_else(|| m.id.clone(), |o| o.client_id.clone()),
                 id: Some(m.id.clone()),
-                mine: m.sender.kind == SenderType::Customer,
+                mine: m.sender.kind == own,
                 sender: Some(m.sender.clone()),
                 content: m.content.clone(),
                 attachments: m.attachments.clone(),
                 parent_id: m.parent_id.clone(),
                 created_at: Some(m.created_at.clone()),
-                delivery: own.map(|o| o.delivery.clone()),
+                delivery: sent_here.map(|o| o.delivery.clone()),
             }
         });
         let unstored = outbox.unstored().map(|o| Entry {
@@ -292,6 +299,14 @@ mod tests {
         assert_eq!(t.anchor(), Anchor::Start);
         t.insert(message("m1", "01", Customer, "a"));
         assert_eq!(t.anchor(), Anchor::After("2026-11-24T10:00:01.000Z".into(), "m1".into()));
+    }
+
+    #[test]
+    fn the_inbox_sees_its_own_side_as_mine() {
+        let mut t = Timeline::default();
+        t.apply_latest(page(vec![message("m1", "01", Customer, "hi"), message("m2", "02", Workspace, "hello")], None));
+        let e = t.entries_as(&Outbox::default(), Workspace);
+        assert!(!e[0].mine && e[1].mine);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use connect360_api::{Sender, SenderType};
 use leptos::prelude::*;
 
 pub use frame::Frame;
+pub use message_row::linked;
 pub use panel::Panel;
 
 use crate::i18n::Strings;

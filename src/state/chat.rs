@@ -177,7 +177,7 @@ impl Chat {
             (Some(_), false) => HandOffState::Available,
         });
         self.session.current.set(Some(Session {
-            client: Client { api_base, token: session.token },
+            client: Client { api_base, token: Some(session.token) },
             send: SendContext {
                 conversation_id: session.conversation.id,
                 external_id: session.customer.external_id,

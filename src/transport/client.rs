@@ -14,11 +14,13 @@ use super::url;
 /// How long a request may take before it is abandoned (as a network error).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Calls the API at `api_base` as the visitor holding `token`.
+/// Calls the API at `api_base` as the visitor holding `token`, or (`None`,
+/// the team inbox) as the member whose session cookie the browser sends to
+/// its own origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub api_base: String,
-    pub token: String,
+    pub token: Option<String>,
 }
 
 /// Only "Can't reach the server" is shown; the cause is kept for debugging.
@@ -27,9 +29,12 @@ fn network(e: gloo_net::Error) -> ClientError {
 }
 
 impl Client {
-    /// `builder` with this visitor's token.
+    /// `builder` with this visitor's token, if any.
     pub(super) fn authorized(&self, builder: RequestBuilder) -> RequestBuilder {
-        builder.header("Authorization", &url::bearer(&self.token))
+        match &self.token {
+            Some(token) => builder.header("Authorization", &url::bearer(token)),
+            None => builder,
+        }
     }
 
     /// Calls procedure `P`. A send carries its client message id as
@@ -77,7 +82,7 @@ pub async fn start_session(
 /// Sends `builder`'s request, with `json` as its body (abandoned after
 /// [`REQUEST_TIMEOUT`]: a request that hangs must not hold up the polls, nor
 /// a send, for good), and reads its status and body.
-async fn send(builder: RequestBuilder, json: Option<String>) -> Result<(u16, String), ClientError> {
+pub async fn send(builder: RequestBuilder, json: Option<String>) -> Result<(u16, String), ClientError> {
     let abort = AbortController::new().map_err(|_| ClientError::Network("no AbortController".into()))?;
     let builder = builder.abort_signal(Some(&abort.signal()));
     let request = match json {

@@ -20,7 +20,7 @@ mod events;
 pub mod upload;
 
 #[cfg(target_arch = "wasm32")]
-pub use client::{Client, start_session};
+pub use client::{Client, send, start_session};
 #[cfg(target_arch = "wasm32")]
 pub use events::Received;
 pub use error::ClientError;

@@ -22,7 +22,9 @@ impl Client {
         form.append_with_blob_and_filename("file", file, &file.name())?;
         let xhr = XmlHttpRequest::new()?;
         xhr.open("POST", &url::attachments(&self.api_base))?;
-        xhr.set_request_header("Authorization", &url::bearer(&self.token))?;
+        if let Some(token) = &self.token {
+            xhr.set_request_header("Authorization", &url::bearer(token))?;
+        }
         let on_progress = Closure::<dyn Fn(ProgressEvent)>::new(move |ev: ProgressEvent| {
             if ev.length_computable() {
                 on_progress(ev.loaded(), ev.total());

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.CONNECT360_SERVER_BIN ?? path.join(root, 'target/debug/connect360-server');
 const WIDGET_DIR = process.env.CONNECT360_WIDGET_DIR ?? path.join(root, 'dist');
+const INBOX_DIR = process.env.CONNECT360_INBOX_DIR ?? path.join(root, 'crates/inbox/dist');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -38,19 +39,22 @@ export class Server {
 
   /** Starts the process (again, on the same port and store) and waits until it answers. */
   async up() {
-    this.proc = spawn(BIN, ['serve', '--demo', '--addr', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--widget-dir', WIDGET_DIR], {
+    this.proc = spawn(BIN, ['serve', '--demo', '--addr', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--widget-dir', WIDGET_DIR, '--inbox-dir', INBOX_DIR], {
       env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise((_, reject) => this.proc.once('exit', (code) => reject(new Error(`server exited with ${code}`))));
+    // The support key, then the demo member's sign-in to the inbox.
     const printed = (async () => {
+      let key;
       for await (const line of readline.createInterface({ input: this.proc.stdout })) {
-        const key = line.match(/^Support API key: (\S+)/);
-        if (key) return key[1];
+        key ??= line.match(/^Support API key: (\S+)/)?.[1];
+        const member = line.match(/^Inbox: \S+\s+email (\S+)\s+password (\S+)/);
+        if (key && member) return { key, member: { email: member[1], password: member[2] } };
       }
-      throw new Error('the server printed no support key');
+      throw new Error('the server printed no support key and demo member');
     })();
-    this.supportKey = await Promise.race([printed, exited]);
+    ({ key: this.supportKey, member: this.member } = await Promise.race([printed, exited]));
     const page = await (await fetch(this.url + '/')).text();
     this.widgetKey = page.match(/data-widget-key="([^"]+)"/)[1];
   }

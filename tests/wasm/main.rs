@@ -242,7 +242,7 @@ async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retr
     let (chat, root) = mount_panel(vec![]).await;
     chat.session.current.set(Some(Session {
         // Nothing listens there: fetch fails as when the server is down.
-        client: Client { api_base: "http://127.0.0.1:9".into(), token: "t".into() },
+        client: Client { api_base: "http://127.0.0.1:9".into(), token: Some("t".into()) },
         send: SendContext {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),

@@ -27,6 +27,7 @@ use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::inbox_page::InboxPage;
 use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
 use crate::events::limits::StreamLimits;
@@ -41,6 +42,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// Trunk's output: the widget bundle and its loader.
     pub widget_dir: PathBuf,
+    /// Trunk's output of the team inbox, served at `/inbox`.
+    pub inbox_dir: PathBuf,
     /// Seed and serve the demo shop.
     pub demo: bool,
     /// Uploads no message has used for this long are removed.
@@ -76,6 +79,7 @@ impl ServeConfig {
             addr,
             data_dir,
             widget_dir,
+            inbox_dir: PathBuf::from(crate::inbox_page::DEFAULT_DIR),
             demo: false,
             unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
             file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
@@ -99,6 +103,7 @@ impl ServeConfig {
 pub fn router(
     state: AppState,
     assets: Option<Arc<WidgetAssets>>,
+    inbox: Option<InboxPage>,
     demo: Option<Arc<Demo>>,
     timeout: Duration,
     metrics: bool,
@@ -127,6 +132,7 @@ pub fn router(
         .merge(api)
         .route("/healthz", axum::routing::get(healthz))
         .merge(crate::assets::router(assets))
+        .merge(crate::inbox_page::router(inbox))
         .merge(crate::demo::router(demo))
         .fallback(not_found);
     if metrics {
@@ -219,6 +225,9 @@ impl Application {
                 None
             }
         };
+        let inbox = InboxPage::load(&config.inbox_dir)
+            .inspect_err(|err| tracing::warn!("serving the API without the inbox: {err:#}"))
+            .ok();
         let demo = match config.demo {
             true => Some(Arc::new(crate::demo::seed(&store).await?)),
             false => None,
@@ -260,7 +269,7 @@ impl Application {
             }
             false => None,
         };
-        let router = router(state, assets, demo.clone(), config.request_timeout, config.metrics);
+        let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics);
         Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai, events })
     }
 

@@ -57,6 +57,9 @@ pub enum Command {
         /// Trunk's output directory: the widget bundle and its loader, widget.js.
         #[arg(long, env = "CONNECT360_WIDGET_DIR", default_value = "./dist")]
         widget_dir: PathBuf,
+        /// Trunk's output directory of the team inbox, served at /inbox.
+        #[arg(long, env = "CONNECT360_INBOX_DIR", default_value = crate::inbox_page::DEFAULT_DIR)]
+        inbox_dir: PathBuf,
         /// Seed a demo workspace and serve the demo shop at /.
         #[arg(long)]
         demo: bool,
@@ -295,7 +298,7 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, demo, metrics, public_url, session_idle_minutes, streams } => {
+        Command::Serve { addr, data, widget_dir, inbox_dir, demo, metrics, public_url, session_idle_minutes, streams } => {
             let public_url = public_url
                 .map(|u| validate::http_url("--public-url", &u).map_err(|e| anyhow::anyhow!(e.message)))
                 .transpose()?;
@@ -307,6 +310,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 event_buffer: streams.event_buffer,
                 streams_per_visitor: streams.max_streams_per_visitor,
                 streams_per_ip: streams.max_streams_per_ip,
+                inbox_dir,
                 ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
             };
             let app = Application::build(&config).await?;

@@ -19,6 +19,7 @@ pub mod extract;
 pub mod hub;
 pub mod ids;
 pub mod inbox_events;
+pub mod inbox_page;
 pub mod password;
 pub mod procedures;
 pub mod rate_limit;
