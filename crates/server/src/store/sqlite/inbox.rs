@@ -149,11 +149,5 @@ pub(super) async fn workspace_messages_after(
     .bind(i64::from(limit))
     .fetch_all(&mut *conn)
     .await?;
-    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-    let messages = messages_from_rows(&mut conn, rows).await?;
-    Ok(seqs
-        .into_iter()
-        .zip(messages)
-        .map(|(seq, message)| StoredMessage { workspace_id: workspace_id.to_owned(), seq, message })
-        .collect())
+    messages::stored_messages(&mut conn, workspace_id, rows).await
 }

@@ -356,11 +356,21 @@ pub(super) async fn messages_after(store: &SqliteStore, cursor: &MessageCursor, 
             .bind(i64::from(limit))
             .fetch_all(&mut *conn)
             .await?;
+    stored_messages(&mut conn, &cursor.workspace_id, rows).await
+}
+
+/// `rows` of the workspace as the event streams send them: each message with
+/// its place in store order.
+pub(super) async fn stored_messages(
+    conn: &mut SqliteConnection,
+    workspace_id: &str,
+    rows: Vec<MessageRow>,
+) -> Result<Vec<StoredMessage>> {
     let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-    let messages = messages_from_rows(&mut conn, rows).await?;
+    let messages = messages_from_rows(conn, rows).await?;
     Ok(seqs
         .into_iter()
         .zip(messages)
-        .map(|(seq, message)| StoredMessage { workspace_id: cursor.workspace_id.clone(), seq, message })
+        .map(|(seq, message)| StoredMessage { workspace_id: workspace_id.to_owned(), seq, message })
         .collect())
 }
