@@ -120,8 +120,8 @@ test('a visitor writes → it shows in the inbox at once, moved up and unread �
   await expect(reply.locator('.status')).toHaveText('Sent');
   await expect(composer).toHaveValue('');
 
-  // The widget polls for it until the conversation stream lands in it.
-  await expect(row(page, 'It ships today.')).toContainText('Tracking follows.', { timeout: 15_000 });
+  // Stored ("Sent"), so pushed to the open widget at once.
+  await expect(row(page, 'It ships today.')).toContainText('Tracking follows.', { timeout: 1_000 });
   const [listed] = (await server.call('v1.connect.listConversations', {}, { query: true })).items;
   const stored = (await server.messages(listed.id)).filter((m) => m.sender.type === 'workspace');
   expect(stored, 'sent once').toHaveLength(1);
@@ -150,7 +150,7 @@ test('files both ways: the visitor’s image shows as a thumbnail in the inbox, 
   await expect(inbox.locator('.upload')).toContainText('Ready');
   await inbox.getByRole('button', { name: 'Send' }).click();
   await expect(inbox.locator('.messages .row.mine .file')).toContainText('invoice.txt');
-  await expect(panel(page).locator('.c360-file')).toContainText('invoice.txt', { timeout: 15_000 });
+  await expect(panel(page).locator('.c360-file')).toContainText('invoice.txt', { timeout: 5_000 });
   await visitor.close();
   await member.close();
 });
@@ -228,7 +228,7 @@ test('the keyboard alone: sign in, open a conversation, reply with Enter', async
   await inbox.getByRole('textbox', { name: 'Reply' }).focus();
   await inbox.keyboard.type('Answered by keyboard');
   await inbox.keyboard.press('Enter');
-  await expect(row(page, 'Answered by keyboard')).toBeVisible({ timeout: 15_000 });
+  await expect(row(page, 'Answered by keyboard')).toBeVisible({ timeout: 5_000 });
   await visitor.close();
   await member.close();
 });
