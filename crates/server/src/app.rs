@@ -30,13 +30,16 @@ use crate::error::ApiError;
 use crate::sign_in::SignInLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
-use crate::store::{SqliteStore, Store};
+use crate::store::{PgUrl, Store};
 use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub addr: SocketAddr,
+    /// The SQLite store (unless `database_url`), uploads and their spool.
     pub data_dir: PathBuf,
+    /// The PostgreSQL store, shared by every instance that names it.
+    pub database_url: Option<PgUrl>,
     /// Trunk's output: the widget bundle and its loader.
     pub widget_dir: PathBuf,
     /// Seed and serve the demo shop.
@@ -69,6 +72,7 @@ impl ServeConfig {
         ServeConfig {
             addr,
             data_dir,
+            database_url: None,
             widget_dir,
             demo: false,
             unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
@@ -174,7 +178,7 @@ type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 impl Application {
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Application> {
         let events: Arc<dyn EventBus> = Arc::new(InProcessHub::new(config.event_buffer));
-        let store = SqliteStore::open(&config.data_dir, events.clone()).await?;
+        let store = crate::store::open(&config.data_dir, config.database_url.as_ref(), events.clone()).await?;
         store
             // The demo names it: its support team shows as "Nordwind support".
             .ensure_workspace(DEFAULT_WORKSPACE, if config.demo { crate::demo::WORKSPACE_NAME } else { "Default" })
@@ -207,13 +211,12 @@ impl Application {
             }
         };
         let demo = match config.demo {
-            true => Some(Arc::new(crate::demo::seed(&store).await?)),
+            true => Some(Arc::new(crate::demo::seed(store.as_ref()).await?)),
             false => None,
         };
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
-        let store: Arc<dyn Store> = Arc::new(store);
         let file_gc = Box::pin(crate::attachments::gc::run(
             store.clone(),
             files.clone(),

@@ -14,7 +14,6 @@ use common::{TestApp, spawn_app, spawn_app_with};
 use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage, WIDGET_SESSION_PATH};
 use connect360_server::domain::{AgentConfig, FaqSettings, OpenAiSettings};
 use connect360_server::domain::Role;
-use connect360_server::store::Store;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -362,8 +361,8 @@ async fn a_visitor_streams_only_their_own_conversation() {
 #[tokio::test]
 async fn the_demo_seeds_one_faq_assistant_and_names_it_in_the_page() {
     let app = spawn_app().await;
-    let first = connect360_server::demo::seed(&app.store).await.unwrap();
-    let again = connect360_server::demo::seed(&app.store).await.unwrap();
+    let first = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
+    let again = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
     assert_eq!(first.ai_agent_id, again.ai_agent_id, "seeding twice keeps one assistant");
     assert!(again.page.contains(&format!("data-ai-agent=\"{}\"", again.ai_agent_id)));
     assert!(!again.page.contains("__DEMO_"));

@@ -12,7 +12,7 @@ use connect360_api::{
 };
 use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
 use connect360_server::password;
-use connect360_server::store::{NewMember, Store};
+use connect360_server::store::NewMember;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
@@ -592,8 +592,8 @@ async fn the_member_stream_carries_the_workspace_s_messages_and_resumes_after_th
 #[tokio::test]
 async fn the_demo_member_signs_in_with_the_new_password_of_each_start() {
     let app = spawn_app().await;
-    let first = connect360_server::demo::seed(&app.store).await.unwrap();
-    let again = connect360_server::demo::seed(&app.store).await.unwrap();
+    let first = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
+    let again = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
     assert_ne!(first.member_password, again.member_password);
     let email = connect360_server::demo::MEMBER_EMAIL;
     let old = sign_in_as(&app, json!({"email": email, "password": first.member_password})).await;
