@@ -89,18 +89,20 @@ fn watch(dir: &Path, data: &Path) {
         if is_root() { format!("runuser -u postgres -- {}", bin_dir().join("pg_ctl").display()) } else { bin_dir().join("pg_ctl").display().to_string() },
         data.display()
     );
+    // In the background of a shell that returns at once: the watcher outlives us.
     let script = format!(
-        "while [ -d /proc/{pid} ]; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+        "(while [ -d /proc/{pid} ]; do sleep 0.5; done; {stop}; rm -rf '{dir}') >/dev/null 2>&1 &",
         pid = std::process::id(),
         dir = dir.display()
     );
-    Command::new("sh")
+    let started = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
+        .status()
         .expect("the cluster's watcher starts");
+    assert!(started.success(), "the cluster's watcher starts: {started}");
 }
 
 /// The cluster of this test binary, started on first use. Without

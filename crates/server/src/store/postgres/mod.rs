@@ -39,6 +39,7 @@ use super::*;
 use crate::hub::EventBus;
 
 #[path = "../sql/mod.rs"]
+#[expect(clippy::duplicate_mod, reason = "each backend compiles the shared queries with its own types")]
 mod sql;
 
 use sql::*;
