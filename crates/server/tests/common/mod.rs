@@ -174,10 +174,19 @@ impl TestApp {
 
     /// A connection to the store (read-only on SQLite), for what the API does not show.
     pub async fn db(&self) -> sqlx::AnyPool {
+        self.any_pool("?mode=ro").await
+    }
+
+    /// A connection to the store that may write, for a state the API cannot make.
+    pub async fn db_writable(&self) -> sqlx::AnyPool {
+        self.any_pool("").await
+    }
+
+    async fn any_pool(&self, sqlite_options: &str) -> sqlx::AnyPool {
         sqlx::any::install_default_drivers();
         let url = match &self.database_url {
             Some(url) => url.as_str().to_owned(),
-            None => format!("sqlite://{}/connect360.db?mode=ro", self.data.path().display()),
+            None => format!("sqlite://{}/connect360.db{sqlite_options}", self.data.path().display()),
         };
         sqlx::AnyPool::connect(&url).await.expect("the store opens")
     }
