@@ -215,3 +215,34 @@ async fn an_unknown_word_in_an_enum_column_fails_the_read_on_postgres() {
         })
         .await
 }
+
+/// The admin commands take `--database-url` (or `CONNECT360_DATABASE_URL`):
+/// what they write is in the PostgreSQL store, not in a SQLite file of `--data`.
+#[tokio::test]
+async fn admin_commands_write_to_the_database_url() {
+    StoreKind::Postgres
+        .run(async {
+            let dir = tempfile::tempdir().unwrap();
+            let url = StoreKind::Postgres.new_database().await.unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_connect360-server"))
+                .args(["workspace", "create", "--slug", "acme", "--name", "Acme"])
+                .arg("--data")
+                .arg(dir.path())
+                .env("CONNECT360_DATABASE_URL", url.as_str())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let printed = String::from_utf8(out.stdout).unwrap();
+            assert!(!dir.path().join("connect360.db").exists(), "no SQLite store was made");
+            let store = connect360_server::store::open(dir.path(), Some(&url), Arc::new(InProcessHub::default())).await.unwrap();
+            assert_eq!(store.ensure_workspace("acme", "Acme").await.unwrap().id, printed.trim());
+
+            let bad = std::process::Command::new(env!("CARGO_BIN_EXE_connect360-server"))
+                .args(["workspace", "create", "--slug", "x", "--name", "X", "--database-url", "mysql://nope"])
+                .output()
+                .unwrap();
+            assert!(!bad.status.success());
+            assert!(String::from_utf8_lossy(&bad.stderr).contains("a PostgreSQL URL starts with postgres://"));
+        })
+        .await
+}

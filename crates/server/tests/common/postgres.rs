@@ -63,10 +63,12 @@ fn start() -> Result<Cluster, String> {
         ));
     }
     let dir = tempfile::Builder::new().prefix("connect360-pg-").tempdir().map_err(|e| e.to_string())?.keep();
+    let data = dir.join("data");
+    // From here on the folder goes when we do, whatever fails below.
+    watch(&dir, &data);
     if is_root() {
         run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown of the cluster folder")?;
     }
-    let data = dir.join("data");
     run(
         pg_command("initdb").args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "-D"]).arg(&data),
         "initdb",
@@ -77,7 +79,6 @@ fn start() -> Result<Cluster, String> {
         pg_command("pg_ctl").arg("-D").arg(&data).args(["-o", &options, "-l"]).arg(dir.join("log")).args(["-w", "start"]),
         "pg_ctl start",
     );
-    watch(&dir, &data);
     started.map_err(|e| format!("{e}\nlog: {}", std::fs::read_to_string(dir.join("log")).unwrap_or_default()))?;
     Ok(Cluster { port })
 }
