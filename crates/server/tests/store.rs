@@ -97,14 +97,23 @@ fn text_message(ws: &Workspace, conversation_id: &str, text: &str, idempotency: 
     }
 }
 
-/// Alternately on `a` and `b`, `n` tasks at once.
+/// Alternately on `a` and `b`, `n` tasks, released together.
 fn on_both<T: Send + 'static, F: std::future::Future<Output = T> + Send + 'static>(
     a: &Arc<dyn Store>,
     b: &Arc<dyn Store>,
     n: usize,
     task: impl Fn(usize, Arc<dyn Store>) -> F,
 ) -> Vec<tokio::task::JoinHandle<T>> {
-    (0..n).map(|i| tokio::spawn(task(i, if i % 2 == 0 { a.clone() } else { b.clone() }))).collect()
+    let start = Arc::new(tokio::sync::Barrier::new(n));
+    (0..n)
+        .map(|i| {
+            let (start, work) = (start.clone(), task(i, if i % 2 == 0 { a.clone() } else { b.clone() }));
+            tokio::spawn(async move {
+                start.wait().await;
+                work.await
+            })
+        })
+        .collect()
 }
 
 on_both_stores! {
@@ -115,19 +124,21 @@ on_both_stores! {
         let (wa, wb) = tokio::join!(a.ensure_workspace("default", "Default"), b.ensure_workspace("default", "Default"));
         let ws = wa.unwrap();
         assert_eq!(ws, wb.unwrap(), "one workspace");
-        let asks = on_both(&a, &b, 16, |_, store| {
-            let req = customer_conversation(&ws, "visitor-1");
-            async move { store.get_or_create_conversation(req).await }
-        });
-        let mut ids = HashSet::new();
-        let mut customers = HashSet::new();
-        for ask in asks {
-            let conversation = ask.await.unwrap().expect("every ask succeeds");
-            customers.insert(conversation.customer_id.clone());
-            ids.insert(conversation.id);
+        for visitor in 0..20 {
+            let asks = on_both(&a, &b, 8, |_, store| {
+                let req = customer_conversation(&ws, &format!("visitor-{visitor}"));
+                async move { store.get_or_create_conversation(req).await }
+            });
+            let mut ids = HashSet::new();
+            let mut customers = HashSet::new();
+            for ask in asks {
+                let conversation = ask.await.unwrap().expect("every ask succeeds");
+                customers.insert(conversation.customer_id.clone());
+                ids.insert(conversation.id);
+            }
+            assert_eq!(ids.len(), 1, "one conversation: {ids:?}");
+            assert_eq!(customers.len(), 1, "one customer: {customers:?}");
         }
-        assert_eq!(ids.len(), 1, "one conversation: {ids:?}");
-        assert_eq!(customers.len(), 1, "one customer: {customers:?}");
     }
 }
 
@@ -137,16 +148,18 @@ on_both_stores! {
         let (_dir, a, b) = two_instances().await;
         let ws = a.ensure_workspace("default", "Default").await.unwrap();
         let conversation = a.get_or_create_conversation(customer_conversation(&ws, "visitor-1")).await.unwrap();
-        let sends = on_both(&a, &b, 16, |_, store| {
-            let key = Idempotency { key: "retry-1".into(), request_hash: [7; 32] };
-            let msg = text_message(&ws, &conversation.id, "once", Some(key));
-            async move { store.send(msg).await }
-        });
-        let mut ids = HashSet::new();
-        for send in sends {
-            ids.insert(send.await.unwrap().expect("every send succeeds").id);
+        for retry in 0..20 {
+            let sends = on_both(&a, &b, 8, |_, store| {
+                let key = Idempotency { key: format!("retry-{retry}"), request_hash: [7; 32] };
+                let msg = text_message(&ws, &conversation.id, "once", Some(key));
+                async move { store.send(msg).await }
+            });
+            let mut ids = HashSet::new();
+            for send in sends {
+                ids.insert(send.await.unwrap().expect("every send succeeds").id);
+            }
+            assert_eq!(ids.len(), 1, "one message: {ids:?}");
         }
-        assert_eq!(ids.len(), 1, "one message: {ids:?}");
         let page = b
             .list_messages(PageRequest {
                 workspace_id: ws.id.clone(),
@@ -157,7 +170,7 @@ on_both_stores! {
             })
             .await
             .unwrap();
-        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.items.len(), 20, "one message per key");
     }
 }
 
