@@ -33,13 +33,16 @@ use crate::events::EventStreams;
 use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
-use crate::store::{SqliteStore, Store};
+use crate::store::{PgUrl, Store};
 use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub addr: SocketAddr,
+    /// The SQLite store (unless `database_url`), uploads and their spool.
     pub data_dir: PathBuf,
+    /// The PostgreSQL store, shared by every instance that names it.
+    pub database_url: Option<PgUrl>,
     /// Trunk's output: the widget bundle and its loader.
     pub widget_dir: PathBuf,
     /// Trunk's output of the team inbox, served at `/inbox`.
@@ -78,6 +81,7 @@ impl ServeConfig {
         ServeConfig {
             addr,
             data_dir,
+            database_url: None,
             widget_dir,
             inbox_dir: PathBuf::from(crate::inbox_page::DEFAULT_DIR),
             demo: false,
@@ -193,7 +197,7 @@ type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 impl Application {
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Application> {
         let events: Arc<dyn EventBus> = Arc::new(InProcessHub::new(config.event_buffer));
-        let store = SqliteStore::open(&config.data_dir, events.clone()).await?;
+        let store = crate::store::open(&config.data_dir, config.database_url.as_ref(), events.clone()).await?;
         store
             // The demo names it: its support team shows as "Nordwind support".
             .ensure_workspace(DEFAULT_WORKSPACE, if config.demo { crate::demo::WORKSPACE_NAME } else { "Default" })
@@ -229,13 +233,12 @@ impl Application {
             .inspect_err(|err| tracing::warn!("serving the API without the inbox: {err:#}"))
             .ok();
         let demo = match config.demo {
-            true => Some(Arc::new(crate::demo::seed(&store).await?)),
+            true => Some(Arc::new(crate::demo::seed(store.as_ref()).await?)),
             false => None,
         };
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
-        let store: Arc<dyn Store> = Arc::new(store);
         let file_gc = Box::pin(crate::attachments::gc::run(
             store.clone(),
             files.clone(),

@@ -11,7 +11,7 @@ use crate::app::{Application, ServeConfig, shutdown_signal};
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
 use crate::hub::InProcessHub;
-use crate::store::{NewMember, SqliteStore, Store, Workspace};
+use crate::store::{NewMember, PgUrl, Store, Workspace};
 use crate::{password, validate};
 
 /// `read`, `engage` or `full`: clap's parser for the api crate's [`Role`].
@@ -33,9 +33,13 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct DataArg {
-    /// Directory of the SQLite store (created if missing).
+    /// Directory of the SQLite store (unless --database-url) and of uploads (created if missing).
     #[arg(long = "data", env = "CONNECT360_DATA", default_value = "./data")]
     pub dir: PathBuf,
+    /// The store on PostgreSQL instead of SQLite, e.g. postgres://user:pass@host/db:
+    /// every instance given the same URL serves the same chats.
+    #[arg(long = "database-url", env = "CONNECT360_DATABASE_URL")]
+    pub database_url: Option<PgUrl>,
 }
 
 #[derive(Debug, Args)]
@@ -273,12 +277,12 @@ impl AgentKindArgs {
 
 /// The store for one admin command. Its writes are not messages, and no
 /// stream of this process watches: its events go nowhere.
-async fn admin_store(data: &DataArg) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open(&data.dir, Arc::new(InProcessHub::default())).await
+async fn admin_store(data: &DataArg) -> anyhow::Result<Arc<dyn Store>> {
+    crate::store::open(&data.dir, data.database_url.as_ref(), Arc::new(InProcessHub::default())).await
 }
 
 /// Opens the store and finds (or creates) the named workspace.
-async fn open(data: &DataArg, slug: &str) -> anyhow::Result<(SqliteStore, Workspace)> {
+async fn open(data: &DataArg, slug: &str) -> anyhow::Result<(Arc<dyn Store>, Workspace)> {
     let store = admin_store(data).await?;
     let workspace = store
         .ensure_workspace(slug, slug)
@@ -311,6 +315,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 streams_per_visitor: streams.max_streams_per_visitor,
                 streams_per_ip: streams.max_streams_per_ip,
                 inbox_dir,
+                database_url: data.database_url.clone(),
                 ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
             };
             let app = Application::build(&config).await?;

@@ -14,7 +14,6 @@ use common::{TestApp, spawn_app, spawn_app_with};
 use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage};
 use connect360_server::domain::{AgentConfig, FaqSettings, OpenAiSettings};
 use connect360_server::domain::Role;
-use connect360_server::store::Store;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -73,14 +72,14 @@ async fn reply(app: &TestApp, key: &str, conv: &str, n: usize) -> Value {
 }
 
 async fn status(app: &TestApp, question: &Value) -> String {
-    sqlx::query_scalar("SELECT status FROM ai_requests WHERE message_id = ?")
+    sqlx::query_scalar("SELECT status FROM ai_requests WHERE message_id = $1")
         .bind(question["id"].as_str().unwrap())
         .fetch_one(&app.db().await)
         .await
         .unwrap()
 }
 
-#[tokio::test]
+on_both_stores! {
 async fn the_faq_agent_replies_to_the_question_in_the_visitor_s_language() {
     let app = spawn_app().await;
     let key = app.key(Role::Engage).await;
@@ -101,8 +100,9 @@ async fn the_faq_agent_replies_to_the_question_in_the_visitor_s_language() {
     ask(&app, &key, &conv, "Do you sell bicycles?", &agent).await;
     assert_eq!(reply(&app, &key, &conv.0, 3).await["content"], json!({"en": "A team member will reply here shortly."}));
 }
+}
 
-#[tokio::test]
+on_both_stores! {
 async fn a_request_pending_at_a_stop_is_answered_after_the_restart() {
     let app = spawn_app_with(|c| c.ai_runner = false).await;
     let key = app.key(Role::Engage).await;
@@ -117,6 +117,7 @@ async fn a_request_pending_at_a_stop_is_answered_after_the_restart() {
     let answer = reply(&app, &key, &conv.0, 1).await;
     assert_eq!(answer["content"], json!({"en": "Return any item within 30 days."}));
     assert_eq!(status(&app, &question).await, "done");
+}
 }
 
 /// What the fake model endpoint was sent: the Authorization header and the body.
@@ -196,7 +197,7 @@ const CHUNKS: &str = concat!(
 /// Cargo sets this for the tests it runs: a key the test need not set itself.
 const KEY_ENV: &str = "CARGO_PKG_NAME";
 
-#[tokio::test]
+on_both_stores! {
 async fn the_openai_agent_streams_the_model_s_answer_with_the_conversation_as_context() {
     let (base_url, seen) = fake_model(StatusCode::OK, CHUNKS).await;
     let app = spawn_app().await;
@@ -223,8 +224,9 @@ async fn the_openai_agent_streams_the_model_s_answer_with_the_conversation_as_co
         ])
     );
 }
+}
 
-#[tokio::test]
+on_both_stores! {
 async fn an_agent_that_fails_leaves_a_visible_notice() {
     let (base_url, _) = fake_model(StatusCode::INTERNAL_SERVER_ERROR, "boom").await;
     let app = spawn_app().await;
@@ -253,6 +255,7 @@ async fn an_agent_that_fails_leaves_a_visible_notice() {
     assert!(notice["content"]["ar"].as_str().unwrap().contains("سيرد عليك"), "{notice}");
     assert!(notice["content"]["en"].as_str().unwrap().contains("HTTP 500"), "{notice}");
 }
+}
 
 /// Opens the AI stream and reads it to its end: its (event, data) pairs, or the error answer.
 async fn stream(app: &TestApp, token: &str, input: Value) -> Result<Vec<(String, Value)>, Value> {
@@ -274,7 +277,7 @@ async fn stream(app: &TestApp, token: &str, input: Value) -> Result<Vec<(String,
         .collect())
 }
 
-#[tokio::test]
+on_both_stores! {
 async fn the_stream_carries_deltas_then_the_stored_message_then_ends() {
     let gate = Arc::new(Notify::new());
     let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
@@ -321,6 +324,7 @@ data: {"text":"ships today."}"#);
     let error = stream(&app, &key, json!({"conversationId": conv.0, "lastMessageId": "msg_nope"})).await.unwrap_err();
     assert_eq!(error["error"]["message"], "lastMessageId: not a message of this conversation");
 }
+}
 
 /// Two guest visitors of a widget on example.com: each one's token and conversation.
 async fn visitors(app: &TestApp) -> [(String, String); 2] {
@@ -333,7 +337,7 @@ async fn visitors(app: &TestApp) -> [(String, String); 2] {
     sessions.try_into().unwrap()
 }
 
-#[tokio::test]
+on_both_stores! {
 async fn a_visitor_streams_only_their_own_conversation() {
     let app = spawn_app().await;
     let [(alice, alice_conv), (bob, _)] = visitors(&app).await;
@@ -347,12 +351,13 @@ async fn a_visitor_streams_only_their_own_conversation() {
     let error = stream(&app, &alice, json!({"conversation": alice_conv})).await.unwrap_err();
     assert_eq!(error["error"]["message"], "conversation: unknown field");
 }
+}
 
-#[tokio::test]
+on_both_stores! {
 async fn the_demo_seeds_one_faq_assistant_and_names_it_in_the_page() {
     let app = spawn_app().await;
-    let first = connect360_server::demo::seed(&app.store).await.unwrap();
-    let again = connect360_server::demo::seed(&app.store).await.unwrap();
+    let first = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
+    let again = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
     assert_eq!(first.ai_agent_id, again.ai_agent_id, "seeding twice keeps one assistant");
     assert!(again.page.contains(&format!("data-ai-agent=\"{}\"", again.ai_agent_id)));
     assert!(!again.page.contains("__DEMO_"));
@@ -364,8 +369,9 @@ async fn the_demo_seeds_one_faq_assistant_and_names_it_in_the_page() {
     assert!(answer["content"]["ar"].as_str().unwrap().starts_with("بمجرد شحن"), "{answer}");
     assert_eq!(answer["sender"]["name"], "Nordwind assistant");
 }
+}
 
-#[tokio::test]
+on_both_stores! {
 async fn a_stop_ends_open_streams_instead_of_waiting_for_their_reply() {
     let app = spawn_app_with(|c| c.ai_runner = false).await;
     let key = app.key(Role::Engage).await;
@@ -379,8 +385,9 @@ async fn a_stop_ends_open_streams_instead_of_waiting_for_their_reply() {
     let rest = tokio::time::timeout(Duration::from_secs(5), res.text()).await.expect("the stream ends with the server");
     assert!(!rest.unwrap_or_default().contains("event: message"));
 }
+}
 
-#[tokio::test]
+on_both_stores! {
 async fn a_slow_model_holds_up_no_other_conversation() {
     let gate = Arc::new(Notify::new());
     let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
@@ -399,6 +406,7 @@ async fn a_slow_model_holds_up_no_other_conversation() {
     gate.notify_one();
     assert_eq!(reply(&app, &key, &waiting.0, 1).await["content"], json!({"en": "Your parcel ships today."}));
 }
+}
 
 /// Opens the AI stream in the background; its whole text once it ends.
 fn watch(app: &TestApp, key: &str, conv: &str) -> tokio::task::JoinHandle<String> {
@@ -409,7 +417,7 @@ fn watch(app: &TestApp, key: &str, conv: &str) -> tokio::task::JoinHandle<String
     })
 }
 
-#[tokio::test]
+on_both_stores! {
 async fn a_watcher_who_comes_late_gets_the_text_written_so_far_first() {
     let gate = Arc::new(Notify::new());
     let first = "data: {\"choices\":[{\"delta\":{\"content\":\"Your parcel \"}}]}\n\n";
@@ -436,8 +444,9 @@ async fn a_watcher_who_comes_late_gets_the_text_written_so_far_first() {
     assert!(frames[3].starts_with("event: message\n"), "{text}");
     assert_eq!(frames.len(), 4, "{text}");
 }
+}
 
-#[tokio::test]
+on_both_stores! {
 async fn a_hand_off_drops_the_reply_being_written_and_stops_later_ones() {
     let gate = Arc::new(Notify::new());
     let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
@@ -466,7 +475,7 @@ async fn a_hand_off_drops_the_reply_being_written_and_stops_later_ones() {
 
     // Later questions ask nobody; a second hand-off changes nothing.
     let later = ask(&app, &key, &conv, "Anyone there?", &agent).await;
-    let requests: Option<String> = sqlx::query_scalar("SELECT status FROM ai_requests WHERE message_id = ?")
+    let requests: Option<String> = sqlx::query_scalar("SELECT status FROM ai_requests WHERE message_id = $1")
         .bind(later["id"].as_str().unwrap())
         .fetch_optional(&app.db().await)
         .await
@@ -476,8 +485,9 @@ async fn a_hand_off_drops_the_reply_being_written_and_stops_later_ones() {
     assert_eq!(again.data()["aiStoppedAt"], stopped_at.as_str());
     assert_eq!(seen.lock().unwrap().len(), 1, "the model was asked once");
 }
+}
 
-#[tokio::test]
+on_both_stores! {
 async fn a_visitor_hands_off_only_their_own_conversation() {
     let app = spawn_app().await;
     let [(alice, alice_conv), (bob, _)] = visitors(&app).await;
@@ -490,4 +500,5 @@ async fn a_visitor_hands_off_only_their_own_conversation() {
 
     let handed = app.call::<HandOff>(&alice, json!({"conversationId": alice_conv})).await;
     assert!(handed.data()["aiStoppedAt"].is_string());
+}
 }

@@ -13,7 +13,6 @@ use connect360_api::{ATTACHMENTS_PATH, ListMessages, MAX_FILE_BYTES, SendMessage
 use connect360_server::attachments::url::{Grantee, UrlSigner};
 use connect360_server::domain::files::asset_path;
 use connect360_server::domain::Role;
-use connect360_server::store::Store;
 use connect360_server::domain::Domain;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

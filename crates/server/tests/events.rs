@@ -10,7 +10,6 @@ use common::{TestApp, spawn_app, spawn_app_with};
 use connect360_api::{EVENTS_PATH, SendMessage};
 use connect360_server::domain::{AgentConfig, FaqSettings, Role};
 use connect360_server::hub::Topic;
-use connect360_server::store::Store;
 use connect360_server::visitor_token::TokenSigner;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};

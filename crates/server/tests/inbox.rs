@@ -12,7 +12,7 @@ use connect360_api::{
 };
 use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
 use connect360_server::password;
-use connect360_server::store::{NewMember, Store};
+use connect360_server::store::NewMember;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, ORIGIN, SET_COOKIE};
 use serde_json::{Value, json};
@@ -78,240 +78,247 @@ async fn customer_says(app: &TestApp, key: &str, conversation: &str, text: &str)
 }
 
 async fn customer_of(app: &TestApp, conversation: &str) -> String {
-    sqlx::query_scalar("SELECT customer_id FROM conversations WHERE id = ?")
+    sqlx::query_scalar("SELECT customer_id FROM conversations WHERE id = $1")
         .bind(conversation)
         .fetch_one(&app.db().await)
         .await
         .unwrap()
 }
 
-#[tokio::test]
-async fn sign_in_sets_a_session_cookie_and_a_wrong_email_or_password_is_one_error() {
-    let app = spawn_app().await;
-    let id = member(&app, "default", "ana@example.com", Role::Engage).await;
+on_both_stores! {
+    async fn sign_in_sets_a_session_cookie_and_a_wrong_email_or_password_is_one_error() {
+        let app = spawn_app().await;
+        let id = member(&app, "default", "ana@example.com", Role::Engage).await;
 
-    let res = sign_in_as(&app, json!({"email": " Ana@Example.com ", "password": PASSWORD})).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let set = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    let flags: Vec<&str> = set.split(';').map(str::trim).collect();
-    assert!(flags[0].starts_with("c360_session=ms_"), "{set}");
-    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
-        assert!(flags.contains(&flag), "{flag} missing in {set}");
-    }
-    assert!(!flags.contains(&"Secure"), "plain http: {set}");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["member"], json!({"id": id, "name": "Agent ana@example.com", "email": "ana@example.com", "role": "engage"}));
-    assert_eq!(body["workspace"]["slug"], "default");
-    // Only the token's hash is stored.
-    let token = flags[0].trim_start_matches("c360_session=");
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM member_sessions").fetch_one(&app.db().await).await.unwrap();
-    assert_eq!(stored, connect360_server::auth::hash_key(token).to_vec());
-
-    let cookie = flags[0].to_owned();
-    let me: Value = current(&app, &cookie).await.json().await.unwrap();
-    assert_eq!(me, body);
-
-    let wrong_password = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "ana@example.com", "password": "wrong password!"}))).await;
-    let wrong_email = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "bob@example.com", "password": PASSWORD}))).await;
-    let other_workspace = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "ana@example.com", "password": PASSWORD, "workspace": "other"}))).await;
-    for answer in [&wrong_password, &wrong_email, &other_workspace] {
-        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(answer.body["error"]["message"], "Wrong email or password.");
-        assert_eq!(answer.body["error"]["data"]["code"], "UNAUTHORIZED");
-    }
-    let bad = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "ana@example.com"}))).await;
-    assert_eq!(bad.error("BAD_REQUEST"), "password: required");
-
-    // Behind https the cookie is Secure.
-    let res = app
-        .http
-        .post(app.url(INBOX_SESSION_PATH))
-        .header("x-forwarded-proto", "https")
-        .json(&json!({"email": "ana@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.headers()[SET_COOKIE].to_str().unwrap().split(';').any(|f| f.trim() == "Secure"));
-}
-
-#[tokio::test]
-async fn a_wrong_email_takes_as_long_as_a_wrong_password() {
-    let app = spawn_app().await;
-    member(&app, "default", "ana@example.com", Role::Engage).await;
-    let timed = |email: String| {
-        let app = &app;
-        async move {
-            let started = std::time::Instant::now();
-            let res = sign_in_as(app, json!({"email": email, "password": "not the password"})).await;
-            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-            started.elapsed()
+        let res = sign_in_as(&app, json!({"email": " Ana@Example.com ", "password": PASSWORD})).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let set = res.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        let flags: Vec<&str> = set.split(';').map(str::trim).collect();
+        assert!(flags[0].starts_with("c360_session=ms_"), "{set}");
+        for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(flags.contains(&flag), "{flag} missing in {set}");
         }
-    };
-    // Warm both paths (the dummy hash is made on first use), then take the
-    // fastest of three of each: the least disturbed by other work.
-    timed("nobody@example.com".into()).await;
-    let (mut known, mut unknown) = (Duration::MAX, Duration::MAX);
-    for i in 0..3 {
-        known = known.min(timed("ana@example.com".into()).await);
-        unknown = unknown.min(timed(format!("nobody{i}@example.com")).await);
+        assert!(!flags.contains(&"Secure"), "plain http: {set}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["member"], json!({"id": id, "name": "Agent ana@example.com", "email": "ana@example.com", "role": "engage"}));
+        assert_eq!(body["workspace"]["slug"], "default");
+        // Only the token's hash is stored.
+        let token = flags[0].trim_start_matches("c360_session=");
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM member_sessions").fetch_one(&app.db().await).await.unwrap();
+        assert_eq!(stored, connect360_server::auth::hash_key(token).to_vec());
+
+        let cookie = flags[0].to_owned();
+        let me: Value = current(&app, &cookie).await.json().await.unwrap();
+        assert_eq!(me, body);
+
+        let wrong_password = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "ana@example.com", "password": "wrong password!"}))).await;
+        let wrong_email = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "bob@example.com", "password": PASSWORD}))).await;
+        let other_workspace = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "ana@example.com", "password": PASSWORD, "workspace": "other"}))).await;
+        for answer in [&wrong_password, &wrong_email, &other_workspace] {
+            assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(answer.body["error"]["message"], "Wrong email or password.");
+            assert_eq!(answer.body["error"]["data"]["code"], "UNAUTHORIZED");
+        }
+        let bad = send(app.http.post(app.url(INBOX_SESSION_PATH)).json(&json!({"email": "ana@example.com"}))).await;
+        assert_eq!(bad.error("BAD_REQUEST"), "password: required");
+
+        // Behind https the cookie is Secure.
+        let res = app
+            .http
+            .post(app.url(INBOX_SESSION_PATH))
+            .header("x-forwarded-proto", "https")
+            .json(&json!({"email": "ana@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.headers()[SET_COOKIE].to_str().unwrap().split(';').any(|f| f.trim() == "Secure"));
     }
-    let (short, long) = if known < unknown { (known, unknown) } else { (unknown, known) };
-    assert!(long < short * 2, "wrong password {known:?}, unknown email {unknown:?}");
 }
 
-#[tokio::test]
-async fn sign_in_attempts_are_limited_per_email_and_per_address() {
-    let app = spawn_app().await;
-    member(&app, "default", "ana@example.com", Role::Engage).await;
-    for _ in 0..5 {
-        let res = sign_in_as(&app, json!({"email": "ana@example.com", "password": "guess guess guess"})).await;
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+on_both_stores! {
+    async fn a_wrong_email_takes_as_long_as_a_wrong_password() {
+        let app = spawn_app().await;
+        member(&app, "default", "ana@example.com", Role::Engage).await;
+        let timed = |email: String| {
+            let app = &app;
+            async move {
+                let started = std::time::Instant::now();
+                let res = sign_in_as(app, json!({"email": email, "password": "not the password"})).await;
+                assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+                started.elapsed()
+            }
+        };
+        // Warm both paths (the dummy hash is made on first use), then take the
+        // fastest of three of each: the least disturbed by other work.
+        timed("nobody@example.com".into()).await;
+        let (mut known, mut unknown) = (Duration::MAX, Duration::MAX);
+        for i in 0..3 {
+            known = known.min(timed("ana@example.com".into()).await);
+            unknown = unknown.min(timed(format!("nobody{i}@example.com")).await);
+        }
+        let (short, long) = if known < unknown { (known, unknown) } else { (unknown, known) };
+        assert!(long < short * 2, "wrong password {known:?}, unknown email {unknown:?}");
     }
-    let res = sign_in_as(&app, json!({"email": "ana@example.com", "password": PASSWORD})).await;
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry), "{retry}");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["data"]["code"], "TOO_MANY_REQUESTS");
-
-    // Other emails from the same address: 20 attempts a minute in all.
-    let mut statuses = Vec::new();
-    for i in 0..16 {
-        let res = sign_in_as(&app, json!({"email": format!("u{i}@example.com"), "password": "guess guess guess"})).await;
-        statuses.push(res.status());
-    }
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 14, "{statuses:?}");
-    assert_eq!(statuses[14..], [StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS]);
 }
 
-#[tokio::test]
-async fn a_signed_in_request_that_changes_something_must_come_from_the_server_s_origin() {
-    let app = spawn_app().await;
-    member(&app, "default", "ana@example.com", Role::Engage).await;
-    let key = app.key(Role::Engage).await;
-    let conv = conversation(&app, &key, "jane").await;
-    let cookie = signed_in(&app, "ana@example.com", None).await;
-    let input = json!({"conversationId": conv, "content": {"en": "Hello from the inbox"}});
+on_both_stores! {
+    async fn sign_in_attempts_are_limited_per_email_and_per_address() {
+        let app = spawn_app().await;
+        member(&app, "default", "ana@example.com", Role::Engage).await;
+        for _ in 0..5 {
+            let res = sign_in_as(&app, json!({"email": "ana@example.com", "password": "guess guess guess"})).await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+        let res = sign_in_as(&app, json!({"email": "ana@example.com", "password": PASSWORD})).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["data"]["code"], "TOO_MANY_REQUESTS");
 
-    // No Origin, another site's, a look-alike: refused, nothing stored.
-    let url = app.url(&format!("/api/trpc/{}", SendMessage::PATH));
-    let bare = send(app.http.post(&url).header(COOKIE, &cookie).json(&input)).await;
-    assert!(bare.error("FORBIDDEN").contains("Origin"));
-    for origin in ["https://evil.example", "null", &format!("http://{}.evil.example", app.addr.ip())] {
-        let refused = member_call::<SendMessage>(&app, &cookie, Some(origin), input.clone()).await;
-        refused.error("FORBIDDEN");
+        // Other emails from the same address: 20 attempts a minute in all.
+        let mut statuses = Vec::new();
+        for i in 0..16 {
+            let res = sign_in_as(&app, json!({"email": format!("u{i}@example.com"), "password": "guess guess guess"})).await;
+            statuses.push(res.status());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count(), 14, "{statuses:?}");
+        assert_eq!(statuses[14..], [StatusCode::TOO_MANY_REQUESTS, StatusCode::TOO_MANY_REQUESTS]);
     }
-    let out = send(app.http.delete(app.url(INBOX_SESSION_PATH)).header(COOKIE, &cookie).header(ORIGIN, "https://evil.example")).await;
-    assert_eq!(out.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.call::<ListMessages>(&key, json!({"conversationId": conv})).await.data()["items"], json!([]));
-
-    // From the server's own page it goes through, as the member.
-    let sent = member_call::<SendMessage>(&app, &cookie, None, input.clone()).await;
-    assert_eq!(sent.data()["sender"]["name"], "Agent ana@example.com");
-    // Reading needs no Origin; an API key needs none either.
-    let list = app.http.get(app.url("/api/trpc/v1.connect.listConversations?input=%7B%7D")).header(COOKIE, &cookie);
-    assert_eq!(send(list).await.status, StatusCode::OK);
-    app.call::<SendMessage>(&key, input).await.data();
-    // Uploads too: refused from elsewhere; from the page, the member's file,
-    // which their cookie then downloads.
-    let upload = |origin: String| {
-        let file = reqwest::multipart::Part::bytes(b"%PDF-1.4 receipt".to_vec()).file_name("receipt.pdf");
-        let form = reqwest::multipart::Form::new().part("file", file);
-        app.http.post(app.url(ATTACHMENTS_PATH)).header(COOKIE, &cookie).header(ORIGIN, origin).multipart(form)
-    };
-    assert_eq!(send(upload("https://evil.example".into())).await.status, StatusCode::FORBIDDEN);
-    let uploaded = send(upload(format!("http://{}", app.addr))).await;
-    assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
-    let file_url = uploaded.body["files"][0]["url"].as_str().unwrap().to_owned();
-    let download = app.http.get(app.url(&file_url)).header(COOKIE, &cookie).send().await.unwrap();
-    assert_eq!(download.status(), StatusCode::OK);
-    assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.4 receipt");
-    let anonymous = app.http.get(app.url(&file_url)).send().await.unwrap();
-    assert_eq!(anonymous.status(), StatusCode::NOT_FOUND);
-    // Signing in from another site is refused too.
-    let res = app
-        .http
-        .post(app.url(INBOX_SESSION_PATH))
-        .header(ORIGIN, "https://evil.example")
-        .json(&json!({"email": "ana@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn widget_origins_never_get_credentials() {
-    let app = spawn_app().await;
-    let ws = app.workspace("default").await;
-    app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
-    let preflight = app
-        .http
-        .request(reqwest::Method::OPTIONS, app.url(INBOX_SESSION_PATH))
-        .header(ORIGIN, "https://shop.example.com")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
-    assert!(preflight.headers().get("access-control-allow-credentials").is_none());
-}
+on_both_stores! {
+    async fn a_signed_in_request_that_changes_something_must_come_from_the_server_s_origin() {
+        let app = spawn_app().await;
+        member(&app, "default", "ana@example.com", Role::Engage).await;
+        let key = app.key(Role::Engage).await;
+        let conv = conversation(&app, &key, "jane").await;
+        let cookie = signed_in(&app, "ana@example.com", None).await;
+        let input = json!({"conversationId": conv, "content": {"en": "Hello from the inbox"}});
 
-#[tokio::test]
-async fn a_session_ends_after_inactivity_and_at_sign_out() {
-    let app = spawn_app_with(|c| c.session_idle = Duration::from_millis(1200)).await;
-    member(&app, "default", "ana@example.com", Role::Engage).await;
+        // No Origin, another site's, a look-alike: refused, nothing stored.
+        let url = app.url(&format!("/api/trpc/{}", SendMessage::PATH));
+        let bare = send(app.http.post(&url).header(COOKIE, &cookie).json(&input)).await;
+        assert!(bare.error("FORBIDDEN").contains("Origin"));
+        for origin in ["https://evil.example", "null", &format!("http://{}.evil.example", app.addr.ip())] {
+            let refused = member_call::<SendMessage>(&app, &cookie, Some(origin), input.clone()).await;
+            refused.error("FORBIDDEN");
+        }
+        let out = send(app.http.delete(app.url(INBOX_SESSION_PATH)).header(COOKIE, &cookie).header(ORIGIN, "https://evil.example")).await;
+        assert_eq!(out.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.call::<ListMessages>(&key, json!({"conversationId": conv})).await.data()["items"], json!([]));
 
-    // Used often enough, it stays.
-    let cookie = signed_in(&app, "ana@example.com", None).await;
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(current(&app, &cookie).await.status(), StatusCode::OK);
+        // From the server's own page it goes through, as the member.
+        let sent = member_call::<SendMessage>(&app, &cookie, None, input.clone()).await;
+        assert_eq!(sent.data()["sender"]["name"], "Agent ana@example.com");
+        // Reading needs no Origin; an API key needs none either.
+        let list = app.http.get(app.url("/api/trpc/v1.connect.listConversations?input=%7B%7D")).header(COOKIE, &cookie);
+        assert_eq!(send(list).await.status, StatusCode::OK);
+        app.call::<SendMessage>(&key, input).await.data();
+        // Uploads too: refused from elsewhere; from the page, the member's file,
+        // which their cookie then downloads.
+        let upload = |origin: String| {
+            let file = reqwest::multipart::Part::bytes(b"%PDF-1.4 receipt".to_vec()).file_name("receipt.pdf");
+            let form = reqwest::multipart::Form::new().part("file", file);
+            app.http.post(app.url(ATTACHMENTS_PATH)).header(COOKIE, &cookie).header(ORIGIN, origin).multipart(form)
+        };
+        assert_eq!(send(upload("https://evil.example".into())).await.status, StatusCode::FORBIDDEN);
+        let uploaded = send(upload(format!("http://{}", app.addr))).await;
+        assert_eq!(uploaded.status, StatusCode::OK, "{}", uploaded.body);
+        let file_url = uploaded.body["files"][0]["url"].as_str().unwrap().to_owned();
+        let download = app.http.get(app.url(&file_url)).header(COOKIE, &cookie).send().await.unwrap();
+        assert_eq!(download.status(), StatusCode::OK);
+        assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.4 receipt");
+        let anonymous = app.http.get(app.url(&file_url)).send().await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::NOT_FOUND);
+        // Signing in from another site is refused too.
+        let res = app
+            .http
+            .post(app.url(INBOX_SESSION_PATH))
+            .header(ORIGIN, "https://evil.example")
+            .json(&json!({"email": "ana@example.com", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
-    // Idle for longer than allowed, it is gone.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let ended = current(&app, &cookie).await;
-    assert_eq!(ended.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(session_rows(&app).await, 0);
-    let call = member_call::<ListConversations>(&app, &cookie, None, json!({})).await;
-    call.error("UNAUTHORIZED");
-
-    // Signing out deletes it and the cookie.
-    let cookie = signed_in(&app, "ana@example.com", None).await;
-    let own = format!("http://{}", app.addr);
-    let res = app.http.delete(app.url(INBOX_SESSION_PATH)).header(COOKIE, &cookie).header(ORIGIN, own).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert!(res.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(session_rows(&app).await, 0);
-    assert_eq!(current(&app, &cookie).await.status(), StatusCode::UNAUTHORIZED);
-    let never = app.http.get(app.url(INBOX_SESSION_PATH)).send().await.unwrap();
-    assert_eq!(never.status(), StatusCode::UNAUTHORIZED);
-
-    // A session nobody comes back to is deleted at the next sign-in.
-    signed_in(&app, "ana@example.com", None).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    signed_in(&app, "ana@example.com", None).await;
-    assert_eq!(session_rows(&app).await, 1);
 }
 
-#[tokio::test]
-async fn a_member_sees_only_their_own_workspace() {
-    let app = spawn_app().await;
-    let key_a = app.key_in("default", Role::Engage).await;
-    let conv_a = conversation(&app, &key_a, "jane").await;
-    member(&app, "b", "bo@example.com", Role::Full).await;
-    let cookie_b = signed_in(&app, "bo@example.com", Some("b")).await;
+on_both_stores! {
+    async fn widget_origins_never_get_credentials() {
+        let app = spawn_app().await;
+        let ws = app.workspace("default").await;
+        app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
+        let preflight = app
+            .http
+            .request(reqwest::Method::OPTIONS, app.url(INBOX_SESSION_PATH))
+            .header(ORIGIN, "https://shop.example.com")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+        assert!(preflight.headers().get("access-control-allow-credentials").is_none());
+    }
+}
 
-    let list = member_call::<ListConversations>(&app, &cookie_b, None, json!({})).await;
-    assert_eq!(list.data()["items"], json!([]));
-    let messages = member_call::<ListMessages>(&app, &cookie_b, None, json!({"conversationId": conv_a})).await;
-    messages.error("NOT_FOUND");
-    let msg = app.send_text(&key_a, &conv_a, "hello").await;
-    let mark = member_call::<MarkRead>(&app, &cookie_b, None, json!({"conversationId": conv_a, "messageId": msg["id"]})).await;
-    mark.error("NOT_FOUND");
-    member_call::<ResumeAi>(&app, &cookie_b, None, json!({"conversationId": conv_a})).await.error("NOT_FOUND");
-    let me: Value = current(&app, &cookie_b).await.json().await.unwrap();
-    assert_eq!(me["workspace"]["slug"], "b");
+on_both_stores! {
+    async fn a_session_ends_after_inactivity_and_at_sign_out() {
+        let app = spawn_app_with(|c| c.session_idle = Duration::from_millis(1200)).await;
+        member(&app, "default", "ana@example.com", Role::Engage).await;
+
+        // Used often enough, it stays.
+        let cookie = signed_in(&app, "ana@example.com", None).await;
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert_eq!(current(&app, &cookie).await.status(), StatusCode::OK);
+        }
+        // Idle for longer than allowed, it is gone.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let ended = current(&app, &cookie).await;
+        assert_eq!(ended.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(session_rows(&app).await, 0);
+        let call = member_call::<ListConversations>(&app, &cookie, None, json!({})).await;
+        call.error("UNAUTHORIZED");
+
+        // Signing out deletes it and the cookie.
+        let cookie = signed_in(&app, "ana@example.com", None).await;
+        let own = format!("http://{}", app.addr);
+        let res = app.http.delete(app.url(INBOX_SESSION_PATH)).header(COOKIE, &cookie).header(ORIGIN, own).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+        assert!(res.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+        assert_eq!(session_rows(&app).await, 0);
+        assert_eq!(current(&app, &cookie).await.status(), StatusCode::UNAUTHORIZED);
+        let never = app.http.get(app.url(INBOX_SESSION_PATH)).send().await.unwrap();
+        assert_eq!(never.status(), StatusCode::UNAUTHORIZED);
+
+        // A session nobody comes back to is deleted at the next sign-in.
+        signed_in(&app, "ana@example.com", None).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        signed_in(&app, "ana@example.com", None).await;
+        assert_eq!(session_rows(&app).await, 1);
+    }
+}
+
+on_both_stores! {
+    async fn a_member_sees_only_their_own_workspace() {
+        let app = spawn_app().await;
+        let key_a = app.key_in("default", Role::Engage).await;
+        let conv_a = conversation(&app, &key_a, "jane").await;
+        member(&app, "b", "bo@example.com", Role::Full).await;
+        let cookie_b = signed_in(&app, "bo@example.com", Some("b")).await;
+
+        let list = member_call::<ListConversations>(&app, &cookie_b, None, json!({})).await;
+        assert_eq!(list.data()["items"], json!([]));
+        let messages = member_call::<ListMessages>(&app, &cookie_b, None, json!({"conversationId": conv_a})).await;
+        messages.error("NOT_FOUND");
+        let msg = app.send_text(&key_a, &conv_a, "hello").await;
+        let mark = member_call::<MarkRead>(&app, &cookie_b, None, json!({"conversationId": conv_a, "messageId": msg["id"]})).await;
+        mark.error("NOT_FOUND");
+        member_call::<ResumeAi>(&app, &cookie_b, None, json!({"conversationId": conv_a})).await.error("NOT_FOUND");
+        let me: Value = current(&app, &cookie_b).await.json().await.unwrap();
+        assert_eq!(me["workspace"]["slug"], "b");
+    }
 }
 
 /// A visitor's token and conversation, from a widget on shop.example.com.
@@ -324,136 +331,140 @@ async fn visitor(app: &TestApp) -> (String, String) {
     (field(&session.body["token"]), field(&session.body["conversation"]["id"]))
 }
 
-#[tokio::test]
-async fn visitor_tokens_are_refused_on_the_inbox_procedures() {
-    let app = spawn_app().await;
-    let (token, conv) = &visitor(&app).await;
-    app.call::<ListConversations>(token, json!({})).await.error("FORBIDDEN");
-    app.call::<MarkRead>(token, json!({"conversationId": conv, "messageId": "m"})).await.error("FORBIDDEN");
-    app.call::<ResumeAi>(token, json!({"conversationId": conv})).await.error("FORBIDDEN");
-}
-
-#[tokio::test]
-async fn conversations_are_listed_newest_activity_first_page_by_page_with_unread_counts() {
-    let app = spawn_app().await;
-    let key = app.key(Role::Engage).await;
-    member(&app, "default", "ana@example.com", Role::Engage).await;
-    let cookie = signed_in(&app, "ana@example.com", None).await;
-    let [a, b, c] = [conversation(&app, &key, "amy").await, conversation(&app, &key, "ben").await, conversation(&app, &key, "cat").await];
-    customer_says(&app, &key, &a, "a1").await;
-    customer_says(&app, &key, &a, "a2").await;
-    customer_says(&app, &key, &b, "b1").await;
-    app.send_text(&key, &b, "support answers b").await;
-    // c has no message: its creation is its activity, the oldest of all.
-    sqlx::query("UPDATE conversations SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = ?")
-        .bind(&c)
-        .execute(&sqlx::SqlitePool::connect(&format!("sqlite://{}/connect360.db", app.data.path().display())).await.unwrap())
-        .await
-        .unwrap();
-
-    let page = member_call::<ListConversations>(&app, &cookie, None, json!({"limit": 2})).await;
-    let data = page.data();
-    let items = data["items"].as_array().unwrap();
-    assert_eq!(items.iter().map(|i| i["id"].clone()).collect::<Vec<_>>(), [json!(b), json!(a)]);
-    assert_eq!(items[0]["unreadCount"], 1);
-    assert_eq!(items[0]["lastMessage"]["content"]["en"], "support answers b");
-    assert_eq!(items[0]["lastActivityAt"], items[0]["lastMessage"]["createdAt"]);
-    assert_eq!(items[1]["unreadCount"], 2);
-    assert_eq!(items[1]["customer"]["name"], "amy");
-    assert_eq!(items[1]["customer"]["email"], "amy@example.com");
-    assert!(items[1]["customer"]["externalId"].as_str().unwrap().starts_with("c-"));
-    assert_eq!(items[1]["channel"]["identifier"], "shop.example.com");
-    assert_eq!(items[1]["aiStoppedAt"], Value::Null);
-    let cursor = data["nextCursor"].as_str().unwrap().to_owned();
-
-    let rest = member_call::<ListConversations>(&app, &cookie, None, json!({"limit": 2, "cursor": cursor})).await;
-    let rest = rest.data();
-    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
-    assert_eq!(rest["items"][0]["id"], c);
-    assert_eq!(rest["items"][0]["lastMessage"], Value::Null);
-    assert_eq!(rest["items"][0]["unreadCount"], 0);
-    assert_eq!(rest["items"][0]["lastActivityAt"], "2000-01-01T00:00:00.000Z");
-    assert_eq!(rest["nextCursor"], Value::Null);
-
-    // A new customer message moves its conversation to the top.
-    customer_says(&app, &key, &c, "c1").await;
-    let page = member_call::<ListConversations>(&app, &cookie, None, json!({})).await;
-    assert_eq!(page.data()["items"][0]["id"], c);
-    assert_eq!(page.data()["items"][0]["unreadCount"], 1);
-    // An API key reads no marks of a person: its counts are 0.
-    let by_key = app.call::<ListConversations>(&key, json!({})).await;
-    assert!(by_key.data()["items"].as_array().unwrap().iter().all(|i| i["unreadCount"] == 0));
-
-    member_call::<ListConversations>(&app, &cookie, None, json!({"limit": 0})).await.error("BAD_REQUEST");
-    let foreign = member_call::<ListConversations>(&app, &cookie, None, json!({"cursor": "conv_1"})).await;
-    assert!(foreign.error("BAD_REQUEST").starts_with("cursor: "));
-}
-
-#[tokio::test]
-async fn a_read_mark_moves_forward_only_and_names_a_message_of_the_conversation() {
-    let app = spawn_app().await;
-    let key = app.key(Role::Engage).await;
-    member(&app, "default", "ana@example.com", Role::Read).await;
-    let cookie = signed_in(&app, "ana@example.com", None).await;
-    let conv = conversation(&app, &key, "amy").await;
-    let other = conversation(&app, &key, "ben").await;
-    let m1 = customer_says(&app, &key, &conv, "one").await;
-    let m2 = customer_says(&app, &key, &conv, "two").await;
-    customer_says(&app, &key, &conv, "three").await;
-    let elsewhere = customer_says(&app, &key, &other, "elsewhere").await;
-
-    let mark = |message: &Value| json!({"conversationId": conv, "messageId": message["id"]});
-    let marked = member_call::<MarkRead>(&app, &cookie, None, mark(&m2)).await;
-    assert_eq!(marked.data(), &json!({"conversationId": conv, "readUpTo": m2["id"], "unreadCount": 1}));
-    let back = member_call::<MarkRead>(&app, &cookie, None, mark(&m1)).await;
-    assert_eq!(back.data()["readUpTo"], m2["id"], "a mark never moves back");
-    assert_eq!(back.data()["unreadCount"], 1);
-    let list = member_call::<ListConversations>(&app, &cookie, None, json!({})).await;
-    let item = list.data()["items"].as_array().unwrap().iter().find(|i| i["id"] == conv).unwrap().clone();
-    assert_eq!(item["unreadCount"], 1);
-
-    let wrong = member_call::<MarkRead>(&app, &cookie, None, mark(&elsewhere)).await;
-    assert_eq!(wrong.error("BAD_REQUEST"), "messageId: not a message of this conversation");
-    let unknown = member_call::<MarkRead>(&app, &cookie, None, json!({"conversationId": "conv_nope", "messageId": m1["id"]})).await;
-    unknown.error("NOT_FOUND");
-    member_call::<MarkRead>(&app, &cookie, None, json!({"conversationId": conv})).await.error("BAD_REQUEST");
-    // A member who may only read may not turn AI back on.
-    member_call::<ResumeAi>(&app, &cookie, None, json!({"conversationId": conv})).await.error("FORBIDDEN");
-}
-
-#[tokio::test]
-async fn resuming_ai_after_a_hand_off_gets_ai_requests_answered_again() {
-    let app = spawn_app().await;
-    let key = app.key(Role::Engage).await;
-    let ws = app.workspace("default").await;
-    let knowledge = "# Shipping\n## Shipping {en}\nParcels leave within 2 business days.\n";
-    let agent = app.store.create_agent(&ws.id, "assistant", None, &AgentConfig::Faq(FaqSettings { knowledge: knowledge.into() })).await.unwrap();
-    member(&app, "default", "ana@example.com", Role::Engage).await;
-    let cookie = signed_in(&app, "ana@example.com", None).await;
-    let conv = conversation(&app, &key, "amy").await;
-    let customer = customer_of(&app, &conv).await;
-    let ask = |text: &str| json!({"conversationId": conv, "sender": "customer", "customerId": customer, "content": {"en": text}, "ai": {"agentId": agent}});
-    let ai_replies = || async {
-        let page = app.call::<ListMessages>(&key, json!({"conversationId": conv})).await;
-        page.data()["items"].as_array().unwrap().iter().filter(|m| m["sender"]["type"] == "ai").count()
-    };
-
-    app.call::<HandOff>(&key, json!({"conversationId": conv})).await.data();
-    app.call::<SendMessage>(&key, ask("When does my parcel ship?")).await.data();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(ai_replies().await, 0, "stopped: nobody answers");
-
-    let resumed = member_call::<ResumeAi>(&app, &cookie, None, json!({"conversationId": conv})).await;
-    assert_eq!(resumed.data()["aiStoppedAt"], Value::Null);
-    assert_eq!(resumed.data()["id"], conv);
-    app.call::<SendMessage>(&key, ask("When does my parcel ship?")).await.data();
-    for _ in 0..100 {
-        if ai_replies().await == 1 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+on_both_stores! {
+    async fn visitor_tokens_are_refused_on_the_inbox_procedures() {
+        let app = spawn_app().await;
+        let (token, conv) = &visitor(&app).await;
+        app.call::<ListConversations>(token, json!({})).await.error("FORBIDDEN");
+        app.call::<MarkRead>(token, json!({"conversationId": conv, "messageId": "m"})).await.error("FORBIDDEN");
+        app.call::<ResumeAi>(token, json!({"conversationId": conv})).await.error("FORBIDDEN");
     }
-    panic!("the AI did not answer after resumeAi");
+}
+
+on_both_stores! {
+    async fn conversations_are_listed_newest_activity_first_page_by_page_with_unread_counts() {
+        let app = spawn_app().await;
+        let key = app.key(Role::Engage).await;
+        member(&app, "default", "ana@example.com", Role::Engage).await;
+        let cookie = signed_in(&app, "ana@example.com", None).await;
+        let [a, b, c] = [conversation(&app, &key, "amy").await, conversation(&app, &key, "ben").await, conversation(&app, &key, "cat").await];
+        customer_says(&app, &key, &a, "a1").await;
+        customer_says(&app, &key, &a, "a2").await;
+        customer_says(&app, &key, &b, "b1").await;
+        app.send_text(&key, &b, "support answers b").await;
+        // c has no message: its creation is its activity, the oldest of all.
+        sqlx::query("UPDATE conversations SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = $1")
+            .bind(&c)
+            .execute(&app.db_writable().await)
+            .await
+            .unwrap();
+
+        let page = member_call::<ListConversations>(&app, &cookie, None, json!({"limit": 2})).await;
+        let data = page.data();
+        let items = data["items"].as_array().unwrap();
+        assert_eq!(items.iter().map(|i| i["id"].clone()).collect::<Vec<_>>(), [json!(b), json!(a)]);
+        assert_eq!(items[0]["unreadCount"], 1);
+        assert_eq!(items[0]["lastMessage"]["content"]["en"], "support answers b");
+        assert_eq!(items[0]["lastActivityAt"], items[0]["lastMessage"]["createdAt"]);
+        assert_eq!(items[1]["unreadCount"], 2);
+        assert_eq!(items[1]["customer"]["name"], "amy");
+        assert_eq!(items[1]["customer"]["email"], "amy@example.com");
+        assert!(items[1]["customer"]["externalId"].as_str().unwrap().starts_with("c-"));
+        assert_eq!(items[1]["channel"]["identifier"], "shop.example.com");
+        assert_eq!(items[1]["aiStoppedAt"], Value::Null);
+        let cursor = data["nextCursor"].as_str().unwrap().to_owned();
+
+        let rest = member_call::<ListConversations>(&app, &cookie, None, json!({"limit": 2, "cursor": cursor})).await;
+        let rest = rest.data();
+        assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+        assert_eq!(rest["items"][0]["id"], c);
+        assert_eq!(rest["items"][0]["lastMessage"], Value::Null);
+        assert_eq!(rest["items"][0]["unreadCount"], 0);
+        assert_eq!(rest["items"][0]["lastActivityAt"], "2000-01-01T00:00:00.000Z");
+        assert_eq!(rest["nextCursor"], Value::Null);
+
+        // A new customer message moves its conversation to the top.
+        customer_says(&app, &key, &c, "c1").await;
+        let page = member_call::<ListConversations>(&app, &cookie, None, json!({})).await;
+        assert_eq!(page.data()["items"][0]["id"], c);
+        assert_eq!(page.data()["items"][0]["unreadCount"], 1);
+        // An API key reads no marks of a person: its counts are 0.
+        let by_key = app.call::<ListConversations>(&key, json!({})).await;
+        assert!(by_key.data()["items"].as_array().unwrap().iter().all(|i| i["unreadCount"] == 0));
+
+        member_call::<ListConversations>(&app, &cookie, None, json!({"limit": 0})).await.error("BAD_REQUEST");
+        let foreign = member_call::<ListConversations>(&app, &cookie, None, json!({"cursor": "conv_1"})).await;
+        assert!(foreign.error("BAD_REQUEST").starts_with("cursor: "));
+    }
+}
+
+on_both_stores! {
+    async fn a_read_mark_moves_forward_only_and_names_a_message_of_the_conversation() {
+        let app = spawn_app().await;
+        let key = app.key(Role::Engage).await;
+        member(&app, "default", "ana@example.com", Role::Read).await;
+        let cookie = signed_in(&app, "ana@example.com", None).await;
+        let conv = conversation(&app, &key, "amy").await;
+        let other = conversation(&app, &key, "ben").await;
+        let m1 = customer_says(&app, &key, &conv, "one").await;
+        let m2 = customer_says(&app, &key, &conv, "two").await;
+        customer_says(&app, &key, &conv, "three").await;
+        let elsewhere = customer_says(&app, &key, &other, "elsewhere").await;
+
+        let mark = |message: &Value| json!({"conversationId": conv, "messageId": message["id"]});
+        let marked = member_call::<MarkRead>(&app, &cookie, None, mark(&m2)).await;
+        assert_eq!(marked.data(), &json!({"conversationId": conv, "readUpTo": m2["id"], "unreadCount": 1}));
+        let back = member_call::<MarkRead>(&app, &cookie, None, mark(&m1)).await;
+        assert_eq!(back.data()["readUpTo"], m2["id"], "a mark never moves back");
+        assert_eq!(back.data()["unreadCount"], 1);
+        let list = member_call::<ListConversations>(&app, &cookie, None, json!({})).await;
+        let item = list.data()["items"].as_array().unwrap().iter().find(|i| i["id"] == conv).unwrap().clone();
+        assert_eq!(item["unreadCount"], 1);
+
+        let wrong = member_call::<MarkRead>(&app, &cookie, None, mark(&elsewhere)).await;
+        assert_eq!(wrong.error("BAD_REQUEST"), "messageId: not a message of this conversation");
+        let unknown = member_call::<MarkRead>(&app, &cookie, None, json!({"conversationId": "conv_nope", "messageId": m1["id"]})).await;
+        unknown.error("NOT_FOUND");
+        member_call::<MarkRead>(&app, &cookie, None, json!({"conversationId": conv})).await.error("BAD_REQUEST");
+        // A member who may only read may not turn AI back on.
+        member_call::<ResumeAi>(&app, &cookie, None, json!({"conversationId": conv})).await.error("FORBIDDEN");
+    }
+}
+
+on_both_stores! {
+    async fn resuming_ai_after_a_hand_off_gets_ai_requests_answered_again() {
+        let app = spawn_app().await;
+        let key = app.key(Role::Engage).await;
+        let ws = app.workspace("default").await;
+        let knowledge = "# Shipping\n## Shipping {en}\nParcels leave within 2 business days.\n";
+        let agent = app.store.create_agent(&ws.id, "assistant", None, &AgentConfig::Faq(FaqSettings { knowledge: knowledge.into() })).await.unwrap();
+        member(&app, "default", "ana@example.com", Role::Engage).await;
+        let cookie = signed_in(&app, "ana@example.com", None).await;
+        let conv = conversation(&app, &key, "amy").await;
+        let customer = customer_of(&app, &conv).await;
+        let ask = |text: &str| json!({"conversationId": conv, "sender": "customer", "customerId": customer, "content": {"en": text}, "ai": {"agentId": agent}});
+        let ai_replies = || async {
+            let page = app.call::<ListMessages>(&key, json!({"conversationId": conv})).await;
+            page.data()["items"].as_array().unwrap().iter().filter(|m| m["sender"]["type"] == "ai").count()
+        };
+
+        app.call::<HandOff>(&key, json!({"conversationId": conv})).await.data();
+        app.call::<SendMessage>(&key, ask("When does my parcel ship?")).await.data();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(ai_replies().await, 0, "stopped: nobody answers");
+
+        let resumed = member_call::<ResumeAi>(&app, &cookie, None, json!({"conversationId": conv})).await;
+        assert_eq!(resumed.data()["aiStoppedAt"], Value::Null);
+        assert_eq!(resumed.data()["id"], conv);
+        app.call::<SendMessage>(&key, ask("When does my parcel ship?")).await.data();
+        for _ in 0..100 {
+            if ai_replies().await == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the AI did not answer after resumeAi");
+    }
 }
 
 const BIN: &str = env!("CARGO_BIN_EXE_connect360-server");
@@ -542,64 +553,66 @@ async fn watch(app: &TestApp, cookie: &str, last_event_id: Option<&str>) -> reqw
     req.send().await.unwrap()
 }
 
-#[tokio::test]
-async fn the_member_stream_carries_the_workspace_s_messages_and_resumes_after_the_last_event_id() {
-    let app = spawn_app().await;
-    let key = app.key(Role::Engage).await;
-    let key_b = app.key_in("b", Role::Engage).await;
-    member(&app, "default", "ana@example.com", Role::Read).await;
-    let cookie = signed_in(&app, "ana@example.com", None).await;
-    let [amy, ben] = [conversation(&app, &key, "amy").await, conversation(&app, &key, "ben").await];
-    let elsewhere = conversation(&app, &key_b, "other").await;
+on_both_stores! {
+    async fn the_member_stream_carries_the_workspace_s_messages_and_resumes_after_the_last_event_id() {
+        let app = spawn_app().await;
+        let key = app.key(Role::Engage).await;
+        let key_b = app.key_in("b", Role::Engage).await;
+        member(&app, "default", "ana@example.com", Role::Read).await;
+        let cookie = signed_in(&app, "ana@example.com", None).await;
+        let [amy, ben] = [conversation(&app, &key, "amy").await, conversation(&app, &key, "ben").await];
+        let elsewhere = conversation(&app, &key_b, "other").await;
 
-    let mut res = watch(&app, &cookie, None).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()["content-type"], "text/event-stream");
-    let mut buffer = String::new();
-    app.send_text(&key_b, &elsewhere, "not yours").await;
-    let m1 = customer_says(&app, &key, &amy, "one").await;
-    let m2 = customer_says(&app, &key, &ben, "two").await;
-    let got = next_messages(&mut res, &mut buffer, 2).await;
-    assert_eq!(got, [(m1["id"].as_str().unwrap().to_owned(), m1.clone()), (m2["id"].as_str().unwrap().to_owned(), m2.clone())]);
-    drop(res);
+        let mut res = watch(&app, &cookie, None).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "text/event-stream");
+        let mut buffer = String::new();
+        app.send_text(&key_b, &elsewhere, "not yours").await;
+        let m1 = customer_says(&app, &key, &amy, "one").await;
+        let m2 = customer_says(&app, &key, &ben, "two").await;
+        let got = next_messages(&mut res, &mut buffer, 2).await;
+        assert_eq!(got, [(m1["id"].as_str().unwrap().to_owned(), m1.clone()), (m2["id"].as_str().unwrap().to_owned(), m2.clone())]);
+        drop(res);
 
-    // Away for two messages: they come first on reconnecting, then live ones, nothing twice.
-    let m3 = customer_says(&app, &key, &amy, "three").await;
-    let m4 = app.send_text(&key, &ben, "four").await;
-    let mut res = watch(&app, &cookie, m2["id"].as_str()).await;
-    let mut buffer = String::new();
-    let m5 = customer_says(&app, &key, &ben, "five").await;
-    let got = next_messages(&mut res, &mut buffer, 3).await;
-    let ids: Vec<&Value> = got.iter().map(|(_, m)| &m["id"]).collect();
-    assert_eq!(ids, [&m3["id"], &m4["id"], &m5["id"]]);
+        // Away for two messages: they come first on reconnecting, then live ones, nothing twice.
+        let m3 = customer_says(&app, &key, &amy, "three").await;
+        let m4 = app.send_text(&key, &ben, "four").await;
+        let mut res = watch(&app, &cookie, m2["id"].as_str()).await;
+        let mut buffer = String::new();
+        let m5 = customer_says(&app, &key, &ben, "five").await;
+        let got = next_messages(&mut res, &mut buffer, 3).await;
+        let ids: Vec<&Value> = got.iter().map(|(_, m)| &m["id"]).collect();
+        assert_eq!(ids, [&m3["id"], &m4["id"], &m5["id"]]);
 
-    // An API key may watch; a visitor token, no one, or an unknown id may not.
-    let by_key = app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(&key).send().await.unwrap();
-    assert_eq!(by_key.status(), StatusCode::OK);
-    let nobody = send(app.http.get(app.url(INBOX_EVENTS_PATH))).await;
-    nobody.error("UNAUTHORIZED");
-    let unknown = send(app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, &cookie).header(LAST_EVENT_ID, "msg_nope")).await;
-    assert_eq!(unknown.error("BAD_REQUEST"), "Last-Event-ID: not a message of this workspace");
-    let foreign = app.send_text(&key_b, &elsewhere, "b only").await;
-    let foreign_id = foreign["id"].as_str().unwrap();
-    let not_ours = send(app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, &cookie).header(LAST_EVENT_ID, foreign_id)).await;
-    not_ours.error("BAD_REQUEST");
-    let (token, _) = visitor(&app).await;
-    let refused = send(app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(token)).await;
-    refused.error("FORBIDDEN");
+        // An API key may watch; a visitor token, no one, or an unknown id may not.
+        let by_key = app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(by_key.status(), StatusCode::OK);
+        let nobody = send(app.http.get(app.url(INBOX_EVENTS_PATH))).await;
+        nobody.error("UNAUTHORIZED");
+        let unknown = send(app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, &cookie).header(LAST_EVENT_ID, "msg_nope")).await;
+        assert_eq!(unknown.error("BAD_REQUEST"), "Last-Event-ID: not a message of this workspace");
+        let foreign = app.send_text(&key_b, &elsewhere, "b only").await;
+        let foreign_id = foreign["id"].as_str().unwrap();
+        let not_ours = send(app.http.get(app.url(INBOX_EVENTS_PATH)).header(COOKIE, &cookie).header(LAST_EVENT_ID, foreign_id)).await;
+        not_ours.error("BAD_REQUEST");
+        let (token, _) = visitor(&app).await;
+        let refused = send(app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(token)).await;
+        refused.error("FORBIDDEN");
+    }
 }
 
-#[tokio::test]
-async fn the_demo_member_signs_in_with_the_new_password_of_each_start() {
-    let app = spawn_app().await;
-    let first = connect360_server::demo::seed(&app.store).await.unwrap();
-    let again = connect360_server::demo::seed(&app.store).await.unwrap();
-    assert_ne!(first.member_password, again.member_password);
-    let email = connect360_server::demo::MEMBER_EMAIL;
-    let old = sign_in_as(&app, json!({"email": email, "password": first.member_password})).await;
-    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    let new = sign_in_as(&app, json!({"email": email, "password": again.member_password})).await;
-    assert_eq!(new.status(), StatusCode::OK);
-    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE email = ?").bind(email).fetch_one(&app.db().await).await.unwrap();
-    assert_eq!(members, 1, "seeding twice keeps one demo member");
+on_both_stores! {
+    async fn the_demo_member_signs_in_with_the_new_password_of_each_start() {
+        let app = spawn_app().await;
+        let first = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
+        let again = connect360_server::demo::seed(app.store.as_ref()).await.unwrap();
+        assert_ne!(first.member_password, again.member_password);
+        let email = connect360_server::demo::MEMBER_EMAIL;
+        let old = sign_in_as(&app, json!({"email": email, "password": first.member_password})).await;
+        assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+        let new = sign_in_as(&app, json!({"email": email, "password": again.member_password})).await;
+        assert_eq!(new.status(), StatusCode::OK);
+        let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE email = $1").bind(email).fetch_one(&app.db().await).await.unwrap();
+        assert_eq!(members, 1, "seeding twice keeps one demo member");
+    }
 }

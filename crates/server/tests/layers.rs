@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use common::{spawn_app, spawn_app_with};
 use connect360_server::domain::{Domain, Role};
-use connect360_server::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

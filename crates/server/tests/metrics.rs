@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::{TestApp, spawn_app_with, uuid_like};
-use connect360_server::store::Store;
 use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, ListMessages, Procedure, ProcedureKind, SendMessage};
 use connect360_server::domain::{AgentConfig, FaqSettings, Role};
 use reqwest::{Method, StatusCode};

@@ -2,7 +2,7 @@
 //! makes a whole batch durable instead of each write paying for its own.
 //!
 //! One writer task takes what is queued (at most [`MAX_BATCH`]), opens one
-//! `BEGIN IMMEDIATE` transaction on the writer pool's connection, runs each
+//! write transaction (the backend's [`BeginFn`]: it takes the write lock), runs each
 //! write in its own savepoint (one that fails is rolled back and fails
 //! alone), commits once, and only then answers the callers. Nothing waits
 //! for a batch to fill: a batch is what queued up while the previous one was
@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Acquire, Connection, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Acquire, Database, Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Result, StoreError};
@@ -28,7 +28,10 @@ const QUEUE_CAPACITY: usize = 1024;
 
 pub type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'c>>;
 /// One write, run on the batch's connection inside the batch's transaction.
-pub type WriteFn<Req, Resp> = for<'c> fn(&'c mut SqliteConnection, Req) -> WriteFuture<'c, Resp>;
+pub type WriteFn<DB, Req, Resp> = for<'c> fn(&'c mut <DB as Database>::Connection, Req) -> WriteFuture<'c, Resp>;
+pub type BeginFuture<'c, DB> = Pin<Box<dyn Future<Output = sqlx::Result<Transaction<'c, DB>>> + Send + 'c>>;
+/// Opens a batch's write transaction on the connection.
+pub type BeginFn<DB> = for<'c> fn(&'c mut PoolConnection<DB>) -> BeginFuture<'c, DB>;
 
 struct Job<Req, Resp> {
     req: Req,
@@ -49,9 +52,14 @@ impl<Req, Resp> Clone for GroupCommit<Req, Resp> {
 
 impl<Req: Send + 'static, Resp: Send + 'static> GroupCommit<Req, Resp> {
     /// Starts the writer task on the current Tokio runtime.
-    pub fn spawn(pool: SqlitePool, write: WriteFn<Req, Resp>, after_commit: impl Fn(&Resp) + Send + Sync + 'static) -> Self {
+    pub fn spawn<DB: Database>(
+        pool: Pool<DB>,
+        begin: BeginFn<DB>,
+        write: WriteFn<DB, Req, Resp>,
+        after_commit: impl Fn(&Resp) + Send + Sync + 'static,
+    ) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(run(pool, write, after_commit, jobs));
+        tokio::spawn(run(pool, begin, write, after_commit, jobs));
         GroupCommit { queue }
     }
 
@@ -67,9 +75,10 @@ fn stopped() -> StoreError {
     StoreError::Database("the group-commit writer has stopped".into())
 }
 
-async fn run<Req, Resp>(
-    pool: SqlitePool,
-    write: WriteFn<Req, Resp>,
+async fn run<DB: Database, Req, Resp>(
+    pool: Pool<DB>,
+    begin: BeginFn<DB>,
+    write: WriteFn<DB, Req, Resp>,
     after_commit: impl Fn(&Resp),
     mut jobs: mpsc::Receiver<Job<Req, Resp>>,
 ) {
@@ -80,22 +89,23 @@ async fn run<Req, Resp>(
         // written for: as before batching, nothing of it is stored.
         batch.retain(|job| !job.reply.is_closed());
         if !batch.is_empty() {
-            commit_batch(&pool, write, &after_commit, std::mem::take(&mut batch)).await;
+            commit_batch(&pool, begin, write, &after_commit, std::mem::take(&mut batch)).await;
         }
     }
     tracing::debug!("group-commit writer stopped");
 }
 
-async fn commit_batch<Req, Resp>(
-    pool: &SqlitePool,
-    write: WriteFn<Req, Resp>,
+async fn commit_batch<DB: Database, Req, Resp>(
+    pool: &Pool<DB>,
+    begin: BeginFn<DB>,
+    write: WriteFn<DB, Req, Resp>,
     after_commit: &impl Fn(&Resp),
     batch: Vec<Job<Req, Resp>>,
 ) {
     let size = batch.len();
     let (reqs, replies): (Vec<Req>, Vec<_>) = batch.into_iter().map(|job| (job.req, job.reply)).unzip();
     let written = match pool.acquire().await {
-        Ok(mut conn) => write_batch(&mut conn, write, reqs).await.map(|outcomes| (conn, outcomes)),
+        Ok(mut conn) => write_batch(&mut conn, begin, write, reqs).await.map(|outcomes| (conn, outcomes)),
         Err(err) => Err(err),
     };
     match written {
@@ -121,13 +131,14 @@ async fn commit_batch<Req, Resp>(
 
 /// Writes the batch in one transaction and returns each write's outcome once
 /// the commit is durable; an error here means nothing of the batch is stored.
-async fn write_batch<Req, Resp>(
-    conn: &mut PoolConnection<Sqlite>,
-    write: WriteFn<Req, Resp>,
+async fn write_batch<DB: Database, Req, Resp>(
+    conn: &mut PoolConnection<DB>,
+    begin: BeginFn<DB>,
+    write: WriteFn<DB, Req, Resp>,
     reqs: Vec<Req>,
 ) -> sqlx::Result<Vec<Result<Resp>>> {
     let written = async {
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = begin(conn).await?;
         let mut outcomes = Vec::with_capacity(reqs.len());
         for req in reqs {
             let mut savepoint = (&mut tx).begin().await?;
@@ -153,6 +164,11 @@ async fn write_batch<Req, Resp>(
 mod tests {
     use super::*;
     use sqlx::sqlite::SqlitePoolOptions;
+    use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool};
+
+    fn begin(conn: &mut PoolConnection<Sqlite>) -> BeginFuture<'_, Sqlite> {
+        Box::pin(conn.begin_with("BEGIN IMMEDIATE"))
+    }
 
     /// Writes `n` into `t`; a negative `n` is written, then refused. `n`
     /// above 1000 names a missing parent, which only the commit checks.
@@ -202,7 +218,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_write_is_rolled_back_alone() {
         let (_dir, pool) = store().await;
-        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
+        let commit = GroupCommit::spawn(pool.clone(), begin, insert, |_| {});
         let answers = queue_all(&commit, &[1, -2, 3]);
         let mut outcomes = Vec::new();
         for answer in answers {
@@ -217,7 +233,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_commit_fails_every_write_of_its_batch() {
         let (_dir, pool) = store().await;
-        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
+        let commit = GroupCommit::spawn(pool.clone(), begin, insert, |_| {});
         let answers = queue_all(&commit, &[1, 2000, 3]);
         for answer in answers {
             let outcome = answer.await.unwrap();
@@ -231,7 +247,7 @@ mod tests {
     #[tokio::test]
     async fn a_write_whose_caller_left_is_skipped_and_the_rest_written() {
         let (_dir, pool) = store().await;
-        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
+        let commit = GroupCommit::spawn(pool.clone(), begin, insert, |_| {});
         let mut answers = queue_all(&commit, &[1, 2, 3]);
         drop(answers.remove(1));
         for answer in answers {
@@ -245,7 +261,7 @@ mod tests {
         let (_dir, pool) = store().await;
         let tasks = || tokio::runtime::Handle::current().metrics().num_alive_tasks();
         let before = tasks();
-        let commit = GroupCommit::spawn(pool.clone(), insert, |_| {});
+        let commit = GroupCommit::spawn(pool.clone(), begin, insert, |_| {});
         assert_eq!(tasks(), before + 1);
         let answers = queue_all(&commit, &[1, 2]);
         drop(commit);

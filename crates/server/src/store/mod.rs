@@ -1,10 +1,13 @@
-//! Storage behind a trait: the handlers speak only to [`Store`], so another
-//! backend (PostgreSQL) can be added without touching them.
+//! Storage behind a trait: the handlers speak only to [`Store`]. Two
+//! backends: SQLite in the data directory (the embedded default) and
+//! PostgreSQL (several instances on one database). Both compile the same
+//! resource modules (`sql/`), with their own types and write lock.
 //!
 //! Every method that writes is one transaction: it either happens whole or
 //! not at all, and it is durable once it returns.
 
 mod group_commit;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -16,9 +19,50 @@ use connect360_api::{
 use crate::domain::{AgentConfig, CustomerRef, Domain, MemberPrincipal, Role};
 use crate::hub::StoredMessage;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A PostgreSQL connection URL: `postgres://` or `postgresql://`. Its
+/// `Debug` leaves it out: it may hold a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PgUrl(String);
+
+impl std::str::FromStr for PgUrl {
+    type Err = String;
+
+    fn from_str(url: &str) -> std::result::Result<Self, String> {
+        match url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            true => Ok(PgUrl(url.to_owned())),
+            false => Err("a PostgreSQL URL starts with postgres:// or postgresql://".into()),
+        }
+    }
+}
+
+impl PgUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgUrl(..)")
+    }
+}
+
+/// The store: PostgreSQL at `database` when given, else SQLite in `data_dir`.
+pub async fn open(
+    data_dir: &std::path::Path,
+    database: Option<&PgUrl>,
+    events: std::sync::Arc<dyn crate::hub::EventBus>,
+) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    Ok(match database {
+        Some(PgUrl(url)) => std::sync::Arc::new(PgStore::connect(url, events).await?),
+        None => std::sync::Arc::new(SqliteStore::open(data_dir, events).await?),
+    })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

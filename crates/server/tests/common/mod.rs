@@ -2,6 +2,8 @@
 //! the tRPC wire protocol to it.
 #![allow(dead_code)] // each test binary uses its own share of these helpers
 
+pub mod postgres;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use connect360_server::app::{Application, ServeConfig};
 use connect360_server::auth::hash_key;
 use connect360_server::domain::Role;
 use connect360_server::hub::{EventBus, InProcessHub};
-use connect360_server::store::{SqliteStore, Store, Workspace};
+use connect360_server::store::{PgUrl, Store, Workspace};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -21,11 +23,13 @@ pub struct TestApp {
     pub http: reqwest::Client,
     /// A second handle on the same store, for setting up keys and agents
     /// (its writes are not published to the server's streams).
-    pub store: SqliteStore,
+    pub store: Arc<dyn Store>,
     /// The server's event hub, to see who watches.
     pub events: Arc<dyn EventBus>,
     /// Shared, so that a restarted server keeps the same store.
     pub data: Arc<TempDir>,
+    /// The PostgreSQL store, when the test runs on it.
+    pub database_url: Option<PgUrl>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -59,6 +63,66 @@ impl Answer {
     }
 }
 
+/// The store a test's servers use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    /// A fresh database of this binary's throwaway cluster (see [`postgres`]).
+    Postgres,
+}
+
+tokio::task_local! {
+    static STORE_KIND: StoreKind;
+}
+
+impl StoreKind {
+    /// Runs a test with its servers on this store. The PostgreSQL half is
+    /// skipped, saying so, where PostgreSQL is not installed, unless CI=true.
+    pub async fn run(self, test: impl std::future::Future<Output = ()>) {
+        if self == StoreKind::Postgres && !postgres::available() {
+            return;
+        }
+        STORE_KIND.scope(self, test).await
+    }
+
+    /// The store of the running test; SQLite outside [`StoreKind::run`].
+    pub fn current() -> StoreKind {
+        STORE_KIND.try_with(|kind| *kind).unwrap_or(StoreKind::Sqlite)
+    }
+
+    /// Where a new server's store is: `None` for SQLite in its data directory.
+    pub async fn new_database(self) -> Option<PgUrl> {
+        match self {
+            StoreKind::Sqlite => None,
+            StoreKind::Postgres => Some(postgres::cluster().database().await),
+        }
+    }
+}
+
+/// Each test, once on SQLite and once on PostgreSQL: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($(#[$attr:meta])* async fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$attr])*
+            async fn test() $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::common::StoreKind::Sqlite.run(test()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::common::StoreKind::Postgres.run(test()).await
+            }
+        }
+    };
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -68,13 +132,20 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp
     spawn_app_in(Arc::new(tempfile::tempdir().expect("temp dir")), configure).await
 }
 
-/// A server on an existing data directory, as after a restart.
+/// A server on an existing data directory (and a new store of the test's kind).
 pub async fn spawn_app_in(data: Arc<TempDir>, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+    let database_url = StoreKind::current().new_database().await;
+    spawn_app_on(data, database_url, configure).await
+}
+
+/// A server on an existing data directory and store, as after a restart.
+pub async fn spawn_app_on(data: Arc<TempDir>, database_url: Option<PgUrl>, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let mut config = ServeConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         data.path().to_owned(),
         data.path().join("no-widget-here"),
     );
+    config.database_url = database_url.clone();
     configure(&mut config);
     let app = Application::build(&config).await.expect("server builds");
     let addr = app.local_addr().unwrap();
@@ -83,27 +154,41 @@ pub async fn spawn_app_in(data: Arc<TempDir>, configure: impl FnOnce(&mut ServeC
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    let store = SqliteStore::open(data.path(), Arc::new(InProcessHub::default())).await.expect("store opens");
-    TestApp { addr, http: reqwest::Client::new(), store, events, data, shutdown: Some(tx) }
+    let store = connect360_server::store::open(data.path(), database_url.as_ref(), Arc::new(InProcessHub::default()))
+        .await
+        .expect("store opens");
+    TestApp { addr, http: reqwest::Client::new(), store, events, data, database_url, shutdown: Some(tx) }
 }
 
 impl TestApp {
     /// Stops this server and starts another on its data directory.
     pub async fn restart(self, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
-        let data = self.data.clone();
+        let (data, database_url) = (self.data.clone(), self.database_url.clone());
         drop(self);
-        spawn_app_in(data, configure).await
+        spawn_app_on(data, database_url, configure).await
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// A read connection to the store's file, for what the API does not show.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!("sqlite://{}/connect360.db?mode=ro", self.data.path().display()))
-            .await
-            .expect("store file opens")
+    /// A connection to the store (read-only on SQLite), for what the API does not show.
+    pub async fn db(&self) -> sqlx::AnyPool {
+        self.any_pool("?mode=ro").await
+    }
+
+    /// A connection to the store that may write, for a state the API cannot make.
+    pub async fn db_writable(&self) -> sqlx::AnyPool {
+        self.any_pool("").await
+    }
+
+    async fn any_pool(&self, sqlite_options: &str) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match &self.database_url {
+            Some(url) => url.as_str().to_owned(),
+            None => format!("sqlite://{}/connect360.db{sqlite_options}", self.data.path().display()),
+        };
+        sqlx::AnyPool::connect(&url).await.expect("the store opens")
     }
 
     pub async fn workspace(&self, slug: &str) -> Workspace {

@@ -16,11 +16,18 @@ pub(super) fn agent_columns(config: &AgentConfig) -> Result<(String, String)> {
     Ok((kind, json_text(&tagged.remove("settings"))?))
 }
 
-pub(super) async fn create_agent(store: &SqliteStore, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+pub(super) async fn create_agent(store: &Backend, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+    let mut tx = store.write().await?;
+    let id = insert_agent(&mut tx, workspace_id, name, image, config).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+async fn insert_agent(conn: &mut Conn, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
     let id = ids::new_id("agent");
     let (kind, settings) = agent_columns(config)?;
     sqlx::query(
-        "INSERT INTO agents (id, workspace_id, name, image, kind, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO agents (id, workspace_id, name, image, kind, settings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
     .bind(workspace_id)
@@ -29,16 +36,18 @@ pub(super) async fn create_agent(store: &SqliteStore, workspace_id: &str, name: 
     .bind(kind)
     .bind(settings)
     .bind(clock::now())
-    .execute(&store.writer)
+    .execute(&mut *conn)
     .await?;
     Ok(id)
 }
 
-pub(super) async fn ensure_agent(store: &SqliteStore, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+pub(super) async fn ensure_agent(store: &Backend, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
     let (kind, settings) = agent_columns(config)?;
+    // Under the write lock: two instances seeding at once make one agent.
+    let mut tx = store.write().await?;
     let updated: Option<String> = sqlx::query_scalar(
-        "UPDATE agents SET image = ?, kind = ?, settings = ?
-         WHERE id = (SELECT id FROM agents WHERE workspace_id = ? AND name = ? ORDER BY created_at, id LIMIT 1)
+        "UPDATE agents SET image = $1, kind = $2, settings = $3
+         WHERE id = (SELECT id FROM agents WHERE workspace_id = $4 AND name = $5 ORDER BY created_at, id LIMIT 1)
          RETURNING id",
     )
     .bind(image)
@@ -46,10 +55,12 @@ pub(super) async fn ensure_agent(store: &SqliteStore, workspace_id: &str, name: 
     .bind(&settings)
     .bind(workspace_id)
     .bind(name)
-    .fetch_optional(&store.writer)
+    .fetch_optional(&mut *tx)
     .await?;
-    match updated {
-        Some(id) => Ok(id),
-        None => create_agent(store, workspace_id, name, image, config).await,
-    }
+    let id = match updated {
+        Some(id) => id,
+        None => insert_agent(&mut tx, workspace_id, name, image, config).await?,
+    };
+    tx.commit().await?;
+    Ok(id)
 }

@@ -16,7 +16,7 @@ struct JobRow {
     conversation_id: String,
 }
 
-pub(super) async fn pending_ai_requests(store: &SqliteStore) -> Result<Vec<PendingAiRequest>> {
+pub(super) async fn pending_ai_requests(store: &Backend) -> Result<Vec<PendingAiRequest>> {
     Ok(sqlx::query_as::<_, (String, String)>(
         "SELECT r.id, m.conversation_id FROM ai_requests r JOIN messages m ON m.id = r.message_id
          WHERE r.status = 'pending' ORDER BY r.created_at, r.id",
@@ -28,12 +28,12 @@ pub(super) async fn pending_ai_requests(store: &SqliteStore) -> Result<Vec<Pendi
     .collect())
 }
 
-pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) -> Result<Option<AiJob>> {
+pub(super) async fn ai_job(store: &Backend, request_id: &str, history: u32) -> Result<Option<AiJob>> {
     let mut conn = store.reader.acquire().await?;
     let Some(row) = sqlx::query_as::<_, JobRow>(
         "SELECT r.agent_id, r.channel_id, a.workspace_id, a.name, a.image, a.kind, a.settings, m.seq, m.conversation_id
          FROM ai_requests r JOIN agents a ON a.id = r.agent_id JOIN messages m ON m.id = r.message_id
-         WHERE r.id = ? AND r.status = 'pending'",
+         WHERE r.id = $1 AND r.status = 'pending'",
     )
     .bind(request_id)
     .fetch_optional(&mut *conn)
@@ -42,7 +42,7 @@ pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) 
         return Ok(None);
     };
     let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq <= ? ORDER BY m.seq DESC LIMIT ?"
+        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq <= $2 ORDER BY m.seq DESC LIMIT $3"
     ))
     .bind(&row.conversation_id)
     .bind(row.seq)
@@ -66,12 +66,15 @@ pub(super) async fn ai_job(store: &SqliteStore, request_id: &str, history: u32) 
     }))
 }
 
-pub(super) async fn finish_ai_request(store: &SqliteStore, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
-    // The writer connection, held until the reply is published: no other
-    // write commits in between, so events keep commit order.
+pub(super) async fn finish_ai_request(store: &Backend, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
+    // The writer connection, held until the reply is published: on SQLite
+    // (one writer connection) no other write commits in between, so events
+    // keep commit order. On PostgreSQL the store's order is exact (the
+    // write lock) but this instance's events of a batch of sends and of a
+    // reply may be published in either order.
     let mut conn = store.writer.acquire().await?;
-    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let closed = sqlx::query("UPDATE ai_requests SET status = ? WHERE id = ? AND status = 'pending'")
+    let mut tx = begin_write(&mut conn).await?;
+    let closed = sqlx::query("UPDATE ai_requests SET status = $1 WHERE id = $2 AND status = 'pending'")
         .bind(outcome.as_str())
         .bind(request_id)
         .execute(&mut *tx)
@@ -91,7 +94,7 @@ pub(super) async fn finish_ai_request(store: &SqliteStore, request_id: &str, out
 }
 
 pub(super) async fn ai_reply_state(
-    store: &SqliteStore,
+    store: &Backend,
     workspace_id: &str,
     conversation_id: &str,
     only_customer: Option<&str>,
@@ -103,15 +106,15 @@ pub(super) async fn ai_reply_state(
         Some(id) => Some(message_seq(&mut conn, conversation_id, id, "lastMessageId").await?),
         None => None,
     };
-    let pending: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM ai_requests r JOIN messages m ON m.id = r.message_id
-         WHERE m.conversation_id = ? AND r.status = 'pending' LIMIT 1",
+    let pending: Option<String> = sqlx::query_scalar(
+        "SELECT r.id FROM ai_requests r JOIN messages m ON m.id = r.message_id
+         WHERE m.conversation_id = $1 AND r.status = 'pending' LIMIT 1",
     )
     .bind(conversation_id)
     .fetch_optional(&mut *conn)
     .await?;
     let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.sender_type = 'ai' AND (?2 IS NULL OR m.seq > ?2)
+        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.sender_type = 'ai' AND ($2 IS NULL OR m.seq > $2)
          ORDER BY m.seq DESC LIMIT 1"
     ))
     .bind(conversation_id)

@@ -11,7 +11,7 @@ use super::*;
 struct SummaryRow {
     id: String,
     name: Option<String>,
-    metadata: Json<Metadata>,
+    metadata: JsonText<Metadata>,
     ai_stopped_at: Option<String>,
     last_seq: Option<i64>,
     last_activity_at: String,
@@ -20,7 +20,7 @@ struct SummaryRow {
     external_id: Option<String>,
     customer_name: Option<String>,
     customer_email: Option<String>,
-    customer_metadata: Option<Json<Metadata>>,
+    customer_metadata: Option<JsonText<Metadata>>,
     first_channel_id: Option<String>,
     first_channel_identifier: Option<String>,
 }
@@ -31,13 +31,13 @@ fn summary_select() -> String {
     format!("
     WITH latest AS (
         SELECT c.*, (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id) AS last_seq
-        FROM conversations c WHERE c.workspace_id = ?1 AND c.parent_id IS NULL
+        FROM conversations c WHERE c.workspace_id = $1 AND c.parent_id IS NULL
     ), ranked AS (
         SELECT l.*, COALESCE((SELECT created_at FROM messages WHERE seq = l.last_seq), l.created_at) AS last_activity_at
         FROM latest l
     )
     SELECT r.id, r.name, r.metadata, r.ai_stopped_at, r.last_seq, r.last_activity_at,
-        CASE WHEN ?2 IS NULL THEN 0 ELSE {unread} END AS unread,
+        CASE WHEN $2 IS NULL THEN 0 ELSE {unread} END AS unread,
         cus.id AS customer_id, cus.external_id, cus.name AS customer_name, cus.email AS customer_email,
         cus.metadata AS customer_metadata,
         ch.id AS first_channel_id, ch.identifier AS first_channel_identifier
@@ -47,15 +47,15 @@ fn summary_select() -> String {
         SELECT c2.id FROM conversation_channels cc JOIN channels c2 ON c2.id = cc.channel_id
         WHERE cc.conversation_id = r.id ORDER BY c2.created_at, c2.id LIMIT 1
     )
-    WHERE ?3 IS NULL OR (r.last_activity_at, r.id) <= (?3, ?4)
+    WHERE $3 IS NULL OR (r.last_activity_at, r.id) <= ($3, $4)
     ORDER BY r.last_activity_at DESC, r.id DESC
-    LIMIT ?5",
-        unread = unread_count_sql("r.id", "?2")
+    LIMIT $5",
+        unread = unread_count_sql("r.id", "$2")
     )
 }
 
 pub(super) async fn list_conversations(
-    store: &SqliteStore,
+    store: &Backend,
     req: ConversationsRequest,
 ) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)> {
     let mut conn = store.reader.acquire().await?;
@@ -79,7 +79,7 @@ pub(super) async fn list_conversations(
     };
     let seqs: Vec<i64> = rows.iter().filter_map(|r| r.last_seq).collect();
     let last_rows: Vec<MessageRow> =
-        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.seq IN (SELECT value FROM json_each(?))"))
+        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.seq IN (SELECT CAST(value AS BIGINT) FROM ({}) v)", json_values("$1")))
             .bind(json_text(&seqs)?)
             .fetch_all(&mut *conn)
             .await?;
@@ -122,10 +122,10 @@ fn summary(row: SummaryRow, last_message: Option<Message>) -> ConversationSummar
     }
 }
 
-pub(super) async fn message_position(store: &SqliteStore, workspace_id: &str, message_id: &str) -> Result<Option<i64>> {
+pub(super) async fn message_position(store: &Backend, workspace_id: &str, message_id: &str) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT m.seq FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.id = ? AND c.workspace_id = ?",
+         WHERE m.id = $1 AND c.workspace_id = $2",
     )
     .bind(message_id)
     .bind(workspace_id)
@@ -134,7 +134,7 @@ pub(super) async fn message_position(store: &SqliteStore, workspace_id: &str, me
 }
 
 pub(super) async fn workspace_messages_after(
-    store: &SqliteStore,
+    store: &Backend,
     workspace_id: &str,
     after_seq: i64,
     limit: u32,
@@ -142,7 +142,7 @@ pub(super) async fn workspace_messages_after(
     let mut conn = store.reader.acquire().await?;
     let rows: Vec<MessageRow> = sqlx::query_as(&format!(
         "{MESSAGE_SELECT} JOIN conversations c ON c.id = m.conversation_id
-         WHERE c.workspace_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
+         WHERE c.workspace_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
     ))
     .bind(workspace_id)
     .bind(after_seq)

@@ -2,14 +2,14 @@
 
 use super::*;
 
-pub(super) async fn create_template(store: &SqliteStore, workspace_id: &str, name: &str, content: &Content) -> Result<Template> {
+pub(super) async fn create_template(store: &Backend, workspace_id: &str, name: &str, content: &Content) -> Result<Template> {
     let template = Template {
         id: ids::new_id("tpl"),
         name: name.to_owned(),
         content: content.clone(),
         created_at: clock::now(),
     };
-    let result = sqlx::query("INSERT INTO templates (id, workspace_id, name, content, created_at) VALUES (?, ?, ?, ?, ?)")
+    let result = sqlx::query("INSERT INTO templates (id, workspace_id, name, content, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&template.id)
         .bind(workspace_id)
         .bind(name)
@@ -26,9 +26,9 @@ pub(super) async fn create_template(store: &SqliteStore, workspace_id: &str, nam
     }
 }
 
-pub(super) async fn template(store: &SqliteStore, workspace_id: &str, id: &str) -> Result<Option<Template>> {
-    let row: Option<(String, String, Json<Content>, String)> =
-        sqlx::query_as("SELECT id, name, content, created_at FROM templates WHERE id = ? AND workspace_id = ?")
+pub(super) async fn template(store: &Backend, workspace_id: &str, id: &str) -> Result<Option<Template>> {
+    let row: Option<(String, String, JsonText<Content>, String)> =
+        sqlx::query_as("SELECT id, name, content, created_at FROM templates WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
             .fetch_optional(&store.reader)

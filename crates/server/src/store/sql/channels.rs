@@ -15,9 +15,9 @@ impl From<ChannelRow> for Channel {
     }
 }
 
-pub(super) async fn website_channel(conn: &mut SqliteConnection, workspace_id: &str, domain: &Domain) -> Result<Channel> {
+pub(super) async fn website_channel(conn: &mut Conn, workspace_id: &str, domain: &Domain) -> Result<Channel> {
     let existing: Option<String> =
-        sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = ? AND kind = 'website' AND identifier = ?")
+        sqlx::query_scalar("SELECT id FROM channels WHERE workspace_id = $1 AND kind = 'website' AND identifier = $2")
             .bind(workspace_id)
             .bind(domain.as_str())
             .fetch_optional(&mut *conn)
@@ -26,7 +26,7 @@ pub(super) async fn website_channel(conn: &mut SqliteConnection, workspace_id: &
         Some(id) => id,
         None => {
             let id = ids::new_id("chan");
-            sqlx::query("INSERT INTO channels (id, workspace_id, kind, identifier, created_at) VALUES (?, ?, 'website', ?, ?)")
+            sqlx::query("INSERT INTO channels (id, workspace_id, kind, identifier, created_at) VALUES ($1, $2, 'website', $3, $4)")
                 .bind(&id)
                 .bind(workspace_id)
                 .bind(domain.as_str())
@@ -39,8 +39,8 @@ pub(super) async fn website_channel(conn: &mut SqliteConnection, workspace_id: &
     Ok(ChannelRow { id, identifier: domain.as_str().to_owned() }.into())
 }
 
-pub(super) async fn channel_by_id(conn: &mut SqliteConnection, workspace_id: &str, id: &str, field: &str) -> Result<Channel> {
-    let row: ChannelRow = sqlx::query_as("SELECT id, identifier FROM channels WHERE id = ? AND workspace_id = ?")
+pub(super) async fn channel_by_id(conn: &mut Conn, workspace_id: &str, id: &str, field: &str) -> Result<Channel> {
+    let row: ChannelRow = sqlx::query_as("SELECT id, identifier FROM channels WHERE id = $1 AND workspace_id = $2")
         .bind(id)
         .bind(workspace_id)
         .fetch_optional(&mut *conn)
@@ -49,7 +49,7 @@ pub(super) async fn channel_by_id(conn: &mut SqliteConnection, workspace_id: &st
     Ok(row.into())
 }
 
-pub(super) async fn resolve_channels(conn: &mut SqliteConnection, workspace_id: &str, refs: &ChannelRefs) -> Result<Vec<Channel>> {
+pub(super) async fn resolve_channels(conn: &mut Conn, workspace_id: &str, refs: &ChannelRefs) -> Result<Vec<Channel>> {
     let mut channels = Vec::new();
     for (i, id) in refs.ids.iter().enumerate() {
         channels.push(channel_by_id(conn, workspace_id, id, &format!("channelIds[{i}]")).await?);
@@ -63,7 +63,7 @@ pub(super) async fn resolve_channels(conn: &mut SqliteConnection, workspace_id: 
     Ok(channels)
 }
 
-pub(super) async fn resolve_channel(conn: &mut SqliteConnection, workspace_id: &str, channel: &ChannelRef) -> Result<Channel> {
+pub(super) async fn resolve_channel(conn: &mut Conn, workspace_id: &str, channel: &ChannelRef) -> Result<Channel> {
     match (&channel.id, &channel.website) {
         (Some(id), website) => {
             let found = channel_by_id(conn, workspace_id, id, "channelId").await?;

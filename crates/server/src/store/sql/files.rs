@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) async fn insert_files(store: &SqliteStore, files: &[NewFile]) -> Result<()> {
+pub(super) async fn insert_files(store: &Backend, files: &[NewFile]) -> Result<()> {
     let mut tx = store.write().await?;
     let now = clock::now();
     for file in files {
@@ -12,7 +12,7 @@ pub(super) async fn insert_files(store: &SqliteStore, files: &[NewFile]) -> Resu
         };
         sqlx::query(
             "INSERT INTO files (id, workspace_id, storage_key, name, media_type, size, uploader_type, uploader_id, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&file.id)
         .bind(&file.workspace_id)
@@ -43,14 +43,14 @@ struct FileRow {
     conversation_customer_id: Option<String>,
 }
 
-pub(super) async fn file_by_key(store: &SqliteStore, storage_key: &str) -> Result<Option<StoredFile>> {
+pub(super) async fn file_by_key(store: &Backend, storage_key: &str) -> Result<Option<StoredFile>> {
     let row: Option<FileRow> = sqlx::query_as(
         "SELECT f.id, f.workspace_id, f.storage_key, f.name, f.media_type, f.size, f.uploader_type,
                 f.uploader_id, c.customer_id AS conversation_customer_id
          FROM files f
          LEFT JOIN messages m ON m.id = f.message_id
          LEFT JOIN conversations c ON c.id = m.conversation_id
-         WHERE f.storage_key = ?",
+         WHERE f.storage_key = $1",
     )
     .bind(storage_key)
     .fetch_optional(&store.reader)
@@ -70,24 +70,29 @@ pub(super) async fn file_by_key(store: &SqliteStore, storage_key: &str) -> Resul
     }))
 }
 
-pub(super) async fn remove_unused_files(store: &SqliteStore, ids: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM files WHERE id IN (SELECT value FROM json_each(?)) AND used_at IS NULL")
+pub(super) async fn remove_unused_files(store: &Backend, ids: &[String]) -> Result<()> {
+    // Under the write lock, as below.
+    let mut tx = store.write().await?;
+    sqlx::query(&format!("DELETE FROM files WHERE id IN ({}) AND used_at IS NULL", json_values("$1")))
         .bind(json_text(&ids)?)
-        .execute(&store.writer)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
-pub(super) async fn remove_expired_unused_files(store: &SqliteStore, older_than: Duration) -> Result<Vec<String>> {
+pub(super) async fn remove_expired_unused_files(store: &Backend, older_than: Duration) -> Result<Vec<String>> {
     let age = time::Duration::try_from(older_than).map_err(|e| StoreError::Database(Box::new(e)))?;
     let cutoff = clock::format(time::OffsetDateTime::now_utc() - age);
-    // One statement under the single writer: a send that attaches the
-    // file either ran before (the file is used) or will find it gone.
+    // Under the write lock, which every send takes: a send that attaches
+    // the file either ran before (the file is used) or will find it gone.
+    let mut tx = store.write().await?;
     let keys = sqlx::query_scalar(
-        "DELETE FROM files WHERE message_id IS NULL AND created_at < ? RETURNING storage_key",
+        "DELETE FROM files WHERE message_id IS NULL AND created_at < $1 RETURNING storage_key",
     )
     .bind(cutoff)
-    .fetch_all(&store.writer)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(keys)
 }

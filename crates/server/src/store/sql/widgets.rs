@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) async fn create_widget(
-    store: &SqliteStore,
+    store: &Backend,
     workspace_id: &str,
     label: Option<&str>,
     domains: &[Domain],
@@ -11,7 +11,7 @@ pub(super) async fn create_widget(
 ) -> Result<Widget> {
     let mut tx = store.write().await?;
     let existing: Option<String> = match label {
-        Some(label) => sqlx::query_scalar("SELECT id FROM widgets WHERE workspace_id = ? AND label = ?")
+        Some(label) => sqlx::query_scalar("SELECT id FROM widgets WHERE workspace_id = $1 AND label = $2")
             .bind(workspace_id)
             .bind(label)
             .fetch_optional(&mut *tx)
@@ -20,18 +20,18 @@ pub(super) async fn create_widget(
     };
     let id = match existing {
         Some(id) => {
-            sqlx::query("UPDATE widgets SET identity_secret = ? WHERE id = ?")
+            sqlx::query("UPDATE widgets SET identity_secret = $1 WHERE id = $2")
                 .bind(identity_secret)
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM widget_domains WHERE widget_id = ?").bind(&id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM widget_domains WHERE widget_id = $1").bind(&id).execute(&mut *tx).await?;
             id
         }
         None => {
             let id = ids::new_id("wid");
             sqlx::query(
-                "INSERT INTO widgets (id, workspace_id, public_key, label, identity_secret, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO widgets (id, workspace_id, public_key, label, identity_secret, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&id)
             .bind(workspace_id)
@@ -45,13 +45,13 @@ pub(super) async fn create_widget(
         }
     };
     for domain in domains {
-        sqlx::query("INSERT OR IGNORE INTO widget_domains (widget_id, domain) VALUES (?, ?)")
+        sqlx::query("INSERT INTO widget_domains (widget_id, domain) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(&id)
             .bind(domain.as_str())
             .execute(&mut *tx)
             .await?;
     }
-    let key: String = sqlx::query_scalar("SELECT public_key FROM widgets WHERE id = ?").bind(&id).fetch_one(&mut *tx).await?;
+    let key: String = sqlx::query_scalar("SELECT public_key FROM widgets WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     widget_by_key(store, &key)
         .await?
@@ -67,11 +67,11 @@ struct WidgetRow {
     member_id: String,
 }
 
-pub(super) async fn widget_by_key(store: &SqliteStore, public_key: &str) -> Result<Option<Widget>> {
+pub(super) async fn widget_by_key(store: &Backend, public_key: &str) -> Result<Option<Widget>> {
     let Some(row) = sqlx::query_as::<_, WidgetRow>(
         "SELECT w.id, w.workspace_id, w.public_key, w.identity_secret, m.id AS member_id
          FROM widgets w JOIN members m ON m.workspace_id = w.workspace_id AND m.is_default = 1
-         WHERE w.public_key = ?",
+         WHERE w.public_key = $1",
     )
     .bind(public_key)
     .fetch_optional(&store.reader)
@@ -79,7 +79,7 @@ pub(super) async fn widget_by_key(store: &SqliteStore, public_key: &str) -> Resu
     else {
         return Ok(None);
     };
-    let domains = sqlx::query_scalar("SELECT domain FROM widget_domains WHERE widget_id = ? ORDER BY domain")
+    let domains = sqlx::query_scalar("SELECT domain FROM widget_domains WHERE widget_id = $1 ORDER BY domain")
         .bind(&row.id)
         .fetch_all(&store.reader)
         .await?;
@@ -93,8 +93,8 @@ pub(super) async fn widget_by_key(store: &SqliteStore, public_key: &str) -> Resu
     }))
 }
 
-pub(super) async fn is_widget_domain(store: &SqliteStore, host: &str) -> Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM widget_domains WHERE domain = ? LIMIT 1")
+pub(super) async fn is_widget_domain(store: &Backend, host: &str) -> Result<bool> {
+    let found: Option<String> = sqlx::query_scalar("SELECT domain FROM widget_domains WHERE domain = $1 LIMIT 1")
         .bind(host)
         .fetch_optional(&store.reader)
         .await?;

@@ -2,10 +2,10 @@
 
 use super::*;
 
-pub(super) async fn create_member(store: &SqliteStore, member: &NewMember) -> Result<String> {
+pub(super) async fn create_member(store: &Backend, member: &NewMember) -> Result<String> {
     let id = ids::new_id("mem");
     let inserted = sqlx::query(
-        "INSERT INTO members (id, workspace_id, name, email, role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO members (id, workspace_id, name, email, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&id)
     .bind(&member.workspace_id)
@@ -25,8 +25,8 @@ pub(super) async fn create_member(store: &SqliteStore, member: &NewMember) -> Re
     }
 }
 
-pub(super) async fn set_password(store: &SqliteStore, workspace_id: &str, email: &str, password_hash: &str) -> Result<()> {
-    let updated = sqlx::query("UPDATE members SET password_hash = ? WHERE workspace_id = ? AND email = ?")
+pub(super) async fn set_password(store: &Backend, workspace_id: &str, email: &str, password_hash: &str) -> Result<()> {
+    let updated = sqlx::query("UPDATE members SET password_hash = $1 WHERE workspace_id = $2 AND email = $3")
         .bind(password_hash)
         .bind(workspace_id)
         .bind(email)
@@ -70,10 +70,10 @@ impl From<AccountRow> for MemberAccount {
     }
 }
 
-pub(super) async fn member_by_email(store: &SqliteStore, slug: &str, email: &str) -> Result<Option<MemberAccount>> {
+pub(super) async fn member_by_email(store: &Backend, slug: &str, email: &str) -> Result<Option<MemberAccount>> {
     let row: Option<AccountRow> = sqlx::query_as(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM members m JOIN workspaces w ON w.id = m.workspace_id
-         WHERE w.slug = ? AND m.email = ?"
+         WHERE w.slug = $1 AND m.email = $2"
     ))
         .bind(slug)
         .bind(email)
@@ -83,7 +83,7 @@ pub(super) async fn member_by_email(store: &SqliteStore, slug: &str, email: &str
 }
 
 pub(super) async fn create_session(
-    store: &SqliteStore,
+    store: &Backend,
     token_hash: &[u8; 32],
     member_id: &str,
     now_ms: i64,
@@ -91,11 +91,11 @@ pub(super) async fn create_session(
 ) -> Result<()> {
     let mut tx = store.write().await?;
     // Sessions nobody came back to would otherwise stay forever.
-    sqlx::query("DELETE FROM member_sessions WHERE last_seen_ms < ?")
+    sqlx::query("DELETE FROM member_sessions WHERE last_seen_ms < $1")
         .bind(expired_before_ms)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO member_sessions (token_hash, member_id, created_at, last_seen_ms) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO member_sessions (token_hash, member_id, created_at, last_seen_ms) VALUES ($1, $2, $3, $4)")
         .bind(token_hash.as_slice())
         .bind(member_id)
         .bind(clock::now())
@@ -106,7 +106,7 @@ pub(super) async fn create_session(
     Ok(())
 }
 
-pub(super) async fn session(store: &SqliteStore, token_hash: &[u8; 32]) -> Result<Option<StoredSession>> {
+pub(super) async fn session(store: &Backend, token_hash: &[u8; 32]) -> Result<Option<StoredSession>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
@@ -115,7 +115,7 @@ pub(super) async fn session(store: &SqliteStore, token_hash: &[u8; 32]) -> Resul
     }
     let row: Option<Row> = sqlx::query_as(&format!(
         "SELECT {ACCOUNT_COLUMNS}, s.last_seen_ms FROM member_sessions s
-         JOIN members m ON m.id = s.member_id JOIN workspaces w ON w.id = m.workspace_id WHERE s.token_hash = ?"
+         JOIN members m ON m.id = s.member_id JOIN workspaces w ON w.id = m.workspace_id WHERE s.token_hash = $1"
     ))
     .bind(token_hash.as_slice())
     .fetch_optional(&store.reader)
@@ -123,8 +123,8 @@ pub(super) async fn session(store: &SqliteStore, token_hash: &[u8; 32]) -> Resul
     Ok(row.map(|row| StoredSession { account: row.account.into(), last_seen_ms: row.last_seen_ms }))
 }
 
-pub(super) async fn touch_session(store: &SqliteStore, token_hash: &[u8; 32], now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE member_sessions SET last_seen_ms = MAX(last_seen_ms, ?) WHERE token_hash = ?")
+pub(super) async fn touch_session(store: &Backend, token_hash: &[u8; 32], now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE member_sessions SET last_seen_ms = CASE WHEN last_seen_ms > $1 THEN last_seen_ms ELSE $1 END WHERE token_hash = $2")
         .bind(now_ms)
         .bind(token_hash.as_slice())
         .execute(&store.writer)
@@ -132,8 +132,8 @@ pub(super) async fn touch_session(store: &SqliteStore, token_hash: &[u8; 32], no
     Ok(())
 }
 
-pub(super) async fn delete_session(store: &SqliteStore, token_hash: &[u8; 32]) -> Result<()> {
-    sqlx::query("DELETE FROM member_sessions WHERE token_hash = ?")
+pub(super) async fn delete_session(store: &Backend, token_hash: &[u8; 32]) -> Result<()> {
+    sqlx::query("DELETE FROM member_sessions WHERE token_hash = $1")
         .bind(token_hash.as_slice())
         .execute(&store.writer)
         .await?;
@@ -151,7 +151,7 @@ pub(super) fn unread_count_sql(conversation: &str, member: &str) -> String {
 }
 
 pub(super) async fn mark_read(
-    store: &SqliteStore,
+    store: &Backend,
     workspace_id: &str,
     member_id: &str,
     conversation_id: &str,
@@ -161,8 +161,9 @@ pub(super) async fn mark_read(
     visible_conversation(&mut tx, workspace_id, conversation_id, None).await?;
     let seq = message_seq(&mut tx, conversation_id, message_id, "messageId").await?;
     sqlx::query(
-        "INSERT INTO read_marks (member_id, conversation_id, message_seq) VALUES (?1, ?2, ?3)
-         ON CONFLICT (member_id, conversation_id) DO UPDATE SET message_seq = MAX(message_seq, excluded.message_seq)",
+        "INSERT INTO read_marks (member_id, conversation_id, message_seq) VALUES ($1, $2, $3)
+         ON CONFLICT (member_id, conversation_id) DO UPDATE SET message_seq = CASE WHEN read_marks.message_seq > excluded.message_seq
+                                   THEN read_marks.message_seq ELSE excluded.message_seq END",
     )
     .bind(member_id)
     .bind(conversation_id)
@@ -171,13 +172,13 @@ pub(super) async fn mark_read(
     .await?;
     let read_up_to: String = sqlx::query_scalar(
         "SELECT m.id FROM read_marks r JOIN messages m ON m.seq = r.message_seq
-         WHERE r.member_id = ? AND r.conversation_id = ?",
+         WHERE r.member_id = $1 AND r.conversation_id = $2",
     )
     .bind(member_id)
     .bind(conversation_id)
     .fetch_one(&mut *tx)
     .await?;
-    let unread: i64 = sqlx::query_scalar(&format!("SELECT {}", unread_count_sql("?1", "?2")))
+    let unread: i64 = sqlx::query_scalar(&format!("SELECT {}", unread_count_sql("$1", "$2")))
         .bind(conversation_id)
         .bind(member_id)
         .fetch_one(&mut *tx)

@@ -3,18 +3,18 @@
 use super::*;
 
 /// Finds (or, by external id, creates) the customer and applies the given fields.
-pub(super) async fn resolve_customer(conn: &mut SqliteConnection, workspace_id: &str, customer: &CustomerRef) -> Result<String> {
+pub(super) async fn resolve_customer(conn: &mut Conn, workspace_id: &str, customer: &CustomerRef) -> Result<String> {
     let now = clock::now();
-    let row: Option<(String, Json<Metadata>)> = match &customer.key {
+    let row: Option<(String, JsonText<Metadata>)> = match &customer.key {
         CustomerKey::Id(id) => {
-            sqlx::query_as("SELECT id, metadata FROM customers WHERE id = ? AND workspace_id = ?")
+            sqlx::query_as("SELECT id, metadata FROM customers WHERE id = $1 AND workspace_id = $2")
                 .bind(id)
                 .bind(workspace_id)
                 .fetch_optional(&mut *conn)
                 .await?
         }
         CustomerKey::ExternalId(external) => {
-            sqlx::query_as("SELECT id, metadata FROM customers WHERE external_id = ? AND workspace_id = ?")
+            sqlx::query_as("SELECT id, metadata FROM customers WHERE external_id = $1 AND workspace_id = $2")
                 .bind(external)
                 .bind(workspace_id)
                 .fetch_optional(&mut *conn)
@@ -27,7 +27,7 @@ pub(super) async fn resolve_customer(conn: &mut SqliteConnection, workspace_id: 
         (None, CustomerKey::ExternalId(external)) => {
             let id = ids::new_id("cus");
             sqlx::query(
-                "INSERT INTO customers (id, workspace_id, external_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO customers (id, workspace_id, external_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&id)
             .bind(workspace_id)
@@ -44,7 +44,7 @@ pub(super) async fn resolve_customer(conn: &mut SqliteConnection, workspace_id: 
 }
 
 pub(super) async fn apply_customer_fields(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     workspace_id: &str,
     id: &str,
     metadata: &mut Metadata,
@@ -56,7 +56,7 @@ pub(super) async fn apply_customer_fields(
     }
     if let Some(external) = &fields.external_id {
         let taken: Option<String> =
-            sqlx::query_scalar("SELECT id FROM customers WHERE workspace_id = ? AND external_id = ? AND id != ?")
+            sqlx::query_scalar("SELECT id FROM customers WHERE workspace_id = $1 AND external_id = $2 AND id != $3")
                 .bind(workspace_id)
                 .bind(external)
                 .bind(id)
@@ -72,9 +72,9 @@ pub(super) async fn apply_customer_fields(
         merge_metadata(metadata, patch);
     }
     sqlx::query(
-        "UPDATE customers SET external_id = COALESCE(?, external_id), name = COALESCE(?, name),
-         email = COALESCE(?, email), phone = COALESCE(?, phone), image = COALESCE(?, image),
-         metadata = ?, updated_at = ? WHERE id = ?",
+        "UPDATE customers SET external_id = COALESCE($1, external_id), name = COALESCE($2, name),
+         email = COALESCE($3, email), phone = COALESCE($4, phone), image = COALESCE($5, image),
+         metadata = $6, updated_at = $7 WHERE id = $8",
     )
     .bind(&fields.external_id)
     .bind(&fields.name)
@@ -89,9 +89,9 @@ pub(super) async fn apply_customer_fields(
     Ok(())
 }
 
-pub(super) async fn customer(store: &SqliteStore, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>> {
+pub(super) async fn customer(store: &Backend, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>> {
     let row: Option<(String, Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT id, external_id, name FROM customers WHERE id = ? AND workspace_id = ?")
+        sqlx::query_as("SELECT id, external_id, name FROM customers WHERE id = $1 AND workspace_id = $2")
             .bind(id)
             .bind(workspace_id)
             .fetch_optional(&store.reader)

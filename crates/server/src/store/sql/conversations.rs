@@ -9,16 +9,16 @@ struct ConversationRow {
     customer_id: Option<String>,
     kind: ConversationKind,
     name: Option<String>,
-    metadata: Json<Metadata>,
+    metadata: JsonText<Metadata>,
     ai_stopped_at: Option<String>,
     created_at: String,
     updated_at: String,
 }
 
-pub(super) async fn load_conversation(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<Conversation> {
+pub(super) async fn load_conversation(conn: &mut Conn, workspace_id: &str, id: &str) -> Result<Conversation> {
     let row: ConversationRow = sqlx::query_as(
         "SELECT id, parent_id, customer_id, kind, name, metadata, ai_stopped_at, created_at, updated_at
-         FROM conversations WHERE id = ? AND workspace_id = ?",
+         FROM conversations WHERE id = $1 AND workspace_id = $2",
     )
     .bind(id)
     .bind(workspace_id)
@@ -26,13 +26,13 @@ pub(super) async fn load_conversation(conn: &mut SqliteConnection, workspace_id:
     .await?
     .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))?;
     let member_ids: Vec<String> =
-        sqlx::query_scalar("SELECT member_id FROM conversation_members WHERE conversation_id = ? ORDER BY member_id")
+        sqlx::query_scalar("SELECT member_id FROM conversation_members WHERE conversation_id = $1 ORDER BY member_id")
             .bind(id)
             .fetch_all(&mut *conn)
             .await?;
     let channels = sqlx::query_as::<_, ChannelRow>(
         "SELECT c.id, c.identifier FROM conversation_channels cc JOIN channels c ON c.id = cc.channel_id
-         WHERE cc.conversation_id = ? ORDER BY c.created_at, c.id",
+         WHERE cc.conversation_id = $1 ORDER BY c.created_at, c.id",
     )
     .bind(id)
     .fetch_all(&mut *conn)
@@ -55,9 +55,9 @@ pub(super) async fn load_conversation(conn: &mut SqliteConnection, workspace_id:
     })
 }
 
-pub(super) async fn add_members(conn: &mut SqliteConnection, conversation_id: &str, member_ids: &[String]) -> Result<()> {
+pub(super) async fn add_members(conn: &mut Conn, conversation_id: &str, member_ids: &[String]) -> Result<()> {
     for member_id in member_ids {
-        sqlx::query("INSERT OR IGNORE INTO conversation_members (conversation_id, member_id) VALUES (?, ?)")
+        sqlx::query("INSERT INTO conversation_members (conversation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(conversation_id)
             .bind(member_id)
             .execute(&mut *conn)
@@ -66,9 +66,9 @@ pub(super) async fn add_members(conn: &mut SqliteConnection, conversation_id: &s
     Ok(())
 }
 
-pub(super) async fn add_channels(conn: &mut SqliteConnection, conversation_id: &str, channels: &[Channel]) -> Result<()> {
+pub(super) async fn add_channels(conn: &mut Conn, conversation_id: &str, channels: &[Channel]) -> Result<()> {
     for channel in channels {
-        sqlx::query("INSERT OR IGNORE INTO conversation_channels (conversation_id, channel_id) VALUES (?, ?)")
+        sqlx::query("INSERT INTO conversation_channels (conversation_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(conversation_id)
             .bind(&channel.id)
             .execute(&mut *conn)
@@ -78,10 +78,10 @@ pub(super) async fn add_channels(conn: &mut SqliteConnection, conversation_id: &
 }
 
 /// The actor plus the named members, each checked to be of the workspace.
-pub(super) async fn participants(conn: &mut SqliteConnection, actor: &Actor, member_ids: &[String]) -> Result<Vec<String>> {
+pub(super) async fn participants(conn: &mut Conn, actor: &Actor, member_ids: &[String]) -> Result<Vec<String>> {
     let mut all = vec![actor.member_id.clone()];
     for (i, member_id) in member_ids.iter().enumerate() {
-        let known: Option<String> = sqlx::query_scalar("SELECT id FROM members WHERE id = ? AND workspace_id = ?")
+        let known: Option<String> = sqlx::query_scalar("SELECT id FROM members WHERE id = $1 AND workspace_id = $2")
             .bind(member_id)
             .bind(&actor.workspace_id)
             .fetch_optional(&mut *conn)
@@ -99,7 +99,7 @@ pub(super) async fn participants(conn: &mut SqliteConnection, actor: &Actor, mem
 /// A top-level conversation to reuse: the customer's first, or, with no
 /// customer, the first whose members are exactly `members`.
 pub(super) async fn reusable_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     workspace_id: &str,
     customer_id: Option<&str>,
     members: &[String],
@@ -107,7 +107,7 @@ pub(super) async fn reusable_conversation(
     let found = match customer_id {
         Some(customer_id) => {
             sqlx::query_scalar(
-                "SELECT id FROM conversations WHERE workspace_id = ? AND customer_id = ? AND parent_id IS NULL
+                "SELECT id FROM conversations WHERE workspace_id = $1 AND customer_id = $2 AND parent_id IS NULL
                  ORDER BY created_at, id LIMIT 1",
             )
             .bind(workspace_id)
@@ -116,14 +116,15 @@ pub(super) async fn reusable_conversation(
             .await?
         }
         None => {
-            sqlx::query_scalar(
+            sqlx::query_scalar(&format!(
                 "SELECT c.id FROM conversations c
-                 WHERE c.workspace_id = ?1 AND c.customer_id IS NULL AND c.parent_id IS NULL
-                   AND (SELECT COUNT(*) FROM conversation_members m WHERE m.conversation_id = c.id) = ?2
+                 WHERE c.workspace_id = $1 AND c.customer_id IS NULL AND c.parent_id IS NULL
+                   AND (SELECT COUNT(*) FROM conversation_members m WHERE m.conversation_id = c.id) = $2
                    AND (SELECT COUNT(*) FROM conversation_members m WHERE m.conversation_id = c.id
-                        AND m.member_id IN (SELECT value FROM json_each(?3))) = ?2
+                        AND m.member_id IN ({})) = $2
                  ORDER BY c.created_at, c.id LIMIT 1",
-            )
+                json_values("$3")
+            ))
             .bind(workspace_id)
             .bind(members.len() as i64)
             .bind(json_text(&members)?)
@@ -135,7 +136,7 @@ pub(super) async fn reusable_conversation(
 }
 
 pub(super) async fn insert_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     workspace_id: &str,
     parent_id: Option<&str>,
     customer_id: Option<&str>,
@@ -147,7 +148,7 @@ pub(super) async fn insert_conversation(
     let now = clock::now();
     sqlx::query(
         "INSERT INTO conversations (id, workspace_id, parent_id, customer_id, kind, name, metadata, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&id)
     .bind(workspace_id)
@@ -165,13 +166,13 @@ pub(super) async fn insert_conversation(
 
 /// Fails with not found unless the conversation is the workspace's (and the customer's, if given).
 pub(super) async fn visible_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     workspace_id: &str,
     id: &str,
     only_customer: Option<&str>,
 ) -> Result<()> {
     let exists: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE id = ? AND workspace_id = ? AND (?3 IS NULL OR customer_id = ?3)",
+        "SELECT id FROM conversations WHERE id = $1 AND workspace_id = $2 AND ($3 IS NULL OR customer_id = $3)",
     )
     .bind(id)
     .bind(workspace_id)
@@ -184,7 +185,7 @@ pub(super) async fn visible_conversation(
     }
 }
 
-pub(super) async fn get_or_create_conversation(store: &SqliteStore, req: NewConversation) -> Result<Conversation> {
+pub(super) async fn get_or_create_conversation(store: &Backend, req: NewConversation) -> Result<Conversation> {
     let ws = &req.actor.workspace_id;
     let mut tx = store.write().await?;
     let customer_id = match &req.customer {
@@ -207,7 +208,7 @@ pub(super) async fn get_or_create_conversation(store: &SqliteStore, req: NewConv
     Ok(conversation)
 }
 
-pub(super) async fn create_sub_conversation(store: &SqliteStore, req: NewSubConversation) -> Result<Conversation> {
+pub(super) async fn create_sub_conversation(store: &Backend, req: NewSubConversation) -> Result<Conversation> {
     let ws = &req.actor.workspace_id;
     let mut tx = store.write().await?;
     let parent = load_conversation(&mut tx, ws, &req.parent_id).await?;
@@ -237,7 +238,7 @@ pub(super) async fn create_sub_conversation(store: &SqliteStore, req: NewSubConv
     Ok(conversation)
 }
 
-pub(super) async fn update_conversation(store: &SqliteStore, req: ConversationUpdate) -> Result<Conversation> {
+pub(super) async fn update_conversation(store: &Backend, req: ConversationUpdate) -> Result<Conversation> {
     let ws = &req.workspace_id;
     let mut tx = store.write().await?;
     let mut current = load_conversation(&mut tx, ws, &req.id).await?;
@@ -269,7 +270,7 @@ pub(super) async fn update_conversation(store: &SqliteStore, req: ConversationUp
             if parent.parent_id.is_some() {
                 return Err(StoreError::invalid("parentId", "is a sub-conversation; sub-conversations do not nest"));
             }
-            let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE parent_id = ?")
+            let children: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM conversations WHERE parent_id = $1")
                 .bind(&req.id)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -279,7 +280,7 @@ pub(super) async fn update_conversation(store: &SqliteStore, req: ConversationUp
             Some(parent_id)
         }
     };
-    sqlx::query("UPDATE conversations SET name = ?, metadata = ?, parent_id = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE conversations SET name = $1, metadata = $2, parent_id = $3, updated_at = $4 WHERE id = $5")
         .bind(&name)
         .bind(json_text(&current.metadata)?)
         .bind(&parent_id)
@@ -292,33 +293,33 @@ pub(super) async fn update_conversation(store: &SqliteStore, req: ConversationUp
     Ok(conversation)
 }
 
-pub(super) async fn delete_conversation(store: &SqliteStore, workspace_id: &str, id: &str) -> Result<DeleteConversationOutput> {
+pub(super) async fn delete_conversation(store: &Backend, workspace_id: &str, id: &str) -> Result<DeleteConversationOutput> {
     let mut tx = store.write().await?;
     load_conversation(&mut tx, workspace_id, id).await?;
     // Sub-conversations and all messages go with it (ON DELETE CASCADE).
-    let children = sqlx::query("DELETE FROM conversations WHERE parent_id = ?")
+    let children = sqlx::query("DELETE FROM conversations WHERE parent_id = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query("DELETE FROM conversations WHERE id = ?").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM conversations WHERE id = $1").bind(id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(DeleteConversationOutput { id: id.to_owned(), deleted_sub_conversations: children })
 }
 
-pub(super) async fn hand_off(store: &SqliteStore, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation> {
+pub(super) async fn hand_off(store: &Backend, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation> {
     let mut tx = store.write().await?;
     visible_conversation(&mut tx, workspace_id, conversation_id, only_customer).await?;
     let now = clock::now();
     // The first hand-off's time stands; asking again changes nothing.
-    sqlx::query("UPDATE conversations SET ai_stopped_at = ?1, updated_at = ?1 WHERE id = ?2 AND ai_stopped_at IS NULL")
+    sqlx::query("UPDATE conversations SET ai_stopped_at = $1, updated_at = $1 WHERE id = $2 AND ai_stopped_at IS NULL")
         .bind(&now)
         .bind(conversation_id)
         .execute(&mut *tx)
         .await?;
     sqlx::query(
         "UPDATE ai_requests SET status = 'cancelled' WHERE status = 'pending'
-         AND message_id IN (SELECT id FROM messages WHERE conversation_id = ?)",
+         AND message_id IN (SELECT id FROM messages WHERE conversation_id = $1)",
     )
     .bind(conversation_id)
     .execute(&mut *tx)
@@ -328,11 +329,11 @@ pub(super) async fn hand_off(store: &SqliteStore, workspace_id: &str, conversati
     Ok(conversation)
 }
 
-pub(super) async fn resume_ai(store: &SqliteStore, workspace_id: &str, conversation_id: &str) -> Result<Conversation> {
+pub(super) async fn resume_ai(store: &Backend, workspace_id: &str, conversation_id: &str) -> Result<Conversation> {
     let mut tx = store.write().await?;
     visible_conversation(&mut tx, workspace_id, conversation_id, None).await?;
     // Only a stopped conversation changes; asking again changes nothing.
-    sqlx::query("UPDATE conversations SET ai_stopped_at = NULL, updated_at = ? WHERE id = ? AND ai_stopped_at IS NOT NULL")
+    sqlx::query("UPDATE conversations SET ai_stopped_at = NULL, updated_at = $1 WHERE id = $2 AND ai_stopped_at IS NOT NULL")
         .bind(clock::now())
         .bind(conversation_id)
         .execute(&mut *tx)

@@ -26,8 +26,8 @@ pub(super) struct MessageRow {
     sender_name: Option<String>,
     sender_image: Option<String>,
     parent_id: Option<String>,
-    content: Json<Content>,
-    flags: Json<Vec<String>>,
+    content: JsonText<Content>,
+    flags: JsonText<Vec<String>>,
     template_id: Option<String>,
     channel_id: Option<String>,
     channel_identifier: Option<String>,
@@ -46,12 +46,13 @@ struct AttachmentRow {
 }
 
 /// Turns message rows into messages, with their attachments in one more query.
-pub(super) async fn messages_from_rows(conn: &mut SqliteConnection, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
+pub(super) async fn messages_from_rows(conn: &mut Conn, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let files: Vec<AttachmentRow> = sqlx::query_as(
+    let files: Vec<AttachmentRow> = sqlx::query_as(&format!(
         "SELECT id, message_id, storage_key, name, media_type, size FROM files
-         WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id",
-    )
+         WHERE message_id IN ({}) ORDER BY created_at, id",
+        json_values("$1")
+    ))
     .bind(json_text(&ids)?)
     .fetch_all(&mut *conn)
     .await?;
@@ -95,8 +96,8 @@ fn message_from_row(row: MessageRow, files: &[AttachmentRow]) -> Message {
 }
 
 /// The position of a message of the conversation, named by the field that gave its id.
-pub(super) async fn message_seq(conn: &mut SqliteConnection, conversation_id: &str, id: &str, field: &str) -> Result<i64> {
-    sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
+pub(super) async fn message_seq(conn: &mut Conn, conversation_id: &str, id: &str, field: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2")
         .bind(id)
         .bind(conversation_id)
         .fetch_optional(&mut *conn)
@@ -104,19 +105,19 @@ pub(super) async fn message_seq(conn: &mut SqliteConnection, conversation_id: &s
         .ok_or_else(|| StoreError::invalid(field, "not a message of this conversation"))
 }
 
-pub(super) async fn load_message(conn: &mut SqliteConnection, id: &str) -> Result<Message> {
+pub(super) async fn load_message(conn: &mut Conn, id: &str) -> Result<Message> {
     let row = message_row(conn, id).await?;
     let mut messages = messages_from_rows(conn, vec![row]).await?;
     Ok(messages.remove(0))
 }
 
-async fn message_row(conn: &mut SqliteConnection, id: &str) -> Result<MessageRow> {
-    Ok(sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = ?")).bind(id).fetch_one(&mut *conn).await?)
+async fn message_row(conn: &mut Conn, id: &str) -> Result<MessageRow> {
+    Ok(sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = $1")).bind(id).fetch_one(&mut *conn).await?)
 }
 
 /// A message just inserted from `msg`: its attachments are the ones it
 /// names, so with none the query for them is skipped.
-async fn load_inserted(conn: &mut SqliteConnection, id: &str, msg: &NewMessage) -> Result<Message> {
+async fn load_inserted(conn: &mut Conn, id: &str, msg: &NewMessage) -> Result<Message> {
     match msg.attachment_ids.is_empty() {
         true => Ok(message_from_row(message_row(conn, id).await?, &[])),
         false => load_message(conn, id).await,
@@ -132,8 +133,8 @@ pub(super) struct SendTarget {
 }
 
 /// The conversation a message goes to, in the workspace.
-pub(super) async fn send_target(conn: &mut SqliteConnection, workspace_id: &str, id: &str) -> Result<SendTarget> {
-    sqlx::query_as("SELECT id, customer_id, ai_stopped_at FROM conversations WHERE id = ? AND workspace_id = ?")
+pub(super) async fn send_target(conn: &mut Conn, workspace_id: &str, id: &str) -> Result<SendTarget> {
+    sqlx::query_as("SELECT id, customer_id, ai_stopped_at FROM conversations WHERE id = $1 AND workspace_id = $2")
         .bind(id)
         .bind(workspace_id)
         .fetch_optional(&mut *conn)
@@ -147,7 +148,7 @@ pub(super) struct Inserted {
     pub seq: i64,
 }
 
-pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage, conversation: &SendTarget) -> Result<Inserted> {
+pub(super) async fn insert_message(conn: &mut Conn, msg: &NewMessage, conversation: &SendTarget) -> Result<Inserted> {
     let (sender_type, sender_id) = match &msg.author {
         Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
@@ -159,7 +160,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
                 Some(_) => {}
                 // A conversation between members adopts the first customer who writes in it.
                 None => {
-                    sqlx::query("UPDATE conversations SET customer_id = ? WHERE id = ?")
+                    sqlx::query("UPDATE conversations SET customer_id = $1 WHERE id = $2")
                         .bind(&customer_id)
                         .bind(&conversation.id)
                         .execute(&mut *conn)
@@ -171,7 +172,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
         Author::Agent(agent_id) => (SenderKind::Ai, agent_id.clone()),
     };
     if let Some(parent_id) = &msg.parent_id {
-        let parent: Option<i64> = sqlx::query_scalar("SELECT seq FROM messages WHERE id = ? AND conversation_id = ?")
+        let parent: Option<i64> = sqlx::query_scalar("SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2")
             .bind(parent_id)
             .bind(&conversation.id)
             .fetch_optional(&mut *conn)
@@ -187,8 +188,8 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
     for (i, file_id) in msg.attachment_ids.iter().enumerate() {
         // A visitor's own uploads only; another visitor's file is as unknown as a missing one.
         let used_at: Option<String> = sqlx::query_scalar(
-            "SELECT used_at FROM files WHERE id = ?1 AND workspace_id = ?2
-             AND (?3 IS NULL OR (uploader_type = 'customer' AND uploader_id = ?3))",
+            "SELECT used_at FROM files WHERE id = $1 AND workspace_id = $2
+             AND ($3 IS NULL OR (uploader_type = 'customer' AND uploader_id = $3))",
         )
         .bind(file_id)
         .bind(&msg.workspace_id)
@@ -201,7 +202,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
         }
     }
     if let Some(ai) = &msg.ai {
-        let agent: Option<String> = sqlx::query_scalar("SELECT id FROM agents WHERE id = ? AND workspace_id = ?")
+        let agent: Option<String> = sqlx::query_scalar("SELECT id FROM agents WHERE id = $1 AND workspace_id = $2")
             .bind(&ai.agent_id)
             .bind(&msg.workspace_id)
             .fetch_optional(&mut *conn)
@@ -216,11 +217,11 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
 
     let id = ids::new_id("msg");
     let now = clock::now();
-    // seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT).
-    let seq = sqlx::query(
+    // Store order: see the backend's `write` for why it is commit order.
+    let seq: i64 = sqlx::query_scalar(
         "INSERT INTO messages (id, conversation_id, sender_type, sender_id, parent_id, content, flags,
                                template_id, channel_id, idempotency_key, request_hash, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
     )
     .bind(&id)
     .bind(&conversation.id)
@@ -234,11 +235,10 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
     .bind(msg.idempotency.as_ref().map(|i| &i.key))
     .bind(msg.idempotency.as_ref().map(|i| i.request_hash.as_slice()))
     .bind(&now)
-    .execute(&mut *conn)
-    .await?
-    .last_insert_rowid();
+    .fetch_one(&mut *conn)
+    .await?;
     for file_id in &msg.attachment_ids {
-        sqlx::query("UPDATE files SET message_id = ?, used_at = ? WHERE id = ?")
+        sqlx::query("UPDATE files SET message_id = $1, used_at = $2 WHERE id = $3")
             .bind(&id)
             .bind(&now)
             .bind(file_id)
@@ -247,7 +247,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
     }
     // After a hand-off a person answers: the request is not recorded.
     if let Some(ai) = msg.ai.as_ref().filter(|_| conversation.ai_stopped_at.is_none()) {
-        sqlx::query("INSERT INTO ai_requests (id, message_id, agent_id, channel_id, created_at) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO ai_requests (id, message_id, agent_id, channel_id, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(ids::new_id("aireq"))
             .bind(&id)
             .bind(&ai.agent_id)
@@ -256,7 +256,7 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("UPDATE conversations SET updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
         .bind(&now)
         .bind(&conversation.id)
         .execute(&mut *conn)
@@ -268,14 +268,14 @@ pub(super) async fn insert_message(conn: &mut SqliteConnection, msg: &NewMessage
 /// [`GroupCommit`](super::super::group_commit::GroupCommit), in a savepoint of
 /// its own: an earlier send of the batch with the same idempotency key is
 /// seen like a committed one.
-pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Result<Sent> {
+pub(super) async fn send_in(conn: &mut Conn, msg: &NewMessage) -> Result<Sent> {
     let conversation = send_target(conn, &msg.workspace_id, &msg.conversation_id).await?;
     if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
         return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
     }
     if let Some(idem) = &msg.idempotency {
         let earlier: Option<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT id, request_hash FROM messages WHERE conversation_id = ? AND idempotency_key = ?")
+            sqlx::query_as("SELECT id, request_hash FROM messages WHERE conversation_id = $1 AND idempotency_key = $2")
                 .bind(&conversation.id)
                 .bind(&idem.key)
                 .fetch_optional(&mut *conn)
@@ -294,7 +294,7 @@ pub(super) async fn send_in(conn: &mut SqliteConnection, msg: &NewMessage) -> Re
     Ok(Sent::New(StoredMessage { workspace_id: msg.workspace_id.clone(), seq: inserted.seq, message }))
 }
 
-pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Result<Page<Message>> {
+pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<Page<Message>> {
     let mut conn = store.reader.acquire().await?;
     visible_conversation(&mut conn, &req.workspace_id, &req.conversation_id, req.only_customer.as_deref()).await?;
     let before = match &req.cursor {
@@ -303,7 +303,7 @@ pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Resu
     };
     // One row more than asked tells whether an older page exists; its id is the cursor.
     let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND (?2 IS NULL OR m.seq <= ?2) ORDER BY m.seq DESC LIMIT ?3"
+        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.seq <= $2) ORDER BY m.seq DESC LIMIT $3"
     ))
     .bind(&req.conversation_id)
     .bind(before)
@@ -321,7 +321,7 @@ pub(super) async fn list_messages(store: &SqliteStore, req: PageRequest) -> Resu
 }
 
 pub(super) async fn message_cursor(
-    store: &SqliteStore,
+    store: &Backend,
     workspace_id: &str,
     conversation_id: &str,
     only_customer: Option<&str>,
@@ -332,7 +332,7 @@ pub(super) async fn message_cursor(
     let (seq, message_id) = match after {
         Some((field, id)) => (message_seq(&mut conn, conversation_id, id, field).await?, Some(id.to_owned())),
         None => sqlx::query_as::<_, (i64, String)>(
-            "SELECT seq, id FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, id FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 1",
         )
         .bind(conversation_id)
         .fetch_optional(&mut *conn)
@@ -347,10 +347,10 @@ pub(super) async fn message_cursor(
     })
 }
 
-pub(super) async fn messages_after(store: &SqliteStore, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
+pub(super) async fn messages_after(store: &Backend, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
     let mut conn = store.reader.acquire().await?;
     let rows: Vec<MessageRow> =
-        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"))
+        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"))
             .bind(&cursor.conversation_id)
             .bind(cursor.seq)
             .bind(i64::from(limit))
@@ -362,7 +362,7 @@ pub(super) async fn messages_after(store: &SqliteStore, cursor: &MessageCursor, 
 /// `rows` of the workspace as the event streams send them: each message with
 /// its place in store order.
 pub(super) async fn stored_messages(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     workspace_id: &str,
     rows: Vec<MessageRow>,
 ) -> Result<Vec<StoredMessage>> {

@@ -1,0 +1,41 @@
+//! The resource modules of the SQL backends. Each backend includes this
+//! module (`#[path]`) after naming its `Db`, `Conn` and `Backend` types and
+//! giving `Backend` `writer`/`reader` pools, `sends`, `events` and `write()`,
+//! plus `begin_write` and `json_values`: so one text of every query and of
+//! the code around it serves SQLite and PostgreSQL alike. Queries use `$N`
+//! parameters (both accept them) and SQL both speak.
+
+use std::time::Duration;
+
+use connect360_api::{
+    Attachment, Channel, ChannelType, Content, Conversation, ConversationType,
+    DeleteConversationOutput, Message, Metadata, Page, Patch, Sender, SenderType, Template,
+};
+
+use super::*;
+use crate::domain::files::asset_path;
+use crate::domain::{AgentConfig, Credential, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
+use super::group_commit::{BeginFn, GroupCommit};
+use crate::hub::{Event, EventBus, StoredMessage};
+use crate::{clock, ids};
+
+mod agents;
+mod ai;
+mod channels;
+mod columns;
+mod conversations;
+mod customers;
+mod files;
+mod inbox;
+mod members;
+mod messages;
+mod store_impl;
+mod support;
+mod templates;
+mod widgets;
+mod workspaces;
+
+pub(super) use self::columns::*;
+pub(super) use self::support::{Sent, group_commit};
+// The helpers that more than one resource uses.
+use self::{agents::*, channels::*, conversations::*, customers::*, messages::*, support::*};
