@@ -27,7 +27,9 @@ pub struct WidgetSessionInput {
     /// Hex HMAC-SHA256(identity secret, externalId), computed by the site's backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_hash: Option<String>,
-    /// A token from an earlier session; resumes its customer while valid.
+    /// A token from an earlier session; resumes its customer while valid. A
+    /// guest's token with a known `externalId` and a valid `userHash` moves
+    /// the guest's conversations to the known customer instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }

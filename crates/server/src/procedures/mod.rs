@@ -4,6 +4,7 @@
 //! handler here does not compile.
 
 mod conversations;
+mod guests;
 mod inbox;
 mod messages;
 mod templates;

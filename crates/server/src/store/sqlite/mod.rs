@@ -28,6 +28,7 @@ use crate::{clock, ids};
 mod agents;
 mod ai;
 mod channels;
+mod claims;
 mod columns;
 mod conversations;
 mod customers;
@@ -158,6 +159,10 @@ impl Store for SqliteStore {
 
     async fn delete_conversation(&self, workspace_id: &str, id: &str) -> Result<DeleteConversationOutput> {
         conversations::delete_conversation(self, workspace_id, id).await
+    }
+
+    async fn claim_guest_conversations(&self, claim: GuestClaim) -> Result<ClaimOutcome> {
+        claims::claim_guest_conversations(self, claim).await
     }
 
     async fn hand_off(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation> {
