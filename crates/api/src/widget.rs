@@ -27,11 +27,14 @@ pub struct WidgetSessionInput {
     /// Hex HMAC-SHA256(identity secret, externalId), computed by the site's backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_hash: Option<String>,
-    /// A token from an earlier session; resumes its customer while valid. A
-    /// guest's token with a known `externalId` and a valid `userHash` moves
-    /// the guest's conversations to the known customer instead.
+    /// A token from an earlier session; resumes its customer while valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The token of this browser's guest session, sent along with a known
+    /// `externalId` and its `userHash`: the guest's conversations become the
+    /// known customer's (nothing is merged without a valid `userHash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

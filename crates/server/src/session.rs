@@ -142,15 +142,11 @@ fn visitor_key(
         .as_deref()
         .map(|e| validate::text("externalId", e, MAX_ID))
         .transpose()?;
-    let token = input
-        .token
-        .as_deref()
-        .and_then(|t| signer.verify(t, now).ok())
-        .filter(|c| c.widget_id == widget.id && c.domain == host);
-    let (resumed, earlier) = match token {
-        Some(c) if external_id.as_ref().is_none_or(|e| *e == c.external_id) => (Some(c), None),
-        other => (None, other),
+    let of_this_site = |token: Option<&str>| {
+        token.and_then(|t| signer.verify(t, now).ok()).filter(|c| c.widget_id == widget.id && c.domain == host)
     };
+    let resumed = of_this_site(input.token.as_deref())
+        .filter(|c| external_id.as_ref().is_none_or(|e| *e == c.external_id));
     let visitor = |key| Visitor { key, merges_guest: None };
     if let Some(claims) = resumed {
         return Ok(visitor(CustomerKey::Id(claims.customer_id)));
@@ -161,7 +157,9 @@ fn visitor_key(
     match (&widget.identity_secret, &input.user_hash) {
         (Some(secret), Some(hash)) if user_hash_matches(secret, &external_id, hash) => Ok(Visitor {
             key: CustomerKey::ExternalId(external_id),
-            merges_guest: earlier.filter(|c| is_guest_id(&c.external_id)).map(|c| c.customer_id),
+            merges_guest: of_this_site(input.guest_token.as_deref())
+                .filter(|c| is_guest_id(&c.external_id))
+                .map(|c| c.customer_id),
         }),
         (Some(_), Some(_)) => Err(ApiError::forbidden("userHash: does not match externalId")),
         (None, Some(_)) => Err(ApiError::invalid("userHash", "this widget has no identity secret to check it with")),

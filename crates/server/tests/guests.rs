@@ -188,13 +188,13 @@ async fn signing_in_with_the_guest_s_token_and_a_valid_hash_keeps_the_history() 
     let guest = guest_who_chatted(&app, &w).await;
 
     // A wrong hash: refused, nothing merged.
-    let wrong = session(&app, json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": "00", "token": guest.token})).await;
+    let wrong = session(&app, json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": "00", "guestToken": guest.token})).await;
     assert_eq!(wrong.error("FORBIDDEN"), "userHash: does not match externalId");
     let page = app.call::<ListMessages>(&guest.token, json!({"conversationId": guest.conversation})).await;
     assert_eq!(page.data()["items"].as_array().unwrap().len(), 2);
 
     let known = session(&app, json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": USER_42_HASH,
-        "name": "Jane", "token": guest.token})).await;
+        "name": "Jane", "guestToken": guest.token})).await;
     assert_eq!(known.status, StatusCode::OK, "{}", known.body);
     assert_eq!(known.body["customer"]["externalId"], "user_42");
     assert_eq!(known.body["conversation"]["id"], guest.conversation.as_str(), "the guest's conversation carries on");
