@@ -9,10 +9,11 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -23,10 +24,12 @@ use crate::attachments::storage::{FileStorage, LocalFileStorage};
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::cors::CROSS_ORIGIN_RESOURCE_POLICY;
 use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::limits::{Limits, LimitsConfig};
 use crate::sign_in::SignInLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
@@ -60,6 +63,8 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// Events an event-stream subscriber may be behind by before it is ended.
     pub event_buffer: usize,
+    /// Abuse limits, and where the client's address comes from.
+    pub limits: LimitsConfig,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -79,6 +84,7 @@ impl ServeConfig {
             session_idle: crate::auth::DEFAULT_SESSION_IDLE,
             public_url: None,
             event_buffer: crate::hub::DEFAULT_BUFFER,
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -107,6 +113,7 @@ pub fn router(
     let api = Router::new()
         .merge(timed)
         .merge(crate::attachments::uploads())
+        .layer(axum::middleware::from_fn_with_state(state.limits.clone(), crate::limits::per_api_key))
         .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
         .layer(crate::cors::layer(state.store.clone()))
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
@@ -121,7 +128,13 @@ pub fn router(
             .route("/metrics", axum::routing::get(crate::telemetry::render))
             .layer(axum::middleware::from_fn(crate::telemetry::track));
     }
-    app.layer(TraceLayer::new_for_http().make_span_with(request_span))
+    // Only what other sites must embed (the widget's files, a visitor's
+    // signed attachment URLs) says otherwise.
+    app.layer(SetResponseHeaderLayer::if_not_present(
+        CROSS_ORIGIN_RESOURCE_POLICY,
+        HeaderValue::from_static("same-site"),
+    ))
+    .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
@@ -227,6 +240,7 @@ impl Application {
         let state = AppState {
             auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
             sign_in_limits: SignInLimits::default(),
+            limits: Limits::new(&config.limits),
             origin: PublicOrigin::new(config.public_url.as_deref()),
             store,
             signer,

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod hub;
 pub mod ids;
 pub mod inbox_events;
+pub mod limits;
 pub mod password;
 pub mod procedures;
 pub mod rate_limit;

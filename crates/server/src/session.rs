@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::auth::origin_host;
 use crate::error::ApiError;
 use crate::extract::Input;
+use crate::limits::{ClientIp, Limits};
 use crate::store::{Actor, ChannelRefs, GuestClaim, NewConversation, Store, Widget};
 use crate::domain::{CustomerFields, CustomerKey, CustomerRef, Domain};
 use crate::validate::{self, MAX_ID, MAX_NAME};
@@ -33,6 +34,7 @@ where
     S: Clone + Send + Sync + 'static,
     Arc<dyn Store>: FromRef<S>,
     TokenSigner: FromRef<S>,
+    Limits: FromRef<S>,
 {
     Router::new().route(WIDGET_SESSION_PATH, post(create))
 }
@@ -40,6 +42,8 @@ where
 async fn create(
     State(store): State<Arc<dyn Store>>,
     State(signer): State<TokenSigner>,
+    State(limits): State<Limits>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Input(input): Input<WidgetSessionInput>,
 ) -> Result<Json<WidgetSession>, ApiError> {
@@ -54,6 +58,7 @@ async fn create(
         return Err(ApiError::forbidden(format!("{host} is not a domain of this widget.")));
     }
     let domain = Domain::parse("Origin", &host)?;
+    limits.session(ip, &widget.id)?;
     let now = OffsetDateTime::now_utc();
 
     let Visitor { key, merges_guest } = visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
