@@ -53,7 +53,7 @@ pub struct LimitArgs {
     #[arg(long, env = "CONNECT360_LIMIT_UPLOAD_MIB_PER_VISITOR", default_value = "500/1d")]
     pub limit_upload_mib_per_visitor: Rate,
     /// Requests one API key may make.
-    #[arg(long, env = "CONNECT360_LIMIT_API_KEY_REQUESTS", default_value = "100/1s")]
+    #[arg(long, env = "CONNECT360_LIMIT_API_KEY_REQUESTS", default_value = "1000/1s")]
     pub limit_api_key_requests: Rate,
     /// Behind a reverse proxy: the header it writes the client's address to
     /// (e.g. x-forwarded-for; its last entry is taken). Off by default: the

@@ -90,7 +90,7 @@ impl Default for LimitsConfig {
             sends_per_visitor: Rate::new(30, MINUTE),
             uploads_per_visitor: Rate::new(60, Duration::from_secs(3600)),
             upload_mib_per_visitor: Rate::new(500, Duration::from_secs(86_400)),
-            api_key_requests: Rate::new(100, Duration::from_secs(1)),
+            api_key_requests: Rate::new(1000, Duration::from_secs(1)),
             trusted_proxy_header: None,
         }
     }
