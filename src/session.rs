@@ -76,16 +76,17 @@ pub fn session_input(
         .external_id
         .filter(|id| !id.trim().is_empty())
         .unwrap_or_else(|| guest_id.to_owned());
-    let token = stored
-        .filter(|s| s.external_id == external_id)
-        .map(|s| s.token.clone());
+    let token_of = |id: &str| stored.filter(|s| s.external_id == id).map(|s| s.token.clone());
+    let user_hash = identity.user_hash.filter(|_| external_id != guest_id);
     WidgetSessionInput {
         widget_key: widget_key.to_owned(),
-        user_hash: identity.user_hash.filter(|_| external_id != guest_id),
+        // The guest's chat goes along to the known visitor they proved to be.
+        guest_token: user_hash.as_ref().and_then(|_| token_of(guest_id)),
+        token: token_of(&external_id),
+        user_hash,
         external_id: Some(external_id),
         name: identity.name,
         email: identity.email,
-        token,
     }
 }
 
@@ -129,6 +130,21 @@ mod tests {
         assert_eq!(input.name.as_deref(), Some("Jane"));
         let input = session_input("wk_1", "guest_a", Some(&who), Some(&stored("user_42")));
         assert_eq!(input.token.as_deref(), Some("tok-user_42"));
+    }
+
+    #[test]
+    fn an_identified_guest_hands_its_token_over_for_the_merge() {
+        let who = Identity {
+            external_id: Some("user_42".into()),
+            user_hash: Some("abcd".into()),
+            ..Default::default()
+        };
+        let input = session_input("wk_1", "guest_a", Some(&who), Some(&stored("guest_a")));
+        assert_eq!(input.guest_token.as_deref(), Some("tok-guest_a"));
+        let input = session_input("wk_1", "guest_a", Some(&who), Some(&stored("user_42")));
+        assert_eq!(input.guest_token, None);
+        let unproven = Identity { user_hash: None, ..who };
+        assert_eq!(session_input("wk_1", "guest_a", Some(&unproven), Some(&stored("guest_a"))).guest_token, None);
     }
 
     #[test]

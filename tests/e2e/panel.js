@@ -11,13 +11,15 @@ export const row = (page, text) => rows(page).filter({ hasText: text });
  * Opens `server`'s demo shop. The shop names an AI agent (data-ai-agent);
  * unless a test is about the agent (`assistant`) it opens the shop as a site
  * without one, so that only the messages the test sends are there. `lang`
- * goes on <html>, `attrs` on the widget's script tag as data-* attributes.
+ * goes on <html>, `attrs` on the widget's script tag as data-* attributes;
+ * `widgetKey` embeds another widget of the server than the demo's.
  */
-export async function gotoShop(page, server, { assistant = false, lang, attrs = {} } = {}) {
+export async function gotoShop(page, server, { assistant = false, lang, attrs = {}, widgetKey } = {}) {
   await page.route(`${server.url}/`, async (route) => {
     const response = await route.fetch();
     let html = await response.text();
     if (!assistant) html = html.replace(/ data-ai-agent="[^"]*"/, '');
+    if (widgetKey) html = html.replace(/data-widget-key="[^"]*"/, `data-widget-key="${widgetKey}"`);
     if (lang) html = html.replace('<html lang="en">', `<html lang="${lang}">`);
     const extra = Object.entries(attrs).map(([k, v]) => ` data-${k}="${v}"`).join('');
     html = html.replace('<script src="/widget.js"', `<script src="/widget.js"${extra}`);

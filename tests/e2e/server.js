@@ -1,6 +1,6 @@
 // Starts the real Connect360 server (`serve --demo`) for a test and speaks
 // its API as the support team would, with the API key it prints.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -57,6 +57,11 @@ export class Server {
     ({ key: this.supportKey, member: this.member } = await Promise.race([printed, exited]));
     const page = await (await fetch(this.url + '/')).text();
     this.widgetKey = page.match(/data-widget-key="([^"]+)"/)[1];
+  }
+
+  /** Runs a command of the server's CLI on this server's store; its output, trimmed. */
+  cli(...args) {
+    return execFileSync(BIN, [...args, '--data', this.dataDir], { encoding: 'utf8' }).trim();
   }
 
   /** kill -9: no goodbye. */

@@ -464,6 +464,51 @@ describe("httpLink", () => {
     const elsewhere = createTRPCClient({ links: [httpLink({ url, headers: { cookie, origin: "https://evil.example" } })] });
     await rejectsWith(elsewhere.v1.connect.markRead.mutate({ conversationId: newer.id, messageId: read.id }), "FORBIDDEN");
   });
+
+  test("claimGuestConversations: a guest's conversation moves to the known customer, with its messages, once", async () => {
+    const data = join(dataRoot, "data");
+    const widgetKey = cli("widget", "create", "--data", data, "--domain", "127.0.0.1");
+    const origin = new URL(url).origin;
+    const opened = await fetch(`${origin}/api/v1/connect/widget/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin },
+      body: JSON.stringify({ widgetKey }),
+    });
+    assert.equal(opened.status, 200);
+    const guest = await opened.json();
+    const { client: visitor } = makeClient(httpLink, { key: guest.token, headers: { origin } });
+    const written = await visitor.v1.connect.send.mutate({
+      conversationId: guest.conversation.id,
+      sender: "customer",
+      customerId: guest.customer.id,
+      content: { en: "Asked before signing in" },
+    });
+
+    const { client: support } = makeClient(httpLink);
+    const externalId = `known_${process.pid}`;
+    const claim = {
+      fingerprint: guest.token,
+      guestExternalId: guest.customer.externalId,
+      customer: { externalId, name: "Known Jane" },
+    };
+    assert.deepEqual(await support.v1.connect.claimGuestConversations.mutate(claim), { claimed: 1, reparented: 0 });
+    const known = await support.v1.connect.getOrCreateConversation.mutate({ customer: { externalId } });
+    assert.equal(known.id, guest.conversation.id);
+    const page = await support.v1.connect.listMessages.query({ conversationId: known.id });
+    assert.deepEqual(page.items.map((m) => [m.id, m.sender.id]), [[written.id, known.customerId]]);
+    // Twice is harmless; a guessed fingerprint and a missing customer are clear errors.
+    assert.deepEqual(await support.v1.connect.claimGuestConversations.mutate(claim), { claimed: 0, reparented: 0 });
+    await rejectsWith(
+      support.v1.connect.claimGuestConversations.mutate({ ...claim, fingerprint: "guest_0123456789abcdef" }),
+      "BAD_REQUEST",
+      "fingerprint",
+    );
+    await rejectsWith(
+      support.v1.connect.claimGuestConversations.mutate({ fingerprint: guest.token }),
+      "BAD_REQUEST",
+      "customerId",
+    );
+  });
 });
 
 describe("httpBatchLink", () => {

@@ -80,6 +80,9 @@ macro_rules! for_each_procedure {
             MarkRead = "v1.connect.markRead", Mutation, MarkReadInput => MarkReadOutput;
             /// Turns AI replies back on after a hand-off.
             ResumeAi = "v1.connect.resumeAi", Mutation, ResumeAiInput => Conversation;
+            /// Moves a guest's conversations to the known customer they became.
+            ClaimGuestConversations = "v1.connect.claimGuestConversations", Mutation,
+                ClaimGuestConversationsInput => ClaimGuestConversationsOutput;
         }
     };
 }

@@ -30,6 +30,11 @@ pub struct WidgetSessionInput {
     /// A token from an earlier session; resumes its customer while valid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The token of this browser's guest session, sent along with a known
+    /// `externalId` and its `userHash`: the guest's conversations become the
+    /// known customer's (nothing is merged without a valid `userHash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,10 +9,11 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
 use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -23,11 +24,13 @@ use crate::attachments::storage::{FileStorage, LocalFileStorage};
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::cors::CROSS_ORIGIN_RESOURCE_POLICY;
 use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
 use crate::inbox_page::InboxPage;
+use crate::limits::{Limits, LimitsConfig};
 use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
 use crate::events::limits::StreamLimits;
@@ -72,6 +75,8 @@ pub struct ServeConfig {
     pub streams_per_visitor: usize,
     /// Visitors' event streams one client address may hold open at once.
     pub streams_per_ip: usize,
+    /// Abuse limits, and where the client's address comes from.
+    pub limits: LimitsConfig,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -95,6 +100,7 @@ impl ServeConfig {
             event_buffer: crate::hub::DEFAULT_BUFFER,
             streams_per_visitor: crate::events::limits::DEFAULT_PER_VISITOR,
             streams_per_ip: crate::events::limits::DEFAULT_PER_IP,
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -127,6 +133,7 @@ pub fn router(
     let api = Router::new()
         .merge(timed(calls))
         .merge(crate::attachments::uploads())
+        .layer(axum::middleware::from_fn_with_state(state.limits.clone(), crate::limits::per_api_key))
         .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
         .layer(crate::cors::layer(state.store.clone()))
         // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
@@ -144,7 +151,13 @@ pub fn router(
             .route("/metrics", axum::routing::get(crate::telemetry::render))
             .layer(axum::middleware::from_fn(crate::telemetry::track));
     }
-    app.layer(TraceLayer::new_for_http().make_span_with(request_span))
+    // Only what other sites must embed (the widget's files, a visitor's
+    // signed attachment URLs) says otherwise.
+    app.layer(SetResponseHeaderLayer::if_not_present(
+        CROSS_ORIGIN_RESOURCE_POLICY,
+        HeaderValue::from_static("same-site"),
+    ))
+    .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
@@ -252,6 +265,7 @@ impl Application {
         let state = AppState {
             auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
             sign_in_limits: SignInLimits::default(),
+            limits: Limits::new(&config.limits),
             origin: PublicOrigin::new(config.public_url.as_deref()),
             store,
             signer,

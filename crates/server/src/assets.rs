@@ -31,6 +31,7 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::services::ServeFile;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::cors::CROSS_ORIGIN_RESOURCE_POLICY;
 use crate::error::ApiError;
 
 pub const LOADER: &str = "widget.js";
@@ -149,10 +150,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(assets: Option<Arc<WidgetAssets>
     Router::new()
         .merge(bundle.layer(cache(BUNDLE_CACHE)))
         .merge(loader.layer(cache(LOADER_CACHE)))
-        .layer(ServiceBuilder::new().layer(header(VARY, "accept-encoding")).layer(header(X_CONTENT_TYPE_OPTIONS, "nosniff")).layer(
-            // The loader imports the bundle from the host page's origin: a CORS fetch.
-            header(ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(header(VARY, "accept-encoding"))
+                .layer(header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                // The loader imports the bundle from the host page's origin: a CORS fetch.
+                .layer(header(ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+                // Sites embed the loader and the bundle: other sites must be able to.
+                .layer(header(CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin")),
+        )
 }
 
 fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -265,6 +271,7 @@ mod tests {
         assert_eq!(headers[CACHE_CONTROL], BUNDLE_CACHE);
         assert_eq!(headers[ACCESS_CONTROL_ALLOW_ORIGIN], "*");
         assert_eq!(headers[X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[CROSS_ORIGIN_RESOURCE_POLICY], "cross-origin", "sites embed the bundle");
         assert!(headers[VARY].to_str().unwrap().contains("accept-encoding"));
         let (_, headers, body) = get(dir.path(), &wasm, &[(ACCEPT_ENCODING, "gzip")]).await;
         assert_eq!((&headers[CONTENT_ENCODING], &body[..]), (&HeaderValue::from_static("gzip"), &b"gzip bytes"[..]));

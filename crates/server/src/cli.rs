@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::http::HeaderName;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{Application, ServeConfig, shutdown_signal};
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
 use crate::hub::InProcessHub;
+use crate::limits::{LimitsConfig, Rate};
 use crate::store::{NewMember, PgUrl, Store, Workspace};
 use crate::{password, validate};
 
@@ -29,6 +31,49 @@ fn role_parser() -> impl clap::builder::TypedValueParser<Value = Role> {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The abuse limits of `serve` (README "Limits"), each COUNT/PERIOD such as
+/// 30/1m (periods in ms, s, m, h or d).
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Visitor sessions one client address may open.
+    #[arg(long, env = "CONNECT360_LIMIT_SESSIONS_PER_IP", default_value = "30/1m")]
+    pub limit_sessions_per_ip: Rate,
+    /// Visitor sessions one widget may open, all addresses together.
+    #[arg(long, env = "CONNECT360_LIMIT_SESSIONS_PER_WIDGET", default_value = "1200/1m")]
+    pub limit_sessions_per_widget: Rate,
+    /// Messages one visitor may send.
+    #[arg(long, env = "CONNECT360_LIMIT_SENDS_PER_VISITOR", default_value = "30/1m")]
+    pub limit_sends_per_visitor: Rate,
+    /// Upload requests one visitor may make.
+    #[arg(long, env = "CONNECT360_LIMIT_UPLOADS_PER_VISITOR", default_value = "60/1h")]
+    pub limit_uploads_per_visitor: Rate,
+    /// MiB one visitor may upload.
+    #[arg(long, env = "CONNECT360_LIMIT_UPLOAD_MIB_PER_VISITOR", default_value = "500/1d")]
+    pub limit_upload_mib_per_visitor: Rate,
+    /// Requests one API key may make.
+    #[arg(long, env = "CONNECT360_LIMIT_API_KEY_REQUESTS", default_value = "1000/1s")]
+    pub limit_api_key_requests: Rate,
+    /// Behind a reverse proxy: the header it writes the client's address to
+    /// (e.g. x-forwarded-for; its last entry is taken). Off by default: the
+    /// connection's address is the client's, and the header is ignored.
+    #[arg(long, env = "CONNECT360_TRUSTED_PROXY_HEADER")]
+    pub trusted_proxy_header: Option<HeaderName>,
+}
+
+impl LimitArgs {
+    pub fn config(self) -> LimitsConfig {
+        LimitsConfig {
+            sessions_per_ip: self.limit_sessions_per_ip,
+            sessions_per_widget: self.limit_sessions_per_widget,
+            sends_per_visitor: self.limit_sends_per_visitor,
+            uploads_per_visitor: self.limit_uploads_per_visitor,
+            upload_mib_per_visitor: self.limit_upload_mib_per_visitor,
+            api_key_requests: self.limit_api_key_requests,
+            trusted_proxy_header: self.trusted_proxy_header,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +126,8 @@ pub enum Command {
         session_idle_minutes: u64,
         #[command(flatten)]
         streams: StreamArgs,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {
@@ -302,7 +349,7 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, inbox_dir, demo, metrics, public_url, session_idle_minutes, streams } => {
+        Command::Serve { addr, data, widget_dir, inbox_dir, demo, metrics, public_url, session_idle_minutes, streams, limits } => {
             let public_url = public_url
                 .map(|u| validate::http_url("--public-url", &u).map_err(|e| anyhow::anyhow!(e.message)))
                 .transpose()?;
@@ -316,6 +363,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 streams_per_ip: streams.max_streams_per_ip,
                 inbox_dir,
                 database_url: data.database_url.clone(),
+                limits: limits.config(),
                 ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
             };
             let app = Application::build(&config).await?;
@@ -388,4 +436,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_flags_default_to_the_servers_defaults() {
+        let cli = Cli::try_parse_from(["connect360-server", "serve"]).unwrap();
+        let Command::Serve { limits, .. } = cli.command else { panic!("not serve") };
+        assert_eq!(limits.config(), LimitsConfig::default());
+    }
+
+    #[test]
+    fn limit_flags_are_read() {
+        let cli = Cli::try_parse_from([
+            "connect360-server",
+            "serve",
+            "--limit-sends-per-visitor",
+            "3/2s",
+            "--trusted-proxy-header",
+            "X-Forwarded-For",
+        ])
+        .unwrap();
+        let Command::Serve { limits, .. } = cli.command else { panic!("not serve") };
+        let config = limits.config();
+        assert_eq!(config.sends_per_visitor, Rate::new(3, std::time::Duration::from_secs(2)));
+        assert_eq!(config.trusted_proxy_header, Some(HeaderName::from_static("x-forwarded-for")));
+        assert!(Cli::try_parse_from(["connect360-server", "serve", "--limit-sends-per-visitor", "3"]).is_err());
+    }
 }

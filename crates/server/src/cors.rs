@@ -19,6 +19,10 @@ use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, AUTHORIZATION, CONTENT_TYP
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
+
+/// Who may embed an answer with `<img>`/`<script>` (`http` has no constant
+/// for it): `same-site` by default, `cross-origin` for what sites embed.
+pub const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::host_of_origin;

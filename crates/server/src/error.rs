@@ -2,11 +2,13 @@
 //! As a response it is tRPC's error envelope, on the REST routes too.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect360_api::{ErrorCode, ErrorEnvelope, ErrorShape};
 
 use crate::domain::Invalid;
+use crate::rate_limit::RetryAfter;
 use crate::store::StoreError;
 use crate::telemetry::ErrorOutcome;
 
@@ -15,11 +17,18 @@ use crate::telemetry::ErrorOutcome;
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds a refused caller should wait: the answer's `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into() }
+        ApiError { code, message: message.into(), retry_after: None }
+    }
+
+    /// TOO_MANY_REQUESTS, answered with `Retry-After`.
+    pub fn too_many(message: impl Into<String>, retry: RetryAfter) -> Self {
+        ApiError { retry_after: Some(retry.seconds()), ..Self::new(ErrorCode::TooManyRequests, message) }
     }
 
     /// A rule broken by one field: the message starts with the field's path.
@@ -57,6 +66,9 @@ impl ApiError {
     pub fn response_at(&self, path: Option<&str>) -> Response {
         let mut res = (self.status(), Json(ErrorEnvelope { error: self.shape(path) })).into_response();
         res.extensions_mut().insert(ErrorOutcome(self.code));
+        if let Some(seconds) = self.retry_after {
+            res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         res
     }
 }

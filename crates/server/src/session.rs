@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use crate::auth::origin_host;
 use crate::error::ApiError;
 use crate::extract::Input;
-use crate::store::{Actor, ChannelRefs, NewConversation, Store, Widget};
+use crate::limits::{ClientIp, Limits};
+use crate::store::{Actor, ChannelRefs, GuestClaim, NewConversation, Store, Widget};
 use crate::domain::{CustomerFields, CustomerKey, CustomerRef, Domain};
 use crate::validate::{self, MAX_ID, MAX_NAME};
 use crate::visitor_token::{self, TokenSigner, VisitorClaims, user_hash_matches};
@@ -33,6 +34,7 @@ where
     S: Clone + Send + Sync + 'static,
     Arc<dyn Store>: FromRef<S>,
     TokenSigner: FromRef<S>,
+    Limits: FromRef<S>,
 {
     Router::new().route(WIDGET_SESSION_PATH, post(create))
 }
@@ -40,6 +42,8 @@ where
 async fn create(
     State(store): State<Arc<dyn Store>>,
     State(signer): State<TokenSigner>,
+    State(limits): State<Limits>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Input(input): Input<WidgetSessionInput>,
 ) -> Result<Json<WidgetSession>, ApiError> {
@@ -54,14 +58,29 @@ async fn create(
         return Err(ApiError::forbidden(format!("{host} is not a domain of this widget.")));
     }
     let domain = Domain::parse("Origin", &host)?;
+    limits.session(ip, &widget.id)?;
     let now = OffsetDateTime::now_utc();
 
-    let key = visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
+    let Visitor { key, merges_guest } = visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
     let fields = CustomerFields {
         name: validate::optional_text("name", input.name.as_deref(), MAX_NAME)?,
         email: input.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
         ..CustomerFields::default()
     };
+    if let Some(guest) = merges_guest {
+        // Idempotent: a retry after a failure below finds nothing left to move.
+        let outcome = store
+            .claim_guest_conversations(GuestClaim {
+                workspace_id: widget.workspace_id.clone(),
+                guest_customer_id: guest,
+                conversation_id: None,
+                customer: CustomerRef { key: key.clone(), fields: CustomerFields::default() },
+                target_parent_id: None,
+                metadata: Default::default(),
+            })
+            .await?;
+        tracing::info!(customer = %outcome.customer_id, claimed = outcome.claimed, "guest conversations claimed at sign-in");
+    }
     let conversation = store
         .get_or_create_conversation(NewConversation {
             actor: Actor { workspace_id: widget.workspace_id.clone(), member_id: widget.default_member_id.clone() },
@@ -106,6 +125,14 @@ async fn create(
     }))
 }
 
+/// Who the visitor is, and the guest whose conversations become theirs.
+struct Visitor {
+    key: CustomerKey,
+    /// The guest customer of the session's token when a known user proved
+    /// by `userHash` arrives with it: the guest's chat is merged, not lost.
+    merges_guest: Option<String>,
+}
+
 /// Who the visitor is: the customer of a still-valid token, a known user
 /// proven by `userHash`, their own guest id, or a new guest.
 fn visitor_key(
@@ -114,29 +141,34 @@ fn visitor_key(
     input: &WidgetSessionInput,
     host: &str,
     now: i64,
-) -> Result<CustomerKey, ApiError> {
+) -> Result<Visitor, ApiError> {
     let external_id = input
         .external_id
         .as_deref()
         .map(|e| validate::text("externalId", e, MAX_ID))
         .transpose()?;
-    let resumed = input
-        .token
-        .as_deref()
-        .and_then(|t| signer.verify(t, now).ok())
-        .filter(|c| c.widget_id == widget.id && c.domain == host)
+    let of_this_site = |token: Option<&str>| {
+        token.and_then(|t| signer.verify(t, now).ok()).filter(|c| c.widget_id == widget.id && c.domain == host)
+    };
+    let resumed = of_this_site(input.token.as_deref())
         .filter(|c| external_id.as_ref().is_none_or(|e| *e == c.external_id));
+    let visitor = |key| Visitor { key, merges_guest: None };
     if let Some(claims) = resumed {
-        return Ok(CustomerKey::Id(claims.customer_id));
+        return Ok(visitor(CustomerKey::Id(claims.customer_id)));
     }
     let Some(external_id) = external_id else {
-        return Ok(CustomerKey::ExternalId(ids::new_secret("guest", 16)));
+        return Ok(visitor(CustomerKey::ExternalId(ids::new_secret("guest", 16))));
     };
     match (&widget.identity_secret, &input.user_hash) {
-        (Some(secret), Some(hash)) if user_hash_matches(secret, &external_id, hash) => Ok(CustomerKey::ExternalId(external_id)),
+        (Some(secret), Some(hash)) if user_hash_matches(secret, &external_id, hash) => Ok(Visitor {
+            key: CustomerKey::ExternalId(external_id),
+            merges_guest: of_this_site(input.guest_token.as_deref())
+                .filter(|c| is_guest_id(&c.external_id))
+                .map(|c| c.customer_id),
+        }),
         (Some(_), Some(_)) => Err(ApiError::forbidden("userHash: does not match externalId")),
         (None, Some(_)) => Err(ApiError::invalid("userHash", "this widget has no identity secret to check it with")),
-        (_, None) if is_guest_id(&external_id) => Ok(CustomerKey::ExternalId(external_id)),
+        (_, None) if is_guest_id(&external_id) => Ok(visitor(CustomerKey::ExternalId(external_id))),
         (_, None) => Err(ApiError::forbidden(
             "externalId: a known visitor needs userHash; guests use guest_ ids of 16 to 64 letters and digits",
         )),

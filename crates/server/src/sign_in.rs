@@ -3,23 +3,23 @@
 //! an HttpOnly cookie, only its SHA-256 stored), `GET` says who is signed
 //! in, `DELETE` signs out.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 
-use axum::extract::{ConnectInfo, FromRef, State};
-use axum::http::header::RETRY_AFTER;
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use connect360_api::{ErrorCode, INBOX_SESSION_PATH, MemberProfile, MemberSession, SignInInput, WorkspaceProfile};
+use connect360_api::{INBOX_SESSION_PATH, MemberProfile, MemberSession, SignInInput, WorkspaceProfile};
 
 use crate::auth::{Authenticator, SESSION_COOKIE, hash_key, now_ms, session_token, signed_in};
 use crate::csrf::PublicOrigin;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
 use crate::extract::Input;
+use crate::limits::{ClientIp, Limits};
 use crate::rate_limit::{KeyedLimit, RetryAfter};
 use crate::store::MemberAccount;
 use crate::{ids, password, validate};
@@ -50,6 +50,7 @@ where
     Authenticator: FromRef<S>,
     SignInLimits: FromRef<S>,
     PublicOrigin: FromRef<S>,
+    Limits: FromRef<S>,
 {
     Router::new().route(INBOX_SESSION_PATH, post(sign_in).get(current).delete(sign_out))
 }
@@ -59,8 +60,7 @@ fn wrong() -> ApiError {
 }
 
 fn too_many(retry: RetryAfter) -> Response {
-    let err = ApiError::new(ErrorCode::TooManyRequests, "Too many sign-in attempts: wait a minute and try again.");
-    ([(RETRY_AFTER, retry.seconds().to_string())], err).into_response()
+    ApiError::too_many("Too many sign-in attempts: wait a minute and try again.", retry).into_response()
 }
 
 fn session_of(account: MemberAccount) -> MemberSession {
@@ -74,7 +74,7 @@ async fn sign_in(
     State(auth): State<Authenticator>,
     State(limits): State<SignInLimits>,
     State(origin): State<PublicOrigin>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Input(input): Input<SignInInput>,
 ) -> Result<Response, ApiError> {
@@ -87,7 +87,7 @@ async fn sign_in(
         Some(slug) => validate::text("workspace", slug, validate::MAX_NAME)?,
         None => DEFAULT_WORKSPACE.to_owned(),
     };
-    if let Err(retry) = limits.per_ip.check(&peer.ip()) {
+    if let Err(retry) = limits.per_ip.check(&ip) {
         return Ok(too_many(retry));
     }
     if let Err(retry) = limits.per_email.check(&(slug.clone(), email.clone())) {

@@ -12,6 +12,7 @@ use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
 use crate::csrf::PublicOrigin;
+use crate::limits::Limits;
 use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
 use crate::hub::EventBus;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub urls: UrlSigner,
     /// Wakes the AI runner; carries the replies it writes to their watchers.
     pub ai: Ai,
+    /// What one address, widget, visitor or API key may do per period.
+    pub limits: Limits,
     /// Sign-in attempts per email and per address.
     pub sign_in_limits: SignInLimits,
     /// Where signed-in requests must come from.

@@ -16,8 +16,8 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, Path, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use connect360_api::{ErrorCode, ErrorEnvelope, ProcedureKind};
@@ -29,6 +29,7 @@ use crate::ai::Ai;
 use crate::attachments::url::UrlSigner;
 use crate::auth::{Authenticator, Principal};
 use crate::error::ApiError;
+use crate::limits::Limits;
 use crate::procedures::{self, Ctx, Route};
 use crate::store::Store;
 use crate::telemetry::{self, ErrorOutcome};
@@ -43,6 +44,7 @@ where
     Authenticator: FromRef<S>,
     UrlSigner: FromRef<S>,
     Ai: FromRef<S>,
+    Limits: FromRef<S>,
 {
     Router::new().route("/api/trpc/{*path}", any(handle))
 }
@@ -54,6 +56,7 @@ async fn handle(
     State(store): State<Arc<dyn Store>>,
     State(urls): State<UrlSigner>,
     State(ai): State<Ai>,
+    State(limits): State<Limits>,
     // Resolved once per request; each call fails with the error if it is one.
     principal: Result<Principal, ApiError>,
     Path(path): Path<String>,
@@ -86,6 +89,7 @@ async fn handle(
                 .map(|key| if query.batch { format!("{key}#{index}") } else { key.clone() }),
             urls: &urls,
             ai: &ai,
+            limits: &limits,
         };
         let outcome = run(&ctx, &method, path, input).await;
         results.push((path, outcome));
@@ -95,6 +99,7 @@ async fn handle(
         let (path, outcome) = results.remove(0);
         return call_response(path, outcome);
     }
+    let retry_after = results.iter().filter_map(|(_, r)| r.as_ref().err()?.retry_after).max();
     let statuses: Vec<u16> = results.iter().map(|(_, r)| status_of(r)).collect();
     let status = if statuses.windows(2).all(|w| w[0] == w[1]) {
         statuses.first().copied().unwrap_or(200)
@@ -102,7 +107,15 @@ async fn handle(
         207
     };
     let body: Vec<Envelope> = results.into_iter().map(|(path, outcome)| envelope(path, outcome)).collect();
-    json_response(status, &body)
+    with_retry_after(json_response(status, &body), retry_after)
+}
+
+/// A refused call's wait, as the answer's `Retry-After` (a batch's longest).
+fn with_retry_after(mut res: Response, seconds: Option<u64>) -> Response {
+    if let Some(seconds) = seconds {
+        res.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    res
 }
 
 /// One call, counted and timed under its procedure's path.
@@ -268,7 +281,8 @@ fn envelope(path: &str, outcome: Result<Box<RawValue>, ApiError>) -> Envelope {
 fn call_response(path: &str, outcome: Result<Box<RawValue>, ApiError>) -> Response {
     let status = status_of(&outcome);
     let code = outcome.as_ref().err().map(|err| err.code);
-    let mut res = json_response(status, &envelope(path, outcome));
+    let retry_after = outcome.as_ref().err().and_then(|err| err.retry_after);
+    let mut res = with_retry_after(json_response(status, &envelope(path, outcome)), retry_after);
     if let Some(code) = code {
         res.extensions_mut().insert(ErrorOutcome(code));
     }

@@ -12,6 +12,8 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub const MAX_NAME: usize = 200;
 pub const MAX_ID: usize = 255;
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+/// The values a template is filled in with.
+pub const MAX_TEMPLATE_CONTEXT_BYTES: usize = 16 * 1024;
 pub const MAX_FLAGS: usize = 32;
 pub const MAX_FLAG: usize = 64;
 pub const MAX_ATTACHMENTS: usize = 10;
@@ -73,12 +75,17 @@ pub fn http_url(field: &str, value: &str) -> Result<String> {
     Ok(value)
 }
 
-pub fn metadata(field: &str, value: &Metadata) -> Result<()> {
+/// At most `max` bytes once written as JSON.
+pub fn json_size(field: &str, value: &impl serde::Serialize, max: usize) -> Result<()> {
     let size = serde_json::to_vec(value).map_err(ApiError::internal)?.len();
-    if size > MAX_METADATA_BYTES {
-        return Err(ApiError::invalid(field, format!("at most {MAX_METADATA_BYTES} bytes of JSON")));
+    if size > max {
+        return Err(ApiError::invalid(field, format!("at most {max} bytes of JSON")));
     }
     Ok(())
+}
+
+pub fn metadata(field: &str, value: &Metadata) -> Result<()> {
+    json_size(field, value, MAX_METADATA_BYTES)
 }
 
 /// Every locale present carries something: not null, not blank text.
@@ -93,11 +100,7 @@ pub fn content(field: &str, value: &Content) -> Result<()> {
             return Err(ApiError::invalid(format!("{field}.{locale}"), "must not be empty"));
         }
     }
-    let size = serde_json::to_vec(value).map_err(ApiError::internal)?.len();
-    if size > MAX_CONTENT_BYTES {
-        return Err(ApiError::invalid(field, format!("at most {MAX_CONTENT_BYTES} bytes of JSON")));
-    }
-    Ok(())
+    json_size(field, value, MAX_CONTENT_BYTES)
 }
 
 /// A list of ids without repeats, at most `max` long.

@@ -28,6 +28,7 @@ use super::sniff::is_safe_inline;
 use super::storage::FileStorage;
 use super::url::{Grantee, SignedQuery, UrlSigner};
 use crate::auth::{Principal, credential, session_token};
+use crate::cors::CROSS_ORIGIN_RESOURCE_POLICY;
 use crate::error::ApiError;
 use crate::store::{Store, StoredFile};
 
@@ -47,8 +48,27 @@ pub(super) async fn handle(
     let Ok(Path(key)) = key else { return Err(hidden()) };
     let Some(file) = store.file_by_key(&key).await? else { return Err(hidden()) };
     match readable(file, &urls, &uri, &headers, principal)? {
-        Some(file) => serve(files.as_ref(), &file, &headers).await,
+        Some((file, via)) => serve(files.as_ref(), &file, &headers, via).await,
         None => Err(hidden()),
+    }
+}
+
+/// How the request may read the file, which decides who may embed the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// A visitor's signed URL: the widget shows it in the site's page, another site.
+    SignedUrl,
+    /// An API key or the inbox's session: read on the server's own site.
+    Credential,
+}
+
+impl Via {
+    /// `Cross-Origin-Resource-Policy`: only the widget's URLs may be embedded elsewhere.
+    fn resource_policy(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Via::SignedUrl => "cross-origin",
+            Via::Credential => "same-site",
+        })
     }
 }
 
@@ -64,7 +84,7 @@ fn readable(
     uri: &Uri,
     headers: &HeaderMap,
     principal: Result<Principal, ApiError>,
-) -> Result<Option<StoredFile>, ApiError> {
+) -> Result<Option<(StoredFile, Via)>, ApiError> {
     let signed = SignedQuery::parse(uri.query());
     if signed.is_present() {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -73,7 +93,7 @@ fn readable(
             None => false,
         };
         if allowed {
-            return Ok(Some(file));
+            return Ok(Some((file, Via::SignedUrl)));
         }
     }
     // A signed-in member's browser shows attachments with the session cookie.
@@ -81,15 +101,16 @@ fn readable(
         return Ok(None);
     }
     match principal {
-        Ok(principal) => Ok(super::may_read(&file, &principal).then_some(file)),
+        Ok(principal) => Ok(super::may_read(&file, &principal).then_some((file, Via::Credential))),
         Err(err) if err.code == connect360_api::ErrorCode::InternalServerError => Err(err),
         Err(_) => Ok(None),
     }
 }
 
-async fn serve(files: &dyn FileStorage, file: &StoredFile, request: &HeaderMap) -> Result<Response, ApiError> {
+async fn serve(files: &dyn FileStorage, file: &StoredFile, request: &HeaderMap, via: Via) -> Result<Response, ApiError> {
     let etag = format!("\"{}\"", file.id);
     let mut headers = HeaderMap::new();
+    headers.insert(CROSS_ORIGIN_RESOURCE_POLICY, via.resource_policy());
     headers.insert(ETAG, header_value(&etag));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL_VALUE));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

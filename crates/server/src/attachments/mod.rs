@@ -31,6 +31,7 @@ where
     Arc<dyn storage::FileStorage>: FromRef<S>,
     upload::SpoolDir: FromRef<S>,
     url::UrlSigner: FromRef<S>,
+    crate::limits::Limits: FromRef<S>,
 {
     Router::new().route(ATTACHMENTS_PATH, post(upload::handle).layer(DefaultBodyLimit::max(upload::BODY_LIMIT)))
 }

@@ -11,7 +11,8 @@ const RESERVED: &[char] = &['<', '>', ':', '"', '|', '?', '*'];
 
 /// The base name only, without control or bidi-override characters, reserved
 /// characters replaced by `_`, no leading dots (no hidden files), trimmed, at
-/// most [`MAX_NAME_CHARS`] with its extension kept. When nothing is left:
+/// most [`MAX_NAME_CHARS`] with its extension kept, and a Windows device name
+/// (`CON`, `NUL`, `COM1`…) prefixed with `_`. When nothing is left:
 /// `file.<extension>`.
 pub fn normalise(raw: &str, fallback_extension: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
@@ -29,7 +30,25 @@ pub fn normalise(raw: &str, fallback_extension: &str) -> String {
     if trimmed.is_empty() {
         return format!("file.{fallback_extension}");
     }
-    shorten(trimmed)
+    not_a_device(shorten(trimmed))
+}
+
+/// Names Windows opens as devices whatever their extension: `nul.txt` is `NUL`.
+const DEVICES: &[&str] = &["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"];
+
+/// A saved download named `CON.txt` or `com1.pdf` would not be a file on
+/// Windows: such names get a `_` in front.
+fn not_a_device(name: String) -> String {
+    let stem = name.split('.').next().unwrap_or_default().trim_end().to_ascii_uppercase();
+    let numbered = |prefix: &str| {
+        stem.strip_prefix(prefix)
+            .is_some_and(|n| matches!(n, "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"))
+    };
+    if DEVICES.contains(&stem.as_str()) || numbered("COM") || numbered("LPT") {
+        format!("_{name}")
+    } else {
+        name
+    }
 }
 
 /// Bidi overrides and zero-width characters let `evil\u{202E}fdp.exe` pose as `evilexe.pdf`.
@@ -58,6 +77,23 @@ fn shorten(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_device_names_are_renamed() {
+        for (raw, kept) in [
+            ("CON", "_CON"),
+            ("nul.txt", "_nul.txt"),
+            ("Com1.pdf", "_Com1.pdf"),
+            ("lpt9.tar.gz", "_lpt9.tar.gz"),
+            ("AUX .png", "_AUX .png"),
+            ("COM¹.txt", "_COM¹.txt"),
+        ] {
+            assert_eq!(normalise(raw, "bin"), kept, "{raw}");
+        }
+        for fine in ["CONTRACT.pdf", "com10.txt", "nullable.rs", "LPT.txt", "my con.txt", "COM0.txt"] {
+            assert_eq!(normalise(fine, "bin"), fine);
+        }
+    }
 
     #[test]
     fn paths_lose_their_directories() {

@@ -24,6 +24,7 @@ use super::sniff::{OCTET_STREAM, Sniffed, Sniffer};
 use super::storage::FileStorage;
 use super::url::{Grantee, UrlSigner};
 use crate::auth::Principal;
+use crate::limits::Limits;
 use crate::domain::Permission;
 use crate::domain::files::asset_path;
 use crate::error::ApiError;
@@ -31,6 +32,8 @@ use crate::ids;
 use crate::store::{NewFile, Store, Uploader};
 
 /// The request as a whole: every file at its largest, and room for the parts' headers.
+/// A file name as the client gives it; stored names are shortened further (see [`name`]).
+pub const MAX_CLIENT_NAME_BYTES: usize = 1024;
 pub const BODY_LIMIT: usize = MAX_FILES_PER_UPLOAD * MAX_FILE_BYTES as usize + 1024 * 1024;
 
 /// Where uploads are written until the whole request has arrived.
@@ -42,6 +45,8 @@ struct Destination<'a> {
     store: &'a dyn Store,
     files: &'a dyn FileStorage,
     urls: &'a UrlSigner,
+    /// A visitor's uploads and bytes are counted.
+    limits: &'a Limits,
 }
 
 pub(super) async fn handle(
@@ -49,10 +54,11 @@ pub(super) async fn handle(
     State(files): State<Arc<dyn FileStorage>>,
     State(SpoolDir(spool)): State<SpoolDir>,
     State(urls): State<UrlSigner>,
+    State(limits): State<Limits>,
     principal: Principal,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<UploadResponse>, ApiError> {
-    let to = Destination { store: store.as_ref(), files: files.as_ref(), urls: &urls };
+    let to = Destination { store: store.as_ref(), files: files.as_ref(), urls: &urls, limits: &limits };
     let files = receive(&to, &spool, &principal, multipart).await?;
     Ok(Json(UploadResponse { files }))
 }
@@ -80,6 +86,13 @@ async fn receive(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Vec<UploadedFile>, ApiError> {
     principal.require(Permission::Engage)?;
+    let visitor = match principal {
+        Principal::Visitor(v) => Some(v.customer_id.as_str()),
+        Principal::Member(_) => None,
+    };
+    if let Some(customer_id) = visitor {
+        to.limits.upload(customer_id)?;
+    }
     let mut multipart = multipart
         .map_err(|_| ApiError::invalid("body", "must be multipart/form-data with a boundary"))?;
     let mut spooled = Vec::new();
@@ -91,10 +104,20 @@ async fn receive(
             return Err(ApiError::invalid("files", format!("at most {MAX_FILES_PER_UPLOAD} files per upload")));
         }
         let index = spooled.len();
+        if client_name.len() > MAX_CLIENT_NAME_BYTES {
+            return Err(ApiError::invalid(
+                format!("files[{index}].name"),
+                format!("at most {MAX_CLIENT_NAME_BYTES} bytes, got {}", client_name.len()),
+            ));
+        }
         spooled.push(spool_part(spool, &mut field, client_name, index).await?);
     }
     if spooled.is_empty() {
         return Err(ApiError::invalid("files", "no file in the upload: send file parts of multipart/form-data"));
+    }
+    if let Some(customer_id) = visitor {
+        // Refused, the spooled files are removed as they drop: nothing is kept.
+        to.limits.upload_bytes(customer_id, spooled.iter().map(|f| f.size).sum())?;
     }
     place(to, principal, spooled).await
 }

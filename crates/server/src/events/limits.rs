@@ -2,8 +2,8 @@
 //! once, so that one page (or one script) cannot hold all the server's
 //! connections. API keys are trusted backends and are not capped.
 //!
-//! The address is the TCP peer's; behind a proxy that is the proxy's (its
-//! forwarding headers are issue 16's), so raise the cap there.
+//! The address is the client's as [`crate::limits::ClientIp`] tells it: the
+//! TCP peer's, or behind a proxy the one `--trusted-proxy-header` names.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -12,13 +12,12 @@ pub mod feed;
 pub mod limits;
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, FromRef, Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -33,6 +32,7 @@ use crate::attachments::url::UrlSigner;
 use crate::auth::{Authenticator, Principal};
 use crate::domain::Permission;
 use crate::error::ApiError;
+use crate::limits::{ClientIp, Limits};
 use crate::store::Store;
 use crate::telemetry::OpenStream;
 use crate::validate;
@@ -56,6 +56,7 @@ where
     Ai: FromRef<S>,
     UrlSigner: FromRef<S>,
     EventStreams: FromRef<S>,
+    Limits: FromRef<S>,
 {
     Router::new().route(EVENTS_PATH, get(open))
 }
@@ -66,7 +67,7 @@ async fn open(
     State(ai): State<Ai>,
     State(urls): State<UrlSigner>,
     State(streams): State<EventStreams>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     principal: Principal,
     query: Result<Query<EventsQuery>, QueryRejection>,
@@ -75,7 +76,7 @@ async fn open(
     let Query(query) = query.map_err(|err| ApiError::invalid("query", err.body_text()).into_response())?;
     let conversation_id = validate::id("conversationId", &query.conversation_id).map_err(IntoResponse::into_response)?;
     let last_event_id = last_event_id(&headers).map_err(IntoResponse::into_response)?;
-    let slots = streams.limits.acquire(principal.only_customer(), peer.ip()).map_err(IntoResponse::into_response)?;
+    let slots = streams.limits.acquire(principal.only_customer(), client).map_err(IntoResponse::into_response)?;
     // Subscribed before the store is read: what is stored in between is
     // then read or received, and the feed sends it once.
     let (writing, subscription) = ai.replies.subscribe(&conversation_id);

@@ -34,6 +34,9 @@ async fn body(ctx: &Ctx<'_>, workspace_id: &str, input: &SendInput, has_attachme
     if input.template_context.is_some() && input.template_id.is_none() {
         return Err(ApiError::invalid("templateContext", "only with templateId"));
     }
+    if let Some(context) = &input.template_context {
+        validate::json_size("templateContext", context, validate::MAX_TEMPLATE_CONTEXT_BYTES)?;
+    }
     match (content, &input.template_id) {
         (Some(_), Some(_)) => Err(ApiError::invalid("templateId", "give content or templateId, not both")),
         (Some(content), None) => {
@@ -165,6 +168,9 @@ impl Handle for api::SendMessage {
             idempotency,
             only_customer: scope.only_customer,
         };
+        if let Some(customer_id) = &msg.only_customer {
+            ctx.limits.send(customer_id)?;
+        }
         let asks_ai = msg.ai.is_some();
         let mut message = ctx.store.send(msg).await?;
         if asks_ai {

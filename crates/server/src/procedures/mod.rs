@@ -4,6 +4,7 @@
 //! handler here does not compile.
 
 mod conversations;
+mod guests;
 mod inbox;
 mod messages;
 mod templates;
@@ -33,6 +34,8 @@ pub struct Ctx<'a> {
     pub urls: &'a UrlSigner,
     /// Woken by a send that asks for an AI reply.
     pub ai: &'a crate::ai::Ai,
+    /// A visitor's sends are counted.
+    pub limits: &'a crate::limits::Limits,
 }
 
 impl Ctx<'_> {

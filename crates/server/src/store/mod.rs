@@ -222,6 +222,33 @@ impl AiOutcome {
     }
 }
 
+/// A guest's conversations to hand to the known customer the guest became.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuestClaim {
+    pub workspace_id: String,
+    /// The guest customer, as a verified visitor token names it.
+    pub guest_customer_id: String,
+    /// Only this top-level conversation of the guest, with its sub-conversations.
+    pub conversation_id: Option<String>,
+    /// The known customer (found, or created by external id).
+    pub customer: CustomerRef,
+    /// A top-level conversation of the known customer to move the claimed ones under.
+    pub target_parent_id: Option<String>,
+    /// Merged into each claimed conversation's metadata.
+    pub metadata: Metadata,
+}
+
+/// What a claim moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimOutcome {
+    /// The known customer.
+    pub customer_id: String,
+    /// Conversations (top-level and sub) now the known customer's.
+    pub claimed: u32,
+    /// Of those, the ones now under the target parent.
+    pub reparented: u32,
+}
+
 /// A retried send with the same key returns the first one's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Idempotency {
@@ -434,6 +461,18 @@ pub trait Store: Send + Sync + 'static {
     async fn create_sub_conversation(&self, req: NewSubConversation) -> Result<Conversation>;
     async fn update_conversation(&self, req: ConversationUpdate) -> Result<Conversation>;
     async fn delete_conversation(&self, workspace_id: &str, id: &str) -> Result<DeleteConversationOutput>;
+    /// Moves the guest's conversations to the known customer, in one
+    /// transaction: each keeps its id and its messages (their ids and order);
+    /// the guest's messages in them, and the files those use, become the
+    /// known customer's. With a target parent every claimed conversation
+    /// (sub-conversations too, as they do not nest) becomes its child.
+    /// Idempotent: a second claim finds nothing left and answers zero counts.
+    /// Errors: the guest not in the workspace, or a `conversation_id` that is
+    /// neither the guest's nor already the known customer's, is `NotFound`;
+    /// the known customer being the guest, a target parent that is a
+    /// sub-conversation or not the known customer's, or merged metadata too
+    /// large, is `Invalid`.
+    async fn claim_guest_conversations(&self, claim: GuestClaim) -> Result<ClaimOutcome>;
 
     async fn create_template(&self, workspace_id: &str, name: &str, content: &Content) -> Result<Template>;
     async fn template(&self, workspace_id: &str, id: &str) -> Result<Option<Template>>;

@@ -22,6 +22,7 @@ use crate::{clock, ids};
 mod agents;
 mod ai;
 mod channels;
+mod claims;
 mod columns;
 mod conversations;
 mod customers;

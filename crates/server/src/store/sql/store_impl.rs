@@ -48,6 +48,10 @@ impl Store for Backend {
         inbox::list_conversations(self, req).await
     }
 
+    async fn claim_guest_conversations(&self, claim: GuestClaim) -> Result<ClaimOutcome> {
+        claims::claim_guest_conversations(self, claim).await
+    }
+
     async fn message_cursor(
         &self,
         workspace_id: &str,
