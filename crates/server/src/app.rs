@@ -264,7 +264,7 @@ impl Application {
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
         let state = AppState {
             auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
-            sign_in_limits: SignInLimits::default(),
+            sign_in_limits: SignInLimits::new(&config.limits),
             limits: Limits::new(&config.limits),
             origin: PublicOrigin::new(config.public_url.as_deref()),
             store,

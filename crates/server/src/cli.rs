@@ -55,6 +55,12 @@ pub struct LimitArgs {
     /// Requests one API key may make.
     #[arg(long, env = "CONNECT360_LIMIT_API_KEY_REQUESTS", default_value = "1000/1s")]
     pub limit_api_key_requests: Rate,
+    /// Inbox sign-in attempts for one email.
+    #[arg(long, env = "CONNECT360_LIMIT_SIGN_INS_PER_EMAIL", default_value = "5/1m")]
+    pub limit_sign_ins_per_email: Rate,
+    /// Inbox sign-in attempts from one client address.
+    #[arg(long, env = "CONNECT360_LIMIT_SIGN_INS_PER_IP", default_value = "20/1m")]
+    pub limit_sign_ins_per_ip: Rate,
     /// Behind a reverse proxy: the header it writes the client's address to
     /// (e.g. x-forwarded-for; its last entry is taken). Off by default: the
     /// connection's address is the client's, and the header is ignored.
@@ -71,6 +77,8 @@ impl LimitArgs {
             uploads_per_visitor: self.limit_uploads_per_visitor,
             upload_mib_per_visitor: self.limit_upload_mib_per_visitor,
             api_key_requests: self.limit_api_key_requests,
+            sign_ins_per_email: self.limit_sign_ins_per_email,
+            sign_ins_per_ip: self.limit_sign_ins_per_ip,
             trusted_proxy_header: self.trusted_proxy_header,
         }
     }

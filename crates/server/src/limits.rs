@@ -76,6 +76,10 @@ pub struct LimitsConfig {
     pub upload_mib_per_visitor: Rate,
     /// Requests per API key (generous: a backend may be busy).
     pub api_key_requests: Rate,
+    /// Inbox sign-in attempts per email (of a workspace).
+    pub sign_ins_per_email: Rate,
+    /// Inbox sign-in attempts per client address.
+    pub sign_ins_per_ip: Rate,
     /// The header a reverse proxy puts the client's address in (its last
     /// entry is taken); without it, the connection's peer address is the client.
     pub trusted_proxy_header: Option<HeaderName>,
@@ -91,6 +95,8 @@ impl Default for LimitsConfig {
             uploads_per_visitor: Rate::new(60, Duration::from_secs(3600)),
             upload_mib_per_visitor: Rate::new(500, Duration::from_secs(86_400)),
             api_key_requests: Rate::new(1000, Duration::from_secs(1)),
+            sign_ins_per_email: Rate::new(5, MINUTE),
+            sign_ins_per_ip: Rate::new(20, MINUTE),
             trusted_proxy_header: None,
         }
     }
@@ -109,7 +115,7 @@ pub struct Limits {
     proxy: TrustedProxy,
 }
 
-fn limit<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> KeyedLimit<K> {
+pub(crate) fn limit<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> KeyedLimit<K> {
     KeyedLimit::per(rate.count, rate.per)
 }
 

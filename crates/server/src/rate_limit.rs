@@ -31,11 +31,6 @@ impl RetryAfter {
 }
 
 impl<K: Hash + Eq + Clone> KeyedLimit<K> {
-    /// `burst` attempts at once, refilled at `burst` per minute.
-    pub fn per_minute(burst: NonZeroU32) -> Self {
-        Self::per(burst, Duration::from_secs(60))
-    }
-
     /// `burst` at once, refilled at `burst` per `period` (evenly over it).
     pub fn per(burst: NonZeroU32, period: Duration) -> Self {
         let quota = Quota::with_period(period / burst.get())
@@ -69,7 +64,7 @@ mod tests {
 
     #[test]
     fn a_key_is_refused_after_its_burst_and_others_are_not() {
-        let limit = KeyedLimit::per_minute(NonZeroU32::new(3).unwrap());
+        let limit = KeyedLimit::per(NonZeroU32::new(3).unwrap(), Duration::from_secs(60));
         for _ in 0..3 {
             assert_eq!(limit.check(&"a"), Ok(()));
         }

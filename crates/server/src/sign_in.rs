@@ -4,7 +4,6 @@
 //! in, `DELETE` signs out.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,14 +18,10 @@ use crate::csrf::PublicOrigin;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
 use crate::extract::Input;
-use crate::limits::{ClientIp, Limits};
+use crate::limits::{ClientIp, Limits, LimitsConfig, limit};
 use crate::rate_limit::{KeyedLimit, RetryAfter};
 use crate::store::MemberAccount;
 use crate::{ids, password, validate};
-
-/// Sign-in attempts allowed per minute, per email and per IP address.
-pub const ATTEMPTS_PER_EMAIL: NonZeroU32 = NonZeroU32::new(5).expect("non-zero");
-pub const ATTEMPTS_PER_IP: NonZeroU32 = NonZeroU32::new(20).expect("non-zero");
 
 #[derive(Clone)]
 pub struct SignInLimits {
@@ -35,12 +30,10 @@ pub struct SignInLimits {
     per_ip: KeyedLimit<IpAddr>,
 }
 
-impl Default for SignInLimits {
-    fn default() -> Self {
-        SignInLimits {
-            per_email: KeyedLimit::per_minute(ATTEMPTS_PER_EMAIL),
-            per_ip: KeyedLimit::per_minute(ATTEMPTS_PER_IP),
-        }
+impl SignInLimits {
+    /// Attempts per email and per client address, as `config` allows.
+    pub fn new(config: &LimitsConfig) -> Self {
+        SignInLimits { per_email: limit(config.sign_ins_per_email), per_ip: limit(config.sign_ins_per_ip) }
     }
 }
 

@@ -11,6 +11,7 @@ use connect360_api::{
     ProcedureKind, ResumeAi, SendMessage, WIDGET_SESSION_PATH,
 };
 use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
+use connect360_server::limits::Rate;
 use connect360_server::password;
 use connect360_server::store::NewMember;
 use reqwest::StatusCode;
@@ -163,7 +164,12 @@ on_both_stores! {
 
 on_both_stores! {
     async fn sign_in_attempts_are_limited_per_email_and_per_address() {
-        let app = spawn_app().await;
+        // The default quotas over an hour: none refills while Argon2 runs on a busy machine.
+        let app = spawn_app_with(|config| {
+            config.limits.sign_ins_per_email = Rate::new(5, Duration::from_secs(3600));
+            config.limits.sign_ins_per_ip = Rate::new(20, Duration::from_secs(3600));
+        })
+        .await;
         member(&app, "default", "ana@example.com", Role::Engage).await;
         for _ in 0..5 {
             let res = sign_in_as(&app, json!({"email": "ana@example.com", "password": "guess guess guess"})).await;
