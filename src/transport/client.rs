@@ -23,9 +23,17 @@ pub struct Client {
     pub token: Option<String>,
 }
 
-/// Only "Can't reach the server" is shown; the cause is kept for debugging.
-fn network(e: gloo_net::Error) -> ClientError {
-    ClientError::Network(e.to_string())
+/// Only "Can't reach the server" is shown; the browser's own words are kept
+/// for debugging. Not gloo's `Display`: it would bring serde_json's and
+/// std::io's error texts into the bundle for a string nobody is shown.
+pub(super) fn network(e: gloo_net::Error) -> ClientError {
+    ClientError::Network(match e {
+        gloo_net::Error::JsError(js) => js.message,
+        gloo_net::Error::GlooError(message) => message,
+        // Its JSON errors, when a crate turns gloo-net's `json` feature on.
+        #[allow(unreachable_patterns)]
+        _ => String::new(),
+    })
 }
 
 impl Client {

@@ -48,7 +48,7 @@ impl Client {
         let response = builder
             .send()
             .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+            .map_err(super::client::network)?;
         if !response.ok() {
             // Refused before it started: an error envelope, as tRPC answers.
             let text = response.text().await.unwrap_or_default();
