@@ -12,11 +12,12 @@ use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, KeepAliveStream, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::response::sse::Event;
 use axum::routing::get;
 use axum::Router;
 use connect360_api::{INBOX_EVENTS_PATH, LAST_EVENT_ID};
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::{self, StreamExt};
 
 use crate::ai::Ai;
 use crate::auth::{Authenticator, Principal};
@@ -27,12 +28,8 @@ use crate::store::Store;
 use crate::telemetry::OpenStream;
 use crate::validate;
 
-/// A comment line this often keeps proxies from closing a quiet stream.
-const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 /// Missed messages read from the store at a time.
 const CATCH_UP_PAGE: u32 = 100;
-
-type Events = Sse<KeepAliveStream<BoxStream<'static, Result<Event, Infallible>>>>;
 
 pub fn router<S>() -> Router<S>
 where
@@ -51,7 +48,7 @@ async fn open(
     State(ai): State<Ai>,
     principal: Principal,
     headers: HeaderMap,
-) -> Result<Events, ApiError> {
+) -> Result<Response, ApiError> {
     let Principal::Member(member) = &principal else {
         return Err(ApiError::forbidden("Visitor tokens cannot watch the workspace."));
     };
@@ -73,7 +70,6 @@ async fn open(
         None => None,
     };
     let state = Relay { store, workspace_id, live, catching_up: after.is_some(), last_sent: after.unwrap_or(0), pending: Vec::new() };
-    let opened = stream::once(async { Ok(Event::default().comment("connected")) });
     let messages = stream::unfold(Some(state), |state| async move {
         let mut state = state?;
         let next = state.next().await?;
@@ -81,11 +77,12 @@ async fn open(
     })
     .map(|stored| message_event(&stored));
     let open = OpenStream::new("inbox");
-    let events = opened.chain(messages).take_until(ai.closed()).map(move |event| {
+    let events = messages.take_until(ai.closed()).map(move |event| {
         let _counted = &open;
         event
     });
-    Ok(Sse::new(events.boxed()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive")))
+    // The conversation stream's framing: a comment at once, then keep-alives.
+    Ok(crate::events::sse(events).into_response())
 }
 
 fn message_event(stored: &StoredMessage) -> Result<Event, Infallible> {

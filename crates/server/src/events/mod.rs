@@ -102,7 +102,7 @@ async fn open(
 
 /// The stream, starting with a comment at once (so that a client can tell
 /// a proxy that buffers from a quiet conversation), then keep-alives.
-fn sse(events: impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static) -> impl IntoResponse {
+pub(crate) fn sse(events: impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static) -> impl IntoResponse {
     let hello = futures_util::stream::once(async { Ok(SseEvent::default().comment("connected")) });
     Sse::new(hello.chain(events)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"))
 }
