@@ -48,10 +48,9 @@ pub enum ReplyEvent {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant, reason = "built once per publish and shared behind an Arc")]
 pub enum Event {
-    /// A message stored or changed.
-    Message(StoredMessage),
+    /// A message stored or changed (boxed: a message is large, a reply event small).
+    Message(Box<StoredMessage>),
     /// Progress of an AI reply in the conversation.
     Reply { conversation_id: String, event: ReplyEvent },
 }
@@ -192,7 +191,7 @@ mod tests {
     use super::*;
 
     fn stored(workspace: &str, conversation: &str, seq: i64) -> Event {
-        Event::Message(StoredMessage {
+        Event::Message(Box::new(StoredMessage {
             workspace_id: workspace.into(),
             seq,
             message: Message {
@@ -207,7 +206,7 @@ mod tests {
                 channel: None,
                 created_at: String::new(),
             },
-        })
+        }))
     }
 
     #[tokio::test]

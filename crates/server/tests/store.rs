@@ -12,7 +12,7 @@ use common::StoreKind;
 use connect360_api::{ConversationType, Metadata};
 use connect360_server::auth::hash_key;
 use connect360_server::domain::{CustomerFields, CustomerKey, CustomerRef, Role};
-use connect360_server::hub::InProcessHub;
+use connect360_server::hub::{InProcessHub, Topic};
 use connect360_server::store::{
     Actor, Author, ChannelRefs, Idempotency, NewConversation, NewMessage, PageRequest, SqliteStore, Store, Workspace,
 };
@@ -187,6 +187,8 @@ on_both_stores! {
         for visitor in 0..4 {
             conversations.push(a.get_or_create_conversation(customer_conversation(&ws, &format!("v{visitor}"))).await.unwrap().id);
         }
+        // Before the first message: the cursor starts at none.
+        let mut cursor = b.message_cursor(&ws.id, &Topic::Workspace(ws.id.clone()), None, None).await.unwrap();
         let sends = on_both(&a, &b, SENDS, |i, store| {
             let msg = text_message(&ws, &conversations[i % conversations.len()], &format!("m{i}"), None);
             async move { store.send(msg).await }
@@ -194,9 +196,10 @@ on_both_stores! {
         let (mut seen, mut after) = (Vec::new(), 0);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while seen.len() < SENDS && tokio::time::Instant::now() < deadline {
-            for stored in b.workspace_messages_after(&ws.id, after, 50).await.unwrap() {
+            for stored in b.messages_after(&cursor, 50).await.unwrap() {
                 assert!(stored.seq > after, "store order goes forward");
                 after = stored.seq;
+                cursor.advance(&stored);
                 seen.push(stored.message.id);
             }
         }

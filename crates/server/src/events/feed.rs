@@ -1,6 +1,7 @@
-//! One stream's events, in order: the AI reply being written (if one is),
-//! then what the caller missed, read from the store page by page, then live
-//! events from the hub, each message once.
+//! One stream's events over a hub topic (a conversation, or a workspace for
+//! the inbox), in order: the AI reply being written (if one is), then what
+//! the caller missed, read from the store page by page, then live events
+//! from the hub, each message once.
 //!
 //! The stream subscribes before it reads the store, and the store publishes
 //! in commit order after each commit, so every message is either read or
@@ -17,8 +18,10 @@ use futures_util::Stream;
 use futures_util::stream;
 use tokio::sync::mpsc;
 
+use super::last_event_id::LastEventId;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Principal;
+use crate::error::ApiError;
 use crate::hub::{Event, ReplyEvent, StoredMessage, Subscription};
 use crate::store::{MessageCursor, Store};
 
@@ -30,7 +33,7 @@ const PAGE: u32 = 100;
 /// (a slow client, or one whose connection stalled) is dropped then, its
 /// subscription with it, rather than buffered for. The queue closes when
 /// the reader goes away too.
-pub fn forward(mut subscription: Subscription, buffer: usize) -> mpsc::Receiver<Arc<Event>> {
+fn forward(mut subscription: Subscription, buffer: usize) -> mpsc::Receiver<Arc<Event>> {
     let (queue, live) = mpsc::channel(buffer.max(1));
     tokio::spawn(async move {
         loop {
@@ -54,14 +57,49 @@ pub fn forward(mut subscription: Subscription, buffer: usize) -> mpsc::Receiver<
 
 /// What a stream needs to render events for its caller.
 pub struct Feed {
+    store: Arc<dyn Store>,
+    urls: UrlSigner,
+    principal: Principal,
+    /// The newest message sent (or the caller's `Last-Event-ID`).
+    cursor: MessageCursor,
+    /// The reply being written when the stream subscribed.
+    writing: Option<(Sender, String)>,
+    live: mpsc::Receiver<Arc<Event>>,
+}
+
+/// Where a feed starts and whom it renders for.
+pub struct Watch {
     pub store: Arc<dyn Store>,
     pub urls: UrlSigner,
     pub principal: Principal,
-    /// The newest message sent (or the caller's `Last-Event-ID`).
-    pub cursor: MessageCursor,
-    /// The reply being written when the stream subscribed.
+    /// The topic, subscribed to before the store is read: what is stored in
+    /// between is then read or received, and the feed sends it once.
+    pub subscription: Subscription,
+    /// The reply being written when the subscription began.
     pub writing: Option<(Sender, String)>,
-    pub live: mpsc::Receiver<Arc<Event>>,
+    pub last_event_id: LastEventId,
+    /// Events the reader may be behind by before it is dropped ([`forward`]).
+    pub buffer: usize,
+}
+
+impl Watch {
+    /// The feed from the caller's `Last-Event-ID` (else from now on); an id
+    /// that is not a message of the topic is a 400, a topic the caller may
+    /// not read a 404.
+    pub async fn open(self) -> Result<Feed, ApiError> {
+        let topic = self.subscription.topic().clone();
+        let live = forward(self.subscription, self.buffer);
+        let cursor = self
+            .store
+            .message_cursor(
+                self.principal.workspace_id(),
+                &topic,
+                self.principal.only_customer(),
+                self.last_event_id.as_deref().map(|id| (LastEventId::FIELD, id)),
+            )
+            .await?;
+        Ok(Feed { store: self.store, urls: self.urls, principal: self.principal, cursor, writing: self.writing, live })
+    }
 }
 
 struct State {
@@ -112,7 +150,7 @@ impl Feed {
     fn live_event(&mut self, event: &Event) -> Option<SseEvent> {
         match event {
             Event::Message(stored) if self.cursor.has_passed(stored) => None,
-            Event::Message(stored) => Some(self.message(stored.clone())),
+            Event::Message(stored) => Some(self.message(StoredMessage::clone(stored))),
             Event::Reply { event: ReplyEvent::Start(sender), .. } => {
                 Some(self.event(&AiStreamEvent::Start(AiStart { sender: sender.clone() })))
             }

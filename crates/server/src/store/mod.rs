@@ -17,7 +17,7 @@ use connect360_api::{
 };
 
 use crate::domain::{AgentConfig, CustomerRef, Domain, MemberPrincipal, Role};
-use crate::hub::StoredMessage;
+use crate::hub::{StoredMessage, Topic};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -396,23 +396,24 @@ pub struct PageRequest {
     pub only_customer: Option<String>,
 }
 
-/// A place in a conversation's messages that a caller may read from: made
-/// only by [`Store::message_cursor`], which checked that they may.
+/// A place in a topic's messages (a conversation's, or a whole
+/// workspace's) that a caller may read from: made only by
+/// [`Store::message_cursor`], which checked that they may.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageCursor {
+    topic: Topic,
     workspace_id: String,
-    conversation_id: String,
     /// The store order ([`StoredMessage::seq`]) of the message it is at; 0 before the first.
     seq: i64,
     message_id: Option<String>,
 }
 
 impl MessageCursor {
-    pub fn conversation_id(&self) -> &str {
-        &self.conversation_id
+    pub fn topic(&self) -> &Topic {
+        &self.topic
     }
 
-    /// The message it is at; `None` before the conversation's first.
+    /// The message it is at; `None` before the topic's first.
     pub fn message_id(&self) -> Option<&str> {
         self.message_id.as_deref()
     }
@@ -422,9 +423,13 @@ impl MessageCursor {
         message.seq <= self.seq
     }
 
-    /// Moves on to a message of its conversation (others leave it where it is).
+    /// Moves on to a message of its topic (others leave it where it is).
     pub fn advance(&mut self, message: &StoredMessage) {
-        if message.message.conversation_id == self.conversation_id && message.seq > self.seq {
+        let of_topic = match &self.topic {
+            Topic::Conversation(id) => message.message.conversation_id == *id,
+            Topic::Workspace(id) => message.workspace_id == *id,
+        };
+        if of_topic && message.seq > self.seq {
             self.seq = message.seq;
             self.message_id = Some(message.message.id.clone());
         }
@@ -517,36 +522,31 @@ pub trait Store: Send + Sync + 'static {
     /// The key visitor tokens are signed with, made on first use.
     async fn token_key(&self) -> Result<[u8; 32]>;
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>>;
-    /// Where a stream of the conversation's messages starts: at the message
+    /// Where a stream of the topic's messages starts: at the message
     /// `after` names (`field` names it in the error when it is not a
-    /// message of this conversation), else at the newest one. Not found if
-    /// the caller may not read the conversation; `only_customer` as in
-    /// [`PageRequest`].
+    /// message of the topic), else at the newest one. Not found if the
+    /// caller may not read the topic: a conversation of another workspace
+    /// or, with `only_customer` (as in [`PageRequest`]), of another
+    /// customer; a workspace other than `workspace_id`, or any with
+    /// `only_customer`.
     async fn message_cursor(
         &self,
         workspace_id: &str,
-        conversation_id: &str,
+        topic: &Topic,
         only_customer: Option<&str>,
         after: Option<(&str, &str)>,
     ) -> Result<MessageCursor>;
-    /// The first `limit` messages after the cursor, in store order.
+    /// The first `limit` messages of the cursor's topic after it, in store order.
     ///
     /// "After" must mean "committed after", or a reader resuming from the
     /// newest message it got could miss one committed later with a smaller
-    /// position. SQLite has one writer, so `seq` order is commit order.
-    /// PostgreSQL (issue 15) takes sequence values at insert, not at commit:
-    /// it needs writers of a conversation serialised (the conversation row
-    /// locked by each send) or to read only up to the oldest transaction
-    /// still in flight (`pg_snapshot_xmin`).
+    /// position. SQLite has one writer, so `seq` order is commit order;
+    /// PostgreSQL draws `seq` under its write lock (see `PgStore`).
     async fn messages_after(&self, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>>;
 
     /// The workspace's top-level conversations, newest activity first; the
     /// page's `nextCursor` is the next page's [`ActivityCursor`].
     async fn list_conversations(&self, req: ConversationsRequest) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)>;
-    /// A message's place in store order, if it is one of the workspace's.
-    async fn message_position(&self, workspace_id: &str, message_id: &str) -> Result<Option<i64>>;
-    /// The workspace's messages stored after `after_seq`, in store order, at most `limit`.
-    async fn workspace_messages_after(&self, workspace_id: &str, after_seq: i64, limit: u32) -> Result<Vec<StoredMessage>>;
     /// Moves the member's read mark up to the message (never back); the
     /// message must be one of the conversation's.
     async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark>;

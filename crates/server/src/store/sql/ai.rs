@@ -88,7 +88,7 @@ pub(super) async fn finish_ai_request(store: &Backend, request_id: &str, outcome
     let message = load_message(&mut tx, &inserted.id).await?;
     tx.commit().await?;
     let stored = StoredMessage { workspace_id: reply.workspace_id, seq: inserted.seq, message };
-    store.events.publish(Event::Message(stored.clone()));
+    store.events.publish(Event::Message(Box::new(stored.clone())));
     drop(conn);
     Ok(Some(stored.message))
 }

@@ -1,6 +1,5 @@
 //! The inbox's list (the workspace's top-level conversations, newest
-//! activity first, each with its customer, last message and unread count)
-//! and what its member stream missed.
+//! activity first, each with its customer, last message and unread count).
 
 use connect360_api::{ConversationSummary, CustomerProfile};
 
@@ -120,34 +119,4 @@ fn summary(row: SummaryRow, last_message: Option<Message>) -> ConversationSummar
         ai_stopped_at: row.ai_stopped_at,
         last_activity_at: row.last_activity_at,
     }
-}
-
-pub(super) async fn message_position(store: &Backend, workspace_id: &str, message_id: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT m.seq FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.id = $1 AND c.workspace_id = $2",
-    )
-    .bind(message_id)
-    .bind(workspace_id)
-    .fetch_optional(&store.reader)
-    .await?)
-}
-
-pub(super) async fn workspace_messages_after(
-    store: &Backend,
-    workspace_id: &str,
-    after_seq: i64,
-    limit: u32,
-) -> Result<Vec<StoredMessage>> {
-    let mut conn = store.reader.acquire().await?;
-    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} JOIN conversations c ON c.id = m.conversation_id
-         WHERE c.workspace_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
-    ))
-    .bind(workspace_id)
-    .bind(after_seq)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
-    messages::stored_messages(&mut conn, workspace_id, rows).await
 }

@@ -320,48 +320,66 @@ pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<P
     Ok(Page { items, next_cursor })
 }
 
+/// The messages of a topic, joined with their conversation `c`: the
+/// condition on them, with the topic's id bound at `$1`, and the topic's
+/// name in errors.
+fn topic_filter(topic: &Topic) -> (&'static str, &str, &'static str) {
+    match topic {
+        Topic::Conversation(id) => ("m.conversation_id = $1", id, "conversation"),
+        Topic::Workspace(id) => ("c.workspace_id = $1", id, "workspace"),
+    }
+}
+
 pub(super) async fn message_cursor(
     store: &Backend,
     workspace_id: &str,
-    conversation_id: &str,
+    topic: &Topic,
     only_customer: Option<&str>,
     after: Option<(&str, &str)>,
 ) -> Result<MessageCursor> {
     let mut conn = store.reader.acquire().await?;
-    visible_conversation(&mut conn, workspace_id, conversation_id, only_customer).await?;
+    match topic {
+        Topic::Conversation(id) => visible_conversation(&mut conn, workspace_id, id, only_customer).await?,
+        Topic::Workspace(id) if id == workspace_id && only_customer.is_none() => {}
+        Topic::Workspace(id) => return Err(StoreError::NotFound(format!("Workspace not found: {id}"))),
+    }
+    let (filter, topic_id, noun) = topic_filter(topic);
+    let from = format!("FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE {filter}");
     let (seq, message_id) = match after {
-        Some((field, id)) => (message_seq(&mut conn, conversation_id, id, field).await?, Some(id.to_owned())),
-        None => sqlx::query_as::<_, (i64, String)>(
-            "SELECT seq, id FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(conversation_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map_or((0, None), |(seq, id)| (seq, Some(id))),
+        Some((field, id)) => sqlx::query_scalar::<_, i64>(&format!("SELECT m.seq {from} AND m.id = $2"))
+            .bind(topic_id)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|seq| (seq, Some(id.to_owned())))
+            .ok_or_else(|| StoreError::invalid(field, format!("not a message of this {noun}")))?,
+        None => sqlx::query_as::<_, (i64, String)>(&format!("SELECT m.seq, m.id {from} ORDER BY m.seq DESC LIMIT 1"))
+            .bind(topic_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map_or((0, None), |(seq, id)| (seq, Some(id))),
     };
-    Ok(MessageCursor {
-        workspace_id: workspace_id.to_owned(),
-        conversation_id: conversation_id.to_owned(),
-        seq,
-        message_id,
-    })
+    Ok(MessageCursor { topic: topic.clone(), workspace_id: workspace_id.to_owned(), seq, message_id })
 }
 
 pub(super) async fn messages_after(store: &Backend, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
     let mut conn = store.reader.acquire().await?;
-    let rows: Vec<MessageRow> =
-        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"))
-            .bind(&cursor.conversation_id)
-            .bind(cursor.seq)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *conn)
-            .await?;
+    let (filter, topic_id, _) = topic_filter(&cursor.topic);
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "{MESSAGE_SELECT} JOIN conversations c ON c.id = m.conversation_id
+         WHERE {filter} AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+    ))
+    .bind(topic_id)
+    .bind(cursor.seq)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
     stored_messages(&mut conn, &cursor.workspace_id, rows).await
 }
 
 /// `rows` of the workspace as the event streams send them: each message with
 /// its place in store order.
-pub(super) async fn stored_messages(
+async fn stored_messages(
     conn: &mut Conn,
     workspace_id: &str,
     rows: Vec<MessageRow>,

@@ -16,7 +16,7 @@ use super::*;
 use crate::domain::files::asset_path;
 use crate::domain::{AgentConfig, Credential, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
 use super::group_commit::{BeginFn, GroupCommit};
-use crate::hub::{Event, EventBus, StoredMessage};
+use crate::hub::{Event, EventBus, StoredMessage, Topic};
 use crate::{clock, ids};
 
 mod agents;

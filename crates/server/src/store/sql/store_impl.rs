@@ -55,23 +55,15 @@ impl Store for Backend {
     async fn message_cursor(
         &self,
         workspace_id: &str,
-        conversation_id: &str,
+        topic: &Topic,
         only_customer: Option<&str>,
         after: Option<(&str, &str)>,
     ) -> Result<MessageCursor> {
-        messages::message_cursor(self, workspace_id, conversation_id, only_customer, after).await
+        messages::message_cursor(self, workspace_id, topic, only_customer, after).await
     }
 
     async fn messages_after(&self, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
         messages::messages_after(self, cursor, limit).await
-    }
-
-    async fn message_position(&self, workspace_id: &str, message_id: &str) -> Result<Option<i64>> {
-        inbox::message_position(self, workspace_id, message_id).await
-    }
-
-    async fn workspace_messages_after(&self, workspace_id: &str, after_seq: i64, limit: u32) -> Result<Vec<StoredMessage>> {
-        inbox::workspace_messages_after(self, workspace_id, after_seq, limit).await
     }
 
     async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark> {

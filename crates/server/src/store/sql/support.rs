@@ -36,7 +36,7 @@ pub(in super::super) fn group_commit(
         |conn, msg| Box::pin(async move { send_in(conn, &msg).await }),
         move |sent| {
             if let Sent::New(stored) = sent {
-                events.publish(Event::Message(stored.clone()));
+                events.publish(Event::Message(Box::new(stored.clone())));
             }
         },
     )
