@@ -35,6 +35,7 @@ use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
 use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
+use crate::pg_events::PgBus;
 use crate::state::AppState;
 use crate::store::{PgUrl, Store};
 use crate::visitor_token::TokenSigner;
@@ -209,8 +210,13 @@ type BackgroundTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl Application {
     pub async fn build(config: &ServeConfig) -> anyhow::Result<Application> {
-        let events: Arc<dyn EventBus> = Arc::new(InProcessHub::new(config.event_buffer));
-        let store = crate::store::open(&config.data_dir, config.database_url.as_ref(), events.clone()).await?;
+        let hub = InProcessHub::new(config.event_buffer);
+        let store = crate::store::open(&config.data_dir, config.database_url.as_ref(), Arc::new(hub.clone())).await?;
+        // Several instances on one database: events go across by LISTEN/NOTIFY.
+        let events: Arc<dyn EventBus> = match &config.database_url {
+            Some(url) => Arc::new(PgBus::start(url.as_str(), hub, store.clone()).await?),
+            None => Arc::new(hub),
+        };
         store
             // The demo names it: its support team shows as "Nordwind support".
             .ensure_workspace(DEFAULT_WORKSPACE, if config.demo { crate::demo::WORKSPACE_NAME } else { "Default" })

@@ -2,15 +2,17 @@
 //! to whoever watches right now (the event streams, `ai-stream`, issue 14's
 //! member stream).
 //!
-//! Handlers see only [`EventBus`]. The store publishes each message after
-//! its commit, in commit order (see `SqliteStore::open`); the AI runner publishes
-//! the replies it writes (see `ai::replies`). Events are not kept: a watcher
-//! that was away reads what it missed from the store.
+//! Handlers see only [`EventBus`]. On SQLite the store publishes each
+//! message after its commit, in commit order (see `SqliteStore::open`); on
+//! PostgreSQL the database notifies every instance (`pg_events`). The AI
+//! runner publishes the replies it writes (see `ai::replies`). Events are not
+//! kept: a watcher that was away reads what it missed from the store.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use connect360_api::{Message, Sender};
+use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -53,16 +55,21 @@ pub enum Event {
     Message(Box<StoredMessage>),
     /// Progress of an AI reply in the conversation.
     Reply { conversation_id: String, event: ReplyEvent },
+    /// Messages may have been stored without an event (the bus lost its
+    /// connection meanwhile): each subscriber reads the store after what it
+    /// sent. Goes to every topic.
+    Gap,
 }
 
 impl Event {
-    /// The topics an event goes to.
-    fn topics(&self) -> impl Iterator<Item = Topic> {
+    /// The topics an event goes to; `None` for all of them.
+    fn topics(&self) -> Option<impl Iterator<Item = Topic>> {
         let (conversation, workspace) = match self {
             Event::Message(m) => (m.message.conversation_id.clone(), Some(m.workspace_id.clone())),
             Event::Reply { conversation_id, .. } => (conversation_id.clone(), None),
+            Event::Gap => return None,
         };
-        std::iter::once(Topic::Conversation(conversation)).chain(workspace.map(Topic::Workspace))
+        Some(std::iter::once(Topic::Conversation(conversation)).chain(workspace.map(Topic::Workspace)))
     }
 }
 
@@ -73,19 +80,18 @@ impl Event {
 /// [`RecvError::Lagged`] and is expected to end, so that its client resumes
 /// from the store (`Last-Event-ID`), rather than be buffered for.
 ///
-/// A multi-instance implementation (PostgreSQL `LISTEN`/`NOTIFY`, issue 15)
-/// plugs in behind this trait without touching handlers: the store sends
-/// `NOTIFY` inside the writing transaction with ids only in the payload
-/// (PostgreSQL delivers notifications in commit order, as [`publish`] is
-/// called here); each instance `LISTEN`s, reads the message by id from the
-/// store, and publishes the [`Event`] to its own [`InProcessHub`], whose
-/// [`Subscription`]s the handlers hold as today. Replies being written are
-/// not stored: they would travel in the payload itself (a delta is small).
-///
-/// [`publish`]: EventBus::publish
+/// Two implementations: [`InProcessHub`] for one process, and
+/// `pg_events::PgBus` for instances sharing a PostgreSQL database, which
+/// hands what the other instances publish to its own [`InProcessHub`],
+/// whose [`Subscription`]s the handlers hold either way.
 pub trait EventBus: Send + Sync + 'static {
     /// Hands the event to the current subscribers of its topics.
     fn publish(&self, event: Event);
+    /// Resolves once the events published so far have reached every
+    /// instance (at once in one process): the AI runner waits for its
+    /// reply's text before it stores the reply, so that nobody gets text
+    /// after the stored message.
+    fn delivered(&self) -> BoxFuture<'static, ()>;
     /// Watches a topic from now on; dropping the subscription ends it.
     fn subscribe(&self, topic: Topic) -> Subscription;
     /// How many watch the topic now (for tests and diagnostics).
@@ -129,12 +135,25 @@ impl EventBus for InProcessHub {
     fn publish(&self, event: Event) {
         let event = Arc::new(event);
         let channels = lock(&self.channels);
-        for topic in event.topics() {
-            if let Some(sender) = channels.get(&topic) {
-                // No receiver left between a drop and its release is fine.
-                let _ = sender.send(event.clone());
+        // No receiver left between a drop and its release is fine.
+        match event.topics() {
+            Some(topics) => {
+                for topic in topics {
+                    if let Some(sender) = channels.get(&topic) {
+                        let _ = sender.send(event.clone());
+                    }
+                }
+            }
+            None => {
+                for sender in channels.values() {
+                    let _ = sender.send(event.clone());
+                }
             }
         }
+    }
+
+    fn delivered(&self) -> BoxFuture<'static, ()> {
+        Box::pin(std::future::ready(()))
     }
 
     fn subscribe(&self, topic: Topic) -> Subscription {
@@ -223,6 +242,10 @@ mod tests {
         assert!(matches!(&*conversation.recv().await.unwrap(), Event::Reply { .. }));
         assert_eq!(*workspace.recv().await.unwrap(), stored("w", "c2", 2), "replies being written are not workspace events");
         assert_eq!(*other.recv().await.unwrap(), stored("w", "c2", 2));
+        hub.publish(Event::Gap);
+        for subscription in [&mut conversation, &mut workspace, &mut other] {
+            assert_eq!(*subscription.recv().await.unwrap(), Event::Gap, "a gap goes to every topic");
+        }
     }
 
     #[tokio::test]

@@ -22,6 +22,7 @@ pub mod inbox_events;
 pub mod inbox_page;
 pub mod limits;
 pub mod password;
+pub mod pg_events;
 pub mod procedures;
 pub mod rate_limit;
 pub mod session;

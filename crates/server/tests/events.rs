@@ -409,3 +409,105 @@ async fn a_widget_s_site_may_send_last_event_id() {
     let allowed = res.headers()["access-control-allow-headers"].to_str().unwrap();
     assert!(allowed.contains("last-event-id") && allowed.contains("authorization"), "{allowed}");
 }
+
+/// Two servers on one PostgreSQL database (issue 15): what one stores, and
+/// the replies it writes, reach the streams open on the other.
+mod across_instances {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use common::{StoreKind, spawn_app_on};
+    use connect360_api::{INBOX_EVENTS_PATH, Sender, SenderType};
+    use connect360_server::pg_events::APPLICATION_NAME;
+    use connect360_server::hub::{Event, ReplyEvent};
+
+    use super::*;
+
+    async fn two_servers() -> (TestApp, TestApp) {
+        let a = spawn_app().await;
+        let b = spawn_app_on(Arc::new(tempfile::tempdir().unwrap()), a.database_url.clone(), |_| {}).await;
+        (a, b)
+    }
+
+    /// The inbox's member stream, open with an API key.
+    async fn watch_inbox(app: &TestApp, key: &str) -> Events {
+        let res = app.http.get(app.url(INBOX_EVENTS_PATH)).bearer_auth(key).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut events = Events { res, text: String::new() };
+        events.fill().await;
+        events
+    }
+
+    fn ids(frames: &[Frame]) -> Vec<String> {
+        frames.iter().map(|f| f.id.clone()).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_message_sent_through_one_server_reaches_the_streams_open_on_the_other_within_a_second() {
+        StoreKind::Postgres
+            .run(async {
+                let (a, b) = two_servers().await;
+                let (read, engage) = (a.key(Role::Read).await, a.key(Role::Engage).await);
+                let conv = a.conversation(&engage).await;
+                let mut events = open(&a, &read, &conv, None).await.unwrap();
+                let mut inbox = watch_inbox(&a, &read).await;
+
+                let started = Instant::now();
+                let sent = b.send_text(&engage, &conv, "through b").await;
+                let (frame, in_inbox) = (events.next().await.unwrap(), inbox.next().await.unwrap());
+                let took = started.elapsed();
+                assert_eq!((frame.event.as_str(), frame.data.clone()), ("message", sent.clone()));
+                assert_eq!((in_inbox.event.as_str(), in_inbox.data), ("message", sent));
+                assert!(took < Duration::from_secs(1), "reached the other server's streams in {took:?}");
+
+                // A reply being written on B, in order, its long text in pieces.
+                let agent = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Assistant".into()), image: None };
+                let long = "ü".repeat(2500);
+                for event in [ReplyEvent::Start(agent.clone()), ReplyEvent::Delta("Orders ship ".into()), ReplyEvent::Delta(long.clone()), ReplyEvent::Stopped] {
+                    b.events.publish(Event::Reply { conversation_id: conv.clone(), event });
+                }
+                let frames = events.take(6).await;
+                let names: Vec<&str> = frames.iter().map(|f| f.event.as_str()).collect();
+                assert_eq!(names, ["start", "delta", "delta", "delta", "delta", "idle"]);
+                assert_eq!(frames[0].data["sender"]["name"], "Assistant");
+                let text: String = frames[1..5].iter().map(|f| f.data["text"].as_str().unwrap()).collect();
+                assert_eq!(text, format!("Orders ship {long}"));
+            })
+            .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_listener_whose_connection_is_killed_listens_again_and_nothing_is_lost_or_sent_twice() {
+        StoreKind::Postgres
+            .run(async {
+                let (a, b) = two_servers().await;
+                let (read, engage) = (a.key(Role::Read).await, a.key(Role::Engage).await);
+                let conv = a.conversation(&engage).await;
+                let mut events = open(&a, &read, &conv, None).await.unwrap();
+                let mut inbox = watch_inbox(&a, &read).await;
+
+                let db = a.db_writable().await;
+                let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'";
+                let killed: Vec<bool> = sqlx::query_scalar(kill).bind(APPLICATION_NAME).fetch_all(&db).await.unwrap();
+                assert_eq!(killed, [true, true], "both servers' listeners");
+                // Sent while the listeners are away, and after.
+                let mut sent = Vec::new();
+                for n in 0..10 {
+                    sent.push(b.send_text(&engage, &conv, &format!("m{n}")).await["id"].as_str().unwrap().to_owned());
+                }
+                assert_eq!(ids(&events.take(10).await), sent);
+                assert_eq!(ids(&inbox.take(10).await), sent);
+                let later = b.send_text(&engage, &conv, "later").await;
+                assert_eq!(events.next().await.unwrap().data, later, "nothing twice, and live again");
+                assert_eq!(inbox.next().await.unwrap().data, later);
+
+                let listening: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'")
+                    .bind(APPLICATION_NAME)
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                assert_eq!(listening, 2, "each server listens again");
+            })
+            .await
+    }
+}

@@ -63,9 +63,12 @@ impl Replies {
     }
 
     /// The reply is written and about to be stored: a watcher who comes from
-    /// now on gets the stored message, not a reply being written.
-    pub fn written(&self, conversation_id: &str) {
+    /// now on gets the stored message, not a reply being written. Returns
+    /// once its text has reached every instance, which the stored message
+    /// then follows.
+    pub async fn written(&self, conversation_id: &str) {
         self.writing().remove(conversation_id);
+        self.events.delivered().await;
     }
 }
 
@@ -114,15 +117,15 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_new_attempt_forgets_the_text_of_the_last() {
+    #[tokio::test]
+    async fn a_new_attempt_forgets_the_text_of_the_last() {
         let replies = Replies::new(Arc::new(InProcessHub::default()));
         replies.begin("c", agent());
         replies.publish("c", ReplyEvent::Delta("half an ans".into()));
         replies.begin("c", agent());
         replies.publish("c", ReplyEvent::Delta("Yes.".into()));
         assert_eq!(replies.subscribe("c").0, Some((agent(), "Yes.".to_owned())));
-        replies.written("c");
+        replies.written("c").await;
         assert_eq!(replies.subscribe("c").0, None, "a written reply is read from the store");
     }
 }

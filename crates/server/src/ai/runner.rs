@@ -114,7 +114,7 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
     };
     // Forgotten before it is stored, so that no watcher gets the text after
     // the message (the store publishes the message once committed).
-    ai.replies.written(&conversation_id);
+    ai.replies.written(&conversation_id).await;
     match store.finish_ai_request(request_id, outcome, reply).await {
         Ok(Some(message)) => tracing::debug!(request_id, message_id = message.id, "an AI reply was stored"),
         // Cancelled meanwhile by a hand-off, which told the watchers.

@@ -124,6 +124,9 @@ fn relay(watching: Subscription) -> impl futures_util::Stream<Item = AiStreamEve
                     return Some((AiStreamEvent::Message(Box::new(stored.message.clone())), None));
                 }
                 hub::Event::Message(_) => continue,
+                // The reply may have been stored unseen: the caller reopens
+                // with its lastMessageId, which reads the store.
+                hub::Event::Gap => return None,
             };
             return Some((next, Some(watching)));
         }

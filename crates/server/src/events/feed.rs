@@ -140,6 +140,10 @@ impl Feed {
                     continue;
                 }
                 let event = state.feed.live.recv().await?;
+                if let Event::Gap = *event {
+                    state.catching_up = true;
+                    continue;
+                }
                 if let Some(event) = state.feed.live_event(&event) {
                     return Some((Ok(event), state));
                 }
@@ -158,6 +162,8 @@ impl Feed {
                 Some(self.event(&AiStreamEvent::Delta(AiDelta { text: text.clone() })))
             }
             Event::Reply { event: ReplyEvent::Stopped, .. } => Some(self.event(&AiStreamEvent::Idle(AiIdle {}))),
+            // Read from the store instead (see `events`).
+            Event::Gap => None,
         }
     }
 

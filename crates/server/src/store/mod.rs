@@ -52,14 +52,17 @@ impl std::fmt::Debug for PgUrl {
     }
 }
 
-/// The store: PostgreSQL at `database` when given, else SQLite in `data_dir`.
+/// The store: PostgreSQL at `database` when given, else SQLite in `data_dir`,
+/// which publishes each message it commits to `events`. PostgreSQL's are
+/// notified by the database itself, to every instance's
+/// `pg_events::PgBus` (`events` is not used then).
 pub async fn open(
     data_dir: &std::path::Path,
     database: Option<&PgUrl>,
     events: std::sync::Arc<dyn crate::hub::EventBus>,
 ) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     Ok(match database {
-        Some(PgUrl(url)) => std::sync::Arc::new(PgStore::connect(url, events).await?),
+        Some(PgUrl(url)) => std::sync::Arc::new(PgStore::connect(url).await?),
         None => std::sync::Arc::new(SqliteStore::open(data_dir, events).await?),
     })
 }
@@ -536,6 +539,9 @@ pub trait Store: Send + Sync + 'static {
         only_customer: Option<&str>,
         after: Option<(&str, &str)>,
     ) -> Result<MessageCursor>;
+    /// The message with its place in store order, if it is still one of the
+    /// workspace's: what a notification names (`pg_events`).
+    async fn stored_message(&self, workspace_id: &str, id: &str) -> Result<Option<StoredMessage>>;
     /// The first `limit` messages of the cursor's topic after it, in store order.
     ///
     /// "After" must mean "committed after", or a reader resuming from the

@@ -23,9 +23,9 @@
 //! once, so the lock costs one round trip and one WAL flush per batch, not
 //! per message, which is what bounds write throughput.
 //!
-//! Events go to this instance's hub after each commit; a watcher on another
-//! instance sees a message only when it reads the store (issue 15's
-//! LISTEN/NOTIFY bus is to carry them across).
+//! Events: none are published in-process. A trigger notifies each stored
+//! message inside its transaction, and every instance's bus (this one's too)
+//! learns of it in commit order: see `pg_events` for why that is exact.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,14 +63,14 @@ pub struct PgStore {
     reader: PgPool,
     /// Sends, committed together.
     sends: GroupCommit<NewMessage, Sent>,
-    /// Told of each message once it is committed.
-    events: Arc<dyn EventBus>,
+    /// Never set: the database notifies (see the module's doc).
+    events: Option<Arc<dyn EventBus>>,
 }
 
 impl PgStore {
     /// Connects to the database at `url` and migrates it (sqlx's migrator
     /// takes a lock of its own: instances starting together migrate once).
-    pub async fn connect(url: &str, events: Arc<dyn EventBus>) -> Result<Self, anyhow::Error> {
+    pub async fn connect(url: &str) -> Result<Self, anyhow::Error> {
         use anyhow::Context;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
@@ -79,8 +79,8 @@ impl PgStore {
             .await
             .context("connecting to the PostgreSQL database (--database-url)")?;
         MIGRATOR.run(&pool).await.context("migrating the PostgreSQL store")?;
-        let sends = group_commit(pool.clone(), begin_write, events.clone());
-        Ok(PgStore { writer: pool.clone(), reader: pool, sends, events })
+        let sends = group_commit(pool.clone(), begin_write, None);
+        Ok(PgStore { writer: pool.clone(), reader: pool, sends, events: None })
     }
 
     /// A write transaction holding the write lock (see the module's doc).

@@ -69,9 +69,7 @@ pub(super) async fn ai_job(store: &Backend, request_id: &str, history: u32) -> R
 pub(super) async fn finish_ai_request(store: &Backend, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
     // The writer connection, held until the reply is published: on SQLite
     // (one writer connection) no other write commits in between, so events
-    // keep commit order. On PostgreSQL the store's order is exact (the
-    // write lock) but this instance's events of a batch of sends and of a
-    // reply may be published in either order.
+    // keep commit order. (PostgreSQL's come from its trigger, in commit order.)
     let mut conn = store.writer.acquire().await?;
     let mut tx = begin_write(&mut conn).await?;
     let closed = sqlx::query("UPDATE ai_requests SET status = $1 WHERE id = $2 AND status = 'pending'")
@@ -88,7 +86,9 @@ pub(super) async fn finish_ai_request(store: &Backend, request_id: &str, outcome
     let message = load_message(&mut tx, &inserted.id).await?;
     tx.commit().await?;
     let stored = StoredMessage { workspace_id: reply.workspace_id, seq: inserted.seq, message };
-    store.events.publish(Event::Message(Box::new(stored.clone())));
+    if let Some(events) = &store.events {
+        events.publish(Event::Message(Box::new(stored.clone())));
+    }
     drop(conn);
     Ok(Some(stored.message))
 }

@@ -362,6 +362,18 @@ pub(super) async fn message_cursor(
     Ok(MessageCursor { topic: topic.clone(), workspace_id: workspace_id.to_owned(), seq, message_id })
 }
 
+pub(super) async fn stored_message(store: &Backend, workspace_id: &str, id: &str) -> Result<Option<StoredMessage>> {
+    let mut conn = store.reader.acquire().await?;
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "{MESSAGE_SELECT} JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1 AND c.workspace_id = $2"
+    ))
+    .bind(id)
+    .bind(workspace_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(stored_messages(&mut conn, workspace_id, rows).await?.pop())
+}
+
 pub(super) async fn messages_after(store: &Backend, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
     let mut conn = store.reader.acquire().await?;
     let (filter, topic_id, _) = topic_filter(&cursor.topic);

@@ -1,6 +1,7 @@
 //! The resource modules of the SQL backends. Each backend includes this
 //! module (`#[path]`) after naming its `Db`, `Conn` and `Backend` types and
-//! giving `Backend` `writer`/`reader` pools, `sends`, `events` and `write()`,
+//! giving `Backend` `writer`/`reader` pools, `sends`, `events` (where it
+//! publishes what it commits, if anywhere) and `write()`,
 //! plus `begin_write` and `json_values`: so one text of every query and of
 //! the code around it serves SQLite and PostgreSQL alike. Queries use `$N`
 //! parameters (both accept them) and SQL both speak.

@@ -62,6 +62,10 @@ impl Store for Backend {
         messages::message_cursor(self, workspace_id, topic, only_customer, after).await
     }
 
+    async fn stored_message(&self, workspace_id: &str, id: &str) -> Result<Option<StoredMessage>> {
+        messages::stored_message(self, workspace_id, id).await
+    }
+
     async fn messages_after(&self, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
         messages::messages_after(self, cursor, limit).await
     }

@@ -24,18 +24,18 @@ impl<'r, T: serde::de::DeserializeOwned> sqlx::Decode<'r, Db> for JsonText<T> {
 }
 
 /// The sends of a store: committed a batch at a time in transactions that
-/// `begin` opens, each new message published to `events` once committed.
+/// `begin` opens, each new message published to `events` (if any) once committed.
 pub(in super::super) fn group_commit(
     pool: sqlx::Pool<Db>,
     begin: BeginFn<Db>,
-    events: Arc<dyn EventBus>,
+    events: Option<Arc<dyn EventBus>>,
 ) -> GroupCommit<NewMessage, Sent> {
     GroupCommit::spawn(
         pool,
         begin,
         |conn, msg| Box::pin(async move { send_in(conn, &msg).await }),
         move |sent| {
-            if let Sent::New(stored) = sent {
+            if let (Sent::New(stored), Some(events)) = (sent, &events) {
                 events.publish(Event::Message(Box::new(stored.clone())));
             }
         },

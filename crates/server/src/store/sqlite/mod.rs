@@ -36,8 +36,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Sends, committed together on the writer connection.
     sends: GroupCommit<NewMessage, Sent>,
-    /// Told of each message once it is committed, in commit order.
-    events: Arc<dyn EventBus>,
+    /// Told of each message once it is committed, in commit order (always set).
+    events: Option<Arc<dyn EventBus>>,
 }
 
 impl SqliteStore {
@@ -68,8 +68,8 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .context("opening the store for reading")?;
-        let sends = group_commit(writer.clone(), begin_write, events.clone());
-        Ok(SqliteStore { writer, reader, sends, events })
+        let sends = group_commit(writer.clone(), begin_write, Some(events.clone()));
+        Ok(SqliteStore { writer, reader, sends, events: Some(events) })
     }
 
     /// A write transaction on the writer connection (see [`begin_write`]).
