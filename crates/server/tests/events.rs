@@ -423,10 +423,25 @@ mod across_instances {
 
     use super::*;
 
-    async fn two_servers() -> (TestApp, TestApp) {
+    /// Two servers on one database, and on A a conversation's stream and
+    /// the inbox's, open with a read key.
+    struct Watching {
+        a: TestApp,
+        b: TestApp,
+        engage: String,
+        conv: String,
+        events: Events,
+        inbox: Events,
+    }
+
+    async fn watching_on_a() -> Watching {
         let a = spawn_app().await;
         let b = spawn_app_on(Arc::new(tempfile::tempdir().unwrap()), a.database_url.clone(), |_| {}).await;
-        (a, b)
+        let (read, engage) = (a.key(Role::Read).await, a.key(Role::Engage).await);
+        let conv = a.conversation(&engage).await;
+        let events = open(&a, &read, &conv, None).await.unwrap();
+        let inbox = watch_inbox(&a, &read).await;
+        Watching { a, b, engage, conv, events, inbox }
     }
 
     /// The inbox's member stream, open with an API key.
@@ -446,11 +461,8 @@ mod across_instances {
     async fn a_message_sent_through_one_server_reaches_the_streams_open_on_the_other_within_a_second() {
         StoreKind::Postgres
             .run(async {
-                let (a, b) = two_servers().await;
-                let (read, engage) = (a.key(Role::Read).await, a.key(Role::Engage).await);
-                let conv = a.conversation(&engage).await;
-                let mut events = open(&a, &read, &conv, None).await.unwrap();
-                let mut inbox = watch_inbox(&a, &read).await;
+                // A is bound (not `_`), so that it keeps serving.
+                let Watching { a: _a, b, engage, conv, mut events, mut inbox } = watching_on_a().await;
 
                 let started = Instant::now();
                 let sent = b.send_text(&engage, &conv, "through b").await;
@@ -480,11 +492,7 @@ mod across_instances {
     async fn a_listener_whose_connection_is_killed_listens_again_and_nothing_is_lost_or_sent_twice() {
         StoreKind::Postgres
             .run(async {
-                let (a, b) = two_servers().await;
-                let (read, engage) = (a.key(Role::Read).await, a.key(Role::Engage).await);
-                let conv = a.conversation(&engage).await;
-                let mut events = open(&a, &read, &conv, None).await.unwrap();
-                let mut inbox = watch_inbox(&a, &read).await;
+                let Watching { a, b, engage, conv, mut events, mut inbox } = watching_on_a().await;
 
                 let db = a.db_writable().await;
                 let listeners = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%' ORDER BY pid";
