@@ -31,5 +31,6 @@ pub mod store;
 pub mod telemetry;
 pub mod template;
 pub mod trpc;
+pub mod upstream;
 pub mod validate;
 pub mod visitor_token;
