@@ -24,6 +24,7 @@ use crate::attachments::storage::{FileStorage, LocalFileStorage};
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::backend::{Backend, LocalBackend};
 use crate::cors::CROSS_ORIGIN_RESOURCE_POLICY;
 use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
@@ -37,6 +38,8 @@ use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
 use crate::store::{PgUrl, Store};
+use crate::upstream::UpstreamConfig;
+use crate::upstream::backend::UpstreamBackend;
 use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
@@ -77,6 +80,8 @@ pub struct ServeConfig {
     pub streams_per_ip: usize,
     /// Abuse limits, and where the client's address comes from.
     pub limits: LimitsConfig,
+    /// Upstream mode: conversations live on this hosted API (see [`crate::upstream`]).
+    pub upstream: Option<UpstreamConfig>,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -101,6 +106,7 @@ impl ServeConfig {
             streams_per_visitor: crate::events::limits::DEFAULT_PER_VISITOR,
             streams_per_ip: crate::events::limits::DEFAULT_PER_IP,
             limits: LimitsConfig::default(),
+            upstream: None,
         }
     }
 }
@@ -117,19 +123,22 @@ pub fn router(
     demo: Option<Arc<Demo>>,
     timeout: Duration,
     metrics: bool,
+    upstream: bool,
 ) -> Router {
     let timed = |routes: Router<AppState>| {
         routes
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
             .layer(axum::middleware::map_response(timed_out))
     };
-    let calls = Router::new()
+    let mut calls = Router::new()
         .merge(crate::trpc::router())
         .merge(crate::session::router())
-        .merge(crate::sign_in::router())
         .merge(crate::attachments::downloads())
-        .merge(crate::ai::stream::router())
-        .merge(crate::inbox_events::router());
+        .merge(crate::ai::stream::router());
+    // In upstream mode the team works on the upstream: no inbox here.
+    if !upstream {
+        calls = calls.merge(crate::sign_in::router()).merge(crate::inbox_events::router());
+    }
     let api = Router::new()
         .merge(timed(calls))
         .merge(crate::attachments::uploads())
@@ -143,7 +152,7 @@ pub fn router(
         .merge(api)
         .route("/healthz", axum::routing::get(healthz))
         .merge(crate::assets::router(assets))
-        .merge(crate::inbox_page::router(inbox))
+        .merge(crate::inbox_page::router(inbox.filter(|_| !upstream)))
         .merge(crate::demo::router(demo))
         .fallback(not_found);
     if metrics {
@@ -258,12 +267,22 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
+        let backend: Arc<dyn Backend> = match &config.upstream {
+            Some(upstream) => Arc::new(UpstreamBackend::new(crate::upstream::connect(upstream).await?)),
+            None => Arc::new(LocalBackend(store.clone())),
+        };
         let ai = Ai::new(events.clone());
-        let ai_runner = config
-            .ai_runner
+        // In upstream mode the upstream answers AI requests.
+        let ai_runner = (config.ai_runner && config.upstream.is_none())
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
         let state = AppState {
-            auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
+            auth: Authenticator {
+                store: store.clone(),
+                signer: signer.clone(),
+                session_idle: config.session_idle,
+                visitors_only: config.upstream.is_some(),
+            },
+            backend,
             sign_in_limits: SignInLimits::new(&config.limits),
             limits: Limits::new(&config.limits),
             origin: PublicOrigin::new(config.public_url.as_deref()),
@@ -286,7 +305,15 @@ impl Application {
             }
             false => None,
         };
-        let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics);
+        let router = router(
+            state,
+            assets,
+            inbox,
+            demo.clone(),
+            config.request_timeout,
+            config.metrics,
+            config.upstream.is_some(),
+        );
         Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai, events })
     }
 

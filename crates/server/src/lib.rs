@@ -7,6 +7,7 @@ pub mod app;
 pub mod assets;
 pub mod attachments;
 pub mod auth;
+pub mod backend;
 pub mod cli;
 pub mod clock;
 pub mod cors;

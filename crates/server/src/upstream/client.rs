@@ -76,6 +76,8 @@ pub enum Repeat<'a> {
     Query,
     /// A mutation the upstream deduplicates by this `Idempotency-Key`.
     Keyed(&'a str),
+    /// A mutation whose second run finds what the first made (get-or-create).
+    Idempotent,
     /// A mutation without a key: sent once, whatever happens.
     Once,
 }
@@ -149,7 +151,7 @@ impl TrpcClient {
         };
         let request = match repeat {
             Repeat::Keyed(key) => request.header("idempotency-key", key),
-            Repeat::Query | Repeat::Once => request,
+            Repeat::Query | Repeat::Idempotent | Repeat::Once => request,
         };
         let response = request.bearer_auth(&self.key.0).send().await.map_err(|err| transport(url, &err))?;
         let status = response.status().as_u16();

@@ -32,5 +32,43 @@
 //!   through, and a 401/403 (our key is wrong or lacks a permission) is
 //!   logged as a configuration problem and never blamed on the visitor.
 
+pub mod backend;
 pub mod client;
 pub mod error;
+
+use anyhow::anyhow;
+use connect360_api::{ListConversations, ListConversationsInput};
+
+use client::{ClientConfig, Repeat, TrpcClient};
+use error::UpstreamError;
+
+/// Where the upstream is, and the name of the variable its key came from
+/// (named in messages; the key itself never is).
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    pub client: ClientConfig,
+    pub key_env: String,
+}
+
+/// The client, once a check call has shown that the upstream answers and
+/// takes the key: a server that could serve no visitor does not start.
+pub async fn connect(config: &UpstreamConfig) -> anyhow::Result<TrpcClient> {
+    let client = TrpcClient::new(config.client.clone()).map_err(|err| anyhow!(err))?;
+    let url = client.base_url().to_owned();
+    let check = ListConversationsInput { limit: Some(1), cursor: None };
+    match client.call::<ListConversations>(&check, Repeat::Query).await {
+        Ok(_) => {
+            tracing::info!(upstream = %url, "upstream mode: the upstream takes our key");
+            Ok(client)
+        }
+        Err(err @ UpstreamError::Refused { status: 401 | 403, .. }) => {
+            let UpstreamError::Refused { code, message, .. } = &err else { unreachable!() };
+            tracing::error!(%err, "CONFIGURATION: the upstream refused our API key");
+            Err(anyhow!(
+                "the upstream at {url} refused the API key in ${} ({code:?}: {message}); set it to a key of that API",
+                config.key_env
+            ))
+        }
+        Err(err) => Err(anyhow!("the upstream at {url} cannot be used: {err}")),
+    }
+}
