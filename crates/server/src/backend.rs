@@ -1,7 +1,7 @@
 //! Where conversations and messages live: this server's own store, or the
 //! hosted API this server forwards to in upstream mode (the `upstream` module).
 //!
-//! The visitor routes (the widget session, `send`, `listMessages`) call
+//! The visitor routes (the widget session, `send`, `listMessages`, `handOff`) call
 //! through [`Backend`], after their scope checks, so each handler exists
 //! once whichever side holds the data.
 
@@ -44,6 +44,9 @@ pub trait Backend: Send + Sync + 'static {
     async fn send(&self, msg: NewMessage) -> Result<Message, ApiError>;
     /// A page of a conversation's messages; a visitor's only of their own.
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>, ApiError>;
+    /// Stops AI replies: a person takes over; a visitor's only in their own conversation.
+    async fn hand_off(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>)
+    -> Result<Conversation, ApiError>;
 }
 
 /// The data in this server's store.
@@ -102,6 +105,15 @@ impl Backend for LocalBackend {
 
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>, ApiError> {
         Ok(self.0.list_messages(req).await?)
+    }
+
+    async fn hand_off(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+    ) -> Result<Conversation, ApiError> {
+        Ok(self.0.hand_off(workspace_id, conversation_id, only_customer).await?)
     }
 }
 

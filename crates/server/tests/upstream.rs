@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{Answer, TestApp, send, spawn_app, spawn_app_on, spawn_app_with};
 use connect360_api::{
-    Conversation, ErrorCode, GetOrCreateConversation, ListMessages, ListMessagesInput, SendInput, SendMessage,
+    Conversation, ErrorCode, GetOrCreateConversation, HandOff, ListMessages, ListMessagesInput, SendInput, SendMessage,
     WIDGET_SESSION_PATH,
 };
 use connect360_server::app::{Application, ServeConfig};
@@ -245,6 +245,12 @@ async fn a_visitor_chats_through_the_proxy_and_the_messages_live_upstream() {
         .json(&json!({"widgetKey": pair.widget.public_key, "token": v.token}))).await;
     assert_eq!(again.body["conversation"]["id"], v.conversation_id.as_str(), "{}", again.body);
     assert_eq!(again.body["customer"]["externalId"], v.external_id.as_str());
+
+    // "Talk to a person" stops the AI upstream.
+    let handed = pair.proxy.call::<HandOff>(&v.token, json!({"conversationId": v.conversation_id})).await;
+    assert!(handed.data()["aiStoppedAt"].is_string(), "{}", handed.body);
+    let upstream_view = pair.upstream.call::<GetOrCreateConversation>(&pair.key, json!({"customerId": v.customer_id})).await;
+    assert_eq!(upstream_view.data()["aiStoppedAt"], handed.data()["aiStoppedAt"]);
 }
 
 #[tokio::test]
@@ -267,6 +273,7 @@ async fn visitors_are_kept_apart_before_anything_is_forwarded() {
     let mut as_a_by_id = visitor_text(&b, "B as A");
     as_a_by_id["customer"] = json!({"id": a.customer_id});
     proxy_send(&pair, &b, as_a_by_id, "b3").await.error("FORBIDDEN");
+    pair.proxy.call::<HandOff>(&b.token, json!({"conversationId": a.conversation_id})).await.error("NOT_FOUND");
     // The same Idempotency-Key from two visitors stores two messages.
     let same_key = proxy_send(&pair, &b, visitor_text(&b, "B's own"), "a1").await;
     assert_eq!(same_key.data()["content"]["en"], "B's own");

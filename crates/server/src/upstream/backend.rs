@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use connect360_api::{
     AiRequest, Conversation, ConversationType, CustomerInput, GetOrCreateConversation, GetOrCreateConversationInput,
-    ListMessages, ListMessagesInput, Message, Page, SendAs, SendInput, SendMessage, SessionCustomer,
+    HandOff, HandOffInput, ListMessages, ListMessagesInput, Message, Page, SendAs, SendInput, SendMessage, SessionCustomer,
 };
 
 use super::client::{Repeat, TrpcClient};
@@ -138,5 +138,17 @@ impl Backend for UpstreamBackend {
         self.check_owner(req.only_customer.as_deref(), &req.conversation_id).await?;
         let input = ListMessagesInput { conversation_id: req.conversation_id, limit: Some(req.limit), cursor: req.cursor };
         Ok(self.client.call::<ListMessages>(&input, Repeat::Query).await?)
+    }
+
+    async fn hand_off(
+        &self,
+        _workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+    ) -> Result<Conversation, ApiError> {
+        self.check_owner(only_customer, conversation_id).await?;
+        let input = HandOffInput { conversation_id: conversation_id.to_owned() };
+        // Stopping twice stops once.
+        Ok(self.client.call::<HandOff>(&input, Repeat::Idempotent).await?)
     }
 }
