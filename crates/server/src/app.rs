@@ -40,6 +40,7 @@ use crate::state::AppState;
 use crate::store::{PgUrl, Store};
 use crate::upstream::UpstreamConfig;
 use crate::upstream::backend::UpstreamBackend;
+use crate::upstream::forward::Forwarder;
 use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
@@ -123,25 +124,32 @@ pub fn router(
     demo: Option<Arc<Demo>>,
     timeout: Duration,
     metrics: bool,
-    upstream: bool,
+    upstream: Option<Forwarder>,
 ) -> Router {
     let timed = |routes: Router<AppState>| {
         routes
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
             .layer(axum::middleware::map_response(timed_out))
     };
-    let mut calls = Router::new()
-        .merge(crate::trpc::router())
-        .merge(crate::session::router())
-        .merge(crate::attachments::downloads())
-        .merge(crate::ai::stream::router());
-    // In upstream mode the team works on the upstream: no inbox here.
-    if !upstream {
-        calls = calls.merge(crate::sign_in::router()).merge(crate::inbox_events::router());
-    }
+    let calls = Router::new().merge(crate::trpc::router()).merge(crate::session::router());
+    // In upstream mode visitors' files and AI replies are the upstream's, and
+    // the team works there: no inbox here.
+    let (calls, uploads) = match upstream.clone() {
+        Some(forwarder) => {
+            (calls.merge(crate::upstream::forward::calls(forwarder.clone())), crate::upstream::forward::uploads(forwarder))
+        }
+        None => (
+            calls
+                .merge(crate::attachments::downloads())
+                .merge(crate::ai::stream::router())
+                .merge(crate::sign_in::router())
+                .merge(crate::inbox_events::router()),
+            crate::attachments::uploads(),
+        ),
+    };
     let api = Router::new()
         .merge(timed(calls))
-        .merge(crate::attachments::uploads())
+        .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), crate::limits::per_api_key))
         .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
         .layer(crate::cors::layer(state.store.clone()))
@@ -152,7 +160,7 @@ pub fn router(
         .merge(api)
         .route("/healthz", axum::routing::get(healthz))
         .merge(crate::assets::router(assets))
-        .merge(crate::inbox_page::router(inbox.filter(|_| !upstream)))
+        .merge(crate::inbox_page::router(inbox.filter(|_| upstream.is_none())))
         .merge(crate::demo::router(demo))
         .fallback(not_found);
     if metrics {
@@ -267,8 +275,12 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
-        let backend: Arc<dyn Backend> = match &config.upstream {
-            Some(upstream) => Arc::new(UpstreamBackend::new(crate::upstream::connect(upstream).await?)),
+        let upstream = match &config.upstream {
+            Some(upstream) => Some(Arc::new(UpstreamBackend::new(crate::upstream::connect(upstream).await?))),
+            None => None,
+        };
+        let backend: Arc<dyn Backend> = match &upstream {
+            Some(upstream) => upstream.clone(),
             None => Arc::new(LocalBackend(store.clone())),
         };
         let ai = Ai::new(events.clone());
@@ -305,15 +317,13 @@ impl Application {
             }
             false => None,
         };
-        let router = router(
-            state,
-            assets,
-            inbox,
-            demo.clone(),
-            config.request_timeout,
-            config.metrics,
-            config.upstream.is_some(),
-        );
+        let forwarder = upstream.map(|upstream| Forwarder {
+            upstream,
+            auth: state.auth.clone(),
+            urls: state.urls.clone(),
+            limits: state.limits.clone(),
+        });
+        let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics, forwarder);
         Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai, events })
     }
 

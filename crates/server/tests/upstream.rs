@@ -434,3 +434,91 @@ async fn serve_reads_the_key_from_the_named_variable_and_says_what_is_wrong_with
     assert!(said.contains(&base) && said.contains("refused the API key"), "{said}");
     assert!(!said.contains("sk_wrong_secret"), "{said}");
 }
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+fn png_form(name: &str) -> reqwest::multipart::Form {
+    let part = reqwest::multipart::Part::bytes(PNG.to_vec()).file_name(name.to_owned()).mime_str("image/png").unwrap();
+    reqwest::multipart::Form::new().part("file", part)
+}
+
+async fn fetch(app: &TestApp, url: &str, range: Option<&str>) -> reqwest::Response {
+    let mut req = app.http.get(app.url(url));
+    if let Some(range) = range {
+        req = req.header("range", range);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn attachments_go_both_ways_through_the_proxy() {
+    let pair = pair().await;
+    let v = visitor(&pair).await;
+
+    // The visitor's upload is stored upstream and answered with this server's signed URL.
+    let up = send(
+        pair.proxy.http.post(pair.proxy.url(connect360_api::ATTACHMENTS_PATH)).bearer_auth(&v.token).header("origin", SITE).multipart(png_form("photo.png")),
+    )
+    .await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+    let file = up.body["files"][0].clone();
+    let url = file["url"].as_str().unwrap();
+    assert!(url.starts_with("/api/v1/connect/assets/") && url.contains("sig="), "{url}");
+    let mut with_file = visitor_text(&v, "my receipt");
+    with_file["attachmentIds"] = json!([file["id"]]);
+    let sent = proxy_send(&pair, &v, with_file, "f1").await.data().clone();
+    assert_eq!(sent["attachments"][0]["id"], file["id"]);
+
+    let res = fetch(&pair.proxy, url, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.headers()["cross-origin-resource-policy"], "cross-origin");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    let part = fetch(&pair.proxy, url, Some("bytes=0-3")).await;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()["content-range"], format!("bytes 0-3/{}", PNG.len()).as_str());
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &PNG[..4]);
+    // Unsigned, or signed for another key: as if there were no such file.
+    let plain = url.split('?').next().unwrap();
+    assert_eq!(fetch(&pair.proxy, plain, None).await.status(), StatusCode::NOT_FOUND);
+    let forged = url.replace("photo.png", "other.png");
+    assert_eq!(fetch(&pair.proxy, &forged, None).await.status(), StatusCode::NOT_FOUND);
+
+    // Support sends a file upstream; the visitor's history on the proxy shows it, signed.
+    let res = pair.upstream.http.post(pair.upstream.url(connect360_api::ATTACHMENTS_PATH)).bearer_auth(&pair.key).multipart(png_form("label.png")).send().await.unwrap();
+    let support_file: Value = res.json().await.unwrap();
+    let reply = json!({"conversationId": v.conversation_id, "attachmentIds": [support_file["files"][0]["id"]]});
+    pair.upstream.call::<SendMessage>(&pair.key, reply).await.data();
+    let page = pair.proxy.call::<ListMessages>(&v.token, json!({"conversationId": v.conversation_id})).await;
+    let items = page.data()["items"].as_array().unwrap().clone();
+    let shown = items[1]["attachments"][0]["url"].as_str().unwrap().to_owned();
+    assert!(shown.contains("sig=") && shown.contains("label.png"), "{shown}");
+    let res = fetch(&pair.proxy, &shown, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+}
+
+#[tokio::test]
+async fn the_ai_stream_is_relayed_from_the_upstream() {
+    let pair = pair().await;
+    let ws = pair.upstream.workspace("default").await;
+    let knowledge = "# Shipping\n## When does my order ship? {en}\nEvery order ships within two days.\n";
+    let config = connect360_server::domain::AgentConfig::Faq(connect360_server::domain::FaqSettings { knowledge: knowledge.into() });
+    let agent = pair.upstream.store.create_agent(&ws.id, "Assistant", None, &config).await.unwrap();
+    let (a, b) = (visitor(&pair).await, visitor(&pair).await);
+    let mut ask = visitor_text(&a, "When does my order ship?");
+    ask["ai"] = json!({"agentId": agent});
+    let asked = proxy_send(&pair, &a, ask, "ai1").await.data().clone();
+
+    let open = |v: &Visitor, conversation_id: &str| {
+        pair.proxy.http.post(pair.proxy.url(connect360_api::AI_STREAM_PATH)).bearer_auth(&v.token).header("origin", SITE)
+            .json(&json!({"conversationId": conversation_id, "lastMessageId": asked["id"]}))
+    };
+    // B may not watch A's conversation.
+    send(open(&b, &a.conversation_id)).await.error("NOT_FOUND");
+    let res = open(&a, &a.conversation_id).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let text = tokio::time::timeout(Duration::from_secs(20), res.text()).await.expect("the stream ends").unwrap();
+    assert!(text.contains("event: message") && text.contains("within two days"), "{text}");
+}

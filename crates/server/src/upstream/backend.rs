@@ -54,7 +54,7 @@ impl UpstreamBackend {
 
     /// Refuses, before the upstream hears of it, a conversation that is not
     /// the visitor's own: the key would reach every conversation of the workspace.
-    async fn check_owner(&self, only_customer: Option<&str>, conversation_id: &str) -> Result<String, ApiError> {
+    pub(super) async fn check_owner(&self, only_customer: Option<&str>, conversation_id: &str) -> Result<String, ApiError> {
         let customer_id = only_customer
             .ok_or_else(|| ApiError::forbidden("In upstream mode only visitors are served here; call the upstream API."))?;
         let known = self.owned.lock().unwrap_or_else(|p| p.into_inner()).get(customer_id).cloned();

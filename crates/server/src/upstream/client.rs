@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use connect360_api::{Procedure, ProcedureKind, TrpcSuccess};
 use reqwest::Url;
+use serde::de::DeserializeOwned;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
 use super::error::UpstreamError;
@@ -104,6 +105,17 @@ impl TrpcClient {
         self.base.as_str()
     }
 
+    /// A request to one of the upstream's REST routes (`/api/v1/connect/…` on
+    /// the tRPC base's host), with the key; sent once, never retried.
+    pub(super) fn rest(&self, method: reqwest::Method, path: &str) -> Result<(Url, reqwest::RequestBuilder), UpstreamError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|err| UpstreamError::Unreachable { url: format!("{}{path}", self.base), cause: err.to_string() })?;
+        let request = self.http.request(method, url.clone()).bearer_auth(&self.key.0);
+        Ok((url, request))
+    }
+
     /// Calls procedure `P`, retrying it while that is safe (see [`Repeat`]).
     pub async fn call<P: Procedure>(&self, input: &P::Input, repeat: Repeat<'_>) -> Result<P::Output, UpstreamError> {
         debug_assert_eq!(P::KIND == ProcedureKind::Query, repeat == Repeat::Query, "{} called as {repeat:?}", P::PATH);
@@ -154,24 +166,29 @@ impl TrpcClient {
             Repeat::Query | Repeat::Idempotent | Repeat::Once => request,
         };
         let response = request.bearer_auth(&self.key.0).send().await.map_err(|err| transport(url, &err))?;
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = response.bytes().await.map_err(|err| transport(url, &err))?;
-        if !(200..300).contains(&status) {
-            return Err(UpstreamError::from_answer(url.as_str(), status, &body, retry_after));
-        }
-        serde_json::from_slice::<TrpcSuccess<P::Output>>(&body)
-            .map(|success| success.result.data)
-            .map_err(|err| UpstreamError::Malformed { url: url.to_string(), status, cause: err.to_string() })
+        let success: TrpcSuccess<P::Output> = read_json(url, response).await?;
+        Ok(success.result.data)
     }
 }
 
+/// A whole answer's JSON, or the error envelope it carries instead.
+pub(super) async fn read_json<T: DeserializeOwned>(url: &Url, response: reqwest::Response) -> Result<T, UpstreamError> {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let body = response.bytes().await.map_err(|err| transport(url, &err))?;
+    if !(200..300).contains(&status) {
+        return Err(UpstreamError::from_answer(url.as_str(), status, &body, retry_after));
+    }
+    serde_json::from_slice::<T>(&body)
+        .map_err(|err| UpstreamError::Malformed { url: url.to_string(), status, cause: err.to_string() })
+}
+
 /// A request that got no complete answer: timed out, or the connection failed.
-fn transport(url: &Url, err: &reqwest::Error) -> UpstreamError {
+pub(super) fn transport(url: &Url, err: &reqwest::Error) -> UpstreamError {
     let url = url.to_string();
     if err.is_timeout() {
         return UpstreamError::Timeout { url };

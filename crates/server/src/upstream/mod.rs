@@ -34,6 +34,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod forward;
 pub mod error;
 
 use anyhow::anyhow;
