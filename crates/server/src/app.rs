@@ -152,10 +152,14 @@ pub fn router(
         .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), crate::limits::per_api_key))
         .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
-        .layer(crate::cors::layer(state.store.clone()))
+        .layer(crate::cors::layer(state.store.clone()));
+    // Upstream mode has no event stream (yet): the widget, finding none, polls `listMessages`.
+    let api = match &upstream {
         // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
-        .merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone())))
-        .layer(axum::middleware::from_fn(crate::cors::preflight_status));
+        None => api.merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone()))),
+        Some(_) => api,
+    }
+    .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
         .route("/healthz", axum::routing::get(healthz))

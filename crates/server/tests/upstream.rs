@@ -293,6 +293,11 @@ async fn the_proxy_serves_visitors_only() {
     }
     let sign_in = send(pair.proxy.http.get(pair.proxy.url(connect360_api::INBOX_SESSION_PATH))).await;
     assert_eq!(sign_in.status, StatusCode::NOT_FOUND, "{}", sign_in.body);
+    // No event stream in upstream mode: the widget polls instead.
+    let v = visitor(&pair).await;
+    let events = format!("{}?conversationId={}", connect360_api::EVENTS_PATH, v.conversation_id);
+    let stream = send(pair.proxy.http.get(pair.proxy.url(&events)).bearer_auth(&v.token)).await;
+    assert_eq!(stream.status, StatusCode::NOT_FOUND, "{}", stream.body);
 }
 
 #[tokio::test]
