@@ -41,7 +41,6 @@ use anyhow::anyhow;
 use connect360_api::{ListConversations, ListConversationsInput};
 
 use client::{ClientConfig, Repeat, TrpcClient};
-use error::UpstreamError;
 
 /// Where the upstream is, and the name of the variable its key came from
 /// (named in messages; the key itself never is).
@@ -62,13 +61,9 @@ pub async fn connect(config: &UpstreamConfig) -> anyhow::Result<TrpcClient> {
             tracing::info!(upstream = %url, "upstream mode: the upstream takes our key");
             Ok(client)
         }
-        Err(err @ UpstreamError::Refused { status: 401 | 403, .. }) => {
-            let UpstreamError::Refused { code, message, .. } = &err else { unreachable!() };
+        Err(err) if err.is_configuration() => {
             tracing::error!(%err, "CONFIGURATION: the upstream refused our API key");
-            Err(anyhow!(
-                "the upstream at {url} refused the API key in ${} ({code:?}: {message}); set it to a key of that API",
-                config.key_env
-            ))
+            Err(anyhow!("the upstream at {url} refused the API key in ${} ({err}); set it to a key of that API", config.key_env))
         }
         Err(err) => Err(anyhow!("the upstream at {url} cannot be used: {err}")),
     }
