@@ -24,6 +24,7 @@ use crate::attachments::storage::{FileStorage, LocalFileStorage};
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::backend::{Backend, LocalBackend};
 use crate::cors::CROSS_ORIGIN_RESOURCE_POLICY;
 use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
@@ -38,6 +39,9 @@ use crate::hub::{EventBus, InProcessHub};
 use crate::pg_events::PgBus;
 use crate::state::AppState;
 use crate::store::{PgUrl, Store};
+use crate::upstream::UpstreamConfig;
+use crate::upstream::backend::UpstreamBackend;
+use crate::upstream::forward::Forwarder;
 use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
@@ -78,6 +82,8 @@ pub struct ServeConfig {
     pub streams_per_ip: usize,
     /// Abuse limits, and where the client's address comes from.
     pub limits: LimitsConfig,
+    /// Upstream mode: conversations live on this hosted API (see [`crate::upstream`]).
+    pub upstream: Option<UpstreamConfig>,
 }
 
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -102,6 +108,7 @@ impl ServeConfig {
             streams_per_visitor: crate::events::limits::DEFAULT_PER_VISITOR,
             streams_per_ip: crate::events::limits::DEFAULT_PER_IP,
             limits: LimitsConfig::default(),
+            upstream: None,
         }
     }
 }
@@ -118,33 +125,47 @@ pub fn router(
     demo: Option<Arc<Demo>>,
     timeout: Duration,
     metrics: bool,
+    upstream: Option<Forwarder>,
 ) -> Router {
     let timed = |routes: Router<AppState>| {
         routes
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
             .layer(axum::middleware::map_response(timed_out))
     };
-    let calls = Router::new()
-        .merge(crate::trpc::router())
-        .merge(crate::session::router())
-        .merge(crate::sign_in::router())
-        .merge(crate::attachments::downloads())
-        .merge(crate::ai::stream::router())
-        .merge(crate::inbox_events::router());
+    let calls = Router::new().merge(crate::trpc::router()).merge(crate::session::router());
+    // In upstream mode visitors' files and AI replies are the upstream's, and
+    // the team works there: no inbox here.
+    let (calls, uploads) = match upstream.clone() {
+        Some(forwarder) => {
+            (calls.merge(crate::upstream::forward::calls(forwarder.clone())), crate::upstream::forward::uploads(forwarder))
+        }
+        None => (
+            calls
+                .merge(crate::attachments::downloads())
+                .merge(crate::ai::stream::router())
+                .merge(crate::sign_in::router())
+                .merge(crate::inbox_events::router()),
+            crate::attachments::uploads(),
+        ),
+    };
     let api = Router::new()
         .merge(timed(calls))
-        .merge(crate::attachments::uploads())
+        .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), crate::limits::per_api_key))
         .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
-        .layer(crate::cors::layer(state.store.clone()))
+        .layer(crate::cors::layer(state.store.clone()));
+    // Upstream mode has no event stream (yet): the widget, finding none, polls `listMessages`.
+    let api = match &upstream {
         // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
-        .merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone())))
-        .layer(axum::middleware::from_fn(crate::cors::preflight_status));
+        None => api.merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone()))),
+        Some(_) => api,
+    }
+    .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
         .route("/healthz", axum::routing::get(healthz))
         .merge(crate::assets::router(assets))
-        .merge(crate::inbox_page::router(inbox))
+        .merge(crate::inbox_page::router(inbox.filter(|_| upstream.is_none())))
         .merge(crate::demo::router(demo))
         .fallback(not_found);
     if metrics {
@@ -264,12 +285,26 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
+        let upstream = match &config.upstream {
+            Some(upstream) => Some(Arc::new(UpstreamBackend::new(crate::upstream::connect(upstream).await?))),
+            None => None,
+        };
+        let backend: Arc<dyn Backend> = match &upstream {
+            Some(upstream) => upstream.clone(),
+            None => Arc::new(LocalBackend(store.clone())),
+        };
         let ai = Ai::new(events.clone());
-        let ai_runner = config
-            .ai_runner
+        // In upstream mode the upstream answers AI requests.
+        let ai_runner = (config.ai_runner && config.upstream.is_none())
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
         let state = AppState {
-            auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
+            auth: Authenticator {
+                store: store.clone(),
+                signer: signer.clone(),
+                session_idle: config.session_idle,
+                visitors_only: config.upstream.is_some(),
+            },
+            backend,
             sign_in_limits: SignInLimits::new(&config.limits),
             limits: Limits::new(&config.limits),
             origin: PublicOrigin::new(config.public_url.as_deref()),
@@ -292,7 +327,13 @@ impl Application {
             }
             false => None,
         };
-        let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics);
+        let forwarder = upstream.map(|upstream| Forwarder {
+            upstream,
+            auth: state.auth.clone(),
+            urls: state.urls.clone(),
+            limits: state.limits.clone(),
+        });
+        let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics, forwarder);
         Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai, events })
     }
 

@@ -39,6 +39,8 @@ pub struct Authenticator {
     pub signer: TokenSigner,
     /// A member's session ends after this long without a request.
     pub session_idle: Duration,
+    /// Upstream mode: API keys and inbox sessions belong to the upstream.
+    pub visitors_only: bool,
 }
 
 impl Authenticator {
@@ -152,7 +154,13 @@ pub fn now_ms() -> i64 {
 /// A visitor token used from a browser must come from its own site: the
 /// request's Origin, when there is one, must be the token's domain.
 pub async fn authenticate(auth: &Authenticator, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    let Some(key) = credential(headers)? else {
+    let key = credential(headers)?;
+    if auth.visitors_only && !key.is_some_and(|key| key.starts_with(visitor_token::PREFIX)) {
+        return Err(ApiError::unauthorized(
+            "This server serves website visitors only: call the upstream API with your API key.",
+        ));
+    }
+    let Some(key) = key else {
         return match signed_in(auth, headers).await? {
             Some(account) => Ok(Principal::Member(MemberPrincipal {
                 workspace_id: account.workspace_id,

@@ -9,6 +9,8 @@ use axum::http::HeaderName;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{Application, ServeConfig, shutdown_signal};
+use crate::upstream::UpstreamConfig;
+use crate::upstream::client::{ApiKey, ClientConfig};
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
 use crate::hub::InProcessHub;
@@ -136,6 +138,8 @@ pub enum Command {
         streams: StreamArgs,
         #[command(flatten)]
         limits: LimitArgs,
+        #[command(flatten)]
+        upstream: Box<UpstreamArgs>,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {
@@ -162,6 +166,34 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+}
+
+/// Upstream mode (README "Upstream mode"): visitors' conversations live on a hosted Connect360 API.
+#[derive(Debug, Args)]
+pub struct UpstreamArgs {
+    /// The hosted API's tRPC base, e.g. https://api.example.com/api/trpc.
+    #[arg(long, env = "CONNECT360_UPSTREAM_URL", requires = "upstream_key_env", conflicts_with = "demo")]
+    pub upstream_url: Option<String>,
+    /// The name of the environment variable that holds the upstream's API key
+    /// (the key itself is never a flag).
+    #[arg(long, env = "CONNECT360_UPSTREAM_KEY_ENV", requires = "upstream_url")]
+    pub upstream_key_env: Option<String>,
+    /// Seconds one upstream call may take before it is given up (or retried, where that is safe).
+    #[arg(long, env = "CONNECT360_UPSTREAM_TIMEOUT_SECS", default_value_t = crate::upstream::client::DEFAULT_TIMEOUT.as_secs())]
+    pub upstream_timeout_secs: u64,
+}
+
+impl UpstreamArgs {
+    fn config(self) -> anyhow::Result<Option<UpstreamConfig>> {
+        let (Some(url), Some(key_env)) = (self.upstream_url, self.upstream_key_env) else { return Ok(None) };
+        let key = std::env::var(&key_env)
+            .ok()
+            .filter(|key| !key.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--upstream-key-env {key_env}: that environment variable is not set"))?;
+        let mut client = ClientConfig::new(url, ApiKey::new(key.trim()));
+        client.timeout = std::time::Duration::from_secs(self.upstream_timeout_secs.max(1));
+        Ok(Some(UpstreamConfig { client, key_env }))
+    }
 }
 
 /// The event streams' caps (visitors only; API keys are not capped) and buffer.
@@ -357,7 +389,19 @@ fn checked(field: &str, value: &str) -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr, data, widget_dir, inbox_dir, demo, metrics, public_url, session_idle_minutes, streams, limits } => {
+        Command::Serve {
+            addr,
+            data,
+            widget_dir,
+            inbox_dir,
+            demo,
+            metrics,
+            public_url,
+            session_idle_minutes,
+            streams,
+            limits,
+            upstream,
+        } => {
             let public_url = public_url
                 .map(|u| validate::http_url("--public-url", &u).map_err(|e| anyhow::anyhow!(e.message)))
                 .transpose()?;
@@ -372,6 +416,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 inbox_dir,
                 database_url: data.database_url.clone(),
                 limits: limits.config(),
+                upstream: upstream.config()?,
                 ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
             };
             let app = Application::build(&config).await?;

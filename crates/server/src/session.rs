@@ -7,14 +7,15 @@ use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use connect360_api::{ConversationType, SessionCustomer, WIDGET_SESSION_PATH, WidgetSession, WidgetSessionInput};
+use connect360_api::{WIDGET_SESSION_PATH, WidgetSession, WidgetSessionInput};
 use time::OffsetDateTime;
 
 use crate::auth::origin_host;
+use crate::backend::{Backend, VisitorArrival, VisitorConversation};
 use crate::error::ApiError;
 use crate::extract::Input;
 use crate::limits::{ClientIp, Limits};
-use crate::store::{Actor, ChannelRefs, GuestClaim, NewConversation, Store, Widget};
+use crate::store::{Store, Widget};
 use crate::domain::{CustomerFields, CustomerKey, CustomerRef, Domain};
 use crate::validate::{self, MAX_ID, MAX_NAME};
 use crate::visitor_token::{self, TokenSigner, VisitorClaims, user_hash_matches};
@@ -33,6 +34,7 @@ pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Arc<dyn Store>: FromRef<S>,
+    Arc<dyn Backend>: FromRef<S>,
     TokenSigner: FromRef<S>,
     Limits: FromRef<S>,
 {
@@ -41,6 +43,7 @@ where
 
 async fn create(
     State(store): State<Arc<dyn Store>>,
+    State(backend): State<Arc<dyn Backend>>,
     State(signer): State<TokenSigner>,
     State(limits): State<Limits>,
     ClientIp(ip): ClientIp,
@@ -61,56 +64,27 @@ async fn create(
     limits.session(ip, &widget.id)?;
     let now = OffsetDateTime::now_utc();
 
-    let Visitor { key, merges_guest } = visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
+    let Visitor { key, known_external_id, merges_guest } = visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
     let fields = CustomerFields {
         name: validate::optional_text("name", input.name.as_deref(), MAX_NAME)?,
         email: input.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
         ..CustomerFields::default()
     };
-    if let Some(guest) = merges_guest {
-        // Idempotent: a retry after a failure below finds nothing left to move.
-        let outcome = store
-            .claim_guest_conversations(GuestClaim {
-                workspace_id: widget.workspace_id.clone(),
-                guest_customer_id: guest,
-                conversation_id: None,
-                customer: CustomerRef { key: key.clone(), fields: CustomerFields::default() },
-                target_parent_id: None,
-                metadata: Default::default(),
-            })
-            .await?;
-        tracing::info!(customer = %outcome.customer_id, claimed = outcome.claimed, "guest conversations claimed at sign-in");
-    }
-    let conversation = store
-        .get_or_create_conversation(NewConversation {
-            actor: Actor { workspace_id: widget.workspace_id.clone(), member_id: widget.default_member_id.clone() },
-            name: None,
-            kind: ConversationType::Direct,
-            customer: Some(CustomerRef { key, fields }),
-            member_ids: Vec::new(),
-            channels: ChannelRefs { ids: Vec::new(), website: Some(domain) },
-            metadata: Default::default(),
+    let VisitorConversation { conversation, customer, channel_id } = backend
+        .open_visitor(VisitorArrival {
+            widget: widget.clone(),
+            customer: CustomerRef { key, fields },
+            known_external_id,
+            merges_guest,
+            site: domain,
         })
         .await?;
-    let customer_id = conversation.customer_id.clone().ok_or_else(|| ApiError::internal("visitor conversation without a customer"))?;
-    let customer = store
-        .customer(&widget.workspace_id, &customer_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("visitor customer vanished"))?;
-    let external_id = customer.external_id.clone().ok_or_else(|| ApiError::internal("visitor customer without an external id"))?;
-    let channel_id = conversation
-        .channels
-        .iter()
-        .find(|c| c.identifier == host)
-        .map(|c| c.id.clone())
-        .ok_or_else(|| ApiError::internal("visitor conversation without its website channel"))?;
-
     tracing::info!(conversation = %conversation.id, customer = %customer.id, domain = %host, "visitor session");
     let expires = now + time::Duration::seconds(visitor_token::LIFETIME_SECS);
     let claims = VisitorClaims {
         workspace_id: widget.workspace_id.clone(),
         customer_id: customer.id.clone(),
-        external_id: external_id.clone(),
+        external_id: customer.external_id.clone(),
         widget_id: widget.id.clone(),
         domain: host.clone(),
         channel_id,
@@ -119,7 +93,7 @@ async fn create(
     Ok(Json(WidgetSession {
         token: signer.sign(&claims),
         expires_at: clock::format(expires),
-        customer: SessionCustomer { id: customer.id, external_id, name: customer.name },
+        customer,
         conversation,
         channel_identifier: host,
     }))
@@ -128,6 +102,8 @@ async fn create(
 /// Who the visitor is, and the guest whose conversations become theirs.
 struct Visitor {
     key: CustomerKey,
+    /// Their external id when `key` is a resumed token's customer id.
+    known_external_id: Option<String>,
     /// The guest customer of the session's token when a known user proved
     /// by `userHash` arrives with it: the guest's chat is merged, not lost.
     merges_guest: Option<String>,
@@ -152,9 +128,13 @@ fn visitor_key(
     };
     let resumed = of_this_site(input.token.as_deref())
         .filter(|c| external_id.as_ref().is_none_or(|e| *e == c.external_id));
-    let visitor = |key| Visitor { key, merges_guest: None };
+    let visitor = |key| Visitor { key, known_external_id: None, merges_guest: None };
     if let Some(claims) = resumed {
-        return Ok(visitor(CustomerKey::Id(claims.customer_id)));
+        return Ok(Visitor {
+            key: CustomerKey::Id(claims.customer_id),
+            known_external_id: Some(claims.external_id),
+            merges_guest: None,
+        });
     }
     let Some(external_id) = external_id else {
         return Ok(visitor(CustomerKey::ExternalId(ids::new_secret("guest", 16))));
@@ -162,6 +142,7 @@ fn visitor_key(
     match (&widget.identity_secret, &input.user_hash) {
         (Some(secret), Some(hash)) if user_hash_matches(secret, &external_id, hash) => Ok(Visitor {
             key: CustomerKey::ExternalId(external_id),
+            known_external_id: None,
             merges_guest: of_this_site(input.guest_token.as_deref())
                 .filter(|c| is_guest_id(&c.external_id))
                 .map(|c| c.customer_id),

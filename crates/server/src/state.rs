@@ -11,6 +11,7 @@ use crate::attachments::storage::FileStorage;
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
+use crate::backend::Backend;
 use crate::csrf::PublicOrigin;
 use crate::limits::Limits;
 use crate::sign_in::SignInLimits;
@@ -22,6 +23,9 @@ use crate::visitor_token::TokenSigner;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Conversations and messages: [`crate::backend::LocalBackend`] on the
+    /// store, or the upstream in upstream mode.
+    pub backend: Arc<dyn Backend>,
     /// Resolves credentials: the store's keys and the signer's tokens.
     pub auth: Authenticator,
     pub signer: TokenSigner,

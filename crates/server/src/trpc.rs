@@ -28,6 +28,7 @@ use serde_json::value::RawValue;
 use crate::ai::Ai;
 use crate::attachments::url::UrlSigner;
 use crate::auth::{Authenticator, Principal};
+use crate::backend::Backend;
 use crate::error::ApiError;
 use crate::limits::Limits;
 use crate::procedures::{self, Ctx, Route};
@@ -41,6 +42,7 @@ pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Arc<dyn Store>: FromRef<S>,
+    Arc<dyn Backend>: FromRef<S>,
     Authenticator: FromRef<S>,
     UrlSigner: FromRef<S>,
     Ai: FromRef<S>,
@@ -54,6 +56,7 @@ where
 #[allow(clippy::too_many_arguments)] // one per extractor
 async fn handle(
     State(store): State<Arc<dyn Store>>,
+    State(backend): State<Arc<dyn Backend>>,
     State(urls): State<UrlSigner>,
     State(ai): State<Ai>,
     State(limits): State<Limits>,
@@ -83,6 +86,7 @@ async fn handle(
     for (index, (path, input)) in paths.iter().zip(inputs).enumerate() {
         let ctx = Ctx {
             store: store.as_ref(),
+            backend: backend.as_ref(),
             principal: &principal,
             idempotency_key: idempotency_key
                 .as_ref()

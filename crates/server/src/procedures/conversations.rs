@@ -114,7 +114,7 @@ impl Handle for api::HandOff {
     async fn handle(ctx: &Ctx<'_>, input: HandOffInput) -> Result<Conversation, ApiError> {
         let principal = ctx.principal()?;
         let id = validate::id("conversationId", &input.conversation_id)?;
-        let conversation = ctx.store.hand_off(principal.workspace_id(), &id, principal.only_customer()).await?;
+        let conversation = ctx.backend.hand_off(principal.workspace_id(), &id, principal.only_customer()).await?;
         // A reply being written is dropped: its watchers stop waiting for it.
         ctx.ai.replies.publish(&id, ReplyEvent::Stopped);
         Ok(conversation)

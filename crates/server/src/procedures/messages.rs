@@ -172,7 +172,7 @@ impl Handle for api::SendMessage {
             ctx.limits.send(customer_id)?;
         }
         let asks_ai = msg.ai.is_some();
-        let mut message = ctx.store.send(msg).await?;
+        let mut message = ctx.backend.send(msg).await?;
         if asks_ai {
             ctx.ai.wake();
         }
@@ -204,7 +204,7 @@ impl Handle for api::ListMessages {
             limit,
             cursor: input.cursor.as_deref().map(|c| validate::id("cursor", c)).transpose()?,
         };
-        let mut page = ctx.store.list_messages(req).await?;
+        let mut page = ctx.backend.list_messages(req).await?;
         sign_attachments(ctx, &mut page.items)?;
         Ok(page)
     }

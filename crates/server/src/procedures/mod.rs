@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 
 use crate::attachments::url::UrlSigner;
 use crate::auth::Principal;
+use crate::backend::Backend;
 use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::extract::decode;
@@ -26,6 +27,8 @@ use crate::store::{Actor, Store};
 /// What a call runs with.
 pub struct Ctx<'a> {
     pub store: &'a dyn Store,
+    /// Where messages are sent and listed: the store, or the upstream.
+    pub backend: &'a dyn Backend,
     /// Resolved once per request; each call fails with the error if it is one.
     pub principal: &'a Result<Principal, ApiError>,
     /// The request's `Idempotency-Key`, made distinct per call in a batch.

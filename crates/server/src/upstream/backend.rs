@@ -1,0 +1,154 @@
+//! The visitor routes' data on the upstream: each call made with the key
+//! only after this server has checked the visitor may make it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use connect360_api::{
+    AiRequest, Conversation, ConversationType, CustomerInput, GetOrCreateConversation, GetOrCreateConversationInput,
+    HandOff, HandOffInput, ListMessages, ListMessagesInput, Message, Page, SendAs, SendInput, SendMessage, SessionCustomer,
+};
+
+use super::client::{Repeat, TrpcClient};
+use crate::backend::{Backend, VisitorArrival, VisitorConversation, website_channel};
+use crate::domain::CustomerKey;
+use crate::error::ApiError;
+use crate::store::{NewMessage, PageRequest};
+
+/// Customers whose conversation is remembered before the memory starts over
+/// (a forgotten one costs one upstream call to learn again).
+const MAX_REMEMBERED: usize = 100_000;
+
+pub struct UpstreamBackend {
+    client: TrpcClient,
+    /// Customer id → their top-level conversation, as the upstream said:
+    /// the one conversation their token reaches.
+    owned: Mutex<HashMap<String, String>>,
+}
+
+impl UpstreamBackend {
+    pub fn new(client: TrpcClient) -> UpstreamBackend {
+        UpstreamBackend { client, owned: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn client(&self) -> &TrpcClient {
+        &self.client
+    }
+
+    async fn get_or_create(&self, input: GetOrCreateConversationInput) -> Result<Conversation, ApiError> {
+        let conversation = self.client.call::<GetOrCreateConversation>(&input, Repeat::Idempotent).await?;
+        if let Some(customer_id) = &conversation.customer_id {
+            self.remember(customer_id, &conversation.id);
+        }
+        Ok(conversation)
+    }
+
+    fn remember(&self, customer_id: &str, conversation_id: &str) {
+        let mut owned = self.owned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if owned.len() >= MAX_REMEMBERED {
+            owned.clear();
+        }
+        owned.insert(customer_id.to_owned(), conversation_id.to_owned());
+    }
+
+    /// Refuses, before the upstream hears of it, a conversation that is not
+    /// the visitor's own: the key would reach every conversation of the workspace.
+    pub(super) async fn check_owner(&self, only_customer: Option<&str>, conversation_id: &str) -> Result<String, ApiError> {
+        let customer_id = only_customer
+            .ok_or_else(|| ApiError::forbidden("In upstream mode only visitors are served here; call the upstream API."))?;
+        let known = self.owned.lock().unwrap_or_else(|p| p.into_inner()).get(customer_id).cloned();
+        let owned = match known {
+            Some(id) => id,
+            None => {
+                let input =
+                    GetOrCreateConversationInput { customer_id: Some(customer_id.to_owned()), ..Default::default() };
+                self.get_or_create(input).await?.id
+            }
+        };
+        if owned != conversation_id {
+            // As the store answers a conversation of another customer: it does not exist for them.
+            return Err(ApiError::not_found(format!("Conversation not found: {conversation_id}")));
+        }
+        Ok(customer_id.to_owned())
+    }
+}
+
+#[async_trait]
+impl Backend for UpstreamBackend {
+    async fn open_visitor(&self, arrival: VisitorArrival) -> Result<VisitorConversation, ApiError> {
+        let VisitorArrival { customer, known_external_id, merges_guest, site, .. } = arrival;
+        if merges_guest.is_some() {
+            // The upstream's claim needs its own token of the guest, which it never issued.
+            tracing::warn!("upstream mode: a guest's conversations are not merged into the signed-in customer's");
+        }
+        let (id, external_id) = match customer.key {
+            CustomerKey::Id(id) => (Some(id), known_external_id),
+            CustomerKey::ExternalId(external) => (None, Some(external)),
+        };
+        let external_id = external_id.ok_or_else(|| ApiError::internal("visitor without an external id"))?;
+        let name = customer.fields.name.clone();
+        let input = GetOrCreateConversationInput {
+            kind: Some(ConversationType::Direct),
+            customer: Some(CustomerInput {
+                id: id.clone(),
+                // A customer named by id keeps the external id it has.
+                external_id: id.is_none().then(|| external_id.clone()),
+                name: customer.fields.name,
+                email: customer.fields.email,
+                ..CustomerInput::default()
+            }),
+            channel_identifier: Some(site.as_str().to_owned()),
+            ..GetOrCreateConversationInput::default()
+        };
+        let conversation = self.get_or_create(input).await?;
+        let customer_id = conversation
+            .customer_id
+            .clone()
+            .ok_or_else(|| ApiError::internal("the upstream's visitor conversation has no customer"))?;
+        let channel_id = website_channel(&conversation, site.as_str())?;
+        Ok(VisitorConversation {
+            conversation,
+            customer: SessionCustomer { id: customer_id, external_id, name },
+            channel_id,
+        })
+    }
+
+    async fn send(&self, msg: NewMessage) -> Result<Message, ApiError> {
+        let customer_id = self.check_owner(msg.only_customer.as_deref(), &msg.conversation_id).await?;
+        let input = SendInput {
+            conversation_id: msg.conversation_id,
+            content: (!msg.content.is_empty()).then_some(msg.content),
+            attachment_ids: (!msg.attachment_ids.is_empty()).then_some(msg.attachment_ids),
+            flags: (!msg.flags.is_empty()).then_some(msg.flags),
+            parent_id: msg.parent_id,
+            channel_id: msg.channel.and_then(|channel| channel.id),
+            sender: SendAs::Customer,
+            customer_id: Some(customer_id.clone()),
+            ai: msg.ai.map(|ai| AiRequest { agent_id: ai.agent_id, channel_id: ai.channel_id }),
+            ..SendInput::default()
+        };
+        // Keys are the visitor's own: one visitor's can't meet another's upstream.
+        let key = msg.idempotency.map(|idempotency| format!("{customer_id}:{}", idempotency.key));
+        let repeat = key.as_deref().map_or(Repeat::Once, Repeat::Keyed);
+        Ok(self.client.call::<SendMessage>(&input, repeat).await?)
+    }
+
+    async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>, ApiError> {
+        self.check_owner(req.only_customer.as_deref(), &req.conversation_id).await?;
+        let input = ListMessagesInput { conversation_id: req.conversation_id, limit: Some(req.limit), cursor: req.cursor };
+        Ok(self.client.call::<ListMessages>(&input, Repeat::Query).await?)
+    }
+
+    async fn hand_off(
+        &self,
+        _workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+    ) -> Result<Conversation, ApiError> {
+        self.check_owner(only_customer, conversation_id).await?;
+        let input = HandOffInput { conversation_id: conversation_id.to_owned() };
+        // Stopping twice stops once.
+        Ok(self.client.call::<HandOff>(&input, Repeat::Idempotent).await?)
+    }
+}
