@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::ai::Ai;
 use crate::assets::WidgetAssets;
-use crate::attachments::storage::{FileStorage, LocalFileStorage};
+use crate::attachments::location::FilesLocation;
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
@@ -46,6 +46,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// The PostgreSQL store, shared by every instance that names it.
     pub database_url: Option<PgUrl>,
+    /// Where attachments are: by default the data directory's `files`.
+    pub files: FilesLocation,
     /// Trunk's output: the widget bundle and its loader.
     pub widget_dir: PathBuf,
     /// Trunk's output of the team inbox, served at `/inbox`.
@@ -85,6 +87,7 @@ impl ServeConfig {
     pub fn new(addr: SocketAddr, data_dir: PathBuf, widget_dir: PathBuf) -> Self {
         ServeConfig {
             addr,
+            files: FilesLocation::Dir(data_dir.join("files")),
             data_dir,
             database_url: None,
             widget_dir,
@@ -218,9 +221,7 @@ impl Application {
             .context("creating the default workspace")?;
         let token_key = store.token_key().await.context("reading the token key")?;
         let signer = TokenSigner::new(token_key);
-        let files: Arc<dyn FileStorage> = Arc::new(
-            LocalFileStorage::new(config.data_dir.join("files")).context("creating the files directory")?,
-        );
+        let files = config.files.open().await?;
         let spool_dir = config.data_dir.join("incoming");
         // What a crash left half-uploaded is of no use to anyone.
         match std::fs::remove_dir_all(&spool_dir) {
