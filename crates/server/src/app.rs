@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
@@ -36,7 +36,7 @@ use crate::events::EventStreams;
 use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::state::AppState;
-use crate::store::{PgUrl, Store};
+use crate::store::PgUrl;
 use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
@@ -144,7 +144,7 @@ pub fn router(
         .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
-        .route("/healthz", axum::routing::get(healthz))
+        .route("/healthz", axum::routing::get(crate::health::handle))
         .merge(crate::assets::router(assets))
         .merge(crate::inbox_page::router(inbox))
         .merge(crate::demo::router(demo))
@@ -177,16 +177,6 @@ async fn timed_out(res: Response) -> Response {
         return res;
     }
     ApiError::new(ErrorCode::Timeout, "The server took too long to answer; try again.").into_response()
-}
-
-async fn healthz(State(store): State<Arc<dyn Store>>) -> (StatusCode, &'static str) {
-    match store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n"),
-        Err(err) => {
-            tracing::error!(%err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
-        }
-    }
 }
 
 async fn not_found() -> ApiError {

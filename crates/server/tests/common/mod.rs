@@ -250,6 +250,12 @@ impl TestApp {
         spawn_app_on(data, database_url, files, configure).await
     }
 
+    /// A second server on this one's store and files, with a data directory of its own.
+    pub async fn another_instance(&self, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let data = Arc::new(tempfile::tempdir().expect("temp dir"));
+        spawn_app_on(data, self.database_url.clone(), self.files.clone(), configure).await
+    }
+
     /// The attachments' bytes the server keeps: files in its directory, or objects in its bucket.
     pub fn stored_files(&self) -> usize {
         match &self.files {

@@ -119,6 +119,13 @@ impl Cluster {
         self.url(&name).parse().expect("a PostgreSQL URL")
     }
 
+    /// Removes a database of the cluster, ending its connections: a store that is gone.
+    pub async fn drop_database(&self, url: &PgUrl) {
+        let name = url.as_str().rsplit('/').next().expect("a database name");
+        let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.expect("the cluster accepts connections");
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await.expect("the database goes");
+    }
+
     fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
