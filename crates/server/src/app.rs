@@ -60,6 +60,9 @@ pub struct ServeConfig {
     pub file_gc_interval: Duration,
     /// Answer AI requests; off, they stay pending (tests stop it to see that).
     pub ai_runner: bool,
+    /// How long the runner's claim on an AI request holds unless renewed:
+    /// how soon another instance answers the requests of one that died.
+    pub ai_claim_lease: Duration,
     /// How long a request may take until its answer starts; uploads, which
     /// take as long as the client's connection needs, are not held to it.
     pub request_timeout: Duration,
@@ -96,6 +99,7 @@ impl ServeConfig {
             unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
             file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
             ai_runner: true,
+            ai_claim_lease: crate::ai::runner::DEFAULT_CLAIM_LEASE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             metrics: false,
             session_idle: crate::auth::DEFAULT_SESSION_IDLE,
@@ -252,7 +256,7 @@ impl Application {
         let ai = Ai::new(events.clone());
         let ai_runner = config
             .ai_runner
-            .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
+            .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone(), config.ai_claim_lease)) as BackgroundTask);
         let state = AppState {
             auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
             sign_in_limits: SignInLimits::new(&config.limits),

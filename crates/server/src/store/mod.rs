@@ -206,11 +206,12 @@ pub enum AiOutcome {
     Failed,
 }
 
-/// An AI request to answer, and where: one reply per conversation is written at a time.
+/// What a claim of AI requests got: the requests now this claimant's to
+/// answer, and how many are pending in all (its own and others' included).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingAiRequest {
-    pub id: String,
-    pub conversation_id: String,
+pub struct AiClaims {
+    pub request_ids: Vec<String>,
+    pub pending: usize,
 }
 
 impl AiOutcome {
@@ -480,8 +481,14 @@ pub trait Store: Send + Sync + 'static {
     async fn send(&self, msg: NewMessage) -> Result<Message>;
     async fn customer(&self, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>>;
 
-    /// The AI requests still to answer, oldest first.
-    async fn pending_ai_requests(&self) -> Result<Vec<PendingAiRequest>>;
+    /// Claims for `claimant` until `lease` from now at most `limit` pending
+    /// requests, oldest first: of each conversation only its oldest pending
+    /// one (its replies are written in order, one at a time), and only if
+    /// nobody's claim on it is current. No two claimants hold one request;
+    /// a claim that was not renewed (its instance died) is taken over.
+    async fn claim_ai_requests(&self, claimant: &str, lease: std::time::Duration, limit: usize) -> Result<AiClaims>;
+    /// Extends `claimant`'s claims on the requests still pending to `lease` from now.
+    async fn renew_ai_claims(&self, claimant: &str, lease: std::time::Duration) -> Result<()>;
     /// The request with what answering it needs; `None` once it is no longer
     /// pending. `history` is how many messages of context to include.
     async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>>;

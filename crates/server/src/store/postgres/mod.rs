@@ -50,6 +50,10 @@ type Backend = PgStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
 
+/// How a claim of AI requests locks the rows it takes: rows another
+/// instance's claim holds are passed over rather than waited for.
+const CLAIM_ROWS: &str = "FOR UPDATE OF r SKIP LOCKED";
+
 /// The key of the advisory lock every write transaction holds.
 const WRITE_LOCK: i64 = 0x0C03_6000_0001;
 

@@ -30,6 +30,10 @@ type Backend = SqliteStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How a claim of AI requests locks the rows it takes: not at all, the one
+/// writer connection already writes alone.
+const CLAIM_ROWS: &str = "";
+
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
