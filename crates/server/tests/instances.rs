@@ -1,10 +1,16 @@
 //! Several instances of the server on one store and one attachments'
 //! storage, as behind a load balancer: what one instance hands out works on
-//! the others, and each tells its health part by part.
+//! the others, work that must run once runs on one of them, and each tells
+//! its health part by part.
 
 mod common;
 
-use common::{Backends, TestApp, guests, spawn_app};
+use std::time::Duration;
+
+use common::{Backends, TestApp, guests, spawn_app, spawn_app_with};
+use connect360_server::app::ServeConfig;
+use connect360_server::store::Exclusive;
+use sqlx::Connection;
 use connect360_api::{ATTACHMENTS_PATH, ListMessages};
 use connect360_server::attachments::location::FilesLocation;
 use connect360_server::domain::Role;
@@ -79,4 +85,43 @@ on_both_backends! {
             assert_eq!(body, json!({"status": "unavailable", "database": "down", "files": "up"}));
         }
     }
+}
+
+async fn file_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM files").fetch_one(&app.db().await).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unused_uploads_are_removed_by_one_instance_at_a_time() {
+    Backends::SHARED
+        .run(async {
+            let collecting = |c: &mut ServeConfig| {
+                c.unused_files_ttl = Duration::from_millis(500);
+                c.file_gc_interval = Duration::from_millis(100);
+            };
+            let a = spawn_app_with(collecting).await;
+            let b = a.another_instance(collecting).await;
+            // Another instance is collecting: it holds the collector's lock.
+            let url = a.database_url.clone().unwrap();
+            let mut other = sqlx::PgConnection::connect(url.as_str()).await.unwrap();
+            let key = Exclusive::FileCollector.lock_key();
+            sqlx::query("SELECT pg_advisory_lock($1)").bind(key).execute(&mut other).await.unwrap();
+
+            let member = a.key(Role::Engage).await;
+            upload(&a, &member, b"never sent").await;
+            upload(&b, &member, b"never sent either").await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            assert_eq!(file_rows(&a).await, 2, "neither instance collects while another does");
+            assert_eq!(a.stored_files(), 2);
+
+            sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut other).await.unwrap();
+            for _ in 0..100 {
+                if file_rows(&a).await == 0 && a.stored_files() == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the unused uploads were not removed once the lock was free");
+        })
+        .await
 }

@@ -206,6 +206,25 @@ pub enum AiOutcome {
     Failed,
 }
 
+/// Work that one instance at a time does, of all those on one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusive {
+    /// The removal of unused uploads, rows and bytes.
+    FileCollector,
+}
+
+impl Exclusive {
+    /// Its PostgreSQL advisory lock (the write lock is 0x0C03_6000_0001).
+    pub fn lock_key(self) -> i64 {
+        match self {
+            Exclusive::FileCollector => 0x0C03_6000_0002,
+        }
+    }
+}
+
+/// Work run by [`Store::run_exclusively`].
+pub type ExclusiveWork<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
 /// What a claim of AI requests got: the requests now this claimant's to
 /// answer, and how many are pending in all (its own and others' included).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -569,4 +588,8 @@ pub trait Store: Send + Sync + 'static {
     /// more than `older_than` ago; returns their storage keys, whose bytes are
     /// the caller's to delete. A file attached meanwhile is not among them.
     async fn remove_expired_unused_files(&self, older_than: std::time::Duration) -> Result<Vec<String>>;
+    /// Runs `work` unless another instance on this store is running `job`
+    /// (on PostgreSQL, a session advisory lock held meanwhile; SQLite's
+    /// store has one instance); whether it ran.
+    async fn run_exclusively(&self, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool>;
 }

@@ -100,6 +100,19 @@ async fn take_write_lock(conn: &mut PgConnection) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// `work`, if this instance gets `job`'s lock. The lock is its connection's
+/// session's: the connection is closed, not pooled, when done (or dropped
+/// mid-way, the server stopping), which releases it.
+async fn run_exclusively(store: &PgStore, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool, StoreError> {
+    let mut conn = store.writer.acquire().await?;
+    conn.close_on_drop();
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(job.lock_key()).fetch_one(&mut *conn).await?;
+    if locked {
+        work.await;
+    }
+    Ok(locked)
+}
+
 /// A batch's write transaction: BEGIN, then the write lock.
 fn begin_write(conn: &mut PoolConnection<Postgres>) -> BeginFuture<'_, Postgres> {
     Box::pin(async move {

@@ -189,4 +189,8 @@ impl Store for Backend {
     async fn remove_expired_unused_files(&self, older_than: Duration) -> Result<Vec<String>> {
         files::remove_expired_unused_files(self, older_than).await
     }
+
+    async fn run_exclusively(&self, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool> {
+        run_exclusively(self, job, work).await
+    }
 }
