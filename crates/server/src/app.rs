@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::ai::Ai;
 use crate::assets::WidgetAssets;
-use crate::attachments::storage::{FileStorage, LocalFileStorage};
+use crate::attachments::location::FilesLocation;
 use crate::attachments::upload::SpoolDir;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
@@ -51,6 +51,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// The PostgreSQL store, shared by every instance that names it.
     pub database_url: Option<PgUrl>,
+    /// Where attachments are: by default the data directory's `files`.
+    pub files: FilesLocation,
     /// Trunk's output: the widget bundle and its loader.
     pub widget_dir: PathBuf,
     /// Trunk's output of the team inbox, served at `/inbox`.
@@ -63,6 +65,9 @@ pub struct ServeConfig {
     pub file_gc_interval: Duration,
     /// Answer AI requests; off, they stay pending (tests stop it to see that).
     pub ai_runner: bool,
+    /// How long the runner's claim on an AI request holds unless renewed:
+    /// how soon another instance answers the requests of one that died.
+    pub ai_claim_lease: Duration,
     /// How long a request may take until its answer starts; uploads, which
     /// take as long as the client's connection needs, are not held to it.
     pub request_timeout: Duration,
@@ -92,6 +97,7 @@ impl ServeConfig {
     pub fn new(addr: SocketAddr, data_dir: PathBuf, widget_dir: PathBuf) -> Self {
         ServeConfig {
             addr,
+            files: FilesLocation::Dir(data_dir.join("files")),
             data_dir,
             database_url: None,
             widget_dir,
@@ -100,6 +106,7 @@ impl ServeConfig {
             unused_files_ttl: crate::attachments::gc::DEFAULT_UNUSED_TTL,
             file_gc_interval: crate::attachments::gc::DEFAULT_INTERVAL,
             ai_runner: true,
+            ai_claim_lease: crate::ai::runner::DEFAULT_CLAIM_LEASE,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             metrics: false,
             session_idle: crate::auth::DEFAULT_SESSION_IDLE,
@@ -163,7 +170,7 @@ pub fn router(
     .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
-        .route("/healthz", axum::routing::get(healthz))
+        .route("/healthz", axum::routing::get(crate::health::handle))
         .merge(crate::assets::router(assets))
         .merge(crate::inbox_page::router(inbox.filter(|_| upstream.is_none())))
         .merge(crate::demo::router(demo))
@@ -196,16 +203,6 @@ async fn timed_out(res: Response) -> Response {
         return res;
     }
     ApiError::new(ErrorCode::Timeout, "The server took too long to answer; try again.").into_response()
-}
-
-async fn healthz(State(store): State<Arc<dyn Store>>) -> (StatusCode, &'static str) {
-    match store.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n"),
-        Err(err) => {
-            tracing::error!(%err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
-        }
-    }
 }
 
 async fn not_found() -> ApiError {
@@ -245,9 +242,7 @@ impl Application {
             .context("creating the default workspace")?;
         let token_key = store.token_key().await.context("reading the token key")?;
         let signer = TokenSigner::new(token_key);
-        let files: Arc<dyn FileStorage> = Arc::new(
-            LocalFileStorage::new(config.data_dir.join("files")).context("creating the files directory")?,
-        );
+        let files = config.files.open().await?;
         let spool_dir = config.data_dir.join("incoming");
         // What a crash left half-uploaded is of no use to anyone.
         match std::fs::remove_dir_all(&spool_dir) {
@@ -295,8 +290,9 @@ impl Application {
         };
         let ai = Ai::new(events.clone());
         // In upstream mode the upstream answers AI requests.
-        let ai_runner = (config.ai_runner && config.upstream.is_none())
-            .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
+        let ai_runner = (config.ai_runner && config.upstream.is_none()).then(|| {
+            Box::pin(crate::ai::runner::run(store.clone(), ai.clone(), config.ai_claim_lease)) as BackgroundTask
+        });
         let state = AppState {
             auth: Authenticator {
                 store: store.clone(),

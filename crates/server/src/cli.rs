@@ -9,6 +9,7 @@ use axum::http::HeaderName;
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::{Application, ServeConfig, shutdown_signal};
+use crate::attachments::location::{FilesArg, FilesLocation};
 use crate::upstream::UpstreamConfig;
 use crate::upstream::client::{ApiKey, ClientConfig};
 use crate::auth::hash_key;
@@ -97,6 +98,19 @@ pub struct DataArg {
     pub database_url: Option<PgUrl>,
 }
 
+/// Where attachments are kept (README "Attachments on S3").
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// A directory, or s3://BUCKET[/prefix] (credentials and region from
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION); by default
+    /// the data directory's files.
+    #[arg(long = "files", env = "CONNECT360_FILES")]
+    pub files: Option<FilesArg>,
+    /// The S3-compatible server of --files s3://…, e.g. http://127.0.0.1:9000; AWS's by default.
+    #[arg(long = "s3-endpoint", env = "CONNECT360_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct WorkspaceArg {
     /// Slug of the workspace; `default` is the one `serve` creates.
@@ -104,6 +118,8 @@ pub struct WorkspaceArg {
     pub workspace: String,
 }
 
+// Parsed once at start: the size of `serve`'s many flags costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server.
@@ -113,6 +129,8 @@ pub enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         data: DataArg,
+        #[command(flatten)]
+        files: FilesArgs,
         /// Trunk's output directory: the widget bundle and its loader, widget.js.
         #[arg(long, env = "CONNECT360_WIDGET_DIR", default_value = "./dist")]
         widget_dir: PathBuf,
@@ -392,6 +410,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             addr,
             data,
+            files,
             widget_dir,
             inbox_dir,
             demo,
@@ -415,6 +434,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 streams_per_ip: streams.max_streams_per_ip,
                 inbox_dir,
                 database_url: data.database_url.clone(),
+                files: FilesLocation::from_args(files.files, files.s3_endpoint, data.dir.join("files"))?,
                 limits: limits.config(),
                 upstream: upstream.config()?,
                 ..ServeConfig::new(addr, data.dir.clone(), widget_dir)
@@ -518,5 +538,16 @@ mod tests {
         assert_eq!(config.sends_per_visitor, Rate::new(3, std::time::Duration::from_secs(2)));
         assert_eq!(config.trusted_proxy_header, Some(HeaderName::from_static("x-forwarded-for")));
         assert!(Cli::try_parse_from(["connect360-server", "serve", "--limit-sends-per-visitor", "3"]).is_err());
+    }
+
+    #[test]
+    fn files_flags_are_read_and_a_bad_location_is_refused() {
+        let cli = Cli::try_parse_from(["connect360-server", "serve", "--files", "s3://chat-files/a", "--s3-endpoint", "http://s3:9000"])
+            .unwrap();
+        let Command::Serve { files, .. } = cli.command else { panic!("not serve") };
+        assert!(matches!(files.files, Some(FilesArg::S3(ref bucket)) if bucket.name == "chat-files" && bucket.prefix == "a"));
+        assert_eq!(files.s3_endpoint.as_deref(), Some("http://s3:9000"));
+        let err = Cli::try_parse_from(["connect360-server", "serve", "--files", "gs://chat-files"]).unwrap_err();
+        assert!(err.to_string().contains("unknown scheme gs://"), "{err}");
     }
 }

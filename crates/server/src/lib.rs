@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod health;
 pub mod hub;
 pub mod ids;
 pub mod inbox_events;

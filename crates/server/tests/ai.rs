@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use common::{TestApp, spawn_app, spawn_app_with};
+use common::{StoreKind, TestApp, spawn_app, spawn_app_with};
 use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage};
 use connect360_server::domain::{AgentConfig, FaqSettings, OpenAiSettings};
 use connect360_server::domain::Role;
@@ -501,4 +501,96 @@ async fn a_visitor_hands_off_only_their_own_conversation() {
     let handed = app.call::<HandOff>(&alice, json!({"conversationId": alice_conv})).await;
     assert!(handed.data()["aiStoppedAt"].is_string());
 }
+}
+
+/// Waits until the model has been asked `n` times.
+async fn asked(seen: &Seen, n: usize) {
+    for _ in 0..400 {
+        if seen.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the model was asked {} times, not {n}", seen.lock().unwrap().len());
+}
+
+async fn claimant(app: &TestApp, question: &Value) -> Option<String> {
+    sqlx::query_scalar("SELECT claimed_by FROM ai_requests WHERE message_id = $1")
+        .bind(question["id"].as_str().unwrap())
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_never_answer_one_request() {
+    StoreKind::Postgres
+        .run(async {
+            let gate = Arc::new(Notify::new());
+            let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
+            let a = spawn_app().await;
+            let b = a.another_instance(|_| {}).await;
+            let key = a.key(Role::Engage).await;
+            let agent = agent(&a, openai(&base_url, KEY_ENV)).await;
+            let mut conversations = Vec::new();
+            for i in 0..8 {
+                // Asked through either instance: each one's runner is woken by its own sends.
+                let app = if i % 2 == 0 { &a } else { &b };
+                let conv = conversation(app, &key).await;
+                ask(app, &key, &conv, "When does my parcel ship?", &agent).await;
+                conversations.push(conv);
+            }
+            asked(&seen, 8).await;
+            // Time for both runners to wake and sweep again: nobody asks twice.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            assert_eq!(seen.lock().unwrap().len(), 8, "each request went to the model once");
+            for _ in 0..8 {
+                gate.notify_one();
+            }
+            for conv in &conversations {
+                reply(&a, &key, &conv.0, 1).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            for conv in &conversations {
+                assert_eq!(ai_messages(&b, &key, &conv.0).await.len(), 1, "one reply in {}", conv.0);
+            }
+        })
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_an_instance_was_answering_when_it_died_is_answered_by_another() {
+    StoreKind::Postgres
+        .run(async {
+            let lease = Duration::from_secs(2);
+            let gate = Arc::new(Notify::new());
+            let (base_url, seen) = gated_fake_model(StatusCode::OK, CHUNKS, gate.clone()).await;
+            let a = spawn_app_with(|c| c.ai_claim_lease = lease).await;
+            let key = a.key(Role::Engage).await;
+            let agent = agent(&a, openai(&base_url, KEY_ENV)).await;
+            let conv = conversation(&a, &key).await;
+            let question = ask(&a, &key, &conv, "When does my parcel ship?", &agent).await;
+            asked(&seen, 1).await;
+            let dead = claimant(&a, &question).await.expect("A claimed the request");
+
+            // A stops while the model writes: its claim is no longer renewed.
+            let b = a.another_instance(|c| c.ai_claim_lease = lease).await;
+            drop(a);
+            asked(&seen, 2).await;
+            // The model answers now, whoever waits (A's call went with it).
+            let answer = loop {
+                gate.notify_waiters();
+                if let Some(message) = ai_messages(&b, &key, &conv.0).await.pop() {
+                    break message;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            assert_eq!(answer["content"], json!({"en": "Your parcel ships today."}));
+            assert_eq!(status(&b, &question).await, "done");
+            let taker = claimant(&b, &question).await.expect("B claimed the request");
+            assert_ne!(taker, dead, "answered by another instance");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(ai_messages(&b, &key, &conv.0).await.len(), 1, "answered once");
+        })
+        .await
 }

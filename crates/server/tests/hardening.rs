@@ -32,34 +32,36 @@ fn resource_policy(res: &reqwest::Response) -> &str {
     res.headers().get("cross-origin-resource-policy").map_or("", |v| v.to_str().unwrap())
 }
 
-#[tokio::test]
-async fn only_the_widget_s_urls_may_be_embedded_by_other_sites() {
-    let app = spawn_app().await;
-    let key = app.key(Role::Engage).await;
-    let token = visitor_token(&app).await;
+on_both_backends! {
+    async fn only_the_widget_s_urls_may_be_embedded_by_other_sites() {
+        let app = spawn_app().await;
+        let key = app.key(Role::Engage).await;
+        let token = visitor_token(&app).await;
 
-    // A visitor's signed URL is shown in the site's page: another site.
-    let mine = upload(&app, &token, "photo.txt").await;
-    let signed = app.http.get(app.url(mine["url"].as_str().unwrap())).send().await.unwrap();
-    assert_eq!(signed.status(), StatusCode::OK);
-    assert_eq!(resource_policy(&signed), "cross-origin");
-    // Read with a key (a backend, the inbox): the server's own site only.
-    let theirs = upload(&app, &key, "report.txt").await;
-    let by_key = app.http.get(app.url(theirs["url"].as_str().unwrap())).bearer_auth(&key).send().await.unwrap();
-    assert_eq!(by_key.status(), StatusCode::OK);
-    assert_eq!(resource_policy(&by_key), "same-site");
-    // Everything else too, errors included.
-    for path in ["/healthz", "/api/trpc/v1.connect.listMessages?input=%7B%7D", "/nowhere"] {
-        let res = app.http.get(app.url(path)).send().await.unwrap();
-        assert_eq!(resource_policy(&res), "same-site", "{path}");
+        // A visitor's signed URL is shown in the site's page: another site.
+        let mine = upload(&app, &token, "photo.txt").await;
+        let signed = app.http.get(app.url(mine["url"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(signed.status(), StatusCode::OK);
+        assert_eq!(resource_policy(&signed), "cross-origin");
+        // Read with a key (a backend, the inbox): the server's own site only.
+        let theirs = upload(&app, &key, "report.txt").await;
+        let by_key = app.http.get(app.url(theirs["url"].as_str().unwrap())).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(by_key.status(), StatusCode::OK);
+        assert_eq!(resource_policy(&by_key), "same-site");
+        // Everything else too, errors included.
+        for path in ["/healthz", "/api/trpc/v1.connect.listMessages?input=%7B%7D", "/nowhere"] {
+            let res = app.http.get(app.url(path)).send().await.unwrap();
+            assert_eq!(resource_policy(&res), "same-site", "{path}");
+        }
     }
 }
 
-#[tokio::test]
-async fn windows_device_names_are_renamed_on_upload() {
-    let app = spawn_app().await;
-    let key = app.key(Role::Engage).await;
-    for (given, kept) in [("CON.txt", "_CON.txt"), ("nul", "_nul"), ("com1.txt", "_com1.txt"), ("console.txt", "console.txt")] {
-        assert_eq!(upload(&app, &key, given).await["name"], kept, "{given}");
+on_both_backends! {
+    async fn windows_device_names_are_renamed_on_upload() {
+        let app = spawn_app().await;
+        let key = app.key(Role::Engage).await;
+        for (given, kept) in [("CON.txt", "_CON.txt"), ("nul", "_nul"), ("com1.txt", "_com1.txt"), ("console.txt", "console.txt")] {
+            assert_eq!(upload(&app, &key, given).await["name"], kept, "{given}");
+        }
     }
 }

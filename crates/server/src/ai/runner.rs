@@ -1,13 +1,15 @@
 //! The AI runner: answers the AI requests that `send` records.
 //!
-//! A background task of the server. It answers whatever is pending when it
+//! A background task of the server. It claims what is pending when it
 //! starts (requests left by a stop or a crash), then each time a send wakes
-//! it, and at every sweep in case a wake-up went to another process. A reply
-//! is stored, and its request closed, in one transaction: a request is
-//! answered once, or it is still pending and answered after a restart. An
+//! it, and at every sweep in case a wake-up went to another instance. A claim
+//! is the runner's for a lease, renewed at each sweep while it writes the
+//! reply: several instances on one store never answer one request, and the
+//! requests of an instance that died are claimed by another once its lease
+//! runs out. A reply is stored, and its request closed, in one transaction:
+//! a request is answered once, or it is still pending and answered later. An
 //! agent that fails leaves a notice in the conversation instead of silence.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,61 +21,56 @@ use super::faq::KnowledgeBase;
 use super::{Ai, AgentError, message_text, openai};
 use crate::domain::AgentConfig;
 use crate::hub::ReplyEvent;
-use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, PendingAiRequest, Store};
+use crate::ids;
+use crate::store::{AiJob, AiOutcome, Author, ChannelRef, NewMessage, Store};
 
 /// Messages of context an agent is given, the asking one included.
 pub const HISTORY: u32 = 20;
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a claim holds unless renewed; sweeps come at least three times within it.
+pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(90);
 /// Replies written at once; more wait for one of these to finish.
 pub const MAX_RUNNING: usize = 16;
 /// A reply taking longer fails with a notice rather than keep the visitor waiting.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub async fn run(store: Arc<dyn Store>, ai: Ai) {
+pub async fn run(store: Arc<dyn Store>, ai: Ai, lease: Duration) {
     let http = reqwest::Client::new();
+    // This run's name on its claims: a restart is another claimant.
+    let claimant = ids::new_id("run");
     // The first tick is at once: the requests left from before a restart.
-    let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+    let mut sweep = tokio::time::interval(SWEEP_INTERVAL.min(lease / 3));
     // Replies are written side by side, so that a slow model holds up no
-    // other conversation; within a conversation one at a time, in order, so
-    // that its watchers see one reply's text at a time.
+    // other conversation; within a conversation one at a time, in order (a
+    // claim takes only a conversation's oldest pending request), so that its
+    // watchers see one reply's text at a time.
     let mut running: JoinSet<()> = JoinSet::new();
-    let mut in_flight: HashMap<tokio::task::Id, PendingAiRequest> = HashMap::new();
     loop {
         tokio::select! {
             _ = ai.wake.notified() => {}
-            _ = sweep.tick() => {}
-            Some(finished) = running.join_next_with_id() => match finished {
-                Ok((id, ())) => {
-                    in_flight.remove(&id);
+            _ = sweep.tick() => {
+                if !running.is_empty() && let Err(err) = store.renew_ai_claims(&claimant, lease).await {
+                    tracing::error!(%err, "renewing the claims on AI requests failed");
                 }
-                Err(err) => {
-                    tracing::error!(%err, "an AI reply task failed");
-                    in_flight.remove(&err.id());
-                    // Its request is retried at the next sweep, not in a tight loop.
-                    continue;
-                }
-            },
-        }
-        let pending = match store.pending_ai_requests().await {
-            Ok(pending) => {
-                crate::telemetry::ai_requests_pending(pending.len());
-                pending
             }
+            Some(finished) = running.join_next() => {
+                if let Err(err) = finished {
+                    // Its request is claimed again once the claim runs out, not in a tight loop.
+                    tracing::error!(%err, "an AI reply task failed");
+                }
+            }
+        }
+        let claims = match store.claim_ai_requests(&claimant, lease, MAX_RUNNING - running.len()).await {
+            Ok(claims) => claims,
             Err(err) => {
-                tracing::error!(%err, "listing pending AI requests failed");
+                tracing::error!(%err, "claiming AI requests failed");
                 continue;
             }
         };
-        for request in pending {
-            if in_flight.len() >= MAX_RUNNING {
-                break;
-            }
-            if in_flight.values().any(|r| r.conversation_id == request.conversation_id) {
-                continue;
-            }
-            let (store, ai, http, id) = (store.clone(), ai.clone(), http.clone(), request.id.clone());
-            let task = running.spawn(async move { answer(store.as_ref(), &ai, &http, &id).await });
-            in_flight.insert(task.id(), request);
+        crate::telemetry::ai_requests_pending(claims.pending);
+        for id in claims.request_ids {
+            let (store, ai, http) = (store.clone(), ai.clone(), http.clone());
+            running.spawn(async move { answer(store.as_ref(), &ai, &http, &id).await });
         }
     }
 }

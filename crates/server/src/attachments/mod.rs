@@ -3,8 +3,10 @@
 
 pub mod download;
 pub mod gc;
+pub mod location;
 pub mod name;
 pub mod range;
+pub mod s3;
 pub mod sniff;
 pub mod storage;
 pub mod upload;

@@ -1,8 +1,8 @@
-//! Where attachments' bytes live, behind [`FileStorage`] so that an
-//! S3-compatible backend can take the place of the local directory.
+//! Where attachments' bytes live, behind [`FileStorage`]: a local directory
+//! (the default) or an S3-compatible bucket ([`super::s3`]).
 //!
 //! Keys are the store's `storage_key`s (`<workspace>/<file>/<name>`); a
-//! backend maps them to its own names.
+//! backend maps them to its own names with [`object_name`].
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -31,10 +31,19 @@ pub trait FileStorage: Send + Sync + 'static {
 
     /// Removes the key's bytes; a missing key is not an error.
     async fn delete(&self, key: &str) -> io::Result<()>;
+
+    /// Whether the storage answers: checked at start and by `/healthz`.
+    async fn check(&self) -> io::Result<()>;
 }
 
-/// Files in a directory, named by the SHA-256 of their key, so that no key,
-/// however odd its characters or long its name, becomes a path of its own.
+/// A key's name in a backend, `<2 hex>/<SHA-256 hex>`: no key, however odd
+/// its characters or long its name, becomes a path or object name of its own.
+pub fn object_name(key: &str) -> (String, String) {
+    let hash = hex::encode(Sha256::digest(key.as_bytes()));
+    (hash[..2].to_owned(), hash)
+}
+
+/// Files in a directory, named by [`object_name`].
 pub struct LocalFileStorage {
     root: PathBuf,
 }
@@ -47,8 +56,8 @@ impl LocalFileStorage {
     }
 
     fn path_of(&self, key: &str) -> PathBuf {
-        let hash = hex::encode(Sha256::digest(key.as_bytes()));
-        self.root.join(&hash[..2]).join(hash)
+        let (fan_out, name) = object_name(key);
+        self.root.join(fan_out).join(name)
     }
 
     async fn parent_of(&self, key: &str) -> io::Result<PathBuf> {
@@ -127,6 +136,13 @@ impl FileStorage for LocalFileStorage {
             let _ = tokio::fs::remove_dir(dir).await;
         }
         Ok(())
+    }
+
+    async fn check(&self) -> io::Result<()> {
+        match tokio::fs::metadata(&self.root).await?.is_dir() {
+            true => Ok(()),
+            false => Err(io::Error::other(format!("{} is not a directory", self.root.display()))),
+        }
     }
 }
 

@@ -209,11 +209,31 @@ pub enum AiOutcome {
     Failed,
 }
 
-/// An AI request to answer, and where: one reply per conversation is written at a time.
+/// Work that one instance at a time does, of all those on one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusive {
+    /// The removal of unused uploads, rows and bytes.
+    FileCollector,
+}
+
+impl Exclusive {
+    /// Its PostgreSQL advisory lock (the write lock is 0x0C03_6000_0001).
+    pub fn lock_key(self) -> i64 {
+        match self {
+            Exclusive::FileCollector => 0x0C03_6000_0002,
+        }
+    }
+}
+
+/// Work run by [`Store::run_exclusively`].
+pub type ExclusiveWork<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+/// What a claim of AI requests got: the requests now this claimant's to
+/// answer, and how many are pending in all (its own and others' included).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingAiRequest {
-    pub id: String,
-    pub conversation_id: String,
+pub struct AiClaims {
+    pub request_ids: Vec<String>,
+    pub pending: usize,
 }
 
 impl AiOutcome {
@@ -488,8 +508,14 @@ pub trait Store: Send + Sync + 'static {
     async fn send(&self, msg: NewMessage) -> Result<Message>;
     async fn customer(&self, workspace_id: &str, id: &str) -> Result<Option<CustomerSummary>>;
 
-    /// The AI requests still to answer, oldest first.
-    async fn pending_ai_requests(&self) -> Result<Vec<PendingAiRequest>>;
+    /// Claims for `claimant` until `lease` from now at most `limit` pending
+    /// requests, oldest first: of each conversation only its oldest pending
+    /// one (its replies are written in order, one at a time), and only if
+    /// nobody's claim on it is current. No two claimants hold one request;
+    /// a claim that was not renewed (its instance died) is taken over.
+    async fn claim_ai_requests(&self, claimant: &str, lease: std::time::Duration, limit: usize) -> Result<AiClaims>;
+    /// Extends `claimant`'s claims on the requests still pending to `lease` from now.
+    async fn renew_ai_claims(&self, claimant: &str, lease: std::time::Duration) -> Result<()>;
     /// The request with what answering it needs; `None` once it is no longer
     /// pending. `history` is how many messages of context to include.
     async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>>;
@@ -568,4 +594,8 @@ pub trait Store: Send + Sync + 'static {
     /// more than `older_than` ago; returns their storage keys, whose bytes are
     /// the caller's to delete. A file attached meanwhile is not among them.
     async fn remove_expired_unused_files(&self, older_than: std::time::Duration) -> Result<Vec<String>>;
+    /// Runs `work` unless another instance on this store is running `job`
+    /// (on PostgreSQL, a session advisory lock held meanwhile; SQLite's
+    /// store has one instance); whether it ran.
+    async fn run_exclusively(&self, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool>;
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own share of these helpers
 
 pub mod postgres;
+pub mod s3;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use connect360_api::Procedure;
 use connect360_server::domain::{AgentConfig, FaqSettings};
 use connect360_server::app::{Application, ServeConfig};
+use connect360_server::attachments::location::FilesLocation;
 use connect360_server::auth::hash_key;
 use connect360_server::domain::Role;
 use connect360_server::hub::{EventBus, InProcessHub};
@@ -30,6 +32,8 @@ pub struct TestApp {
     pub data: Arc<TempDir>,
     /// The PostgreSQL store, when the test runs on it.
     pub database_url: Option<PgUrl>,
+    /// Where the server keeps attachments: the data directory's, or a bucket.
+    pub files: FilesLocation,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -71,23 +75,15 @@ pub enum StoreKind {
     Postgres,
 }
 
-tokio::task_local! {
-    static STORE_KIND: StoreKind;
-}
-
 impl StoreKind {
-    /// Runs a test with its servers on this store. The PostgreSQL half is
-    /// skipped, saying so, where PostgreSQL is not installed, unless CI=true.
+    /// Runs a test with its servers on this store and files on local disk.
     pub async fn run(self, test: impl std::future::Future<Output = ()>) {
-        if self == StoreKind::Postgres && !postgres::available() {
-            return;
-        }
-        STORE_KIND.scope(self, test).await
+        Backends { store: self, files: FilesKind::Local }.run(test).await
     }
 
-    /// The store of the running test; SQLite outside [`StoreKind::run`].
+    /// The store of the running test; SQLite outside [`Backends::run`].
     pub fn current() -> StoreKind {
-        STORE_KIND.try_with(|kind| *kind).unwrap_or(StoreKind::Sqlite)
+        Backends::current().store
     }
 
     /// Where a new server's store is: `None` for SQLite in its data directory.
@@ -99,10 +95,10 @@ impl StoreKind {
     }
 }
 
-/// Each test, once on SQLite and once on PostgreSQL: `name::sqlite` and `name::postgres`.
+/// Each test once on each of the backends named: `name::half`.
 #[macro_export]
-macro_rules! on_both_stores {
-    ($(#[$attr:meta])* async fn $name:ident() $body:block) => {
+macro_rules! on_backends {
+    ($($half:ident: $backends:expr),+; $(#[$attr:meta])* async fn $name:ident() $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -110,15 +106,94 @@ macro_rules! on_both_stores {
             $(#[$attr])*
             async fn test() $body
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::common::StoreKind::Sqlite.run(test()).await
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $half() {
+                    ($backends).run(test()).await
+                }
+            )+
+        }
+    };
+}
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                $crate::common::StoreKind::Postgres.run(test()).await
-            }
+/// Each test, once on SQLite and once on PostgreSQL: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($test:tt)*) => {
+        $crate::on_backends! {
+            sqlite: $crate::common::StoreKind::Sqlite,
+            postgres: $crate::common::StoreKind::Postgres;
+            $($test)*
+        }
+    };
+}
+
+/// Where a test's servers keep attachments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilesKind {
+    /// The data directory's `files`, the default.
+    Local,
+    /// A fresh bucket of this binary's s3s-fs server (see [`s3`]).
+    S3,
+}
+
+/// The store and the files of a test's servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backends {
+    pub store: StoreKind,
+    pub files: FilesKind,
+}
+
+tokio::task_local! {
+    static BACKENDS: Backends;
+}
+
+impl Backends {
+    /// One server on its own: SQLite and files in its data directory.
+    pub const EMBEDDED: Backends = Backends { store: StoreKind::Sqlite, files: FilesKind::Local };
+    /// What several instances share: PostgreSQL and an S3 bucket.
+    pub const SHARED: Backends = Backends { store: StoreKind::Postgres, files: FilesKind::S3 };
+
+    /// Runs a test with its servers on these. A half whose server is not
+    /// installed (PostgreSQL, s3s-fs) is skipped, saying so, unless CI=true.
+    pub async fn run(self, test: impl std::future::Future<Output = ()>) {
+        if (self.store == StoreKind::Postgres && !postgres::available()) || (self.files == FilesKind::S3 && !s3::available()) {
+            return;
+        }
+        BACKENDS.scope(self, test).await
+    }
+
+    /// Those of the running test; [`Backends::EMBEDDED`] outside [`Backends::run`].
+    pub fn current() -> Backends {
+        BACKENDS.try_with(|backends| *backends).unwrap_or(Backends::EMBEDDED)
+    }
+}
+
+impl FilesKind {
+    /// The files of the running test.
+    pub fn current() -> FilesKind {
+        Backends::current().files
+    }
+
+    /// Where a new server on `data` keeps its files.
+    pub fn new_location(self, data: &std::path::Path) -> FilesLocation {
+        match self {
+            FilesKind::Local => FilesLocation::Dir(data.join("files")),
+            FilesKind::S3 => s3::server().bucket(),
+        }
+    }
+}
+
+/// Each test on the embedded backends (SQLite, files on local disk) and on
+/// those several instances share (PostgreSQL, an S3 bucket):
+/// `name::embedded` and `name::shared`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:tt)*) => {
+        $crate::on_backends! {
+            embedded: $crate::common::Backends::EMBEDDED,
+            shared: $crate::common::Backends::SHARED;
+            $($test)*
         }
     };
 }
@@ -132,20 +207,27 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp
     spawn_app_in(Arc::new(tempfile::tempdir().expect("temp dir")), configure).await
 }
 
-/// A server on an existing data directory (and a new store of the test's kind).
+/// A server on an existing data directory (and a new store and files of the test's kinds).
 pub async fn spawn_app_in(data: Arc<TempDir>, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let database_url = StoreKind::current().new_database().await;
-    spawn_app_on(data, database_url, configure).await
+    let files = FilesKind::current().new_location(data.path());
+    spawn_app_on(data, database_url, files, configure).await
 }
 
-/// A server on an existing data directory and store, as after a restart.
-pub async fn spawn_app_on(data: Arc<TempDir>, database_url: Option<PgUrl>, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+/// A server on an existing data directory, store and files, as after a restart.
+pub async fn spawn_app_on(
+    data: Arc<TempDir>,
+    database_url: Option<PgUrl>,
+    files: FilesLocation,
+    configure: impl FnOnce(&mut ServeConfig),
+) -> TestApp {
     let mut config = ServeConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         data.path().to_owned(),
         data.path().join("no-widget-here"),
     );
     config.database_url = database_url.clone();
+    config.files = files.clone();
     configure(&mut config);
     let app = Application::build(&config).await.expect("server builds");
     let addr = app.local_addr().unwrap();
@@ -157,15 +239,29 @@ pub async fn spawn_app_on(data: Arc<TempDir>, database_url: Option<PgUrl>, confi
     let store = connect360_server::store::open(data.path(), database_url.as_ref(), Arc::new(InProcessHub::default()))
         .await
         .expect("store opens");
-    TestApp { addr, http: reqwest::Client::new(), store, events, data, database_url, shutdown: Some(tx) }
+    TestApp { addr, http: reqwest::Client::new(), store, events, data, database_url, files, shutdown: Some(tx) }
 }
 
 impl TestApp {
     /// Stops this server and starts another on its data directory.
     pub async fn restart(self, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
-        let (data, database_url) = (self.data.clone(), self.database_url.clone());
+        let (data, database_url, files) = (self.data.clone(), self.database_url.clone(), self.files.clone());
         drop(self);
-        spawn_app_on(data, database_url, configure).await
+        spawn_app_on(data, database_url, files, configure).await
+    }
+
+    /// A second server on this one's store and files, with a data directory of its own.
+    pub async fn another_instance(&self, configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let data = Arc::new(tempfile::tempdir().expect("temp dir"));
+        spawn_app_on(data, self.database_url.clone(), self.files.clone(), configure).await
+    }
+
+    /// The attachments' bytes the server keeps: files in its directory, or objects in its bucket.
+    pub fn stored_files(&self) -> usize {
+        match &self.files {
+            FilesLocation::Dir(dir) => count_files(dir),
+            FilesLocation::S3(location) => count_files(&s3::server().bucket_dir(&location.bucket.name)),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -294,6 +390,45 @@ pub async fn send(req: reqwest::RequestBuilder) -> Answer {
     let text = res.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     Answer { status, body }
+}
+
+/// Whether a half of a suite can run here: outside CI a machine without
+/// its server (`missing`) skips it, saying so; under CI (`CI=true`) it fails.
+pub fn installed_or_skipped(installed: bool, half: &str, missing: &str, install: &str) -> bool {
+    if !installed && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true and the {half} half cannot run: {missing} ({install})");
+    }
+    if !installed {
+        eprintln!("SKIPPED the {half} half: {missing} ({install})");
+    }
+    installed
+}
+
+/// Runs `commands` in the background once this test process has exited:
+/// stopping the servers a test binary started and removing their folders.
+pub fn after_exit(commands: &str) {
+    let script = format!(
+        "(while [ -d /proc/{pid} ]; do sleep 0.5; done; {commands}) >/dev/null 2>&1 &",
+        pid = std::process::id()
+    );
+    // In the background of a shell that returns at once: the watcher outlives us.
+    let started = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("the clean-up watcher starts");
+    assert!(started.success(), "the clean-up watcher starts: {started}");
+}
+
+/// Regular files under `dir`, at any depth; none when it doesn't exist.
+pub fn count_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 })
+        .sum()
 }
 
 pub fn uuid_like() -> String {

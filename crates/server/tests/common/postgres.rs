@@ -90,20 +90,7 @@ fn watch(dir: &Path, data: &Path) {
         if is_root() { format!("runuser -u postgres -- {}", bin_dir().join("pg_ctl").display()) } else { bin_dir().join("pg_ctl").display().to_string() },
         data.display()
     );
-    // In the background of a shell that returns at once: the watcher outlives us.
-    let script = format!(
-        "(while [ -d /proc/{pid} ]; do sleep 0.5; done; {stop}; rm -rf '{dir}') >/dev/null 2>&1 &",
-        pid = std::process::id(),
-        dir = dir.display()
-    );
-    let started = Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("the cluster's watcher starts");
-    assert!(started.success(), "the cluster's watcher starts: {started}");
+    super::after_exit(&format!("{stop}; rm -rf '{}'", dir.display()));
 }
 
 /// The cluster of this test binary, started on first use. Without
@@ -116,17 +103,10 @@ pub fn cluster() -> &'static Cluster {
     }
 }
 
-/// Whether the PostgreSQL half runs here: outside CI a machine without
-/// PostgreSQL skips it, saying so; under CI (`CI=true`) it fails.
+/// Whether the PostgreSQL half runs here (see [`super::installed_or_skipped`]).
 pub fn available() -> bool {
-    let installed = bin_dir().join("initdb").exists();
-    if !installed && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true and PostgreSQL is not installed at {}: apt-get install postgresql-15", bin_dir().display());
-    }
-    if !installed {
-        eprintln!("SKIPPED the PostgreSQL half: no PostgreSQL at {} (apt-get install postgresql-15)", bin_dir().display());
-    }
-    installed
+    let missing = format!("no PostgreSQL at {}", bin_dir().display());
+    super::installed_or_skipped(bin_dir().join("initdb").exists(), "PostgreSQL", &missing, "apt-get install postgresql-15")
 }
 
 impl Cluster {
@@ -137,6 +117,13 @@ impl Cluster {
         let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.expect("the cluster accepts connections");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("a test database");
         self.url(&name).parse().expect("a PostgreSQL URL")
+    }
+
+    /// Removes a database of the cluster, ending its connections: a store that is gone.
+    pub async fn drop_database(&self, url: &PgUrl) {
+        let name = url.as_str().rsplit('/').next().expect("a database name");
+        let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.expect("the cluster accepts connections");
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await.expect("the database goes");
     }
 
     fn url(&self, database: &str) -> String {

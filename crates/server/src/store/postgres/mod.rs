@@ -50,6 +50,10 @@ type Backend = PgStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations-postgres");
 
+/// How a claim of AI requests locks the rows it takes: rows another
+/// instance's claim holds are passed over rather than waited for.
+const CLAIM_ROWS: &str = "FOR UPDATE OF r SKIP LOCKED";
+
 /// The key of the advisory lock every write transaction holds.
 const WRITE_LOCK: i64 = 0x0C03_6000_0001;
 
@@ -94,6 +98,19 @@ impl PgStore {
 async fn take_write_lock(conn: &mut PgConnection) -> sqlx::Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(WRITE_LOCK).execute(conn).await?;
     Ok(())
+}
+
+/// `work`, if this instance gets `job`'s lock. The lock is its connection's
+/// session's: the connection is closed, not pooled, when done (or dropped
+/// mid-way, the server stopping), which releases it.
+async fn run_exclusively(store: &PgStore, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool, StoreError> {
+    let mut conn = store.writer.acquire().await?;
+    conn.close_on_drop();
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(job.lock_key()).fetch_one(&mut *conn).await?;
+    if locked {
+        work.await;
+    }
+    Ok(locked)
 }
 
 /// A batch's write transaction: BEGIN, then the write lock.

@@ -16,16 +16,54 @@ struct JobRow {
     conversation_id: String,
 }
 
-pub(super) async fn pending_ai_requests(store: &Backend) -> Result<Vec<PendingAiRequest>> {
-    Ok(sqlx::query_as::<_, (String, String)>(
-        "SELECT r.id, m.conversation_id FROM ai_requests r JOIN messages m ON m.id = r.message_id
-         WHERE r.status = 'pending' ORDER BY r.created_at, r.id",
-    )
-    .fetch_all(&store.reader)
-    .await?
-    .into_iter()
-    .map(|(id, conversation_id)| PendingAiRequest { id, conversation_id })
-    .collect())
+/// Unix milliseconds `lease` from now, and now.
+fn lease_until(lease: Duration) -> (i64, i64) {
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    (now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)), now)
+}
+
+pub(super) async fn claim_ai_requests(store: &Backend, claimant: &str, lease: Duration, limit: usize) -> Result<AiClaims> {
+    let (until, now) = lease_until(lease);
+    let mut conn = store.writer.acquire().await?;
+    let mut tx = begin_write(&mut conn).await?;
+    // The oldest pending request of each conversation, unclaimed or with
+    // an expired claim. On PostgreSQL, rows another transaction is claiming
+    // are skipped rather than waited for (CLAIM_ROWS).
+    let request_ids: Vec<String> = sqlx::query_scalar(&format!(
+        "UPDATE ai_requests SET claimed_by = $1, claimed_until = $2 WHERE id IN (
+             SELECT r.id FROM ai_requests r JOIN messages m ON m.id = r.message_id
+             WHERE r.status = 'pending' AND (r.claimed_until IS NULL OR r.claimed_until < $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM ai_requests o JOIN messages om ON om.id = o.message_id
+                   WHERE om.conversation_id = m.conversation_id AND o.status = 'pending'
+                     AND (o.created_at < r.created_at OR (o.created_at = r.created_at AND o.id < r.id)))
+             ORDER BY r.created_at, r.id LIMIT $4 {CLAIM_ROWS})
+         RETURNING id"
+    ))
+    .bind(claimant)
+    .bind(until)
+    .bind(now)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut *tx)
+    .await?;
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ai_requests WHERE status = 'pending'")
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(AiClaims { request_ids, pending: usize::try_from(pending).unwrap_or(0) })
+}
+
+pub(super) async fn renew_ai_claims(store: &Backend, claimant: &str, lease: Duration) -> Result<()> {
+    let (until, _) = lease_until(lease);
+    let mut conn = store.writer.acquire().await?;
+    let mut tx = begin_write(&mut conn).await?;
+    sqlx::query("UPDATE ai_requests SET claimed_until = $1 WHERE claimed_by = $2 AND status = 'pending'")
+        .bind(until)
+        .bind(claimant)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub(super) async fn ai_job(store: &Backend, request_id: &str, history: u32) -> Result<Option<AiJob>> {

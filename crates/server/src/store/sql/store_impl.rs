@@ -150,8 +150,12 @@ impl Store for Backend {
         agents::ensure_agent(self, workspace_id, name, image, config).await
     }
 
-    async fn pending_ai_requests(&self) -> Result<Vec<PendingAiRequest>> {
-        ai::pending_ai_requests(self).await
+    async fn claim_ai_requests(&self, claimant: &str, lease: Duration, limit: usize) -> Result<AiClaims> {
+        ai::claim_ai_requests(self, claimant, lease, limit).await
+    }
+
+    async fn renew_ai_claims(&self, claimant: &str, lease: Duration) -> Result<()> {
+        ai::renew_ai_claims(self, claimant, lease).await
     }
 
     async fn ai_job(&self, request_id: &str, history: u32) -> Result<Option<AiJob>> {
@@ -180,5 +184,9 @@ impl Store for Backend {
 
     async fn remove_expired_unused_files(&self, older_than: Duration) -> Result<Vec<String>> {
         files::remove_expired_unused_files(self, older_than).await
+    }
+
+    async fn run_exclusively(&self, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool> {
+        run_exclusively(self, job, work).await
     }
 }
