@@ -38,7 +38,7 @@ use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::pg_events::PgBus;
 use crate::state::AppState;
-use crate::store::{PgUrl, Store};
+use crate::store::PgUrl;
 use crate::upstream::UpstreamConfig;
 use crate::upstream::backend::UpstreamBackend;
 use crate::upstream::forward::Forwarder;

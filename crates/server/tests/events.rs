@@ -416,7 +416,7 @@ mod across_instances {
     use std::sync::Arc;
     use std::time::Instant;
 
-    use common::{StoreKind, spawn_app_on};
+    use common::StoreKind;
     use connect360_api::{INBOX_EVENTS_PATH, Sender, SenderType};
     use connect360_server::pg_events::APPLICATION_NAME;
     use connect360_server::hub::{Event, ReplyEvent};
@@ -436,7 +436,7 @@ mod across_instances {
 
     async fn watching_on_a() -> Watching {
         let a = spawn_app().await;
-        let b = spawn_app_on(Arc::new(tempfile::tempdir().unwrap()), a.database_url.clone(), |_| {}).await;
+        let b = a.another_instance(|_| {}).await;
         let (read, engage) = (a.key(Role::Read).await, a.key(Role::Engage).await);
         let conv = a.conversation(&engage).await;
         let events = open(&a, &read, &conv, None).await.unwrap();

@@ -93,7 +93,7 @@ async fn a_keyed_send_is_retried_until_the_upstream_is_back_and_stored_once() {
     let upstream = spawn_app().await;
     let key = upstream.key(Role::Engage).await;
     let conv = conversation(&client(&upstream, &key), "visitor-2").await;
-    let (addr, data) = (upstream.addr, upstream.data.clone());
+    let (addr, data, files) = (upstream.addr, upstream.data.clone(), upstream.files.clone());
     let base = upstream.url("/api/trpc");
     drop(upstream);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -115,7 +115,7 @@ async fn a_keyed_send_is_retried_until_the_upstream_is_back_and_stored_once() {
     });
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(!sending.is_finished(), "the send waits for the upstream");
-    let upstream = spawn_app_on(data, None, |config| config.addr = addr).await;
+    let upstream = spawn_app_on(data, None, files, |config| config.addr = addr).await;
     let sent = sending.await.unwrap().expect("sent once the upstream is back");
     let page = client.call::<ListMessages>(&list(&conv.id), Repeat::Query).await.unwrap();
     assert_eq!(page.items.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), [sent.id.as_str()]);
@@ -309,7 +309,7 @@ async fn upstream_down_is_a_retryable_error_and_the_retried_send_is_stored_once(
     .await;
     let v = visitor(&pair).await;
     let Pair { upstream, key, proxy, widget } = pair;
-    let (addr, data) = (upstream.addr, upstream.data.clone());
+    let (addr, data, files) = (upstream.addr, upstream.data.clone(), upstream.files.clone());
     drop(upstream);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
@@ -319,7 +319,7 @@ async fn upstream_down_is_a_retryable_error_and_the_retried_send_is_stored_once(
     assert!(message.contains("try again"), "{message}");
 
     let Pair { proxy, widget, .. } = down;
-    let back = Pair { upstream: spawn_app_on(data, None, |c| c.addr = addr).await, key, proxy, widget };
+    let back = Pair { upstream: spawn_app_on(data, None, files, |c| c.addr = addr).await, key, proxy, widget };
     let first = proxy_send(&back, &v, visitor_text(&v, "Hello?"), "retry-1").await.data().clone();
     let again = proxy_send(&back, &v, visitor_text(&v, "Hello?"), "retry-1").await.data().clone();
     assert_eq!(first["id"], again["id"]);
