@@ -413,7 +413,6 @@ async fn a_widget_s_site_may_send_last_event_id() {
 /// Two servers on one PostgreSQL database (issue 15): what one stores, and
 /// the replies it writes, reach the streams open on the other.
 mod across_instances {
-    use std::sync::Arc;
     use std::time::Instant;
 
     use common::StoreKind;
