@@ -181,12 +181,6 @@ impl Uploads {
         self.items.iter().any(|u| u.key == key && u.state.on_its_way())
     }
 
-    /// Drops every file; keys are not used again (a late answer for a
-    /// dropped file finds nothing).
-    pub fn clear(&mut self) {
-        self.items.clear();
-    }
-
     /// Whether a file is still on its way (the message waits for it).
     pub fn busy(&self) -> bool {
         self.items
@@ -328,22 +322,6 @@ mod tests {
         assert_eq!(up.items()[0].state, UploadState::Done(file("f1")), "a late event changes nothing");
         assert_eq!(up.take_done(), vec![file("f1")]);
         assert!(up.items().is_empty());
-    }
-
-    #[test]
-    fn cleared_files_are_gone_and_a_late_answer_for_one_finds_nothing() {
-        let mut up = Uploads::default();
-        let done = up.add("a.png".into(), 3);
-        up.finished(done, Ok(file("f1")));
-        let on_its_way = up.add("b.png".into(), 3);
-        assert!(up.on_its_way(on_its_way) && !up.on_its_way(done));
-        up.clear();
-        assert!(up.items().is_empty() && !up.busy());
-        assert!(!up.on_its_way(on_its_way), "not uploaded again after a renewal");
-        let next = up.add("c.png".into(), 3);
-        assert!(next != done && next != on_its_way, "keys are not used again");
-        up.finished(on_its_way, Ok(file("f2")));
-        assert_eq!(up.take_done(), vec![], "the old conversation's file is not sent");
     }
 
     #[test]

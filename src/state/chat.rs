@@ -49,8 +49,7 @@ impl Chat {
             live: Live::default(),
             poller: Poller::default(),
         };
-        // An upload refused for its token renews the session as a send
-        // does (one on another conversation clears the composer's files).
+        // An upload refused for its token renews the session as a send does.
         chat.uploads.renew_with(std::rc::Rc::new(move || {
             Box::pin(async move {
                 chat.renew().await.ok()?;
@@ -177,7 +176,6 @@ impl Chat {
             self.messages.clear();
             self.reply.clear();
             self.live.forget();
-            self.uploads.clear();
         }
         // After a hand-off (on any page) the site's agent is asked no more.
         let handed_off = session.conversation.ai_stopped_at.is_some();

@@ -121,7 +121,7 @@ impl Attachments {
             spawn_local(async move {
                 let client = renew().await;
                 for (key, file) in self.refused.try_update_value(std::mem::take).unwrap_or_default() {
-                    // Cancelled, or cleared for another conversation, meanwhile.
+                    // Cancelled meanwhile.
                     if self.items.with_untracked(|u| u.on_its_way(key)) {
                         self.upload(client.as_ref(), key, file, s, true);
                     }
@@ -129,17 +129,6 @@ impl Attachments {
             });
         }
         true
-    }
-
-    /// Another conversation began: the files picked for the last one are not
-    /// sent into it. Their uploads stop.
-    pub fn clear(self) {
-        self.refused.set_value(Vec::new());
-        for (_, xhr) in self.requests.try_update_value(std::mem::take).unwrap_or_default() {
-            _ = xhr.abort();
-        }
-        self.items.update(Uploads::clear);
-        self.error.set(None);
     }
 
     /// Stops a file's upload and drops it from the composer.

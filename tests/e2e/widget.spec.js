@@ -283,46 +283,6 @@ test('an upload refused for its token renews the visitor session and is sent onc
   expect(sessions).toEqual([1, 3]);
 });
 
-test('the composer\'s files are dropped when identify() opens another conversation, uploaded or on their way', async ({ page }) => {
-  await gotoShop(page);
-  await openPanel(page);
-  await send(page, 'as the first guest');
-  await expect(row(page, 'as the first guest').locator('.c360-status')).toHaveText('Sent');
-  const first = await visitorOf(page);
-  const input = panel(page).locator('input.c360-file-input');
-  const chips = panel(page).locator('.c360-upload');
-
-  await input.setInputFiles([{ name: 'uploaded.png', mimeType: 'image/png', buffer: PNG }]);
-  await expect(chips.filter({ hasText: 'uploaded.png' })).toBeVisible();
-  await expect(chips.filter({ hasText: 'uploaded.png' }).locator('progress')).toHaveCount(0);
-  // The next upload is held on its way.
-  let release;
-  const held = new Promise((resolve) => { release = resolve; });
-  await page.route('**/api/v1/connect/attachments', async (route) => {
-    await held;
-    await route.continue().catch(() => {}); // the widget may have aborted it
-  });
-  await input.setInputFiles([{ name: 'on-its-way.png', mimeType: 'image/png', buffer: PNG }]);
-  await expect(chips.locator('progress')).toHaveCount(1);
-
-  // The site signs another visitor in: a new guest, another conversation.
-  const other = `guest_${'0123456789abcdef'.repeat(2)}`;
-  await page.evaluate((externalId) => window.Connect360Chat.identify({ externalId }), other);
-  await expect.poll(async () => (await visitorOf(page)).externalId).toBe(other);
-  await expect(row(page, 'as the first guest')).toHaveCount(0);
-  await expect(chips).toHaveCount(0);
-  release();
-  await page.waitForTimeout(500);
-  await expect(chips).toHaveCount(0);
-
-  await send(page, 'as the other guest');
-  await expect(row(page, 'as the other guest').locator('.c360-status')).toHaveText('Sent');
-  const now = await server.messages((await server.conversationOf(other)).id);
-  expect(now.map((m) => [m.content.en, m.attachments.length])).toEqual([['as the other guest', 0]]);
-  const before = await server.messages((await server.conversationOf(first.externalId)).id);
-  expect(before.map((m) => [m.content.en, m.attachments.length])).toEqual([['as the first guest', 0]]);
-});
-
 test('the demo assistant (data-ai-agent) answers a question, in the language it was asked in', async ({ page }) => {
   await gotoShop(page, { assistant: true });
   await openPanel(page);

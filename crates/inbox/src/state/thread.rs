@@ -2,6 +2,7 @@
 //! `Messages`), the composer's files (the widget's `Attachments`), and the
 //! elements scrolled and focused.
 
+use connect360_widget::attachments::Uploads;
 use connect360_widget::state::{Attachments, Messages};
 use leptos::html;
 use leptos::prelude::*;
@@ -39,7 +40,8 @@ impl Thread {
     pub fn clear(self) {
         self.messages.clear();
         self.messages.draft.set(String::new());
-        self.uploads.clear();
+        self.uploads.items.set(Uploads::default());
+        self.uploads.error.set(None);
         self.error.set(None);
     }
 
