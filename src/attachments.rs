@@ -176,11 +176,6 @@ impl Uploads {
         self.items.retain(|u| u.key != key);
     }
 
-    /// Whether file `key` is still on its way.
-    pub fn on_its_way(&self, key: u32) -> bool {
-        self.items.iter().any(|u| u.key == key && u.state.on_its_way())
-    }
-
     /// Whether a file is still on its way (the message waits for it).
     pub fn busy(&self) -> bool {
         self.items

@@ -40,7 +40,7 @@ pub struct Chat {
 impl Chat {
     /// The state of a widget; nothing is asked of the server yet.
     pub fn new(config: WidgetConfig, emit: Option<js_sys::Function>) -> Chat {
-        let chat = Chat {
+        Chat {
             ui: Ui::new(config, emit),
             session: SessionState::default(),
             messages: Messages::default(),
@@ -48,15 +48,7 @@ impl Chat {
             uploads: Attachments::default(),
             live: Live::default(),
             poller: Poller::default(),
-        };
-        // An upload refused for its token renews the session as a send does.
-        chat.uploads.renew_with(std::rc::Rc::new(move || {
-            Box::pin(async move {
-                chat.renew().await.ok()?;
-                chat.session.get().map(|s| s.client)
-            })
-        }));
-        chat
+        }
     }
 
     /// The panel's texts, in its language.

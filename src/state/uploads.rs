@@ -1,21 +1,12 @@
 //! The composer's files: checked against the limits, uploaded one request
 //! per file (each with its progress and cancel), until sent.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use web_sys::{File, FileList, XmlHttpRequest};
 
 use crate::attachments::{Uploads, check_limits, parse_upload};
 use crate::i18n::Strings;
 use crate::transport::Client;
-
-/// Renews the session whose token an upload was refused with; the client of
-/// the session then current (`None`: there is none).
-pub type Renew = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Client>>>>>;
 
 #[derive(Clone, Copy)]
 pub struct Attachments {
@@ -25,12 +16,6 @@ pub struct Attachments {
     pub error: RwSignal<Option<String>>,
     /// The uploads on their way, to cancel.
     requests: StoredValue<Vec<(u32, XmlHttpRequest)>, LocalStorage>,
-    /// Files refused for their token, uploaded again once the session is
-    /// renewed: one renewal for all that were refused meanwhile.
-    refused: StoredValue<Vec<(u32, File)>, LocalStorage>,
-    /// How the session is renewed (the widget's; the inbox's member signs in
-    /// again instead, so a refusal fails the file there).
-    renew: StoredValue<Option<Renew>, LocalStorage>,
 }
 
 impl Default for Attachments {
@@ -39,8 +24,6 @@ impl Default for Attachments {
             items: RwSignal::new(Uploads::default()),
             error: RwSignal::new(None),
             requests: StoredValue::new_local(Vec::new()),
-            refused: StoredValue::new_local(Vec::new()),
-            renew: StoredValue::new_local(None),
         }
     }
 }
@@ -52,12 +35,6 @@ pub fn files_of(list: Option<FileList>) -> Vec<File> {
 }
 
 impl Attachments {
-    /// An upload refused for its token renews the session with `renew` and
-    /// is sent once more.
-    pub fn renew_with(self, renew: Renew) {
-        self.renew.set_value(Some(renew));
-    }
-
     /// Uploads `files` with `client`, or none of them when they break a
     /// limit (then says why).
     pub fn attach(self, client: Option<Client>, files: Vec<File>, s: &'static Strings) {
@@ -74,61 +51,29 @@ impl Attachments {
         for (file, (name, size)) in files.into_iter().zip(picked) {
             let mut key = 0;
             self.items.update(|u| key = u.add(name, size));
-            self.upload(client.as_ref(), key, file, s, false);
+            let Some(client) = &client else {
+                self.items.update(|u| u.finished(key, Err(s.cannot_connect.to_owned())));
+                continue;
+            };
+            if let Err(e) = self.start(client, key, &file, s.upload_failed) {
+                let why = e.as_string().unwrap_or_else(|| s.upload_failed.to_owned());
+                self.items.update(|u| u.finished(key, Err(why)));
+            }
         }
     }
 
-    /// Uploads file `key` with `client` (`renewed`: with the session renewed
-    /// after a refusal), or fails it.
-    fn upload(self, client: Option<&Client>, key: u32, file: File, s: &'static Strings, renewed: bool) {
-        let Some(client) = client else {
-            return self.items.update(|u| u.finished(key, Err(s.cannot_connect.to_owned())));
-        };
-        if let Err(e) = self.start(client, key, file, s, renewed) {
-            let why = e.as_string().unwrap_or_else(|| s.upload_failed.to_owned());
-            self.items.update(|u| u.finished(key, Err(why)));
-        }
-    }
-
-    fn start(self, client: &Client, key: u32, file: File, s: &'static Strings, renewed: bool) -> Result<(), wasm_bindgen::JsValue> {
-        let failed = s.upload_failed;
+    fn start(self, client: &Client, key: u32, file: &File, failed: &'static str) -> Result<(), wasm_bindgen::JsValue> {
         let xhr = client.upload(
-            &file.clone(),
+            file,
             move |sent, total| self.items.update(|u| u.progress(key, sent, total)),
             move |status, body| {
                 self.requests.update_value(|x| x.retain(|(k, _)| *k != key));
-                // A token refused once is renewed; twice, the file fails.
-                if status == 401 && !renewed && self.renew_for(key, &file, s) {
-                    return;
-                }
                 let result = if status == 0 { Err(failed.to_owned()) } else { parse_upload(status, &body, failed) };
                 self.items.update(|u| u.finished(key, result));
             },
         )?;
         self.requests.update_value(|x| x.push((key, xhr)));
         Ok(())
-    }
-
-    /// Uploads file `key` again once the session is renewed; whether it
-    /// will be (`false`: nothing renews it here).
-    fn renew_for(self, key: u32, file: &File, s: &'static Strings) -> bool {
-        let Some(renew) = self.renew.get_value() else { return false };
-        let first = self.refused.try_update_value(|r| {
-            r.push((key, file.clone()));
-            r.len() == 1
-        });
-        if first == Some(true) {
-            spawn_local(async move {
-                let client = renew().await;
-                for (key, file) in self.refused.try_update_value(std::mem::take).unwrap_or_default() {
-                    // Cancelled meanwhile.
-                    if self.items.with_untracked(|u| u.on_its_way(key)) {
-                        self.upload(client.as_ref(), key, file, s, true);
-                    }
-                }
-            });
-        }
-        true
     }
 
     /// Stops a file's upload and drops it from the composer.
@@ -152,7 +97,10 @@ impl Attachments {
 
     /// Cancels the file's upload while it is on its way, else removes it.
     pub fn cancel_or_remove(self, key: u32) {
-        if self.items.with_untracked(|u| u.on_its_way(key)) { self.cancel(key) } else { self.remove(key) }
+        let on_its_way = self.items.with_untracked(|u| {
+            u.items().iter().any(|u| u.key == key && u.state.on_its_way())
+        });
+        if on_its_way { self.cancel(key) } else { self.remove(key) }
     }
 
     /// Whether no file is still on its way, and whether any is uploaded.
