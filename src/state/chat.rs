@@ -279,7 +279,7 @@ impl Chat {
         let Some(session) = self.session.get() else {
             return Err(ClientError::Network("no session".into()));
         };
-        let Some(input) = self.messages.attempt(client_id).map(|m| m.send_input(&session.send)) else {
+        let Some(input) = self.messages.attempt(client_id, |m| m.send_input(&session.send)) else {
             return Ok(None);
         };
         session.client.call::<SendMessage>(&input, Some(client_id)).await.map(Some)

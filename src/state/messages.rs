@@ -61,14 +61,15 @@ impl Messages {
         self.outbox.with_untracked(|o| o.unsent().map(|m| m.client_id.clone()).collect())
     }
 
-    /// Message `client_id`, to send now: anchored after the newest message
-    /// shown, so that its stored copy is told from older ones when the
-    /// stream or a poll brings it first. `None` while the first page is
-    /// still to come (it waits for [`Messages::waiting`]) or when it is gone.
-    pub fn attempt(self, client_id: &str) -> Option<Outgoing> {
+    /// The `input` of a send of message `client_id` now: anchored after the
+    /// newest message shown, so that its stored copy is told from older
+    /// ones when the stream or a poll brings it first. `None` while the
+    /// first page is still to come (it waits for [`Messages::waiting`]) or
+    /// when it is gone.
+    pub fn attempt<T>(self, client_id: &str, input: impl FnOnce(&Outgoing) -> T) -> Option<T> {
         let after = self.timeline.with_untracked(Timeline::anchor)?;
         // Untracked: the anchor is not shown.
-        self.outbox.try_update_untracked(|o| o.attempt(client_id, after).cloned()).flatten()
+        self.outbox.try_update_untracked(|o| o.attempt(client_id, after).map(input)).flatten()
     }
 
     /// Shows `message`; whether it was new.

@@ -765,7 +765,7 @@ async fn the_visitor_s_own_message_pushed_before_the_send_s_answer_shows_once_as
     let (chat, root) = mount_panel(vec![]).await;
     chat.messages.draft.set("Is it in stock?".into());
     chat.messages.queue("cm_1".into(), connect360_api::Locale::En, vec![]);
-    assert!(chat.messages.attempt("cm_1").is_some(), "sent: the first page is in");
+    assert!(chat.messages.attempt("cm_1", |_| ()).is_some(), "sent: the first page is in");
     tick().await;
     assert_eq!(bubbles(&root).len(), 1);
     assert!(all(&root, ".c360-status")[0].text_content().unwrap().starts_with("Sending"));

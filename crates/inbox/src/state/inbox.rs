@@ -309,7 +309,7 @@ impl Inbox {
         let Some(conversation_id) = self.open_id() else { return };
         let messages = self.thread.messages;
         // `None` before the conversation's first page: sent once it is in.
-        let Some(input) = messages.attempt(&client_id).map(|m| m.workspace_input(&conversation_id)) else {
+        let Some(input) = messages.attempt(&client_id, |m| m.workspace_input(&conversation_id)) else {
             return;
         };
         match self.client().call::<SendMessage>(&input, Some(&client_id)).await {
