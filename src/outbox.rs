@@ -23,17 +23,16 @@ pub struct Outgoing {
     pub delivery: Delivery,
     /// The stored message, once known.
     pub stored_id: Option<String>,
-    /// What the visitor had seen when writing it.
-    pub after: Anchor,
+    /// What the panel showed when it was first sent; `None` until then (no
+    /// stored copy of it can exist yet).
+    pub after: Option<Anchor>,
 }
 
-/// Where in the conversation a message was written: its stored copy can only
-/// sort after the newest message the visitor had then.
+/// Where in the conversation a message was sent: its stored copy can only
+/// sort after the newest message the panel had then. Only known once a page
+/// is loaded: a message written before waits for it to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anchor {
-    /// No page was loaded yet: any stored message could be older, so none is
-    /// taken for its copy (only the send's own answer is).
-    Unknown,
     /// The conversation was empty.
     Start,
     /// After this `(createdAt, id)`.
@@ -43,7 +42,6 @@ pub enum Anchor {
 impl Anchor {
     fn precedes(&self, m: &Message) -> bool {
         match self {
-            Anchor::Unknown => false,
             Anchor::Start => true,
             Anchor::After(at, id) => {
                 (m.created_at.as_str(), m.id.as_str()) > (at.as_str(), id.as_str())
@@ -68,14 +66,13 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// A new message, sending.
+    /// A new message, sending (not sent yet: see [`Outbox::attempt`]).
     pub fn push(
         &mut self,
         client_id: String,
         content: Content,
         attachments: Vec<Attachment>,
         parent_id: Option<String>,
-        after: Anchor,
     ) -> &Outgoing {
         self.items.push(Outgoing {
             client_id,
@@ -84,7 +81,7 @@ impl Outbox {
             parent_id,
             delivery: Delivery::Sending,
             stored_id: None,
-            after,
+            after: None,
         });
         self.items.last().expect("just pushed")
     }
@@ -102,6 +99,20 @@ impl Outbox {
         self.items
             .iter()
             .find(|o| o.stored_id.as_deref() == Some(id))
+    }
+
+    /// Sends `client_id` now, the panel's newest message being `after`: the
+    /// first attempt anchors it there, a retry keeps that anchor (the first
+    /// attempt may be the one stored). `None` for an unknown message.
+    pub fn attempt(&mut self, client_id: &str, after: Anchor) -> Option<&Outgoing> {
+        let o = self.get_mut(client_id)?;
+        o.after.get_or_insert(after);
+        Some(o)
+    }
+
+    /// Messages never sent yet (written before a page was loaded), oldest first.
+    pub fn unsent(&self) -> impl Iterator<Item = &Outgoing> {
+        self.items.iter().filter(|o| o.after.is_none())
     }
 
     /// Messages not stored yet (sending or failed), oldest first.
@@ -159,7 +170,7 @@ impl Outbox {
                     && m.content == o.content
                     && m.attachments.iter().map(|a| &a.id).eq(o.attachments.iter().map(|a| &a.id))
                     && m.parent_id == o.parent_id
-                    && o.after.precedes(m)
+                    && o.after.as_ref().is_some_and(|a| a.precedes(m))
                     && self.by_stored_id(&m.id).is_none()
             });
             if let Some(id) = found.map(|m| m.id.clone()) {
@@ -231,7 +242,8 @@ pub(crate) mod tests {
 
     fn outbox_with(text: &str) -> Outbox {
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, text), vec![], None, Anchor::Start);
+        ob.push("k1".into(), content_for(Locale::En, text), vec![], None);
+        ob.attempt("k1", Anchor::Start);
         ob
     }
 
@@ -278,8 +290,10 @@ pub(crate) mod tests {
     fn reconcile_claims_only_new_unclaimed_matching_customer_messages() {
         let mut ob = Outbox::default();
         let after = Anchor::After("2026-11-24T10:00:05.000Z".to_owned(), "m5".to_owned());
-        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], None, after.clone());
-        ob.push("k2".into(), content_for(Locale::En, "hi"), vec![], None, after);
+        for k in ["k1", "k2"] {
+            ob.push(k.into(), content_for(Locale::En, "hi"), vec![], None);
+            ob.attempt(k, after.clone());
+        }
         let stored = [
             message("m1", "01", SenderType::Customer, "hi"), // before: history
             message("m6", "06", SenderType::Workspace, "hi"), // not the visitor
@@ -294,13 +308,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_message_written_before_any_page_loaded_is_matched_only_by_its_answer() {
+    fn a_message_not_sent_yet_claims_no_stored_copy() {
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], None, Anchor::Unknown);
+        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], None);
         ob.reconcile(&[message("m1", "01", SenderType::Customer, "hi")]);
         assert_eq!(ob.get("k1").unwrap().stored_id, None, "m1 may be an old 'hi'");
+        ob.attempt("k1", Anchor::After("2026-11-24T10:00:01.000Z".into(), "m1".into()));
         ob.sent("k1", "m2");
         assert_eq!(ob.get("k1").unwrap().stored_id.as_deref(), Some("m2"));
+    }
+
+    #[test]
+    fn the_first_attempt_anchors_a_message_and_a_retry_keeps_it() {
+        let mut ob = Outbox::default();
+        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], None);
+        assert_eq!(ob.unsent().count(), 1, "written before a page was loaded: waits");
+        let first = Anchor::After("2026-11-24T10:00:01.000Z".to_owned(), "m1".to_owned());
+        assert_eq!(ob.attempt("k1", first.clone()).unwrap().after, Some(first.clone()));
+        assert_eq!(ob.unsent().count(), 0);
+        ob.failed("k1", "offline");
+        ob.retry("k1");
+        let later = Anchor::After("2026-11-24T10:00:05.000Z".to_owned(), "m5".to_owned());
+        assert_eq!(ob.attempt("k1", later).unwrap().after, Some(first), "the first attempt may be the stored one");
+        assert!(ob.attempt("nope", Anchor::Start).is_none());
+        // Its copy, stored by the first attempt before m5 came, is claimed.
+        ob.reconcile(&[message("m3", "03", SenderType::Customer, "hi")]);
+        assert_eq!(ob.get("k1").unwrap().stored_id.as_deref(), Some("m3"));
     }
 
     #[test]
@@ -313,7 +346,7 @@ pub(crate) mod tests {
             url: "/u".into(),
         };
         let mut ob = Outbox::default();
-        let o = ob.push("k1".into(), Content::default(), vec![file], None, Anchor::Start);
+        let o = ob.push("k1".into(), Content::default(), vec![file], None);
         let ctx = SendContext {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),
@@ -328,7 +361,7 @@ pub(crate) mod tests {
     #[test]
     fn a_site_s_ai_agent_is_asked_with_every_message() {
         let mut ob = Outbox::default();
-        let o = ob.push("k1".into(), content_for(Locale::En, "Where is my order?"), vec![], None, Anchor::Start);
+        let o = ob.push("k1".into(), content_for(Locale::En, "Where is my order?"), vec![], None);
         let ctx = SendContext {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),
@@ -342,7 +375,7 @@ pub(crate) mod tests {
     #[test]
     fn send_input_is_a_customer_send() {
         let mut ob = Outbox::default();
-        let o = ob.push("k1".into(), content_for(Locale::Tr, "Merhaba"), vec![], Some("m1".into()), Anchor::Start);
+        let o = ob.push("k1".into(), content_for(Locale::Tr, "Merhaba"), vec![], Some("m1".into()));
         let ctx = SendContext {
             conversation_id: "c1".into(),
             external_id: "guest_1".into(),
@@ -365,7 +398,7 @@ pub(crate) mod tests {
     #[test]
     fn workspace_input_is_a_member_reply() {
         let mut ob = Outbox::default();
-        let o = ob.push("k1".into(), content_for(Locale::En, "Hi"), vec![], Some("m1".into()), Anchor::Start);
+        let o = ob.push("k1".into(), content_for(Locale::En, "Hi"), vec![], Some("m1".into()));
         assert_eq!(
             serde_json::to_value(o.workspace_input("c1")).unwrap(),
             json!({"conversationId": "c1", "content": {"en": "Hi"}, "parentId": "m1", "sender": "workspace"})
@@ -375,7 +408,8 @@ pub(crate) mod tests {
     #[test]
     fn the_inbox_claims_its_own_side_s_copies() {
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, "Hi"), vec![], None, Anchor::Start);
+        ob.push("k1".into(), content_for(Locale::En, "Hi"), vec![], None);
+        ob.attempt("k1", Anchor::Start);
         let customer = message("m1", "01", SenderType::Customer, "Hi");
         ob.reconcile_as(std::slice::from_ref(&customer), SenderType::Workspace);
         assert_eq!(ob.get("k1").unwrap().stored_id, None, "the customer's words are not the member's message");

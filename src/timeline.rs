@@ -70,12 +70,13 @@ impl Timeline {
         self.messages.iter().find(|m| m.id == id)
     }
 
-    /// Where a message written now stands: after the newest stored one.
-    pub fn anchor(&self) -> Anchor {
+    /// Where a message sent now stands: after the newest stored one.
+    /// `None` while no page is loaded: any stored message could be newer.
+    pub fn anchor(&self) -> Option<Anchor> {
         match (self.messages.last(), &self.history) {
-            (Some(m), _) => Anchor::After(m.created_at.clone(), m.id.clone()),
-            (None, History::Unknown) => Anchor::Unknown,
-            (None, _) => Anchor::Start,
+            (Some(m), _) => Some(Anchor::After(m.created_at.clone(), m.id.clone())),
+            (None, History::Unknown) => None,
+            (None, _) => Some(Anchor::Start),
         }
     }
 
@@ -265,8 +266,11 @@ mod tests {
         let mut t = Timeline::default();
         t.apply_latest(page(vec![message("m1", "01", Workspace, "Hello")], None));
         let mut ob = Outbox::default();
-        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], Some("m1".into()), t.anchor());
-        ob.push("k2".into(), content_for(Locale::En, "there"), vec![], None, t.anchor());
+        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], Some("m1".into()));
+        ob.push("k2".into(), content_for(Locale::En, "there"), vec![], None);
+        for k in ["k1", "k2"] {
+            ob.attempt(k, t.anchor().unwrap());
+        }
 
         let e = t.entries(&ob);
         assert_eq!(e.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["m1", "k1", "k2"]);
@@ -292,13 +296,29 @@ mod tests {
     }
 
     #[test]
+    fn a_message_written_before_the_first_page_claims_its_pushed_copy() {
+        let mut t = Timeline::default();
+        let mut ob = Outbox::default();
+        ob.push("k1".into(), content_for(Locale::En, "hi"), vec![], None);
+        assert!(t.anchor().is_none(), "no page yet: k1 waits");
+        // History has an older "hi"; k1 is sent once it is in, and the
+        // stream pushes its stored copy before the send's answer.
+        t.apply_latest(page(vec![message("m1", "01", Customer, "hi")], None));
+        ob.attempt("k1", t.anchor().unwrap());
+        t.insert(message("m2", "02", Customer, "hi"));
+        ob.reconcile(t.messages());
+        assert_eq!(ob.get("k1").unwrap().stored_id.as_deref(), Some("m2"));
+        assert_eq!(t.entries(&ob).len(), 2, "k1 shows once");
+    }
+
+    #[test]
     fn the_anchor_knows_whether_a_page_was_loaded() {
         let mut t = Timeline::default();
-        assert_eq!(t.anchor(), Anchor::Unknown);
+        assert_eq!(t.anchor(), None);
         t.apply_latest(page(vec![], None));
-        assert_eq!(t.anchor(), Anchor::Start);
+        assert_eq!(t.anchor(), Some(Anchor::Start));
         t.insert(message("m1", "01", Customer, "a"));
-        assert_eq!(t.anchor(), Anchor::After("2026-11-24T10:00:01.000Z".into(), "m1".into()));
+        assert_eq!(t.anchor(), Some(Anchor::After("2026-11-24T10:00:01.000Z".into(), "m1".into())));
     }
 
     #[test]

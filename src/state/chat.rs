@@ -188,12 +188,6 @@ impl Chat {
         self.session.status.set(Status::Ready);
         self.poll_now();
         self.listen();
-        if previous.is_none() {
-            // Messages written while the first session was on its way.
-            for client_id in self.messages.waiting() {
-                spawn_local(self.deliver(client_id));
-            }
-        }
         Ok(())
     }
 
@@ -230,8 +224,8 @@ impl Chat {
     }
 
     /// Sends the composer's text and uploaded files (optimistically: it
-    /// shows at once). Before the session is ready the message waits, shown
-    /// as sending.
+    /// shows at once). Before the session and the first page are in, the
+    /// message waits, shown as sending.
     pub fn send_draft(self) {
         if !self.can_send() {
             return;
@@ -285,11 +279,7 @@ impl Chat {
         let Some(session) = self.session.get() else {
             return Err(ClientError::Network("no session".into()));
         };
-        let Some(input) = self
-            .messages
-            .outbox
-            .with_untracked(|o| o.get(client_id).map(|m| m.send_input(&session.send)))
-        else {
+        let Some(input) = self.messages.attempt(client_id, |m| m.send_input(&session.send)) else {
             return Ok(None);
         };
         session.client.call::<SendMessage>(&input, Some(client_id)).await.map(Some)
@@ -483,6 +473,12 @@ impl Chat {
         let first = self.messages.first_page_pending();
         let at_bottom = first || self.ui.near_bottom();
         let added = self.messages.apply_latest(page);
+        if first {
+            // Messages written before it: where they stand is known now.
+            for client_id in self.messages.waiting() {
+                spawn_local(self.deliver(client_id));
+            }
+        }
         if added.is_empty() {
             return Outcome::Idle;
         }

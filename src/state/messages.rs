@@ -6,7 +6,7 @@ use connect360_api::{Attachment, Locale, Message, Page};
 use leptos::prelude::*;
 
 use crate::locale::content_for;
-use crate::outbox::{Delivery, Outbox};
+use crate::outbox::{Outbox, Outgoing};
 use crate::timeline::{History, Timeline};
 
 #[derive(Clone, Copy)]
@@ -50,21 +50,26 @@ impl Messages {
         let text = self.draft.get_untracked();
         let text = text.trim();
         let content = if text.is_empty() { Default::default() } else { content_for(locale, text) };
-        let after = self.timeline.with_untracked(Timeline::anchor);
         let parent = self.replying_to.get_untracked();
-        self.outbox.update(|o| _ = o.push(client_id, content, files, parent, after));
+        self.outbox.update(|o| _ = o.push(client_id, content, files, parent));
         self.draft.set(String::new());
         self.replying_to.set(None);
     }
 
-    /// The messages written before the first session, still to deliver.
+    /// The messages written before the first page was loaded, to send now.
     pub fn waiting(self) -> Vec<String> {
-        self.outbox.with_untracked(|o| {
-            o.unstored()
-                .filter(|m| m.delivery == Delivery::Sending)
-                .map(|m| m.client_id.clone())
-                .collect()
-        })
+        self.outbox.with_untracked(|o| o.unsent().map(|m| m.client_id.clone()).collect())
+    }
+
+    /// The `input` of a send of message `client_id` now: anchored after the
+    /// newest message shown, so that its stored copy is told from older
+    /// ones when the stream or a poll brings it first. `None` while the
+    /// first page is still to come (it waits for [`Messages::waiting`]) or
+    /// when it is gone.
+    pub fn attempt<T>(self, client_id: &str, input: impl FnOnce(&Outgoing) -> T) -> Option<T> {
+        let after = self.timeline.with_untracked(Timeline::anchor)?;
+        // Untracked: the anchor is not shown.
+        self.outbox.try_update_untracked(|o| o.attempt(client_id, after).map(input)).flatten()
     }
 
     /// Shows `message`; whether it was new.

@@ -174,7 +174,6 @@ async fn outgoing_messages_show_sending_then_failed_with_retry() {
             [(connect360_api::Locale::En, json!("hello"))].into(),
             vec![],
             None,
-            connect360_widget::outbox::Anchor::Start,
         );
     });
     tick().await;
@@ -407,8 +406,7 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
     ])
     .await;
     chat.messages.outbox.update(|o: &mut Outbox| {
-        o.push("k1".into(), [(Locale::En, json!("on its way"))].into(), vec![], None,
-            chat.messages.timeline.with_untracked(|t| t.anchor()));
+        o.push("k1".into(), [(Locale::En, json!("on its way"))].into(), vec![], None);
     });
     chat.messages.draft.set("half-written".into());
     // The new row renders first; the textarea's value a tick after.
@@ -767,6 +765,7 @@ async fn the_visitor_s_own_message_pushed_before_the_send_s_answer_shows_once_as
     let (chat, root) = mount_panel(vec![]).await;
     chat.messages.draft.set("Is it in stock?".into());
     chat.messages.queue("cm_1".into(), connect360_api::Locale::En, vec![]);
+    assert!(chat.messages.attempt("cm_1", |_| ()).is_some(), "sent: the first page is in");
     tick().await;
     assert_eq!(bubbles(&root).len(), 1);
     assert!(all(&root, ".c360-status")[0].text_content().unwrap().starts_with("Sending"));

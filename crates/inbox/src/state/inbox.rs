@@ -215,6 +215,10 @@ impl Inbox {
             match result {
                 Ok(page) => {
                     self.thread.messages.apply_latest(page);
+                    // Written before it came: where they stand is known now.
+                    for client_id in self.thread.messages.waiting() {
+                        spawn_local(self.deliver(client_id));
+                    }
                     browser::next_frame().await;
                     self.thread.scroll_to_bottom();
                     self.mark_read();
@@ -304,8 +308,8 @@ impl Inbox {
     async fn deliver(self, client_id: String) {
         let Some(conversation_id) = self.open_id() else { return };
         let messages = self.thread.messages;
-        let Some(input) = messages.outbox.with_untracked(|o| o.get(&client_id).map(|m| m.workspace_input(&conversation_id)))
-        else {
+        // `None` before the conversation's first page: sent once it is in.
+        let Some(input) = messages.attempt(&client_id, |m| m.workspace_input(&conversation_id)) else {
             return;
         };
         match self.client().call::<SendMessage>(&input, Some(&client_id)).await {
