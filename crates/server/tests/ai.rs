@@ -408,13 +408,18 @@ async fn a_slow_model_holds_up_no_other_conversation() {
 }
 }
 
-/// Opens the AI stream in the background; its whole text once it ends.
-fn watch(app: &TestApp, key: &str, conv: &str) -> tokio::task::JoinHandle<String> {
-    let (url, key, conv) = (app.url(AI_STREAM_PATH), key.to_owned(), conv.to_owned());
-    tokio::spawn(async move {
-        let res = reqwest::Client::new().post(url).bearer_auth(key).json(&json!({"conversationId": conv})).send().await.unwrap();
-        res.text().await.unwrap()
-    })
+/// Opens the AI stream; once its answer has begun (the server watches the
+/// conversation from then on, whatever the load), reads it in the
+/// background: its whole text once it ends.
+async fn watch(app: &TestApp, key: &str, conv: &str) -> tokio::task::JoinHandle<String> {
+    let res = reqwest::Client::new()
+        .post(app.url(AI_STREAM_PATH))
+        .bearer_auth(key)
+        .json(&json!({"conversationId": conv}))
+        .send()
+        .await
+        .unwrap();
+    tokio::spawn(async move { res.text().await.unwrap() })
 }
 
 on_both_stores! {
@@ -433,8 +438,7 @@ async fn a_watcher_who_comes_late_gets_the_text_written_so_far_first() {
     }
     // The first words are written before anyone watches.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let watching = watch(&app, &key, &conv.0);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let watching = watch(&app, &key, &conv.0).await;
     gate.notify_one();
     let text = watching.await.unwrap();
     let frames: Vec<&str> = text.split("\n\n").filter(|f| !f.is_empty()).collect();
@@ -458,8 +462,7 @@ async fn a_hand_off_drops_the_reply_being_written_and_stops_later_ones() {
     while seen.lock().unwrap().is_empty() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let watching = watch(&app, &key, &conv.0);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let watching = watch(&app, &key, &conv.0).await;
 
     let handed = app.call::<HandOff>(&key, json!({"conversationId": conv.0})).await;
     let stopped_at = handed.data()["aiStoppedAt"].as_str().expect("the conversation says AI replies stopped").to_owned();
