@@ -65,11 +65,12 @@ test('a reply sent through B is pushed to the widget on A within a second', asyn
 
 test('a file the widget uploads through A downloads through B', async ({ page }) => {
   const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
-  const conversationId = await chattingOnA(page, 'here is the receipt');
+  const conversationId = await chattingOnA(page, 'my parcel came damaged');
   await panel(page).locator('input.c360-file-input').setInputFiles([{ name: 'receipt.pdf', mimeType: 'application/pdf', buffer: pdf }]);
   await expect(panel(page).locator('.c360-upload').filter({ hasText: 'receipt.pdf' })).toBeVisible();
   await expect(panel(page).locator('.c360-upload progress')).toHaveCount(0);
   await send(page, 'the receipt');
+  await expect(row(page, 'the receipt').locator('.c360-status')).toHaveText('Sent'); // stored
   const chip = row(page, 'the receipt').locator('a.c360-file');
   await expect(chip).toContainText('receipt.pdf');
   const href = new URL(await chip.getAttribute('href'), a.url);
