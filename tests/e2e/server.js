@@ -13,7 +13,7 @@ const BIN = process.env.CONNECT360_SERVER_BIN ?? path.join(root, 'target/debug/c
 const WIDGET_DIR = process.env.CONNECT360_WIDGET_DIR ?? path.join(root, 'dist');
 const INBOX_DIR = process.env.CONNECT360_INBOX_DIR ?? path.join(root, 'crates/inbox/dist');
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);
@@ -25,22 +25,24 @@ function freePort() {
 }
 
 export class Server {
-  static async start() {
-    const server = new Server(mkdtempSync(path.join(tmpdir(), 'c360-e2e-')), await freePort());
+  /** `args` and `env` add to the command line and environment, e.g. a shared database (see shared.js). */
+  static async start({ args = [], env = {} } = {}) {
+    const server = new Server(mkdtempSync(path.join(tmpdir(), 'c360-e2e-')), await freePort(), { args, env });
     await server.up();
     return server;
   }
 
-  constructor(dataDir, port) {
+  constructor(dataDir, port, { args = [], env = {} } = {}) {
     this.dataDir = dataDir;
+    this.extra = { args, env };
     this.port = port;
     this.url = `http://127.0.0.1:${port}`;
   }
 
   /** Starts the process (again, on the same port and store) and waits until it answers. */
   async up() {
-    this.proc = spawn(BIN, ['serve', '--demo', '--addr', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--widget-dir', WIDGET_DIR, '--inbox-dir', INBOX_DIR], {
-      env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    this.proc = spawn(BIN, ['serve', '--demo', '--addr', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--widget-dir', WIDGET_DIR, '--inbox-dir', INBOX_DIR, ...this.extra.args], {
+      env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'warn', ...this.extra.env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise((_, reject) => this.proc.once('exit', (code) => reject(new Error(`server exited with ${code}`))));

@@ -1,0 +1,137 @@
+// What several server instances share, started for real as the server's own
+// integration tests do (crates/server/tests/common/{postgres,s3}.rs): a
+// throwaway PostgreSQL cluster (as the `postgres` user when we are root, since
+// PostgreSQL refuses to run as root) and s3s-fs, a real S3 protocol server
+// over a temp folder. Both are stopped and removed by `stop()`.
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort } from './server.js';
+
+const PG_BIN = process.env.CONNECT360_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const ACCESS_KEY = 'connect360-e2e';
+
+function s3sFs() {
+  const candidates = [
+    process.env.CONNECT360_S3S_FS,
+    path.join(process.env.CARGO_HOME ?? path.join(homedir(), '.cargo'), 'bin', 's3s-fs'),
+    ...(process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, 's3s-fs')),
+  ];
+  return candidates.find((p) => p && existsSync(p));
+}
+
+/** What is missing to run shared backends here, or null. */
+export function missing() {
+  const absent = [];
+  if (!existsSync(path.join(PG_BIN, 'initdb'))) absent.push(`PostgreSQL (no initdb in ${PG_BIN}: apt-get install postgresql-15)`);
+  if (!s3sFs()) absent.push('s3s-fs (cargo install s3s-fs --version 0.14.1 --features binary --locked)');
+  return absent.length ? absent.join('; ') : null;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** A program of the cluster's, as the `postgres` user when we are root. */
+function pg(program, args, options = {}) {
+  const bin = path.join(PG_BIN, program);
+  const [cmd, argv] = isRoot() ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+  try {
+    return execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  } catch (err) {
+    throw new Error(`${program} ${args.join(' ')} failed: ${err.stdout ?? ''}${err.stderr ?? err.message}`);
+  }
+}
+
+async function listening(port, what, log) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on port ${port} within 20 s; its log: ${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export class Shared {
+  /**
+   * Starts a cluster and an S3 server; `fsync` (off by default, as in the
+   * server's tests) is on for figures that must be durable.
+   */
+  static async start({ fsync = false } = {}) {
+    const shared = new Shared(mkdtempSync(path.join(tmpdir(), 'c360-shared-')));
+    chmodSync(shared.dir, 0o711); // the postgres user reaches its folder inside
+    try {
+      await shared.startPostgres(fsync);
+      await shared.startS3();
+    } catch (err) {
+      await shared.stop();
+      throw err;
+    }
+    return shared;
+  }
+
+  constructor(dir) {
+    this.dir = dir;
+  }
+
+  async startPostgres(fsync) {
+    const pgDir = path.join(this.dir, 'pg');
+    mkdirSync(pgDir);
+    if (isRoot()) {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
+      chownSync(pgDir, uid, gid);
+    }
+    this.pgData = path.join(pgDir, 'data');
+    pg('initdb', ['-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '-D', this.pgData]);
+    this.pgPort = await freePort();
+    const options = `-p ${this.pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=${fsync ? 'on' : 'off'} -c max_connections=300`;
+    const log = path.join(pgDir, 'log');
+    try {
+      pg('pg_ctl', ['-D', this.pgData, '-o', options, '-l', log, '-w', 'start']);
+    } catch (err) {
+      throw new Error(`${err.message}\nlog: ${existsSync(log) ? readFileSync(log, 'utf8') : ''}`);
+    }
+    this.pgStarted = true;
+    pg('createdb', ['-h', '127.0.0.1', '-p', String(this.pgPort), '-U', 'postgres', 'connect360']);
+    this.databaseUrl = `postgres://postgres@127.0.0.1:${this.pgPort}/connect360`;
+  }
+
+  async startS3() {
+    const root = path.join(this.dir, 's3');
+    mkdirSync(path.join(root, 'chat'), { recursive: true }); // the bucket
+    this.s3Port = await freePort();
+    this.s3Secret = randomBytes(16).toString('hex');
+    const logPath = path.join(this.dir, 's3.log');
+    let log = '';
+    this.s3 = spawn(s3sFs(), ['--host', '127.0.0.1', '--port', String(this.s3Port), '--access-key', ACCESS_KEY, '--secret-key', this.s3Secret, root], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [this.s3.stdout, this.s3.stderr]) stream.on('data', (d) => { log += d; });
+    await listening(this.s3Port, `s3s-fs (${logPath})`, () => log);
+    this.bucketDir = path.join(root, 'chat');
+  }
+
+  /** The flags and environment that put an instance on this database and bucket. */
+  get serverOptions() {
+    return {
+      args: ['--database-url', this.databaseUrl, '--files', 's3://chat/files', '--s3-endpoint', `http://127.0.0.1:${this.s3Port}`],
+      env: { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: this.s3Secret, AWS_REGION: 'us-east-1' },
+    };
+  }
+
+  async stop() {
+    if (this.s3 && this.s3.exitCode === null) {
+      const gone = new Promise((resolve) => this.s3.once('exit', resolve));
+      this.s3.kill('SIGKILL');
+      await gone;
+    }
+    if (this.pgStarted) pg('pg_ctl', ['-D', this.pgData, '-m', 'immediate', 'stop']);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
