@@ -30,6 +30,7 @@ use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
 use crate::inbox_page::InboxPage;
+use crate::key_cache::KeyCache;
 use crate::limits::{Limits, LimitsConfig};
 use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
@@ -263,7 +264,12 @@ impl Application {
             .ai_runner
             .then(|| Box::pin(crate::ai::runner::run(store.clone(), ai.clone())) as BackgroundTask);
         let state = AppState {
-            auth: Authenticator { store: store.clone(), signer: signer.clone(), session_idle: config.session_idle },
+            auth: Authenticator {
+                store: store.clone(),
+                signer: signer.clone(),
+                session_idle: config.session_idle,
+                keys: KeyCache::default(),
+            },
             sign_in_limits: SignInLimits::new(&config.limits),
             limits: Limits::new(&config.limits),
             origin: PublicOrigin::new(config.public_url.as_deref()),

@@ -30,16 +30,11 @@ pub(in super::super) fn group_commit(
     begin: BeginFn<Db>,
     events: Arc<dyn EventBus>,
 ) -> GroupCommit<NewMessage, Sent> {
-    GroupCommit::spawn(
-        pool,
-        begin,
-        |conn, msg| Box::pin(async move { send_in(conn, &msg).await }),
-        move |sent| {
-            if let Sent::New(stored) = sent {
-                events.publish(Event::Message(stored.clone()));
-            }
-        },
-    )
+    GroupCommit::spawn::<Db, SendBatch>(pool, begin, move |sent| {
+        if let Sent::New(stored) = sent {
+            events.publish(Event::Message(stored.clone()));
+        }
+    })
 }
 
 /// What a send stored.
