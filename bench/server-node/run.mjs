@@ -200,7 +200,8 @@ async function wrkLoad(server, request, seconds) {
     ...(body === undefined ? {} : { BENCH_BODY: numbered(body) }),
     ...(idempotencyKey === undefined ? {} : { BENCH_IDEMPOTENCY: numbered(idempotencyKey) }),
   };
-  const args = ["-t", String(WRK_THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "-s", WRK_SCRIPT, server.url];
+  // autocannon's timeout (10 s), not wrk's 2 s: a slow answer is slow, not failed.
+  const args = ["-t", String(WRK_THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--timeout", "10s", "-s", WRK_SCRIPT, server.url];
   const { stdout } = await execFileAsync("wrk", args, { env });
   const line = stdout.split("\n").find((l) => l.startsWith("{"));
   if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
