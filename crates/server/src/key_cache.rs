@@ -19,9 +19,11 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// Principals by their key's SHA-256, each with when it was looked up.
+type Entries = HashMap<[u8; 32], (MemberPrincipal, Instant)>;
+
 #[derive(Clone)]
 pub struct KeyCache {
-    entries: Arc<Mutex<HashMap<[u8; 32], (MemberPrincipal, Instant)>>>,
+    entries: Arc<Mutex<Entries>>,
     ttl: Duration,
     capacity: usize,
 }

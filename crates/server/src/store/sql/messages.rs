@@ -284,7 +284,7 @@ pub(super) struct SendBatch {
 enum Written {
     New { workspace_id: String, id: String, has_attachments: bool },
     /// A retried send (same idempotency key): the first one's message.
-    Again(Message),
+    Again(Box<Message>),
 }
 
 impl Batch<Db> for SendBatch {
@@ -313,7 +313,7 @@ impl Batch<Db> for SendBatch {
                         "Idempotency-Key was already used for a different message.".into(),
                     ));
                 }
-                self.written.push(Written::Again(load_message(conn, &id).await?));
+                self.written.push(Written::Again(Box::new(load_message(conn, &id).await?)));
                 self.targets.insert(key, conversation);
                 return Ok(());
             }
@@ -361,7 +361,7 @@ impl Batch<Db> for SendBatch {
         self.written
             .into_iter()
             .map(|written| match written {
-                Written::Again(message) => Ok(Sent::Again(message)),
+                Written::Again(message) => Ok(Sent::Again(*message)),
                 Written::New { workspace_id, id, .. } => match read.next() {
                     Some((seq, message)) if message.id == id => Ok(Sent::New(StoredMessage { workspace_id, seq, message })),
                     _ => Err(StoreError::Database(format!("the message {id} just sent was not read back").into())),
