@@ -2,22 +2,33 @@
 // started: ours (OURS_*) and the tRPC reference (REF_*), each with its URL,
 // an engage API key and its process id. It checks that both answer with the
 // same wire shapes, fills a conversation of each with a few hundred messages,
-// drives both with the same autocannon settings case by case, then reads both
+// drives both with the same load generator and settings case by case, then reads both
 // servers' RSS at idle, and prints the table. Raw SQLite commits are measured
 // in DATA_ROOT (the servers' disk) before and after the load: a sync's cost on
 // a shared disk moves with what else writes to it, and the two figures show
 // by how much during the run.
 //
-// BENCH_SECONDS (10) per case and server, BENCH_CONNECTIONS (32).
+// BENCH_SECONDS (10) per case and server, BENCH_CONNECTIONS (32),
+// BENCH_LOAD: wrk (the default: C, light on the CPU the servers share with
+// it) or autocannon (Node, as the first runs of RESULTS.md were measured),
+// BENCH_WRK_THREADS (1).
 
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import autocannon from "autocannon";
 import { commitsPerSecond } from "./commits.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const LOAD = process.env.BENCH_LOAD ?? "wrk";
+if (!["wrk", "autocannon"].includes(LOAD)) throw new Error(`BENCH_LOAD: wrk or autocannon, not ${LOAD}`);
+const WRK_THREADS = Number(process.env.BENCH_WRK_THREADS ?? 1);
+const WRK_SCRIPT = fileURLToPath(new URL("wrk.lua", import.meta.url));
+const execFileAsync = promisify(execFile);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WARM_UP_SECONDS = 3;
 const RAW_SECONDS = 5;
@@ -110,7 +121,8 @@ async function prepare() {
   }
 }
 
-let sent = 0;
+// Each case is one request; "@N@" in a body or key is a number unique in the
+// run, so every send stores a new message. Both load generators read them.
 const cases = [
   {
     name: "send",
@@ -118,10 +130,7 @@ const cases = [
       method: "POST",
       path: "/api/trpc/v1.connect.send",
       headers: auth(server),
-      setupRequest(req) {
-        req.body = JSON.stringify({ conversationId: server.conversations.send, content: { en: `bench send ${++sent}` } });
-        return req;
-      },
+      body: JSON.stringify({ conversationId: server.conversations.send, content: { en: "bench send @N@" } }),
     }),
   },
   {
@@ -129,12 +138,9 @@ const cases = [
     request: (server) => ({
       method: "POST",
       path: "/api/trpc/v1.connect.send",
-      setupRequest(req) {
-        const n = ++sent;
-        req.headers = { ...auth(server), "idempotency-key": `bench-${n}` };
-        req.body = JSON.stringify({ conversationId: server.conversations.send, content: { en: `bench send ${n}` } });
-        return req;
-      },
+      headers: auth(server),
+      body: JSON.stringify({ conversationId: server.conversations.send, content: { en: "bench send @N@" } }),
+      idempotencyKey: "bench-@N@",
     }),
   },
   {
@@ -151,12 +157,24 @@ const cases = [
   },
 ];
 
-async function load(server, request, seconds) {
+// Runs of autocannon in this process number their requests apart from wrk's.
+let sent = 0;
+
+async function autocannonLoad(server, request, seconds) {
+  const { method, path, headers, body, idempotencyKey } = request;
+  const numbered = body === undefined ? {} : {
+    setupRequest(req) {
+      const n = `a-${++sent}`;
+      req.body = body.replaceAll("@N@", n);
+      if (idempotencyKey !== undefined) req.headers = { ...headers, "idempotency-key": idempotencyKey.replaceAll("@N@", n) };
+      return req;
+    },
+  };
   const result = await autocannon({
     url: server.url,
     connections: CONNECTIONS,
     duration: seconds,
-    requests: [request],
+    requests: [{ method, path, headers, ...numbered }],
   });
   return {
     perSecond: result["2xx"] / result.duration,
@@ -165,6 +183,38 @@ async function load(server, request, seconds) {
     failed: result.non2xx + result.errors + result.timeouts,
   };
 }
+
+let wrkRuns = 0;
+
+/** wrk (C, one thread per core by WRK_THREADS) with bench/server-node/wrk.lua. */
+async function wrkLoad(server, request, seconds) {
+  const { method, path, headers, body, idempotencyKey } = request;
+  // Numbers of each run stay apart from the other runs' (the reference's keys are per conversation).
+  const run = ++wrkRuns;
+  const numbered = (template) => template?.replaceAll("@N@", `w${run}-@N@`);
+  const env = {
+    ...process.env,
+    BENCH_METHOD: method,
+    BENCH_PATH: path,
+    BENCH_HEADERS: JSON.stringify(headers),
+    ...(body === undefined ? {} : { BENCH_BODY: numbered(body) }),
+    ...(idempotencyKey === undefined ? {} : { BENCH_IDEMPOTENCY: numbered(idempotencyKey) }),
+  };
+  // autocannon's timeout (10 s), not wrk's 2 s: a slow answer is slow, not failed.
+  const args = ["-t", String(WRK_THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--timeout", "10s", "-s", WRK_SCRIPT, server.url];
+  const { stdout } = await execFileAsync("wrk", args, { env });
+  const line = stdout.split("\n").find((l) => l.startsWith("{"));
+  if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
+  const r = JSON.parse(line);
+  return {
+    perSecond: (r.requests - r.non_2xx) / (r.duration_us / 1e6),
+    p50: r.p50_us / 1000,
+    p99: r.p99_us / 1000,
+    failed: r.non_2xx + r.errors,
+  };
+}
+
+const load = LOAD === "wrk" ? wrkLoad : autocannonLoad;
 
 function raw(when) {
   process.stderr.write(`>> raw SQLite commits ${when} the load: ${RAW_SECONDS} s\n`);
@@ -200,7 +250,7 @@ async function main() {
   const rss = Object.fromEntries(servers.map((s) => [s.name, rssMiB(s.pid)]));
 
   const widths = [28, 10, 9, 8, 8, 7];
-  console.log(`\nbench/server: ${CONNECTIONS} connections, ${SECONDS} s per case and server (autocannon)`);
+  console.log(`\nbench/server: ${CONNECTIONS} connections, ${SECONDS} s per case and server (${LOAD === "wrk" ? `wrk, ${WRK_THREADS} thread(s)` : "autocannon"})`);
   console.log(row(["case", "server", "req/s", "p50 ms", "p99 ms", "failed"], widths));
   for (const r of results) console.log(row([r.case, r.server, fixed(r.perSecond), fixed(r.p50, 1), fixed(r.p99, 1), r.failed], widths));
   console.log("\nours / reference (req/s)");

@@ -31,6 +31,7 @@ use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
 use crate::inbox_page::InboxPage;
+use crate::key_cache::KeyCache;
 use crate::limits::{Limits, LimitsConfig};
 use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
@@ -299,6 +300,7 @@ impl Application {
                 signer: signer.clone(),
                 session_idle: config.session_idle,
                 visitors_only: config.upstream.is_some(),
+                keys: KeyCache::default(),
             },
             backend,
             sign_in_limits: SignInLimits::new(&config.limits),

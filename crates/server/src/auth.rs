@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::{Allows, Credential, MemberPrincipal, Permission};
 use crate::error::ApiError;
+use crate::key_cache::KeyCache;
 use crate::store::{MemberAccount, Store};
 use crate::visitor_token::{self, TokenSigner, VisitorClaims};
 
@@ -41,6 +42,8 @@ pub struct Authenticator {
     pub session_idle: Duration,
     /// Upstream mode: API keys and inbox sessions belong to the upstream.
     pub visitors_only: bool,
+    /// API keys the store found a moment ago.
+    pub keys: KeyCache,
 }
 
 impl Authenticator {
@@ -183,8 +186,15 @@ pub async fn authenticate(auth: &Authenticator, headers: &HeaderMap) -> Result<P
         }
         return Ok(Principal::Visitor(claims));
     }
-    match auth.store.find_api_key(&hash_key(key)).await? {
-        Some(member) => Ok(Principal::Member(member)),
+    let hash = hash_key(key);
+    if let Some(member) = auth.keys.get(&hash) {
+        return Ok(Principal::Member(member));
+    }
+    match auth.store.find_api_key(&hash).await? {
+        Some(member) => {
+            auth.keys.insert(hash, member.clone());
+            Ok(Principal::Member(member))
+        }
         None => Err(ApiError::unauthorized("Invalid API key.")),
     }
 }

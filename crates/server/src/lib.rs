@@ -22,6 +22,7 @@ pub mod hub;
 pub mod ids;
 pub mod inbox_events;
 pub mod inbox_page;
+pub mod key_cache;
 pub mod limits;
 pub mod password;
 pub mod pg_events;

@@ -93,3 +93,18 @@ async fn a_key_never_sees_another_workspace() {
     assert_ne!(theirs_conv.data()["customerId"], our_customer);
     assert_ne!(theirs_conv.data()["id"], ours_conv.data()["id"]);
 }
+
+/// Keys are kept in memory a moment (`key_cache`): one taken out of the
+/// store, here behind the server's back as another process would, stops
+/// working once that moment is over.
+#[tokio::test]
+async fn a_key_removed_from_the_store_stops_working_within_a_second() {
+    let app = spawn_app().await;
+    let key = app.key(Role::Full).await;
+    let conv = app.conversation(&key).await;
+    app.send_text(&key, &conv, "while the key exists").await;
+    sqlx::query("DELETE FROM api_keys").execute(&app.db_writable().await).await.unwrap();
+    tokio::time::sleep(connect360_server::key_cache::DEFAULT_TTL).await;
+    let message = app.call::<SendMessage>(&key, json!({"conversationId": conv, "content": {"en": "x"}})).await.error("UNAUTHORIZED");
+    assert_eq!(message, "Invalid API key.");
+}

@@ -119,8 +119,9 @@ pub(super) async fn finish_ai_request(store: &Backend, request_id: &str, outcome
     if closed == 0 {
         return Ok(None);
     }
-    let conversation = send_target(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
-    let inserted = insert_message(&mut tx, &reply, &conversation).await?;
+    let mut conversation = send_target(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
+    let inserted = insert_message(&mut tx, &reply, &mut conversation).await?;
+    touch_conversation(&mut tx, &reply.conversation_id, &inserted.created_at).await?;
     let message = load_message(&mut tx, &inserted.id).await?;
     tx.commit().await?;
     let stored = StoredMessage { workspace_id: reply.workspace_id, seq: inserted.seq, message };

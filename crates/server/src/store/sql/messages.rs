@@ -1,5 +1,7 @@
 //! Messages: sent (idempotently) and listed page by page.
 
+use std::collections::HashMap;
+
 use super::*;
 
 pub(super) const MESSAGE_SELECT: &str = "
@@ -115,17 +117,8 @@ async fn message_row(conn: &mut Conn, id: &str) -> Result<MessageRow> {
     Ok(sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = $1")).bind(id).fetch_one(&mut *conn).await?)
 }
 
-/// A message just inserted from `msg`: its attachments are the ones it
-/// names, so with none the query for them is skipped.
-async fn load_inserted(conn: &mut Conn, id: &str, msg: &NewMessage) -> Result<Message> {
-    match msg.attachment_ids.is_empty() {
-        true => Ok(message_from_row(message_row(conn, id).await?, &[])),
-        false => load_message(conn, id).await,
-    }
-}
-
 /// What a send needs of its conversation: not its members or channels.
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Clone)]
 pub(super) struct SendTarget {
     id: String,
     customer_id: Option<String>,
@@ -142,13 +135,17 @@ pub(super) async fn send_target(conn: &mut Conn, workspace_id: &str, id: &str) -
         .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))
 }
 
-/// A message just inserted: its id and its place in store order.
+/// A message just inserted: its id, its place in store order, its time.
 pub(super) struct Inserted {
     pub id: String,
     pub seq: i64,
+    pub created_at: String,
 }
 
-pub(super) async fn insert_message(conn: &mut Conn, msg: &NewMessage, conversation: &SendTarget) -> Result<Inserted> {
+/// Inserts the message into `conversation`, which adopts the message's
+/// customer if it had none. The conversation's `updated_at` is the
+/// caller's to set ([`touch_conversation`]): a batch of sends sets it once.
+pub(super) async fn insert_message(conn: &mut Conn, msg: &NewMessage, conversation: &mut SendTarget) -> Result<Inserted> {
     let (sender_type, sender_id) = match &msg.author {
         Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
@@ -165,6 +162,7 @@ pub(super) async fn insert_message(conn: &mut Conn, msg: &NewMessage, conversati
                         .bind(&conversation.id)
                         .execute(&mut *conn)
                         .await?;
+                    conversation.customer_id = Some(customer_id.clone());
                 }
             }
             (SenderKind::Customer, customer_id)
@@ -256,42 +254,121 @@ pub(super) async fn insert_message(conn: &mut Conn, msg: &NewMessage, conversati
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
-        .bind(&now)
-        .bind(&conversation.id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Inserted { id, seq })
+    Ok(Inserted { id, seq, created_at: now })
 }
 
-/// A send's reads and writes inside the transaction of a batch of
-/// [`GroupCommit`](super::super::group_commit::GroupCommit), in a savepoint of
-/// its own: an earlier send of the batch with the same idempotency key is
-/// seen like a committed one.
-pub(super) async fn send_in(conn: &mut Conn, msg: &NewMessage) -> Result<Sent> {
-    let conversation = send_target(conn, &msg.workspace_id, &msg.conversation_id).await?;
-    if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
-        return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
-    }
-    if let Some(idem) = &msg.idempotency {
-        let earlier: Option<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT id, request_hash FROM messages WHERE conversation_id = $1 AND idempotency_key = $2")
-                .bind(&conversation.id)
-                .bind(&idem.key)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some((id, request_hash)) = earlier {
-            if request_hash != idem.request_hash {
-                return Err(StoreError::Conflict(
-                    "Idempotency-Key was already used for a different message.".into(),
-                ));
-            }
-            return load_message(conn, &id).await.map(Sent::Again);
+/// Sets the conversation's `updated_at` to the time of its latest message.
+pub(super) async fn touch_conversation(conn: &mut Conn, id: &str, at: &str) -> Result<()> {
+    sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A run of a batch of sends in the transaction of
+/// [`GroupCommit`](super::super::group_commit::GroupCommit): each send's
+/// checks and insert in turn, then, once for the whole batch, each
+/// conversation's `updated_at` and one read of the new messages. A send
+/// sees the earlier sends of its batch as committed ones: an idempotency
+/// key used twice in one batch gives the first message back.
+#[derive(Default)]
+pub(super) struct SendBatch {
+    /// The conversations sent to, by workspace and id, each read once per
+    /// batch: a send changes no more of one than the customer it adopts,
+    /// which is kept here too.
+    targets: HashMap<(String, String), SendTarget>,
+    /// The time of the latest message of each conversation written to.
+    touched: HashMap<String, String>,
+    /// What each send that succeeded stored, in order.
+    written: Vec<Written>,
+}
+
+enum Written {
+    New { workspace_id: String, id: String, has_attachments: bool },
+    /// A retried send (same idempotency key): the first one's message.
+    Again(Box<Message>),
+}
+
+impl Batch<Db> for SendBatch {
+    type Req = NewMessage;
+    type Resp = Sent;
+
+    async fn write(&mut self, conn: &mut Conn, msg: &NewMessage) -> Result<()> {
+        let key = (msg.workspace_id.clone(), msg.conversation_id.clone());
+        let mut conversation = match self.targets.get(&key) {
+            Some(conversation) => conversation.clone(),
+            None => send_target(conn, &msg.workspace_id, &msg.conversation_id).await?,
+        };
+        if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
+            return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
         }
+        if let Some(idem) = &msg.idempotency {
+            let earlier: Option<(String, Vec<u8>)> =
+                sqlx::query_as("SELECT id, request_hash FROM messages WHERE conversation_id = $1 AND idempotency_key = $2")
+                    .bind(&conversation.id)
+                    .bind(&idem.key)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if let Some((id, request_hash)) = earlier {
+                if request_hash != idem.request_hash {
+                    return Err(StoreError::Conflict(
+                        "Idempotency-Key was already used for a different message.".into(),
+                    ));
+                }
+                self.written.push(Written::Again(Box::new(load_message(conn, &id).await?)));
+                self.targets.insert(key, conversation);
+                return Ok(());
+            }
+        }
+        let inserted = insert_message(conn, msg, &mut conversation).await?;
+        self.touched.insert(conversation.id.clone(), inserted.created_at);
+        self.targets.insert(key, conversation);
+        self.written.push(Written::New {
+            workspace_id: msg.workspace_id.clone(),
+            id: inserted.id,
+            has_attachments: !msg.attachment_ids.is_empty(),
+        });
+        Ok(())
     }
-    let inserted = insert_message(conn, msg, &conversation).await?;
-    let message = load_inserted(conn, &inserted.id, msg).await?;
-    Ok(Sent::New(StoredMessage { workspace_id: msg.workspace_id.clone(), seq: inserted.seq, message }))
+
+    async fn finish(self, conn: &mut Conn) -> Result<Vec<Sent>> {
+        for (conversation_id, at) in &self.touched {
+            touch_conversation(conn, conversation_id, at).await?;
+        }
+        let ids: Vec<&str> = self
+            .written
+            .iter()
+            .filter_map(|w| match w {
+                Written::New { id, .. } => Some(id.as_str()),
+                Written::Again(_) => None,
+            })
+            .collect();
+        let rows: Vec<MessageRow> = match ids.is_empty() {
+            true => Vec::new(),
+            false => {
+                sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id IN ({}) ORDER BY m.seq", json_values("$1")))
+                    .bind(json_text(&ids)?)
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
+        };
+        let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+        // A message's attachments are the ones it names: with none, their query is skipped.
+        let with_files = self.written.iter().any(|w| matches!(w, Written::New { has_attachments: true, .. }));
+        let messages = match with_files {
+            true => messages_from_rows(conn, rows).await?,
+            false => rows.into_iter().map(|row| message_from_row(row, &[])).collect(),
+        };
+        let mut read = seqs.into_iter().zip(messages);
+        self.written
+            .into_iter()
+            .map(|written| match written {
+                Written::Again(message) => Ok(Sent::Again(*message)),
+                Written::New { workspace_id, id, .. } => match read.next() {
+                    Some((seq, message)) if message.id == id => Ok(Sent::New(StoredMessage { workspace_id, seq, message })),
+                    _ => Err(StoreError::Database(format!("the message {id} just sent was not read back").into())),
+                },
+            })
+            .collect()
+    }
 }
 
 pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<Page<Message>> {

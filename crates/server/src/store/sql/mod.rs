@@ -16,7 +16,7 @@ use connect360_api::{
 use super::*;
 use crate::domain::files::asset_path;
 use crate::domain::{AgentConfig, Credential, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
-use super::group_commit::{BeginFn, GroupCommit};
+use super::group_commit::{Batch, BeginFn, GroupCommit};
 use crate::hub::{Event, EventBus, StoredMessage, Topic};
 use crate::{clock, ids};
 

@@ -30,16 +30,11 @@ pub(in super::super) fn group_commit(
     begin: BeginFn<Db>,
     events: Option<Arc<dyn EventBus>>,
 ) -> GroupCommit<NewMessage, Sent> {
-    GroupCommit::spawn(
-        pool,
-        begin,
-        |conn, msg| Box::pin(async move { send_in(conn, &msg).await }),
-        move |sent| {
-            if let (Sent::New(stored), Some(events)) = (sent, &events) {
-                events.publish(Event::Message(Box::new(stored.clone())));
-            }
-        },
-    )
+    GroupCommit::spawn::<Db, SendBatch>(pool, begin, move |sent| {
+        if let (Sent::New(stored), Some(events)) = (sent, &events) {
+            events.publish(Event::Message(Box::new(stored.clone())));
+        }
+    })
 }
 
 /// What a send stored.

@@ -67,14 +67,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // No ping before each checkout (sqlx's default for a connection
+        // across a network): an embedded database has no connection to
+        // lose, and each ping is a round trip to the connection's thread.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening the store in {}", data_dir.display()))?;
         MIGRATOR.run(&writer).await.context("migrating the store")?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await
             .context("opening the store for reading")?;
