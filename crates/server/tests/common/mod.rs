@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own share of these helpers
 
 pub mod postgres;
+pub mod sse;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
