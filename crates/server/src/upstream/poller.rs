@@ -267,3 +267,50 @@ async fn poll(log: Arc<Log>) {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use connect360_api::{Content, Sender, SenderType};
+
+    use super::*;
+
+    fn message(id: &str) -> Message {
+        Message {
+            id: id.into(),
+            conversation_id: "c".into(),
+            content: Content::new(),
+            attachments: Vec::new(),
+            sender: Sender { kind: SenderType::Workspace, id: "m".into(), name: None, image: None },
+            parent_id: None,
+            flags: Vec::new(),
+            template_id: None,
+            channel: None,
+            created_at: String::new(),
+        }
+    }
+
+    fn messages(ids: &[&str]) -> Vec<Message> {
+        ids.iter().copied().map(message).collect()
+    }
+
+    fn seqs<'a>(stored: impl IntoIterator<Item = &'a StoredMessage>) -> Vec<(&'a str, i64)> {
+        stored.into_iter().map(|s| (s.message.id.as_str(), s.seq)).collect()
+    }
+
+    #[test]
+    fn the_first_read_is_history_then_only_what_is_newer_is_news_and_older_pages_go_before() {
+        let mut window = Window::default();
+        assert!(window.merge("w", messages(&["m2", "m3"])).is_empty(), "history, not news");
+        assert_eq!(seqs(&window.merge("w", messages(&["m2", "m3", "m4"]))), [("m4", 3)]);
+        assert!(window.merge("w", messages(&["m3", "m4"])).is_empty(), "nothing twice");
+        assert_eq!(seqs(&window.merge("w", messages(&["m1", "m2", "m3", "m4", "m5"]))), [("m5", 4)]);
+        assert_eq!(seqs(&window.messages), [("m1", 0), ("m2", 1), ("m3", 2), ("m4", 3), ("m5", 4)], "m1 went before");
+    }
+
+    #[test]
+    fn a_conversation_empty_at_the_first_read_has_news_later() {
+        let mut window = Window::default();
+        assert!(window.merge("w", Vec::new()).is_empty());
+        assert_eq!(seqs(&window.merge("w", messages(&["m1"]))), [("m1", 1)]);
+    }
+}
