@@ -35,6 +35,7 @@ use crate::key_cache::KeyCache;
 use crate::limits::{Limits, LimitsConfig};
 use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
+use crate::events::log::{ConversationLogs, StoreLog};
 use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::pg_events::PgBus;
@@ -43,6 +44,7 @@ use crate::store::PgUrl;
 use crate::upstream::UpstreamConfig;
 use crate::upstream::backend::UpstreamBackend;
 use crate::upstream::forward::Forwarder;
+use crate::upstream::poller::UpstreamLogs;
 use crate::visitor_token::TokenSigner;
 
 #[derive(Debug, Clone)]
@@ -162,13 +164,10 @@ pub fn router(
         .layer(axum::middleware::from_fn_with_state(state.limits.clone(), crate::limits::per_api_key))
         .layer(axum::middleware::from_fn_with_state(state.origin.clone(), crate::csrf::same_origin))
         .layer(crate::cors::layer(state.store.clone()));
-    // Upstream mode has no event stream (yet): the widget, finding none, polls `listMessages`.
-    let api = match &upstream {
-        // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
-        None => api.merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone()))),
-        Some(_) => api,
-    }
-    .layer(axum::middleware::from_fn(crate::cors::preflight_status));
+    // Its own CORS: the one route whose preflight allows `Last-Event-ID`.
+    let api = api
+        .merge(timed(crate::events::router()).layer(crate::cors::events_layer(state.store.clone())))
+        .layer(axum::middleware::from_fn(crate::cors::preflight_status));
     let mut app = Router::new()
         .merge(api)
         .route("/healthz", axum::routing::get(crate::health::handle))
@@ -282,12 +281,17 @@ impl Application {
             config.file_gc_interval,
         ));
         let upstream = match &config.upstream {
-            Some(upstream) => Some(Arc::new(UpstreamBackend::new(crate::upstream::connect(upstream).await?))),
+            Some(upstream) => Some(Arc::new(UpstreamBackend::new(crate::upstream::connect(upstream).await?, events.clone()))),
             None => None,
         };
         let backend: Arc<dyn Backend> = match &upstream {
             Some(upstream) => upstream.clone(),
             None => Arc::new(LocalBackend(store.clone())),
+        };
+        // What an event stream missed: the store's, or the upstream's through the conversation's poller.
+        let logs: Arc<dyn ConversationLogs> = match &upstream {
+            Some(upstream) => Arc::new(UpstreamLogs { upstream: upstream.clone() }),
+            None => Arc::new(StoreLog(store.clone())),
         };
         let ai = Ai::new(events.clone());
         // In upstream mode the upstream answers AI requests.
@@ -314,6 +318,7 @@ impl Application {
             ai: ai.clone(),
             events: events.clone(),
             streams: EventStreams {
+                logs,
                 limits: StreamLimits::new(config.streams_per_visitor, config.streams_per_ip),
                 buffer: config.event_buffer,
             },

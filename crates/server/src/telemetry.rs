@@ -25,6 +25,8 @@ pub const EVENT_STREAMS_OPEN: &str = "connect360_event_streams_open";
 pub const AI_REQUESTS_PENDING: &str = "connect360_ai_requests_pending";
 pub const COMMIT_BATCH_SIZE: &str = "connect360_store_commit_batch_size";
 pub const STORE_ERRORS: &str = "connect360_store_errors_total";
+pub const UPSTREAM_POLLERS: &str = "connect360_upstream_pollers";
+pub const UPSTREAM_POLLS: &str = "connect360_upstream_polls_total";
 
 /// Seconds: from a cached read (~0.1 ms) to the request timeout (30 s).
 const LATENCY_BUCKETS: &[f64] =
@@ -58,6 +60,8 @@ fn describe() {
     describe_counter!(TRPC_CALLS, "tRPC calls (one per call of a batch), by procedure and outcome.");
     describe_histogram!(TRPC_DURATION, Unit::Seconds, "Time a tRPC call takes, by procedure.");
     describe_gauge!(EVENT_STREAMS_OPEN, "Server-sent event streams open now, by stream.");
+    describe_gauge!(UPSTREAM_POLLERS, "Upstream mode: conversations polled now (those with an open event stream).");
+    describe_counter!(UPSTREAM_POLLS, "Upstream mode: listMessages pages read for the event streams.");
     describe_gauge!(AI_REQUESTS_PENDING, "AI replies asked for and not yet written, as of the runner's last look.");
     describe_histogram!(COMMIT_BATCH_SIZE, Unit::Count, "Writes committed together by one group commit.");
     describe_counter!(STORE_ERRORS, "Store operations that failed inside the database layer (not refusals).");
@@ -140,6 +144,16 @@ pub fn store_error() {
 
 pub fn ai_requests_pending(count: usize) {
     gauge!(AI_REQUESTS_PENDING).set(count as f64);
+}
+
+/// Upstream mode: a conversation's poller started (+1) or stopped (-1).
+pub fn upstream_pollers(change: f64) {
+    gauge!(UPSTREAM_POLLERS).increment(change);
+}
+
+/// Upstream mode: a `listMessages` page read for the event streams.
+pub fn upstream_poll() {
+    counter!(UPSTREAM_POLLS).increment(1);
 }
 
 /// One open event stream, counted while it lives. `stream` names the kind:

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::sse::{eventually, ids, open};
 use common::{Answer, TestApp, send, spawn_app, spawn_app_on, spawn_app_with};
 use connect360_api::{
     Conversation, ErrorCode, GetOrCreateConversation, HandOff, ListMessages, ListMessagesInput, SendInput, SendMessage,
@@ -164,10 +165,19 @@ struct Pair {
 }
 
 async fn pair_with(configure: impl FnOnce(&mut ClientConfig)) -> Pair {
+    pair_serving(configure, |_| {}).await
+}
+
+/// The pair, the proxy's own configuration changed too.
+async fn pair_serving(configure: impl FnOnce(&mut ClientConfig), serve: impl FnOnce(&mut ServeConfig)) -> Pair {
     let upstream = spawn_app().await;
     let key = upstream.key(Role::Engage).await;
     let config = upstream_config(&upstream.url("/api/trpc"), &key, configure);
-    let proxy = spawn_app_with(|c| c.upstream = Some(config)).await;
+    let proxy = spawn_app_with(|c| {
+        c.upstream = Some(config);
+        serve(c);
+    })
+    .await;
     let ws = proxy.workspace("default").await;
     let domain = Domain::parse("d", "shop.example.com").unwrap();
     let widget = proxy.store.create_widget(&ws.id, None, &[domain], None).await.unwrap();
@@ -293,11 +303,10 @@ async fn the_proxy_serves_visitors_only() {
     }
     let sign_in = send(pair.proxy.http.get(pair.proxy.url(connect360_api::INBOX_SESSION_PATH))).await;
     assert_eq!(sign_in.status, StatusCode::NOT_FOUND, "{}", sign_in.body);
-    // No event stream in upstream mode: the widget polls instead.
+    // The event stream is the visitor's too; a key's is refused.
     let v = visitor(&pair).await;
-    let events = format!("{}?conversationId={}", connect360_api::EVENTS_PATH, v.conversation_id);
-    let stream = send(pair.proxy.http.get(pair.proxy.url(&events)).bearer_auth(&v.token)).await;
-    assert_eq!(stream.status, StatusCode::NOT_FOUND, "{}", stream.body);
+    let refused = open(&pair.proxy, &own_key, &v.conversation_id, None).await.err().expect("a key is refused");
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
 }
 
 #[tokio::test]
@@ -526,4 +535,68 @@ async fn the_ai_stream_is_relayed_from_the_upstream() {
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     let text = tokio::time::timeout(Duration::from_secs(20), res.text()).await.expect("the stream ends").unwrap();
     assert!(text.contains("event: message") && text.contains("within two days"), "{text}");
+}
+
+/// A metric of the proxy's `/metrics` (0 until it exists).
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .map_or(0.0, |value| value.trim().parse().unwrap())
+}
+
+const POLLERS: &str = "connect360_upstream_pollers";
+
+// The only test here that opens event streams: the pollers' gauge is the process's.
+#[tokio::test]
+async fn upstream_replies_reach_the_proxy_s_event_streams_from_one_poller_per_conversation() {
+    let pair = pair_serving(|_| {}, |c| c.metrics = true).await;
+    let v = visitor(&pair).await;
+    let (proxy, conv) = (&pair.proxy, v.conversation_id.as_str());
+    let mut first = open(proxy, &v.token, conv, None).await.expect("the proxy serves the event stream");
+    let mut second = open(proxy, &v.token, conv, None).await.unwrap();
+    assert_eq!(metric(proxy, POLLERS).await, 1.0, "two streams of one conversation share one poller");
+
+    // The visitor writes; support answers with the key, directly upstream.
+    let asked = proxy_send(&pair, &v, visitor_text(&v, "Is it in stock?"), "k1").await.data()["id"].clone();
+    let started = Instant::now();
+    let reply = pair.upstream.send_text(&pair.key, conv, "Yes, two left.").await;
+    for stream in [&mut first, &mut second] {
+        let frames = stream.take(2).await;
+        assert_eq!(ids(&frames), [asked.as_str().unwrap(), reply["id"].as_str().unwrap()]);
+        assert_eq!(frames[1].event, "message");
+        assert_eq!(frames[1].data, reply, "the upstream's message as it stored it");
+    }
+    assert!(started.elapsed() < Duration::from_secs(2), "the reply took {:?}", started.elapsed());
+
+    // Another visitor's stream is refused before the upstream hears of it.
+    let other = visitor(&pair).await;
+    let refused = open(proxy, &other.token, conv, None).await.err().expect("refused");
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+
+    drop(second);
+    let later = pair.upstream.send_text(&pair.key, conv, "Shall I hold one?").await;
+    assert_eq!(first.next().await.unwrap().data, later, "the poller goes on for the stream left");
+    drop(first);
+    eventually("the poller stops with the last stream", async || metric(proxy, POLLERS).await == 0.0).await;
+
+    // Resuming after the last id seen gets what was sent meanwhile, once, then what comes live.
+    let mut missed = Vec::new();
+    for text in ["Hello again?", "We held one for you."] {
+        missed.push(pair.upstream.send_text(&pair.key, conv, text).await["id"].as_str().unwrap().to_owned());
+    }
+    let mut resumed = open(proxy, &v.token, conv, later["id"].as_str()).await.unwrap();
+    assert_eq!(ids(&resumed.take(2).await), missed);
+    let live = pair.upstream.send_text(&pair.key, conv, "Anything else?").await;
+    assert_eq!(resumed.next().await.unwrap().data, live, "nothing twice, and live again");
+    // Resuming from the first message gets every later one, in order.
+    let mut from_start = open(proxy, &v.token, conv, asked.as_str()).await.unwrap();
+    let all: Vec<&str> =
+        [reply["id"].as_str(), later["id"].as_str(), Some(missed[0].as_str()), Some(missed[1].as_str()), live["id"].as_str()]
+            .into_iter()
+            .map(Option::unwrap)
+            .collect();
+    assert_eq!(ids(&from_start.take(5).await), all);
+    let unknown = open(proxy, &v.token, conv, Some("msg_not_here")).await.err().expect("refused");
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
 }

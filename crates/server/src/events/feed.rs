@@ -1,10 +1,11 @@
 //! One stream's events over a hub topic (a conversation, or a workspace for
 //! the inbox), in order: the AI reply being written (if one is), then what
-//! the caller missed, read from the store page by page, then live events
-//! from the hub, each message once.
+//! the caller missed, read from its [`MessageLog`] page by page, then live
+//! events from the hub, each message once.
 //!
-//! The stream subscribes before it reads the store, and the store publishes
-//! in commit order after each commit, so every message is either read or
+//! The stream subscribes before it reads the log, and the log's messages are
+//! published in its order after they are in it (the store's after each
+//! commit), so every message is either read or
 //! received live; one that is both is skipped, by its place in store order
 //! ([`MessageCursor::has_passed`]).
 
@@ -23,7 +24,8 @@ use crate::attachments::url::UrlSigner;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::hub::{Event, ReplyEvent, StoredMessage, Subscription};
-use crate::store::{MessageCursor, Store};
+use super::log::MessageLog;
+use crate::store::MessageCursor;
 
 /// Messages read from the store at a time while catching up.
 const PAGE: u32 = 100;
@@ -57,7 +59,7 @@ fn forward(mut subscription: Subscription, buffer: usize) -> mpsc::Receiver<Arc<
 
 /// What a stream needs to render events for its caller.
 pub struct Feed {
-    store: Arc<dyn Store>,
+    log: Arc<dyn MessageLog>,
     urls: UrlSigner,
     principal: Principal,
     /// The newest message sent (or the caller's `Last-Event-ID`).
@@ -69,7 +71,8 @@ pub struct Feed {
 
 /// Where a feed starts and whom it renders for.
 pub struct Watch {
-    pub store: Arc<dyn Store>,
+    /// Where what the caller missed is read.
+    pub log: Arc<dyn MessageLog>,
     pub urls: UrlSigner,
     pub principal: Principal,
     /// The topic, subscribed to before the store is read: what is stored in
@@ -90,15 +93,15 @@ impl Watch {
         let topic = self.subscription.topic().clone();
         let live = forward(self.subscription, self.buffer);
         let cursor = self
-            .store
-            .message_cursor(
+            .log
+            .cursor(
                 self.principal.workspace_id(),
                 &topic,
                 self.principal.only_customer(),
                 self.last_event_id.as_deref().map(|id| (LastEventId::FIELD, id)),
             )
             .await?;
-        Ok(Feed { store: self.store, urls: self.urls, principal: self.principal, cursor, writing: self.writing, live })
+        Ok(Feed { log: self.log, urls: self.urls, principal: self.principal, cursor, writing: self.writing, live })
     }
 }
 
@@ -124,11 +127,11 @@ impl Feed {
                     return Some((Ok(event), state));
                 }
                 if state.catching_up {
-                    let page = match state.feed.store.messages_after(&state.feed.cursor, PAGE).await {
+                    let page = match state.feed.log.after(&state.feed.cursor, PAGE).await {
                         Ok(page) => page,
                         Err(err) => {
                             // The client resumes with the last id it got.
-                            tracing::error!(%err, "reading the messages an event stream missed failed");
+                            tracing::error!(?err, "reading the messages an event stream missed failed");
                             return None;
                         }
                     };

@@ -9,10 +9,14 @@
 //! client address ([`limits`]). A stream ends when its reader falls behind
 //! ([`feed`]) or the server stops; the client resumes with
 //! `Last-Event-ID`.
+//!
+//! What a stream missed is read from the conversation's [`log::MessageLog`]:
+//! the store's, or in upstream mode the conversation's poller's.
 
 pub mod feed;
 pub mod last_event_id;
 pub mod limits;
+pub mod log;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -30,22 +34,24 @@ use futures_util::{Stream, StreamExt};
 use self::feed::{Feed, Watch};
 use self::last_event_id::LastEventId;
 use self::limits::StreamLimits;
+use self::log::ConversationLogs;
 use crate::ai::Ai;
 use crate::attachments::url::UrlSigner;
 use crate::auth::{Authenticator, Principal};
 use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::limits::{ClientIp, Limits};
-use crate::store::Store;
 use crate::telemetry::OpenStream;
 use crate::validate;
 
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// What a stream is opened with, besides the store and the caller.
+/// What a stream is opened with, besides the caller.
 #[derive(Clone)]
 pub struct EventStreams {
+    /// Where streams read what their callers missed.
+    pub logs: Arc<dyn ConversationLogs>,
     pub limits: StreamLimits,
     /// Events a reader may be behind by before it is dropped.
     pub buffer: usize,
@@ -54,7 +60,6 @@ pub struct EventStreams {
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
-    Arc<dyn Store>: FromRef<S>,
     Authenticator: FromRef<S>,
     Ai: FromRef<S>,
     UrlSigner: FromRef<S>,
@@ -64,9 +69,7 @@ where
     Router::new().route(EVENTS_PATH, get(open))
 }
 
-#[allow(clippy::too_many_arguments)] // one per extractor
 async fn open(
-    State(store): State<Arc<dyn Store>>,
     State(ai): State<Ai>,
     State(urls): State<UrlSigner>,
     State(streams): State<EventStreams>,
@@ -80,8 +83,9 @@ async fn open(
     let conversation_id = validate::id("conversationId", &query.conversation_id).map_err(IntoResponse::into_response)?;
     let last_event_id = last_event_id.map_err(IntoResponse::into_response)?;
     let slots = streams.limits.acquire(principal.only_customer(), client).map_err(IntoResponse::into_response)?;
+    let log = streams.logs.open(&principal, &conversation_id).await.map_err(IntoResponse::into_response)?;
     let (writing, subscription) = ai.replies.subscribe(&conversation_id);
-    let watch = Watch { store, urls, principal, subscription, writing, last_event_id, buffer: streams.buffer };
+    let watch = Watch { log, urls, principal, subscription, writing, last_event_id, buffer: streams.buffer };
     let feed = watch.open().await.map_err(IntoResponse::into_response)?;
     Ok(respond(feed, "events", slots, ai.closed()))
 }

@@ -421,7 +421,8 @@ pub struct PageRequest {
 
 /// A place in a topic's messages (a conversation's, or a whole
 /// workspace's) that a caller may read from: made only by
-/// [`Store::message_cursor`], which checked that they may.
+/// [`Store::message_cursor`], which checked that they may, or by an event
+/// stream's log that did (`MessageCursor::checked`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageCursor {
     topic: Topic,
@@ -432,6 +433,17 @@ pub struct MessageCursor {
 }
 
 impl MessageCursor {
+    /// At `seq` (0 and no message: before the first), for a caller whom the
+    /// maker checked may read the topic.
+    pub fn checked(topic: Topic, workspace_id: String, seq: i64, message_id: Option<String>) -> MessageCursor {
+        MessageCursor { topic, workspace_id, seq, message_id }
+    }
+
+    /// Its place in the topic's order (see [`StoredMessage::seq`]).
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+
     pub fn topic(&self) -> &Topic {
         &self.topic
     }

@@ -2,7 +2,7 @@
 //! only after this server has checked the visitor may make it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use connect360_api::{
@@ -11,9 +11,11 @@ use connect360_api::{
 };
 
 use super::client::{Repeat, TrpcClient};
+use super::poller::Pollers;
 use crate::backend::{Backend, VisitorArrival, VisitorConversation, website_channel};
 use crate::domain::CustomerKey;
 use crate::error::ApiError;
+use crate::hub::EventBus;
 use crate::store::{NewMessage, PageRequest};
 
 /// Customers whose conversation is remembered before the memory starts over
@@ -25,11 +27,19 @@ pub struct UpstreamBackend {
     /// Customer id → their top-level conversation, as the upstream said:
     /// the one conversation their token reaches.
     owned: Mutex<HashMap<String, String>>,
+    /// The watched conversations' pollers (the event streams' push).
+    pollers: Pollers,
 }
 
 impl UpstreamBackend {
-    pub fn new(client: TrpcClient) -> UpstreamBackend {
-        UpstreamBackend { client, owned: Mutex::new(HashMap::new()) }
+    /// `events`: where the pollers publish what they find.
+    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>) -> UpstreamBackend {
+        let pollers = Pollers::new(client.clone(), events);
+        UpstreamBackend { client, owned: Mutex::new(HashMap::new()), pollers }
+    }
+
+    pub fn pollers(&self) -> &Pollers {
+        &self.pollers
     }
 
     pub fn client(&self) -> &TrpcClient {
@@ -131,7 +141,11 @@ impl Backend for UpstreamBackend {
         // Keys are the visitor's own: one visitor's can't meet another's upstream.
         let key = msg.idempotency.map(|idempotency| format!("{customer_id}:{}", idempotency.key));
         let repeat = key.as_deref().map_or(Repeat::Once, Repeat::Keyed);
-        Ok(self.client.call::<SendMessage>(&input, repeat).await?)
+        let conversation_id = input.conversation_id.clone();
+        let sent = self.client.call::<SendMessage>(&input, repeat).await?;
+        // A reply may follow soon: the conversation's streams look now, and often.
+        self.pollers.nudge(&conversation_id);
+        Ok(sent)
     }
 
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>, ApiError> {

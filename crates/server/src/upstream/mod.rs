@@ -24,6 +24,10 @@
 //! - Locally only what is ours stays: widgets and their domains, identity
 //!   secrets, the token signing key, rate-limit state. Customers,
 //!   conversations, messages, attachments and AI replies are upstream's.
+//! - Push: the conversation event stream is the same route and feed as
+//!   without upstream mode; what a stream missed and what is new come from
+//!   one poller per watched conversation ([`poller`]), which reads the
+//!   upstream's `listMessages` and publishes into the local hub.
 //! - The API-key and inbox routes are not served in this mode: the upstream
 //!   is the API for them.
 //! - Upstream failures become errors the widget knows: a 5xx or an
@@ -35,6 +39,7 @@
 pub mod backend;
 pub mod client;
 pub mod forward;
+pub mod poller;
 pub mod error;
 
 use anyhow::anyhow;

@@ -4,6 +4,7 @@
 
 pub mod postgres;
 pub mod s3;
+pub mod sse;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
