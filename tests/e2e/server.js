@@ -9,8 +9,8 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.CONNECT360_SERVER_BIN ?? path.join(root, 'target/debug/connect360-server');
-const WIDGET_DIR = process.env.CONNECT360_WIDGET_DIR ?? path.join(root, 'dist');
+export const BIN = process.env.CONNECT360_SERVER_BIN ?? path.join(root, 'target/debug/connect360-server');
+export const WIDGET_DIR = process.env.CONNECT360_WIDGET_DIR ?? path.join(root, 'dist');
 const INBOX_DIR = process.env.CONNECT360_INBOX_DIR ?? path.join(root, 'crates/inbox/dist');
 
 export function freePort() {

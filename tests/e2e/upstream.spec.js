@@ -1,0 +1,173 @@
+// Issue 17: the widget on a proxy in upstream mode. Our own server in normal
+// mode (`serve --demo`: a workspace, its FAQ assistant and a key) plays the
+// hosted API; the proxy holds an API key of it, has a widget of its own for
+// 127.0.0.1 and forwards the visitor's calls. Nothing is mocked.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test, expect } from '@playwright/test';
+import { BIN, WIDGET_DIR, Server, freePort } from './server.js';
+import { openPanel, panel, row, send } from './panel.js';
+
+const KEY_ENV = 'C360_E2E_UPSTREAM_KEY';
+
+/** A server in upstream mode in front of `upstream`, with an engage key of it and a widget for 127.0.0.1. */
+class Proxy {
+  static async start(upstream) {
+    const key = upstream.cli('api-key', 'create', '--name', 'e2e proxy', '--role', 'engage');
+    const proxy = new Proxy(mkdtempSync(path.join(tmpdir(), 'c360-e2e-proxy-')), await freePort());
+    const args = ['serve', '--addr', `127.0.0.1:${proxy.port}`, '--data', proxy.dataDir, '--widget-dir', WIDGET_DIR,
+      '--upstream-url', `${upstream.url}/api/trpc`, '--upstream-key-env', KEY_ENV];
+    proxy.proc = spawn(BIN, args, {
+      env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.RUST_LOG ?? 'warn', [KEY_ENV]: key },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    await proxy.answering();
+    // The local store is the proxy's own: its widget is made there, after the start made the workspace.
+    proxy.widgetKey = proxy.cli('widget', 'create', '--domain', '127.0.0.1');
+    return proxy;
+  }
+
+  constructor(dataDir, port) {
+    this.dataDir = dataDir;
+    this.port = port;
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  /** Waits until /healthz answers (the start's check call to the upstream has passed), or the process is gone. */
+  async answering() {
+    for (let tries = 0; tries < 300; tries++) {
+      if (this.proc.exitCode !== null) throw new Error(`the proxy exited with ${this.proc.exitCode}`);
+      try {
+        if ((await fetch(`${this.url}/healthz`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the proxy did not answer /healthz within 30 s');
+  }
+
+  cli(...args) {
+    return Server.prototype.cli.call(this, ...args);
+  }
+
+  async stop() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      const gone = new Promise((resolve) => this.proc.once('exit', resolve));
+      this.proc.kill('SIGKILL');
+      await gone;
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+let upstream;
+let proxy;
+test.beforeEach(async () => {
+  upstream = await Server.start();
+  proxy = await Proxy.start(upstream);
+});
+test.afterEach(async () => {
+  await proxy?.stop();
+  await upstream?.stop();
+});
+
+/**
+ * Opens the upstream's demo shop as a page of the proxy's site, embedding the
+ * proxy's widget; with `assistant` it keeps the page's data-ai-agent (the
+ * upstream's FAQ agent: the proxy forwards `send`'s AI request there).
+ */
+async function gotoProxyShop(page, { assistant = false } = {}) {
+  const shop = await (await fetch(`${upstream.url}/`)).text();
+  let html = shop.replace(/data-widget-key="[^"]*"/, `data-widget-key="${proxy.widgetKey}"`);
+  if (!assistant) html = html.replace(/ data-ai-agent="[^"]*"/, '');
+  await page.route(`${proxy.url}/`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+  await page.goto(proxy.url);
+}
+
+/** The visitor's conversation upstream, found as support finds it there: by their external id. */
+async function upstreamConversationOf(page) {
+  const stored = await page.evaluate((key) => localStorage.getItem(`connect360:${key}:session`), proxy.widgetKey);
+  expect(stored, 'the widget stored its session').toBeTruthy();
+  return (await upstream.conversationOf(JSON.parse(stored).externalId)).id;
+}
+
+/** Opens the panel and sends `text` until it shows Sent and the widget's event stream is open. */
+async function chatting(page, text, options) {
+  const streaming = page.waitForResponse((r) => r.url().startsWith(`${proxy.url}/api/v1/connect/events`) && r.status() === 200, { timeout: 30_000 });
+  await gotoProxyShop(page, options);
+  await openPanel(page);
+  await send(page, text);
+  await expect(row(page, text).locator('.c360-status')).toHaveText('Sent');
+  await streaming; // the proxy polls the upstream for this stream
+}
+
+test('a message sent on the proxy is stored upstream and is there after a reload', async ({ page }) => {
+  await chatting(page, 'I need help with my order #1042.');
+  const stored = await upstream.messages(await upstreamConversationOf(page));
+  expect(stored.map((m) => m.content.en)).toEqual(['I need help with my order #1042.']);
+  expect(stored[0].sender.type).toBe('customer');
+  expect(stored[0].channel.identifier).toBe('127.0.0.1');
+  await page.reload();
+  await openPanel(page);
+  await expect(row(page, 'I need help with my order #1042.')).toHaveCount(1);
+  await expect(row(page, 'I need help with my order #1042.')).toHaveClass(/c360-mine/);
+});
+
+test('a reply sent with the key straight to the upstream shows in the open widget within 2 s', async ({ page }) => {
+  await chatting(page, 'Is anyone there?');
+  const conversationId = await upstreamConversationOf(page);
+  await upstream.call('v1.connect.send', { conversationId, content: { en: 'Yes! How can we help?' } }); // stored upstream
+  const reply = row(page, 'Yes! How can we help?');
+  await expect(reply).toBeVisible({ timeout: 2_000 });
+  await expect(reply).not.toHaveClass(/c360-mine/);
+  await page.waitForTimeout(500);
+  const shown = await panel(page).locator('.c360-bubble').allTextContents();
+  expect(shown, 'each message once, in order').toEqual(['Is anyone there?', 'Yes! How can we help?']);
+});
+
+// The widget shows the assistant's draft words from its event stream, which
+// the proxy feeds from the upstream's stored messages only: through the proxy
+// the visitor sees the typing dots, then the stored answer (not word by word).
+test("the upstream's demo assistant answers the visitor's question through the proxy", async ({ page }) => {
+  await gotoProxyShop(page, { assistant: true });
+  await openPanel(page);
+  await send(page, 'How long does shipping take?');
+  const answer = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft)');
+  await expect(answer.locator('.c360-bubble')).toContainText('within two working days', { timeout: 40_000 });
+  await expect(answer.locator('.c360-name')).toHaveText('Nordwind assistant');
+  await expect(panel(page).locator('.c360-draft')).toHaveCount(0);
+  const stored = await upstream.messages(await upstreamConversationOf(page));
+  expect(stored.map((m) => m.sender.type)).toEqual(['customer', 'ai']);
+  expect(stored[1].sender.name).toBe('Nordwind assistant');
+  expect(stored[1].content.en).toContain('within two working days');
+});
+
+test('a file the widget uploads through the proxy is stored upstream and downloads through the proxy', async ({ page }) => {
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+  await chatting(page, 'my parcel came damaged');
+  await panel(page).locator('input.c360-file-input').setInputFiles([{ name: 'receipt.pdf', mimeType: 'application/pdf', buffer: pdf }]);
+  await expect(panel(page).locator('.c360-upload').filter({ hasText: 'receipt.pdf' })).toBeVisible();
+  await expect(panel(page).locator('.c360-upload progress')).toHaveCount(0);
+  await expect(panel(page).locator('.c360-upload-error')).toHaveCount(0);
+  await send(page, 'the receipt');
+  await expect(row(page, 'the receipt').locator('.c360-status')).toHaveText('Sent');
+  const chip = row(page, 'the receipt').locator('a.c360-file');
+  await expect(chip).toContainText('receipt.pdf');
+
+  const stored = (await upstream.messages(await upstreamConversationOf(page))).find((m) => m.content.en === 'the receipt');
+  expect(stored.attachments.map((f) => f.name)).toEqual(['receipt.pdf']);
+  // The widget's link is the proxy's signed URL; the proxy fetches the file from the upstream.
+  const href = new URL(await chip.getAttribute('href'), proxy.url);
+  expect(href.origin).toBe(proxy.url);
+  const own = await page.evaluate(async (url) => {
+    const res = await fetch(url);
+    return { status: res.status, body: Array.from(new Uint8Array(await res.arrayBuffer())) };
+  }, href.toString());
+  expect(own.status).toBe(200);
+  expect(Buffer.from(own.body)).toEqual(pdf);
+  // Unsigned, the proxy serves nothing.
+  expect((await fetch(proxy.url + href.pathname)).status).toBe(404);
+});
