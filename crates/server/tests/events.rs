@@ -387,10 +387,10 @@ mod across_instances {
                 let Watching { a, b, engage, conv, mut events, mut inbox } = watching_on_a().await;
 
                 let db = a.db_writable().await;
-                let listeners = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%' ORDER BY pid";
+                let listeners = "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%' AND datname = current_database() ORDER BY pid";
                 let before: Vec<i32> = sqlx::query_scalar(listeners).bind(APPLICATION_NAME).fetch_all(&db).await.unwrap();
                 assert_eq!(before.len(), 2, "one listener per server");
-                let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'";
+                let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%' AND datname = current_database()";
                 let killed: Vec<bool> = sqlx::query_scalar(kill).bind(APPLICATION_NAME).fetch_all(&db).await.unwrap();
                 assert_eq!(killed, [true, true], "both servers' listeners");
                 // Sent while the listeners are away, and after.
