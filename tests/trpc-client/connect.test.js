@@ -167,6 +167,19 @@ async function newConversation(client, name = "Jane Customer") {
   return { conversation, externalId };
 }
 
+/** The first AI message after `messageId`, once the runner has stored it (10 s at most). */
+async function aiAnswerAfter(client, conversationId, messageId) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const page = await client.v1.connect.listMessages.query({ conversationId, limit: 50 });
+    const after = page.items.slice(page.items.findIndex((m) => m.id === messageId) + 1);
+    const answer = after.find((m) => m.sender.type === "ai");
+    if (answer) return answer;
+    if (Date.now() > deadline) throw new Error(`no AI answer after ${messageId} within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Every message of a conversation, by following nextCursor to the oldest page. */
 async function allPages(client, conversationId, limit) {
   const pages = [];
@@ -397,8 +410,10 @@ describe("httpLink", () => {
       },
     });
     assertMessage(asked, { conversationId, content: { en: "Can you help this customer?" }, senderType: "workspace" });
-    // "AI replies run asynchronously": the server stores the request; no
-    // reply is asserted here (the server has no AI runner yet).
+    // "AI replies run asynchronously": the agent's answer is stored after the
+    // request. Waiting for it also keeps it from landing in a later test.
+    const answer = await aiAnswerAfter(client, conversationId, asked.id);
+    assert.deepEqual([answer.sender.id, answer.sender.name], [agentId, "Helper bot"]);
 
     await rejectsWith(
       client.v1.connect.send.mutate({ conversationId, content: { en: "x" }, ai: { agentId: "agent_nope" } }),
