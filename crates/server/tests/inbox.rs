@@ -407,6 +407,44 @@ on_both_stores! {
 }
 
 on_both_stores! {
+    async fn conversations_active_in_the_same_millisecond_come_newest_message_first_on_every_page() {
+        let app = spawn_app().await;
+        let key = app.key(Role::Engage).await;
+        let conversations = [
+            conversation(&app, &key, "amy").await,
+            conversation(&app, &key, "ben").await,
+            conversation(&app, &key, "cat").await,
+            conversation(&app, &key, "dan").await,
+        ];
+        // Written in another order than created (ids are time-ordered, so the
+        // id alone would not tell), then all given one timestamp: a fast
+        // server stores several messages within a millisecond.
+        let written = [2, 0, 3, 1].map(|i| conversations[i].clone());
+        for conversation in &written {
+            customer_says(&app, &key, conversation, "hello").await;
+        }
+        sqlx::query("UPDATE messages SET created_at = '2026-12-01T10:00:00.000Z'")
+            .execute(&app.db_writable().await)
+            .await
+            .unwrap();
+
+        let mut seen = Vec::new();
+        let mut input = json!({"limit": 1});
+        loop {
+            let page = app.call::<ListConversations>(&key, input.clone()).await;
+            let data = page.data();
+            seen.push(data["items"][0]["id"].as_str().unwrap().to_owned());
+            match &data["nextCursor"] {
+                Value::Null => break,
+                cursor => input["cursor"] = cursor.clone(),
+            }
+        }
+        let newest_first: Vec<String> = written.iter().rev().cloned().collect();
+        assert_eq!(seen, newest_first);
+    }
+}
+
+on_both_stores! {
     async fn a_read_mark_moves_forward_only_and_names_a_message_of_the_conversation() {
         let app = spawn_app().await;
         let key = app.key(Role::Engage).await;

@@ -23,16 +23,18 @@ fn reader(ctx: &Ctx<'_>) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// `nextCursor`: the activity time and id of the next page's first conversation.
+/// `nextCursor`: the activity time, last message seq and id of the next
+/// page's first conversation.
 fn encode_cursor(cursor: ActivityCursor) -> String {
-    format!("{}|{}", cursor.last_activity_at, cursor.conversation_id)
+    format!("{}|{}|{}", cursor.last_activity_at, cursor.last_seq, cursor.conversation_id)
 }
 
 fn decode_cursor(text: &str) -> Result<ActivityCursor, ApiError> {
     let text = validate::id("cursor", text)?;
-    match text.split_once('|') {
-        Some((at, id)) if !at.is_empty() && !id.is_empty() => {
-            Ok(ActivityCursor { last_activity_at: at.to_owned(), conversation_id: id.to_owned() })
+    let mut parts = text.splitn(3, '|');
+    match (parts.next(), parts.next().map(str::parse::<i64>), parts.next()) {
+        (Some(at), Some(Ok(last_seq)), Some(id)) if !at.is_empty() && last_seq >= 0 && !id.is_empty() => {
+            Ok(ActivityCursor { last_activity_at: at.to_owned(), last_seq, conversation_id: id.to_owned() })
         }
         _ => Err(ApiError::invalid("cursor", "not a nextCursor of listConversations")),
     }
@@ -88,9 +90,16 @@ mod tests {
 
     #[test]
     fn a_cursor_reads_back_and_a_foreign_one_is_refused() {
-        let cursor = ActivityCursor { last_activity_at: "2026-12-01T10:00:00.000Z".into(), conversation_id: "conv_1".into() };
+        let cursor = ActivityCursor {
+            last_activity_at: "2026-12-01T10:00:00.000Z".into(),
+            last_seq: 42,
+            conversation_id: "conv_1".into(),
+        };
         assert_eq!(decode_cursor(&encode_cursor(cursor.clone())).unwrap(), cursor);
         assert!(decode_cursor("conv_1").unwrap_err().message.starts_with("cursor: "));
-        assert!(decode_cursor("|conv_1").is_err());
+        assert!(decode_cursor("|0|conv_1").is_err());
+        assert!(decode_cursor("2026-12-01T10:00:00.000Z|x|conv_1").is_err());
+        assert!(decode_cursor("2026-12-01T10:00:00.000Z|-1|conv_1").is_err());
+        assert!(decode_cursor("2026-12-01T10:00:00.000Z|conv_1").is_err());
     }
 }

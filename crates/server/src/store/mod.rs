@@ -393,11 +393,14 @@ pub struct ConversationsRequest {
     pub cursor: Option<ActivityCursor>,
 }
 
-/// A position in the order of activity: a conversation's last activity and
-/// id. A conversation active since then moves above it, not into later pages.
+/// A position in the order of activity: a conversation's last activity, its
+/// last message's `seq` (0 without one: it breaks ties within a millisecond)
+/// and id. A conversation active since then moves above it, not into later
+/// pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityCursor {
     pub last_activity_at: String,
+    pub last_seq: i64,
     pub conversation_id: String,
 }
 

@@ -25,6 +25,7 @@ struct SummaryRow {
 }
 
 /// A conversation's activity is its newest message's time, else its creation.
+/// Within one millisecond the newer message (higher `seq`) comes first.
 /// Unread: customer messages after `?2`'s read mark; none without a reader.
 fn summary_select() -> String {
     format!("
@@ -46,9 +47,9 @@ fn summary_select() -> String {
         SELECT c2.id FROM conversation_channels cc JOIN channels c2 ON c2.id = cc.channel_id
         WHERE cc.conversation_id = r.id ORDER BY c2.created_at, c2.id LIMIT 1
     )
-    WHERE $3 IS NULL OR (r.last_activity_at, r.id) <= ($3, $4)
-    ORDER BY r.last_activity_at DESC, r.id DESC
-    LIMIT $5",
+    WHERE $3 IS NULL OR (r.last_activity_at, COALESCE(r.last_seq, 0), r.id) <= ($3, $4, $5)
+    ORDER BY r.last_activity_at DESC, COALESCE(r.last_seq, 0) DESC, r.id DESC
+    LIMIT $6",
         unread = unread_count_sql("r.id", "$2")
     )
 }
@@ -58,21 +59,28 @@ pub(super) async fn list_conversations(
     req: ConversationsRequest,
 ) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)> {
     let mut conn = store.reader.acquire().await?;
-    let (at, id) = match &req.cursor {
-        Some(cursor) => (Some(cursor.last_activity_at.as_str()), Some(cursor.conversation_id.as_str())),
-        None => (None, None),
+    let (at, seq, id) = match &req.cursor {
+        Some(cursor) => {
+            (Some(cursor.last_activity_at.as_str()), Some(cursor.last_seq), Some(cursor.conversation_id.as_str()))
+        }
+        None => (None, None, None),
     };
     // One row more than asked tells whether an older page exists; it starts the next page.
     let mut rows: Vec<SummaryRow> = sqlx::query_as(&summary_select())
         .bind(&req.workspace_id)
         .bind(&req.reader)
         .bind(at)
+        .bind(seq)
         .bind(id)
         .bind(i64::from(req.limit) + 1)
         .fetch_all(&mut *conn)
         .await?;
     let next = if rows.len() > req.limit as usize {
-        rows.pop().map(|row| ActivityCursor { last_activity_at: row.last_activity_at, conversation_id: row.id })
+        rows.pop().map(|row| ActivityCursor {
+            last_activity_at: row.last_activity_at,
+            last_seq: row.last_seq.unwrap_or(0),
+            conversation_id: row.id,
+        })
     } else {
         None
     };
