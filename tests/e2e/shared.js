@@ -2,7 +2,8 @@
 // integration tests do (crates/server/tests/common/{postgres,s3}.rs): a
 // throwaway PostgreSQL cluster (as the `postgres` user when we are root, since
 // PostgreSQL refuses to run as root) and s3s-fs, a real S3 protocol server
-// over a temp folder. Both are stopped and removed by `stop()`.
+// over a temp folder (bench/instances uses the database alone). Both are
+// stopped and removed by `stop()`.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -59,15 +60,15 @@ async function listening(port, what, log) {
 
 export class Shared {
   /**
-   * Starts a cluster and an S3 server; `fsync` (off by default, as in the
-   * server's tests) is on for figures that must be durable.
+   * Starts a cluster and, unless `s3` is false, an S3 server; `fsync` (off by
+   * default, as in the server's tests) is on for figures that must be durable.
    */
-  static async start({ fsync = false } = {}) {
+  static async start({ fsync = false, s3 = true } = {}) {
     const shared = new Shared(mkdtempSync(path.join(tmpdir(), 'c360-shared-')));
     chmodSync(shared.dir, 0o711); // the postgres user reaches its folder inside
     try {
       await shared.startPostgres(fsync);
-      await shared.startS3();
+      if (s3) await shared.startS3();
     } catch (err) {
       await shared.stop();
       throw err;
@@ -117,10 +118,12 @@ export class Shared {
     this.bucketDir = path.join(root, 'chat');
   }
 
-  /** The flags and environment that put an instance on this database and bucket. */
+  /** The flags and environment that put an instance on this database and bucket (if started). */
   get serverOptions() {
+    const database = ['--database-url', this.databaseUrl];
+    if (!this.s3) return { args: database, env: {} };
     return {
-      args: ['--database-url', this.databaseUrl, '--files', 's3://chat/files', '--s3-endpoint', `http://127.0.0.1:${this.s3Port}`],
+      args: [...database, '--files', 's3://chat/files', '--s3-endpoint', `http://127.0.0.1:${this.s3Port}`],
       env: { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: this.s3Secret, AWS_REGION: 'us-east-1' },
     };
   }
