@@ -3,7 +3,8 @@
 // throwaway PostgreSQL cluster (as the `postgres` user when we are root, since
 // PostgreSQL refuses to run as root) and s3s-fs, a real S3 protocol server
 // over a temp folder (bench/instances uses the database alone). Both are
-// stopped and removed by `stop()`.
+// stopped and removed by `stop()`. `Front` is one address in front of
+// several instances, as a load balancer is.
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -136,5 +137,64 @@ export class Shared {
     }
     if (this.pgStarted) pg('pg_ctl', ['-D', this.pgData, '-m', 'immediate', 'stop']);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One address in front of several instances, as a TCP load balancer that
+ * passes over a dead instance: each connection goes to the first of
+ * `instances` (anything with a `port`) that accepts it. A connection stays
+ * with its instance and ends when that instance's side does, so a client
+ * reconnects and reaches the next one. `served[i]`: connections instance i took.
+ */
+export class Front {
+  static async start(instances) {
+    const front = new Front(instances);
+    await new Promise((resolve, reject) => {
+      front.server.once('error', reject);
+      front.server.listen(0, '127.0.0.1', resolve);
+    });
+    front.url = `http://127.0.0.1:${front.server.address().port}`;
+    return front;
+  }
+
+  constructor(instances) {
+    this.instances = instances;
+    this.served = instances.map(() => 0);
+    this.sockets = new Set();
+    this.server = net.createServer({ pauseOnConnect: true }, (client) => this.forward(client, 0));
+  }
+
+  forward(client, i) {
+    this.sockets.add(client);
+    client.once('close', () => this.sockets.delete(client));
+    if (i >= this.instances.length) {
+      client.destroy(); // none accepts: the client sees the connection fail
+      return;
+    }
+    const upstream = net.connect(this.instances[i].port, '127.0.0.1');
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      this.served[i]++;
+      this.sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.resume();
+    });
+    upstream.on('error', (err) => {
+      if (!connected && err.code === 'ECONNREFUSED') this.forward(client, i + 1);
+      else client.destroy();
+    });
+    upstream.once('close', () => {
+      this.sockets.delete(upstream);
+      if (connected) client.destroy();
+    });
+    client.on('error', () => upstream.destroy());
+    client.once('close', () => upstream.destroy());
+  }
+
+  async stop() {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
   }
 }
