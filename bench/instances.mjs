@@ -18,7 +18,8 @@
 // Where the time goes: for each load case, the CPU the servers, PostgreSQL
 // (the postmaster and its children), the load generator (wrk) and everything
 // else on the machine used, in cores busy (of nproc), with iowait and idle;
-// sampled from /proc before and after the case.
+// sampled from /proc before and after the case; and what PostgreSQL's
+// backends wait on meanwhile (pg_stat_activity's wait events, sampled).
 //
 // PostgreSQL runs with fsync on (each commit durable, as SQLite's
 // synchronous=FULL): tests/e2e/shared.js starts it, in TMPDIR, which
@@ -145,6 +146,40 @@ class ApiServer extends Server {
   }
 }
 
+// ---- what PostgreSQL's backends wait on ---------------------------------------
+
+const WAIT_SAMPLE_MS = 250;
+
+/**
+ * Samples pg_stat_activity every WAIT_SAMPLE_MS until `stop()`: how many of
+ * the servers' backends are running a statement, and what those wait on
+ * (none: on the CPU). `stop()` answers the mean active backends and each
+ * wait's share of the active samples.
+ */
+function sampleWaits(shared) {
+  const counts = new Map();
+  let samples = 0;
+  let active = 0;
+  let running = true;
+  const sql = `SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') FROM pg_stat_activity
+    WHERE datname = 'connect360' AND state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid()`;
+  const loop = (async () => {
+    while (running) {
+      const rows = await shared.query(sql);
+      samples++;
+      active += rows.length;
+      for (const [wait] of rows) counts.set(wait, (counts.get(wait) ?? 0) + 1);
+      await sleep(WAIT_SAMPLE_MS);
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    const shares = [...counts].sort((x, y) => y[1] - x[1]).map(([wait, n]) => [wait, n / Math.max(1, active)]);
+    return { active: active / Math.max(1, samples), shares };
+  };
+}
+
 // ---- the set-ups --------------------------------------------------------------
 
 const auth = (server) => ({ authorization: `Bearer ${server.supportKey}`, "content-type": "application/json" });
@@ -194,9 +229,11 @@ async function drive(setup, c, seconds) {
 
 async function measure(setup, c) {
   process.stderr.write(`>> ${c.name} on ${setup.name}: ${SECONDS} s, 2 wrk x ${CONNECTIONS / 2} connections\n`);
+  const waits = setup.shared ? sampleWaits(setup.shared) : null;
   const before = cpuSnapshot(setup.servers, setup.shared);
   const runs = await drive(setup, c, SECONDS);
   const cpu = cpuSplit(before, cpuSnapshot(setup.servers, setup.shared));
+  const waited = await waits?.();
   return {
     case: c.name,
     setup: setup.name,
@@ -205,6 +242,7 @@ async function measure(setup, c) {
     p99: runs.map((r) => r.p99),
     failed: runs.reduce((sum, r) => sum + r.failed, 0),
     cpu,
+    waited,
   };
 }
 
@@ -316,6 +354,12 @@ function report(results, fanOuts, loads) {
     console.log(row([r.case, r.setup, fixed(c.servers, 2), fixed(c.postgres, 2), fixed(c.load, 2), fixed(c.other, 2), fixed(c.iowait, 2), fixed(c.idle, 2)], cw));
   }
   console.log("(other: every other process on the machine, e.g. other builds)");
+
+  console.log(`\nPostgreSQL's backends of the servers, sampled every ${WAIT_SAMPLE_MS} ms (pg_stat_activity):`);
+  for (const r of results.filter((r) => r.waited)) {
+    const shares = r.waited.shares.map(([wait, share]) => `${wait} ${fixed(share * 100)} %`).join(", ");
+    console.log(`  ${r.case}: ${fixed(r.waited.active, 1)} running a statement on average; of those, ${shares || "none seen"}`);
+  }
 
   console.log(`\nfan-out, ${FANOUT_SAMPLES} sends one after another, each to the visitor's open event stream:`);
   for (const f of fanOuts) {

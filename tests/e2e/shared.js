@@ -5,12 +5,13 @@
 // over a temp folder (bench/instances uses the database alone). Both are
 // stopped and removed by `stop()`. `Front` is one address in front of
 // several instances, as a load balancer is.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { freePort } from './server.js';
 
 const PG_BIN = process.env.CONNECT360_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -127,6 +128,13 @@ export class Shared {
       args: [...database, '--files', 's3://chat/files', '--s3-endpoint', `http://127.0.0.1:${this.s3Port}`],
       env: { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: this.s3Secret, AWS_REGION: 'us-east-1' },
     };
+  }
+
+  /** Runs `sql` with psql on the database; its rows, fields split by '|'. */
+  async query(sql) {
+    const args = ['-h', '127.0.0.1', '-p', String(this.pgPort), '-U', 'postgres', '-d', 'connect360', '-AtXc', sql];
+    const { stdout } = await promisify(execFile)(path.join(PG_BIN, 'psql'), args, { encoding: 'utf8' });
+    return stdout.split('\n').filter(Boolean).map((line) => line.split('|'));
   }
 
   async stop() {
