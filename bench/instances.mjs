@@ -5,7 +5,8 @@
 // 1. durable sends per second: two wrk at once (BENCH_CONNECTIONS / 2
 //    connections each, each sending into its own conversation); on
 //    PostgreSQL one drives A and the other B, on SQLite both drive the one
-//    instance. Sums of the two.
+//    instance. Sums of the two. The same on A alone (both wrk on it), to
+//    tell what the second instance adds.
 // 2. listMessages, the newest page of 50 of a 300-message conversation, the
 //    same two wrk: req/s and each wrk's p50 / p99.
 // 3. fan-out across instances: a visitor's event stream open on A (their
@@ -341,24 +342,27 @@ function report(results, fanOuts, loads) {
   for (const r of results) {
     console.log(row([r.case, r.setup, fixed(r.perSecond), r.p50.map((x) => fixed(x, 1)).join(" / "), r.p99.map((x) => fixed(x, 1)).join(" / "), r.failed], widths));
   }
-  console.log("(p50 and p99 of each wrk: on PostgreSQL the one driving A / the one driving B)");
+  console.log("(p50 and p99 of each wrk; on PostgreSQL, A + B: the one driving A / the one driving B)");
   const of = (c, setup) => results.find((r) => r.case === c && r.setup === setup).perSecond;
   console.log("\n2 instances on PostgreSQL / 1 on SQLite (req/s)");
   for (const c of cases) console.log(`  ${c.name.padEnd(24)}${fixed(of(c.name, PG) / of(c.name, SQLITE), 2)}x`);
+  console.log("2 instances on PostgreSQL / 1 on PostgreSQL (req/s)");
+  for (const c of cases) console.log(`  ${c.name.padEnd(24)}${fixed(of(c.name, PG) / of(c.name, PG_ONE), 2)}x`);
 
   console.log(`\nCPU during each case, in cores busy (of ${cpus().length}):`);
-  const cw = [24, 22, 8, 9, 6, 6, 7, 5];
-  console.log(row(["case", "set-up", "servers", "postgres", "wrk", "other", "iowait", "idle"], cw));
+  const cw = [24, 22, 8, 9, 6, 6, 7, 5, 12];
+  console.log(row(["case", "set-up", "servers", "postgres", "wrk", "other", "iowait", "idle", "CPU ms/req"], cw));
   for (const r of results) {
     const c = r.cpu;
-    console.log(row([r.case, r.setup, fixed(c.servers, 2), fixed(c.postgres, 2), fixed(c.load, 2), fixed(c.other, 2), fixed(c.iowait, 2), fixed(c.idle, 2)], cw));
+    const perRequest = ((c.servers + c.postgres) / r.perSecond) * 1000;
+    console.log(row([r.case, r.setup, fixed(c.servers, 2), fixed(c.postgres, 2), fixed(c.load, 2), fixed(c.other, 2), fixed(c.iowait, 2), fixed(c.idle, 2), fixed(perRequest, 2)], cw));
   }
-  console.log("(other: every other process on the machine, e.g. other builds)");
+  console.log("(other: every other process on the machine, e.g. other builds; CPU ms/req: the servers' and PostgreSQL's CPU per answered request, which the machine's load moves less than req/s)");
 
   console.log(`\nPostgreSQL's backends of the servers, sampled every ${WAIT_SAMPLE_MS} ms (pg_stat_activity):`);
   for (const r of results.filter((r) => r.waited)) {
     const shares = r.waited.shares.map(([wait, share]) => `${wait} ${fixed(share * 100)} %`).join(", ");
-    console.log(`  ${r.case}: ${fixed(r.waited.active, 1)} running a statement on average; of those, ${shares || "none seen"}`);
+    console.log(`  ${r.case} on ${r.setup}: ${fixed(r.waited.active, 1)} running a statement on average; of those, ${shares || "none seen"}`);
   }
 
   console.log(`\nfan-out, ${FANOUT_SAMPLES} sends one after another, each to the visitor's open event stream:`);
@@ -376,6 +380,8 @@ function report(results, fanOuts, loads) {
 
 const PG = "PostgreSQL, A + B";
 const SQLITE = "SQLite, one instance";
+// The same load on A alone: whether a second instance adds throughput.
+const PG_ONE = "PostgreSQL, A alone";
 
 const running = [];
 let shared;
@@ -407,7 +413,7 @@ async function main() {
   const a = await start(pg);
   const b = await start(pg);
   const sqlite = await start({ args: UNLIMITED });
-  const setups = [await prepare(SQLITE, [sqlite, sqlite]), await prepare(PG, [a, b], shared)];
+  const setups = [await prepare(SQLITE, [sqlite, sqlite]), await prepare(PG, [a, b], shared), await prepare(PG_ONE, [a, a], shared)];
   for (const setup of setups) await drive(setup, cases[0], WARM_UP_SECONDS);
 
   const results = [];
