@@ -81,10 +81,20 @@ function childrenOf(pid) {
     .map(Number);
 }
 
-/** The cluster's CPU: the postmaster's own and reaped, and its live children's (backends, WAL writer, checkpointer). */
+/**
+ * The cluster's CPU: the postmaster's own and its reaped children's, and its
+ * live children's (backends, WAL writer, checkpointer). Read again when a
+ * child was reaped while the children were read: its ticks would be in
+ * neither or in both.
+ */
 function postgresTicks(shared) {
   const postmaster = Number(readFileSync(`${shared.pgData}/postmaster.pid`, "utf8").split("\n")[0]);
-  return ticksOf(postmaster, { reaped: true }) + childrenOf(postmaster).reduce((sum, pid) => sum + ticksOf(pid), 0);
+  const reaped = () => ticksOf(postmaster, { reaped: true }) - ticksOf(postmaster);
+  for (;;) {
+    const first = reaped();
+    const children = childrenOf(postmaster).reduce((sum, pid) => sum + ticksOf(pid), 0);
+    if (reaped() === first) return ticksOf(postmaster) + first + children;
+  }
 }
 
 /** The machine's ticks from /proc/stat: busy, iowait, idle (all cores). */
