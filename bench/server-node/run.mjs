@@ -17,18 +17,14 @@ import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import autocannon from "autocannon";
 import { commitsPerSecond } from "./commits.mjs";
+import { wrk } from "./wrk.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const LOAD = process.env.BENCH_LOAD ?? "wrk";
 if (!["wrk", "autocannon"].includes(LOAD)) throw new Error(`BENCH_LOAD: wrk or autocannon, not ${LOAD}`);
 const WRK_THREADS = Number(process.env.BENCH_WRK_THREADS ?? 1);
-const WRK_SCRIPT = fileURLToPath(new URL("wrk.lua", import.meta.url));
-const execFileAsync = promisify(execFile);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const WARM_UP_SECONDS = 3;
 const RAW_SECONDS = 5;
@@ -184,35 +180,8 @@ async function autocannonLoad(server, request, seconds) {
   };
 }
 
-let wrkRuns = 0;
-
 /** wrk (C, one thread per core by WRK_THREADS) with bench/server-node/wrk.lua. */
-async function wrkLoad(server, request, seconds) {
-  const { method, path, headers, body, idempotencyKey } = request;
-  // Numbers of each run stay apart from the other runs' (the reference's keys are per conversation).
-  const run = ++wrkRuns;
-  const numbered = (template) => template?.replaceAll("@N@", `w${run}-@N@`);
-  const env = {
-    ...process.env,
-    BENCH_METHOD: method,
-    BENCH_PATH: path,
-    BENCH_HEADERS: JSON.stringify(headers),
-    ...(body === undefined ? {} : { BENCH_BODY: numbered(body) }),
-    ...(idempotencyKey === undefined ? {} : { BENCH_IDEMPOTENCY: numbered(idempotencyKey) }),
-  };
-  // autocannon's timeout (10 s), not wrk's 2 s: a slow answer is slow, not failed.
-  const args = ["-t", String(WRK_THREADS), "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--timeout", "10s", "-s", WRK_SCRIPT, server.url];
-  const { stdout } = await execFileAsync("wrk", args, { env });
-  const line = stdout.split("\n").find((l) => l.startsWith("{"));
-  if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
-  const r = JSON.parse(line);
-  return {
-    perSecond: (r.requests - r.non_2xx) / (r.duration_us / 1e6),
-    p50: r.p50_us / 1000,
-    p99: r.p99_us / 1000,
-    failed: r.non_2xx + r.errors,
-  };
-}
+const wrkLoad = (server, request, seconds) => wrk(server.url, request, { seconds, connections: CONNECTIONS, threads: WRK_THREADS });
 
 const load = LOAD === "wrk" ? wrkLoad : autocannonLoad;
 

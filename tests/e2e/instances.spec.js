@@ -2,11 +2,12 @@
 // S3 bucket (shared.js starts both for real). The widget talks to A, support
 // to B: replies are pushed across instances, files uploaded through one
 // download through the other, and an instance killed under load loses no
-// acknowledged send.
+// acknowledged send; behind one address (shared.js's Front), the widget
+// outlives the instance it was connected to.
 import { test, expect } from '@playwright/test';
 import { Server } from './server.js';
-import { Shared, missing } from './shared.js';
-import { gotoShop, openPanel, panel, row, send } from './panel.js';
+import { Front, Shared, missing } from './shared.js';
+import { gotoShop, openPanel, panel, row, rows, send } from './panel.js';
 
 const absent = missing();
 // Elsewhere a missing part skips, saying what to install; on CI it fails.
@@ -120,4 +121,72 @@ test('A killed with SIGKILL during a loop of sends through A and B: every acknow
   const stored = (await b.messages(conversationId)).map((m) => m.content.en);
   expect(stored.filter((t) => acknowledged.includes(t)).sort(), 'every acknowledged send, once').toEqual([...acknowledged].sort());
   expect(new Set(stored).size, 'nothing twice').toBe(stored.length);
+});
+
+test('several instances behind one address: A killed while the visitor and support send, the widget reconnects through the front to B and shows every acknowledged message once', async ({ page }) => {
+  const front = await Front.start([a, b]);
+  try {
+    const EVENTS = /\/api\/v1\/connect\/events/;
+    const opened = page.waitForResponse((r) => EVENTS.test(r.url()) && r.status() === 200, { timeout: 30_000 });
+    await gotoShop(page, front); // the page, the widget's files and its API: all through the front
+    await openPanel(page);
+    const visitor = [];
+    const visitorSends = async (from, to) => {
+      for (let i = from; i < to; i++) {
+        const text = `visitor ${i}`;
+        await send(page, text);
+        await expect(row(page, text).locator('.c360-status')).toHaveText('Sent', { timeout: 30_000 }); // acknowledged
+        visitor.push(text);
+      }
+    };
+    await visitorSends(0, 1);
+    await opened;
+    expect(front.served[1], 'A took every connection while it lived').toBe(0);
+    const conversationId = await conversationOf(page);
+
+    // Support sends through each instance, one message after another.
+    const acknowledged = [];
+    let stop = false;
+    const support = (server, name) => (async () => {
+      for (let i = 0; !stop; i++) {
+        const text = `support ${name} ${i}`;
+        try {
+          await server.call('v1.connect.send', { conversationId, content: { en: text } });
+        } catch {
+          if (server === a) return; // A is gone: that send was not acknowledged
+          throw new Error(`B refused ${text}`);
+        }
+        acknowledged.push(text);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const senders = [support(a, 'A'), support(b, 'B')];
+    await visitorSends(1, 3);
+    const resumed = page.waitForResponse((r) => EVENTS.test(r.url()) && r.status() === 200, { timeout: 30_000 });
+    await a.kill();
+    await visitorSends(3, 6); // through the front, now to B
+    expect((await resumed).request().headers()['last-event-id'], 'the stream resumed from its last event').toBeTruthy();
+    stop = true;
+    await Promise.all(senders);
+    expect(front.served[1], 'B took the connections after A died').toBeGreaterThan(0);
+    expect(acknowledged.some((t) => t.startsWith('support A')), 'A acknowledged sends before it died').toBe(true);
+
+    // What is stored: every acknowledged message (a send A took as it died may be there or not).
+    const stored = (await b.messages(conversationId)).map((m) => m.content.en);
+    for (const text of [...visitor, ...acknowledged]) expect(stored, 'acknowledged, so stored').toContain(text);
+    // The widget shows exactly what is stored, each message once.
+    const bubbles = () => panel(page).locator('.c360-bubble').allTextContents();
+    await expect.poll(async () => (await bubbles()).sort(), { timeout: 30_000 }).toEqual([...stored].sort());
+    await page.waitForTimeout(1_000);
+    const shown = await bubbles();
+    expect(new Set(shown).size, 'nothing twice').toBe(shown.length);
+    expect(shown.sort()).toEqual([...stored].sort());
+    await expect(rows(page)).toHaveCount(stored.length);
+    // Nothing was said to the visitor: no failed send, no notice, no alert.
+    await expect(panel(page).locator('.c360-failed')).toHaveCount(0);
+    await expect(panel(page).locator('.c360-notice')).toHaveCount(0);
+    await expect(panel(page).locator('[role="alert"]')).toHaveCount(0);
+  } finally {
+    await front.stop();
+  }
 });

@@ -27,7 +27,7 @@ export function freePort() {
 export class Server {
   /** `args` and `env` add to the command line and environment, e.g. a shared database (see shared.js). */
   static async start({ args = [], env = {} } = {}) {
-    const server = new Server(mkdtempSync(path.join(tmpdir(), 'c360-e2e-')), await freePort(), { args, env });
+    const server = new this(mkdtempSync(path.join(tmpdir(), 'c360-e2e-')), await freePort(), { args, env });
     await server.up();
     return server;
   }

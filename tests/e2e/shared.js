@@ -2,13 +2,16 @@
 // integration tests do (crates/server/tests/common/{postgres,s3}.rs): a
 // throwaway PostgreSQL cluster (as the `postgres` user when we are root, since
 // PostgreSQL refuses to run as root) and s3s-fs, a real S3 protocol server
-// over a temp folder. Both are stopped and removed by `stop()`.
-import { execFileSync, spawn } from 'node:child_process';
+// over a temp folder (bench/instances uses the database alone). Both are
+// stopped and removed by `stop()`. `Front` is one address in front of
+// several instances, as a load balancer is.
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { freePort } from './server.js';
 
 const PG_BIN = process.env.CONNECT360_PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -59,15 +62,15 @@ async function listening(port, what, log) {
 
 export class Shared {
   /**
-   * Starts a cluster and an S3 server; `fsync` (off by default, as in the
-   * server's tests) is on for figures that must be durable.
+   * Starts a cluster and, unless `s3` is false, an S3 server; `fsync` (off by
+   * default, as in the server's tests) is on for figures that must be durable.
    */
-  static async start({ fsync = false } = {}) {
+  static async start({ fsync = false, s3 = true } = {}) {
     const shared = new Shared(mkdtempSync(path.join(tmpdir(), 'c360-shared-')));
     chmodSync(shared.dir, 0o711); // the postgres user reaches its folder inside
     try {
       await shared.startPostgres(fsync);
-      await shared.startS3();
+      if (s3) await shared.startS3();
     } catch (err) {
       await shared.stop();
       throw err;
@@ -117,12 +120,21 @@ export class Shared {
     this.bucketDir = path.join(root, 'chat');
   }
 
-  /** The flags and environment that put an instance on this database and bucket. */
+  /** The flags and environment that put an instance on this database and bucket (if started). */
   get serverOptions() {
+    const database = ['--database-url', this.databaseUrl];
+    if (!this.s3) return { args: database, env: {} };
     return {
-      args: ['--database-url', this.databaseUrl, '--files', 's3://chat/files', '--s3-endpoint', `http://127.0.0.1:${this.s3Port}`],
+      args: [...database, '--files', 's3://chat/files', '--s3-endpoint', `http://127.0.0.1:${this.s3Port}`],
       env: { AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: this.s3Secret, AWS_REGION: 'us-east-1' },
     };
+  }
+
+  /** Runs `sql` with psql on the database; its rows, fields split by '|'. */
+  async query(sql) {
+    const args = ['-h', '127.0.0.1', '-p', String(this.pgPort), '-U', 'postgres', '-d', 'connect360', '-AtXc', sql];
+    const { stdout } = await promisify(execFile)(path.join(PG_BIN, 'psql'), args, { encoding: 'utf8' });
+    return stdout.split('\n').filter(Boolean).map((line) => line.split('|'));
   }
 
   async stop() {
@@ -133,5 +145,64 @@ export class Shared {
     }
     if (this.pgStarted) pg('pg_ctl', ['-D', this.pgData, '-m', 'immediate', 'stop']);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One address in front of several instances, as a TCP load balancer that
+ * passes over a dead instance: each connection goes to the first of
+ * `instances` (anything with a `port`) that accepts it. A connection stays
+ * with its instance and ends when that instance's side does, so a client
+ * reconnects and reaches the next one. `served[i]`: connections instance i took.
+ */
+export class Front {
+  static async start(instances) {
+    const front = new Front(instances);
+    await new Promise((resolve, reject) => {
+      front.server.once('error', reject);
+      front.server.listen(0, '127.0.0.1', resolve);
+    });
+    front.url = `http://127.0.0.1:${front.server.address().port}`;
+    return front;
+  }
+
+  constructor(instances) {
+    this.instances = instances;
+    this.served = instances.map(() => 0);
+    this.sockets = new Set();
+    this.server = net.createServer({ pauseOnConnect: true }, (client) => this.forward(client, 0));
+  }
+
+  forward(client, i) {
+    this.sockets.add(client);
+    client.once('close', () => this.sockets.delete(client));
+    if (i >= this.instances.length) {
+      client.destroy(); // none accepts: the client sees the connection fail
+      return;
+    }
+    const upstream = net.connect(this.instances[i].port, '127.0.0.1');
+    let connected = false;
+    upstream.once('connect', () => {
+      connected = true;
+      this.served[i]++;
+      this.sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.resume();
+    });
+    upstream.on('error', (err) => {
+      if (!connected && err.code === 'ECONNREFUSED') this.forward(client, i + 1);
+      else client.destroy();
+    });
+    upstream.once('close', () => {
+      this.sockets.delete(upstream);
+      if (connected) client.destroy();
+    });
+    client.on('error', () => upstream.destroy());
+    client.once('close', () => upstream.destroy());
+  }
+
+  async stop() {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
   }
 }
