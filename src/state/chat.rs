@@ -26,6 +26,16 @@ use crate::transport::{Client, ClientError, Received};
 /// Pages loaded at most to find a quoted message.
 const MAX_PAGES_TO_FIND_PARENT: usize = 10;
 
+/// What follows scrolling to the newest message once the panel is drawn.
+#[derive(Clone, Copy)]
+enum Then {
+    Nothing,
+    /// The panel was opened: the composer takes the focus.
+    Focus,
+    /// A page came in: older pages load while the list is too short to scroll.
+    FillView,
+}
+
 #[derive(Clone, Copy)]
 pub struct Chat {
     pub ui: Ui,
@@ -94,11 +104,7 @@ impl Chat {
             } else {
                 self.catch_up();
             }
-            spawn_local(async move {
-                browser::next_frame().await;
-                self.ui.scroll_to_bottom();
-                self.ui.focus_input();
-            });
+            self.scroll_down_soon(Then::Focus);
         }
     }
 
@@ -233,7 +239,7 @@ impl Chat {
         let client_id = crate::session::random_id("cm_", browser::random_bytes());
         let files = self.uploads.take_done();
         self.messages.queue(client_id.clone(), self.ui.locale.get_untracked(), files);
-        self.scroll_down_soon();
+        self.scroll_down_soon(Then::Nothing);
         if self.session.current.with_untracked(Option::is_some) {
             spawn_local(self.deliver(client_id));
         }
@@ -305,10 +311,18 @@ impl Chat {
         }
     }
 
-    fn scroll_down_soon(self) {
+    /// Once the panel is drawn, scrolls to the newest message, `then` the
+    /// rest. One task for all three (each kind of task spawned costs the
+    /// bundle its own copy of the task's code).
+    fn scroll_down_soon(self, then: Then) {
         spawn_local(async move {
             browser::next_frame().await;
             self.ui.scroll_to_bottom();
+            match then {
+                Then::Nothing => {}
+                Then::Focus => self.ui.focus_input(),
+                Then::FillView => self.fill_view().await,
+            }
         });
     }
 
@@ -406,7 +420,7 @@ impl Chat {
         }
         self.reply.on_event(event);
         if at_bottom {
-            self.scroll_down_soon();
+            self.scroll_down_soon(Then::Nothing);
         }
     }
 
@@ -486,11 +500,7 @@ impl Chat {
             self.news(&added);
         }
         if at_bottom {
-            spawn_local(async move {
-                browser::next_frame().await;
-                self.ui.scroll_to_bottom();
-                self.fill_view().await;
-            });
+            self.scroll_down_soon(Then::FillView);
         }
         Outcome::Activity
     }

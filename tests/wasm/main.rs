@@ -73,6 +73,21 @@ fn bubbles(root: &Element) -> Vec<Element> {
     all(root, ".c360-bubble")
 }
 
+/// The browser reads a tRPC answer's envelope in place (not through the
+/// wire type's decoder): held here to what the wire type writes.
+#[wasm_bindgen_test]
+fn a_trpc_answer_is_read_as_the_wire_type_writes_it() {
+    use connect360_api::{TrpcResult, TrpcSuccess};
+    use connect360_widget::transport::ClientError;
+    use connect360_widget::transport::error::read_trpc;
+    let sent = message("m1", 1, "workspace", "hello", None);
+    let body = serde_json::to_string(&TrpcSuccess { result: TrpcResult { data: sent.clone() } }).unwrap();
+    assert_eq!(read_trpc::<Message>(200, &body), Ok(sent));
+    for bad in [r#"{"data":{}}"#, r#"{"result":{}}"#, r#"{"result":{"data":{}}}"#, "null", "5", "nope"] {
+        assert!(matches!(read_trpc::<Message>(200, bad), Err(ClientError::Decode(_))), "{bad}");
+    }
+}
+
 #[wasm_bindgen_test]
 async fn markup_in_a_message_stays_text() {
     let evil = r#"<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>"#;
