@@ -174,6 +174,8 @@ impl Chat {
             self.messages.clear();
             self.reply.clear();
             self.live.forget();
+            // The files picked for the last one are not sent into it.
+            self.uploads.clear();
         }
         // After a hand-off (on any page) the site's agent is asked no more.
         let handed_off = session.conversation.ai_stopped_at.is_some();

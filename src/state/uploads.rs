@@ -76,6 +76,16 @@ impl Attachments {
         Ok(())
     }
 
+    /// Another conversation began: the files picked for the last one are not
+    /// sent into it, and their uploads stop.
+    pub fn clear(self) {
+        let keys: Vec<u32> = self.items.with_untracked(|u| u.items().iter().map(|u| u.key).collect());
+        for key in keys {
+            self.cancel_or_remove(key);
+        }
+        self.error.set(None);
+    }
+
     /// Stops a file's upload and drops it from the composer.
     pub fn cancel(self, key: u32) {
         let mut was_active = false;
@@ -97,10 +107,7 @@ impl Attachments {
 
     /// Cancels the file's upload while it is on its way, else removes it.
     pub fn cancel_or_remove(self, key: u32) {
-        let on_its_way = self.items.with_untracked(|u| {
-            u.items().iter().any(|u| u.key == key && u.state.on_its_way())
-        });
-        if on_its_way { self.cancel(key) } else { self.remove(key) }
+        if self.items.with_untracked(|u| u.on_its_way(key)) { self.cancel(key) } else { self.remove(key) }
     }
 
     /// Whether no file is still on its way, and whether any is uploaded.
