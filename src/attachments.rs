@@ -2,12 +2,10 @@
 //! each file's upload (pending → uploading → done or failed; cancelling
 //! drops it), and how an attachment shows in a bubble.
 
-use connect360_api::{
-    Attachment, ErrorEnvelope, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadResponse, UploadedFile,
-};
+use connect360_api::{Attachment, ErrorEnvelope, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadedFile};
 
 use crate::i18n::Strings;
-use crate::transport::json::decode;
+use crate::transport::json::{decode, decode_first_file};
 use crate::transport::url;
 
 /// Raster types the server serves inline; anything else is a download.
@@ -211,11 +209,7 @@ impl Uploads {
 /// why it failed, from the server's error envelope when there is one.
 pub fn parse_upload(status: u16, body: &str, failed: &str) -> Result<Attachment, String> {
     if (200..300).contains(&status) {
-        return decode::<UploadResponse>(body)
-            .ok()
-            .and_then(|r| r.files.into_iter().next())
-            .map(attachment_of)
-            .ok_or_else(|| failed.to_owned());
+        return decode_first_file(body).map(attachment_of).map_err(|_| failed.to_owned());
     }
     Err(decode::<ErrorEnvelope>(body)
         .map(|e| e.error.message)

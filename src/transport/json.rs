@@ -7,6 +7,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 use connect360_api::TrpcSuccess;
+use connect360_api::UploadedFile;
 use serde::de::DeserializeOwned;
 
 /// `text` as a `T`, or why not.
@@ -16,18 +17,33 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 }
 
 /// The `data` of a tRPC success (`connect360_api::TrpcSuccess`: `{"result":{"data":…}}`)
-/// as a `T`, or why not. In the browser the envelope is read in place:
-/// decoding a `TrpcSuccess<T>` would put its two wrappers' decoders in the
-/// bundle once more for each procedure's `T` (a wasm test holds this to the
-/// wire type).
+/// as a `T`, or why not.
 #[cfg(target_arch = "wasm32")]
 pub fn decode_data<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    use js_sys::Reflect;
-    let data = Reflect::get(&parse(text)?, &"result".into()).and_then(|result| Reflect::get(&result, &"data".into()));
-    match data {
-        Ok(data) if !data.is_undefined() => from_js(data),
-        _ => Err("missing field `result.data`".to_owned()),
+    decode_at(text, ["result", "data"])
+}
+
+/// The first file of an upload's answer (`UploadResponse`: one file per
+/// request), or why not.
+#[cfg(target_arch = "wasm32")]
+pub fn decode_first_file(text: &str) -> Result<UploadedFile, String> {
+    decode_at(text, ["files", "0"])
+}
+
+/// The value at `path` in `text` (keys, or an array's index) as a `T`. In
+/// the browser an answer's envelope is read in place: decoding the wire type
+/// around the value would put its wrappers' decoders in the bundle once more
+/// for each `T` (wasm tests hold this to what the wire types write).
+#[cfg(target_arch = "wasm32")]
+fn decode_at<T: DeserializeOwned>(text: &str, path: [&str; 2]) -> Result<T, String> {
+    let mut value = parse(text)?;
+    for key in path {
+        value = js_sys::Reflect::get(&value, &key.into()).map_err(|_| format!("missing {key}"))?;
     }
+    if value.is_undefined() {
+        return Err(format!("missing {}", path[1]));
+    }
+    from_js(value)
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -48,6 +64,12 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn decode_data<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     decode::<TrpcSuccess<T>>(text).map(|s| s.result.data)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn decode_first_file(text: &str) -> Result<UploadedFile, String> {
+    let answer = decode::<connect360_api::UploadResponse>(text)?;
+    answer.files.into_iter().next().ok_or_else(|| "no file".to_owned())
 }
 
 /// `value` as JSON text (what the requests and localStorage hold).
