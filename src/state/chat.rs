@@ -50,7 +50,7 @@ pub struct Chat {
 impl Chat {
     /// The state of a widget; nothing is asked of the server yet.
     pub fn new(config: WidgetConfig, emit: Option<js_sys::Function>) -> Chat {
-        Chat {
+        let chat = Chat {
             ui: Ui::new(config, emit),
             session: SessionState::default(),
             messages: Messages::default(),
@@ -58,7 +58,11 @@ impl Chat {
             uploads: Attachments::default(),
             live: Live::default(),
             poller: Poller::default(),
-        }
+        };
+        // An upload refused for its token renews the session, as a poll's
+        // refusal does; the renewal uploads it once more (`renew`).
+        chat.uploads.renew_with(std::rc::Rc::new(move || chat.connect()));
+        chat
     }
 
     /// The panel's texts, in its language.
@@ -168,7 +172,9 @@ impl Chat {
         let Some(result) = self.session.request(&widget_key, &api_base).await else {
             return Ok(());
         };
-        let session = result?;
+        // Without a new token, the files refused for the last one fail.
+        let s = self.strings();
+        let session = result.inspect_err(|_| self.uploads.resume(None, s))?;
         let previous = self.session.conversation_id();
         if previous.as_ref().is_some_and(|id| *id != session.conversation.id) {
             self.messages.clear();
@@ -184,8 +190,10 @@ impl Chat {
             (Some(_), true) => HandOffState::Done,
             (Some(_), false) => HandOffState::Available,
         });
+        let client = Client { api_base, token: Some(session.token) };
+        self.uploads.resume(Some(&client), s);
         self.session.current.set(Some(Session {
-            client: Client { api_base, token: Some(session.token) },
+            client,
             send: SendContext {
                 conversation_id: session.conversation.id,
                 external_id: session.customer.external_id,

@@ -243,6 +243,46 @@ test('a visitor attaches an image and a PDF with progress, sends them, and only 
   expect((await download(other, unsigned, (await visitorOf(other)).token)).status).toBe(404);
 });
 
+test('an upload refused for its token renews the visitor session and is sent once more; refused again, it fails', async ({ page }) => {
+  await gotoShop(page);
+  await openPanel(page);
+  await send(page, 'hello');
+  await expect(row(page, 'hello').locator('.c360-status')).toHaveText('Sent');
+
+  // The server itself refuses the uploads sent with a forged token (as it
+  // does a token signed with another secret or expired).
+  let forge = 1;
+  const uploads = [];
+  await page.route('**/api/v1/connect/attachments', async (route) => {
+    const headers = route.request().headers();
+    uploads.push(forge > 0 ? 'forged' : 'as sent');
+    if (forge-- > 0) headers.authorization = 'Bearer vt_e30.AAAA';
+    await route.continue({ headers });
+  });
+  const sessions = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/api/v1/connect/widget/session')) sessions.push(uploads.length);
+  });
+  await panel(page).locator('input.c360-file-input').setInputFiles([{ name: 'renewed.png', mimeType: 'image/png', buffer: PNG }]);
+  const chip = panel(page).locator('.c360-upload').filter({ hasText: 'renewed.png' });
+  await expect(chip).toBeVisible();
+  await expect(chip.locator('progress')).toHaveCount(0);
+  await expect(panel(page).locator('.c360-upload-error')).toHaveCount(0);
+  expect(uploads).toEqual(['forged', 'as sent']);
+  expect(sessions, 'one renewal, between the refused upload and the next').toEqual([1]);
+  await send(page, 'with a renewed token');
+  await expect(exactRow(page, 'with a renewed token').locator('.c360-status')).toHaveText('Sent');
+  const stored = await server.messages(await conversationOf(page));
+  expect(stored.find((m) => m.content.en === 'with a renewed token').attachments.map((a) => a.name)).toEqual(['renewed.png']);
+
+  // Refused after the renewal too: the file fails with the server's reason, no third try.
+  forge = 2;
+  await panel(page).locator('input.c360-file-input').setInputFiles([{ name: 'refused.png', mimeType: 'image/png', buffer: PNG }]);
+  await expect(panel(page).locator('.c360-upload-error')).toContainText('Visitor token signature is invalid.');
+  expect(uploads).toEqual(['forged', 'as sent', 'forged', 'forged']);
+  expect(sessions).toEqual([1, 3]);
+});
+
 test('the composer\'s files are dropped when identify() opens another conversation, uploaded or on their way', async ({ page }) => {
   await gotoShop(page);
   await openPanel(page);
