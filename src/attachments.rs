@@ -2,12 +2,10 @@
 //! each file's upload (pending → uploading → done or failed; cancelling
 //! drops it), and how an attachment shows in a bubble.
 
-use connect360_api::{
-    Attachment, ErrorEnvelope, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadResponse, UploadedFile,
-};
+use connect360_api::{Attachment, ErrorEnvelope, MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, UploadedFile};
 
 use crate::i18n::Strings;
-use crate::transport::json::decode;
+use crate::transport::json::{decode, decode_first_file};
 use crate::transport::url;
 
 /// Raster types the server serves inline; anything else is a download.
@@ -176,6 +174,11 @@ impl Uploads {
         self.items.retain(|u| u.key != key);
     }
 
+    /// Whether file `key` is still on its way.
+    pub fn on_its_way(&self, key: u32) -> bool {
+        self.items.iter().any(|u| u.key == key && u.state.on_its_way())
+    }
+
     /// Whether a file is still on its way (the message waits for it).
     pub fn busy(&self) -> bool {
         self.items
@@ -206,11 +209,7 @@ impl Uploads {
 /// why it failed, from the server's error envelope when there is one.
 pub fn parse_upload(status: u16, body: &str, failed: &str) -> Result<Attachment, String> {
     if (200..300).contains(&status) {
-        return decode::<UploadResponse>(body)
-            .ok()
-            .and_then(|r| r.files.into_iter().next())
-            .map(attachment_of)
-            .ok_or_else(|| failed.to_owned());
+        return decode_first_file(body).map(attachment_of).map_err(|_| failed.to_owned());
     }
     Err(decode::<ErrorEnvelope>(body)
         .map(|e| e.error.message)
@@ -317,6 +316,24 @@ mod tests {
         assert_eq!(up.items()[0].state, UploadState::Done(file("f1")), "a late event changes nothing");
         assert_eq!(up.take_done(), vec![file("f1")]);
         assert!(up.items().is_empty());
+    }
+
+    #[test]
+    fn cleared_files_are_gone_and_a_late_answer_for_one_finds_nothing() {
+        let mut up = Uploads::default();
+        let done = up.add("a.png".into(), 3);
+        up.finished(done, Ok(file("f1")));
+        let on_its_way = up.add("b.png".into(), 3);
+        assert!(up.on_its_way(on_its_way) && !up.on_its_way(done));
+        // As the composer is cleared: the file on its way is cancelled, the other removed.
+        assert!(up.cancel(on_its_way));
+        up.remove(done);
+        assert!(up.items().is_empty() && !up.busy());
+        assert!(!up.on_its_way(on_its_way));
+        let next = up.add("c.png".into(), 3);
+        assert!(next != done && next != on_its_way, "keys are not used again");
+        up.finished(on_its_way, Ok(file("f2")));
+        assert_eq!(up.take_done(), vec![], "the old conversation's file is not sent");
     }
 
     #[test]

@@ -26,6 +26,16 @@ use crate::transport::{Client, ClientError, Received};
 /// Pages loaded at most to find a quoted message.
 const MAX_PAGES_TO_FIND_PARENT: usize = 10;
 
+/// What follows scrolling to the newest message once the panel is drawn.
+#[derive(Clone, Copy)]
+enum Then {
+    Nothing,
+    /// The panel was opened: the composer takes the focus.
+    Focus,
+    /// A page came in: older pages load while the list is too short to scroll.
+    FillView,
+}
+
 #[derive(Clone, Copy)]
 pub struct Chat {
     pub ui: Ui,
@@ -40,7 +50,7 @@ pub struct Chat {
 impl Chat {
     /// The state of a widget; nothing is asked of the server yet.
     pub fn new(config: WidgetConfig, emit: Option<js_sys::Function>) -> Chat {
-        Chat {
+        let chat = Chat {
             ui: Ui::new(config, emit),
             session: SessionState::default(),
             messages: Messages::default(),
@@ -48,7 +58,11 @@ impl Chat {
             uploads: Attachments::default(),
             live: Live::default(),
             poller: Poller::default(),
-        }
+        };
+        // An upload refused for its token renews the session, as a poll's
+        // refusal does; the renewal uploads it once more (`renew`).
+        chat.uploads.renew_with(std::rc::Rc::new(move || chat.connect()));
+        chat
     }
 
     /// The panel's texts, in its language.
@@ -94,11 +108,7 @@ impl Chat {
             } else {
                 self.catch_up();
             }
-            spawn_local(async move {
-                browser::next_frame().await;
-                self.ui.scroll_to_bottom();
-                self.ui.focus_input();
-            });
+            self.scroll_down_soon(Then::Focus);
         }
     }
 
@@ -162,12 +172,16 @@ impl Chat {
         let Some(result) = self.session.request(&widget_key, &api_base).await else {
             return Ok(());
         };
-        let session = result?;
+        // Without a new token, the files refused for the last one fail.
+        let s = self.strings();
+        let session = result.inspect_err(|_| self.uploads.resume(None, s))?;
         let previous = self.session.conversation_id();
         if previous.as_ref().is_some_and(|id| *id != session.conversation.id) {
             self.messages.clear();
             self.reply.clear();
             self.live.forget();
+            // The files picked for the last one are not sent into it.
+            self.uploads.clear();
         }
         // After a hand-off (on any page) the site's agent is asked no more.
         let handed_off = session.conversation.ai_stopped_at.is_some();
@@ -176,8 +190,10 @@ impl Chat {
             (Some(_), true) => HandOffState::Done,
             (Some(_), false) => HandOffState::Available,
         });
+        let client = Client { api_base, token: Some(session.token) };
+        self.uploads.resume(Some(&client), s);
         self.session.current.set(Some(Session {
-            client: Client { api_base, token: Some(session.token) },
+            client,
             send: SendContext {
                 conversation_id: session.conversation.id,
                 external_id: session.customer.external_id,
@@ -233,7 +249,7 @@ impl Chat {
         let client_id = crate::session::random_id("cm_", browser::random_bytes());
         let files = self.uploads.take_done();
         self.messages.queue(client_id.clone(), self.ui.locale.get_untracked(), files);
-        self.scroll_down_soon();
+        self.scroll_down_soon(Then::Nothing);
         if self.session.current.with_untracked(Option::is_some) {
             spawn_local(self.deliver(client_id));
         }
@@ -305,10 +321,18 @@ impl Chat {
         }
     }
 
-    fn scroll_down_soon(self) {
+    /// Once the panel is drawn, scrolls to the newest message, `then` the
+    /// rest. One task for all three (each kind of task spawned costs the
+    /// bundle its own copy of the task's code).
+    fn scroll_down_soon(self, then: Then) {
         spawn_local(async move {
             browser::next_frame().await;
             self.ui.scroll_to_bottom();
+            match then {
+                Then::Nothing => {}
+                Then::Focus => self.ui.focus_input(),
+                Then::FillView => self.fill_view().await,
+            }
         });
     }
 
@@ -406,7 +430,7 @@ impl Chat {
         }
         self.reply.on_event(event);
         if at_bottom {
-            self.scroll_down_soon();
+            self.scroll_down_soon(Then::Nothing);
         }
     }
 
@@ -486,11 +510,7 @@ impl Chat {
             self.news(&added);
         }
         if at_bottom {
-            spawn_local(async move {
-                browser::next_frame().await;
-                self.ui.scroll_to_bottom();
-                self.fill_view().await;
-            });
+            self.scroll_down_soon(Then::FillView);
         }
         Outcome::Activity
     }

@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use connect360_api::{ErrorEnvelope, ErrorShape, TrpcSuccess};
+use connect360_api::{ErrorEnvelope, ErrorShape};
 use serde::de::DeserializeOwned;
 
-use super::json::decode;
+use super::json::{decode, decode_data};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientError {
@@ -38,7 +38,10 @@ impl fmt::Display for ClientError {
         match self {
             ClientError::Api(shape) => f.write_str(&shape.message),
             ClientError::Network(_) => f.write_str("Can't reach the server"),
-            ClientError::Decode(why) => write!(f, "Unexpected answer from the server: {why}"),
+            ClientError::Decode(why) => {
+                f.write_str("Unexpected answer from the server: ")?;
+                f.write_str(why)
+            }
         }
     }
 }
@@ -46,16 +49,20 @@ impl fmt::Display for ClientError {
 /// Reads an answer of the plain JSON endpoints (session): `T` on a 2xx, else
 /// the refusal.
 pub fn read_plain<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ClientError> {
+    read(status, body, decode)
+}
+
+/// Reads a tRPC answer: `{"result":{"data":…}}` or an error envelope.
+pub fn read_trpc<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ClientError> {
+    read(status, body, decode_data)
+}
+
+fn read<T>(status: u16, body: &str, decode: fn(&str) -> Result<T, String>) -> Result<T, ClientError> {
     if (200..300).contains(&status) {
         decode(body).map_err(ClientError::Decode)
     } else {
         Err(refusal(status, body))
     }
-}
-
-/// Reads a tRPC answer: `{"result":{"data":…}}` or an error envelope.
-pub fn read_trpc<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ClientError> {
-    read_plain::<TrpcSuccess<T>>(status, body).map(|s| s.result.data)
 }
 
 /// Why a request was refused (a status outside 2xx): the error envelope the

@@ -17,6 +17,9 @@ const exactRow = (page, text) => rows(page).filter({ has: page.locator('.c360-bu
 
 const gotoShop = (page, options) => openShop(page, server, options);
 
+/** A valid 1×1 PNG. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
 /** What the widget keeps in the host page's localStorage: its guest id and token. */
 async function visitorOf(page) {
   const stored = await page.evaluate((key) => localStorage.getItem(`connect360:${key}:session`), server.widgetKey);
@@ -176,8 +179,7 @@ test('with the server down a message fails; after it is back, Retry sends it onc
 });
 
 test('a visitor attaches an image and a PDF with progress, sends them, and only they can download them', async ({ page, browser }) => {
-  // A valid 1×1 PNG and the smallest file that sniffs as a PDF.
-  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+  // The smallest file that sniffs as a PDF.
   const pdf = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
   await gotoShop(page);
   await openPanel(page);
@@ -192,7 +194,7 @@ test('a visitor attaches an image and a PDF with progress, sends them, and only 
     await route.continue();
   });
   await panel(page).locator('input.c360-file-input').setInputFiles([
-    { name: 'photo.png', mimeType: 'image/png', buffer: png },
+    { name: 'photo.png', mimeType: 'image/png', buffer: PNG },
     { name: 'receipt.pdf', mimeType: 'application/pdf', buffer: pdf },
   ]);
   const uploads = panel(page).locator('.c360-upload');
@@ -239,6 +241,86 @@ test('a visitor attaches an image and a PDF with progress, sends them, and only 
   const unsigned = href.split('?')[0];
   expect((await download(other, unsigned)).status).toBe(404);
   expect((await download(other, unsigned, (await visitorOf(other)).token)).status).toBe(404);
+});
+
+test('an upload refused for its token renews the visitor session and is sent once more; refused again, it fails', async ({ page }) => {
+  await gotoShop(page);
+  await openPanel(page);
+  await send(page, 'hello');
+  await expect(row(page, 'hello').locator('.c360-status')).toHaveText('Sent');
+
+  // The server itself refuses the uploads sent with a forged token (as it
+  // does a token signed with another secret or expired).
+  let forge = 1;
+  const uploads = [];
+  await page.route('**/api/v1/connect/attachments', async (route) => {
+    const headers = route.request().headers();
+    uploads.push(forge > 0 ? 'forged' : 'as sent');
+    if (forge-- > 0) headers.authorization = 'Bearer vt_e30.AAAA';
+    await route.continue({ headers });
+  });
+  const sessions = [];
+  page.on('request', (r) => {
+    if (r.url().endsWith('/api/v1/connect/widget/session')) sessions.push(uploads.length);
+  });
+  await panel(page).locator('input.c360-file-input').setInputFiles([{ name: 'renewed.png', mimeType: 'image/png', buffer: PNG }]);
+  const chip = panel(page).locator('.c360-upload').filter({ hasText: 'renewed.png' });
+  await expect(chip).toBeVisible();
+  await expect(chip.locator('progress')).toHaveCount(0);
+  await expect(panel(page).locator('.c360-upload-error')).toHaveCount(0);
+  expect(uploads).toEqual(['forged', 'as sent']);
+  expect(sessions, 'one renewal, between the refused upload and the next').toEqual([1]);
+  await send(page, 'with a renewed token');
+  await expect(exactRow(page, 'with a renewed token').locator('.c360-status')).toHaveText('Sent');
+  const stored = await server.messages(await conversationOf(page));
+  expect(stored.find((m) => m.content.en === 'with a renewed token').attachments.map((a) => a.name)).toEqual(['renewed.png']);
+
+  // Refused after the renewal too: the file fails with the server's reason, no third try.
+  forge = 2;
+  await panel(page).locator('input.c360-file-input').setInputFiles([{ name: 'refused.png', mimeType: 'image/png', buffer: PNG }]);
+  await expect(panel(page).locator('.c360-upload-error')).toContainText('Visitor token signature is invalid.');
+  expect(uploads).toEqual(['forged', 'as sent', 'forged', 'forged']);
+  expect(sessions).toEqual([1, 3]);
+});
+
+test('the composer\'s files are dropped when identify() opens another conversation, uploaded or on their way', async ({ page }) => {
+  await gotoShop(page);
+  await openPanel(page);
+  await send(page, 'as the first guest');
+  await expect(row(page, 'as the first guest').locator('.c360-status')).toHaveText('Sent');
+  const first = await visitorOf(page);
+  const input = panel(page).locator('input.c360-file-input');
+  const chips = panel(page).locator('.c360-upload');
+
+  await input.setInputFiles([{ name: 'uploaded.png', mimeType: 'image/png', buffer: PNG }]);
+  await expect(chips.filter({ hasText: 'uploaded.png' })).toBeVisible();
+  await expect(chips.filter({ hasText: 'uploaded.png' }).locator('progress')).toHaveCount(0);
+  // The next upload is held on its way.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/api/v1/connect/attachments', async (route) => {
+    await held;
+    await route.continue().catch(() => {}); // the widget may have aborted it
+  });
+  await input.setInputFiles([{ name: 'on-its-way.png', mimeType: 'image/png', buffer: PNG }]);
+  await expect(chips.locator('progress')).toHaveCount(1);
+
+  // The site signs another visitor in: a new guest, another conversation.
+  const other = `guest_${'0123456789abcdef'.repeat(2)}`;
+  await page.evaluate((externalId) => window.Connect360Chat.identify({ externalId }), other);
+  await expect.poll(async () => (await visitorOf(page)).externalId).toBe(other);
+  await expect(row(page, 'as the first guest')).toHaveCount(0);
+  await expect(chips).toHaveCount(0);
+  release();
+  await page.waitForTimeout(500);
+  await expect(chips).toHaveCount(0);
+
+  await send(page, 'as the other guest');
+  await expect(row(page, 'as the other guest').locator('.c360-status')).toHaveText('Sent');
+  const now = await server.messages((await server.conversationOf(other)).id);
+  expect(now.map((m) => [m.content.en, m.attachments.length])).toEqual([['as the other guest', 0]]);
+  const before = await server.messages((await server.conversationOf(first.externalId)).id);
+  expect(before.map((m) => [m.content.en, m.attachments.length])).toEqual([['as the first guest', 0]]);
 });
 
 test('the demo assistant (data-ai-agent) answers a question, in the language it was asked in', async ({ page }) => {

@@ -73,6 +73,43 @@ fn bubbles(root: &Element) -> Vec<Element> {
     all(root, ".c360-bubble")
 }
 
+/// The browser reads a tRPC answer's envelope in place (not through the
+/// wire type's decoder): held here to what the wire type writes.
+#[wasm_bindgen_test]
+fn a_trpc_answer_is_read_as_the_wire_type_writes_it() {
+    use connect360_api::{TrpcResult, TrpcSuccess};
+    use connect360_widget::transport::ClientError;
+    use connect360_widget::transport::error::read_trpc;
+    let sent = message("m1", 1, "workspace", "hello", None);
+    let body = serde_json::to_string(&TrpcSuccess { result: TrpcResult { data: sent.clone() } }).unwrap();
+    assert_eq!(read_trpc::<Message>(200, &body), Ok(sent));
+    for bad in [r#"{"data":{}}"#, r#"{"result":{}}"#, r#"{"result":{"data":{}}}"#, "null", "5", "nope"] {
+        assert!(matches!(read_trpc::<Message>(200, bad), Err(ClientError::Decode(_))), "{bad}");
+    }
+}
+
+/// The same for an upload's answer: its first file, read in place.
+#[wasm_bindgen_test]
+fn an_upload_answer_is_read_as_the_wire_type_writes_it() {
+    use connect360_api::{UploadResponse, UploadedFile};
+    use connect360_widget::attachments::parse_upload;
+    let file = UploadedFile {
+        id: "f1".into(),
+        name: "a.png".into(),
+        s3_key: "w/f1/a.png".into(),
+        media_type: "image/png".into(),
+        url: "/u".into(),
+        size: 3,
+    };
+    let body = serde_json::to_string(&UploadResponse { files: vec![file] }).unwrap();
+    let got = parse_upload(200, &body, "Upload failed").unwrap();
+    assert_eq!((got.id.as_str(), got.name.as_str(), got.media_type.as_str(), got.url.as_str(), got.size),
+        ("f1", "a.png", "image/png", "/u", 3));
+    for bad in ["{}", r#"{"files":[]}"#, r#"{"files":[{}]}"#, "null", "nope"] {
+        assert_eq!(parse_upload(200, bad, "Upload failed"), Err("Upload failed".to_owned()), "{bad}");
+    }
+}
+
 #[wasm_bindgen_test]
 async fn markup_in_a_message_stays_text() {
     let evil = r#"<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>"#;

@@ -2,7 +2,6 @@
 //! `Messages`), the composer's files (the widget's `Attachments`), and the
 //! elements scrolled and focused.
 
-use connect360_widget::attachments::Uploads;
 use connect360_widget::state::{Attachments, Messages};
 use leptos::html;
 use leptos::prelude::*;
@@ -40,8 +39,7 @@ impl Thread {
     pub fn clear(self) {
         self.messages.clear();
         self.messages.draft.set(String::new());
-        self.uploads.items.set(Uploads::default());
-        self.uploads.error.set(None);
+        self.uploads.clear();
         self.error.set(None);
     }
 
