@@ -5,9 +5,7 @@
 //! parser in the bundle (issue 11: about 10 KB brotli). Natively (the unit
 //! tests) serde_json reads it, with the same derives.
 
-#[cfg(not(target_arch = "wasm32"))]
-use connect360_api::TrpcSuccess;
-use connect360_api::UploadedFile;
+use connect360_api::{TrpcSuccess, UploadResponse, UploadedFile};
 use serde::de::DeserializeOwned;
 
 /// `text` as a `T`, or why not.
@@ -20,14 +18,14 @@ pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 /// as a `T`, or why not.
 #[cfg(target_arch = "wasm32")]
 pub fn decode_data<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    decode_at(text, ["result", "data"])
+    decode_at(text, TrpcSuccess::<()>::DATA_PATH)
 }
 
 /// The first file of an upload's answer (`UploadResponse`: one file per
 /// request), or why not.
 #[cfg(target_arch = "wasm32")]
 pub fn decode_first_file(text: &str) -> Result<UploadedFile, String> {
-    decode_at(text, ["files", "0"])
+    decode_at(text, UploadResponse::FIRST_FILE_PATH)
 }
 
 /// The value at `path` in `text` (keys, or an array's index) as a `T`. In
@@ -68,7 +66,7 @@ pub fn decode_data<T: DeserializeOwned>(text: &str) -> Result<T, String> {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub fn decode_first_file(text: &str) -> Result<UploadedFile, String> {
-    let answer = decode::<connect360_api::UploadResponse>(text)?;
+    let answer = decode::<UploadResponse>(text)?;
     answer.files.into_iter().next().ok_or_else(|| "no file".to_owned())
 }
 

@@ -42,6 +42,12 @@ pub struct UploadResponse {
     pub files: Vec<UploadedFile>,
 }
 
+impl UploadResponse {
+    /// Where the first (with one file per request, the only) file sits in
+    /// the JSON, for a client that reads it in place.
+    pub const FIRST_FILE_PATH: [&str; 2] = ["files", "0"];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +68,7 @@ mod tests {
             serde_json::json!({"files": [{"id": "file_1", "name": "a.png", "s3Key": "ws_1/file_1/a.png",
                 "type": "image/png", "url": "/api/v1/connect/assets/ws_1/file_1/a.png", "size": 3}]})
         );
+        let [field, index] = UploadResponse::FIRST_FILE_PATH;
+        assert_eq!(json[field][index.parse::<usize>().unwrap()]["id"], "file_1");
     }
 }

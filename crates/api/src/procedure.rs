@@ -34,6 +34,12 @@ pub struct TrpcResult<T> {
     pub data: T,
 }
 
+impl<T> TrpcSuccess<T> {
+    /// Where the output sits in the JSON: a client that reads it in place
+    /// (the widget, to keep one decoder per output) reads it here.
+    pub const DATA_PATH: [&str; 2] = ["result", "data"];
+}
+
 macro_rules! procedures {
     ($($(#[$doc:meta])* $name:ident = $path:literal, $kind:ident, $input:ty => $output:ty;)*) => {
         /// Every procedure's path, in the order of [`for_each_procedure`].
@@ -98,6 +104,8 @@ mod tests {
         let ok = TrpcSuccess { result: TrpcResult { data: HandOffInput { conversation_id: "c1".into() } } };
         let json = serde_json::to_value(&ok).unwrap();
         assert_eq!(json, serde_json::json!({"result": {"data": {"conversationId": "c1"}}}));
+        let [outer, inner] = TrpcSuccess::<HandOffInput>::DATA_PATH;
+        assert_eq!(json[outer][inner], serde_json::json!({"conversationId": "c1"}));
         assert_eq!(serde_json::from_value::<TrpcSuccess<HandOffInput>>(json).unwrap(), ok);
     }
 }
