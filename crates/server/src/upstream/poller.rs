@@ -35,6 +35,9 @@ const QUIET: Duration = Duration::from_secs(10);
 const PAGE: u32 = 50;
 /// Pages read back at most, looking for a known message (a resumed id, or the newest seen).
 const MAX_PAGES: usize = 20;
+/// Messages a poller keeps: as many as it can read back, so that a stream
+/// resumes from any of them, and no more while a stream stays open for long.
+const WINDOW: usize = MAX_PAGES * PAGE as usize;
 
 type Running = Mutex<HashMap<String, Weak<Lease>>>;
 
@@ -74,7 +77,7 @@ impl Pollers {
             events: self.events.clone(),
             workspace_id: workspace_id.to_owned(),
             conversation_id: conversation_id.to_owned(),
-            window: tokio::sync::Mutex::new(Window::default()),
+            window: tokio::sync::Mutex::new(Window::new(WINDOW)),
             nudge: Notify::new(),
         });
         let task = tokio::spawn(poll(log.clone())).abort_handle();
@@ -132,16 +135,22 @@ struct Log {
     nudge: Notify,
 }
 
-/// The conversation's messages seen so far, oldest first, contiguous in upstream order.
-#[derive(Default)]
+/// The conversation's newest messages seen, oldest first, contiguous in upstream order.
 struct Window {
     messages: VecDeque<StoredMessage>,
+    /// The ids of `messages`.
     known: HashSet<String>,
+    /// Messages kept at most; the oldest go first.
+    cap: usize,
     /// Whether the upstream was read once: what is read later is new.
     synced: bool,
 }
 
 impl Window {
+    fn new(cap: usize) -> Window {
+        Window { messages: VecDeque::new(), known: HashSet::new(), cap: cap.max(1), synced: false }
+    }
+
     fn seq_of(&self, id: &str) -> Option<i64> {
         self.messages.iter().find(|m| m.message.id == id).map(|m| m.seq)
     }
@@ -175,6 +184,11 @@ impl Window {
             self.push_back(stored.clone());
             if !first_sync {
                 added.push(stored);
+            }
+        }
+        while self.messages.len() > self.cap {
+            if let Some(oldest) = self.messages.pop_front() {
+                self.known.remove(&oldest.message.id);
             }
         }
         added
@@ -299,7 +313,7 @@ mod tests {
 
     #[test]
     fn the_first_read_is_history_then_only_what_is_newer_is_news_and_older_pages_go_before() {
-        let mut window = Window::default();
+        let mut window = Window::new(WINDOW);
         assert!(window.merge("w", messages(&["m2", "m3"])).is_empty(), "history, not news");
         assert_eq!(seqs(&window.merge("w", messages(&["m2", "m3", "m4"]))), [("m4", 3)]);
         assert!(window.merge("w", messages(&["m3", "m4"])).is_empty(), "nothing twice");
@@ -309,8 +323,26 @@ mod tests {
 
     #[test]
     fn a_conversation_empty_at_the_first_read_has_news_later() {
-        let mut window = Window::default();
+        let mut window = Window::new(WINDOW);
         assert!(window.merge("w", Vec::new()).is_empty());
         assert_eq!(seqs(&window.merge("w", messages(&["m1"]))), [("m1", 1)]);
+    }
+
+    #[test]
+    fn a_long_open_stream_keeps_only_the_newest_messages_and_publishes_each_once() {
+        let mut window = Window::new(3);
+        window.merge("w", messages(&["m1", "m2"]));
+        let mut published = Vec::new();
+        for n in 3..=40 {
+            // Each poll reads back to the newest seen, as `sync` does.
+            let fetched: Vec<String> = [n - 1, n].iter().map(|i| format!("m{i}")).collect();
+            let fetched: Vec<&str> = fetched.iter().map(String::as_str).collect();
+            published.extend(window.merge("w", messages(&fetched)).into_iter().map(|s| s.message.id));
+            assert!(window.messages.len() <= 3 && window.known.len() == window.messages.len(), "bounded at m{n}");
+        }
+        assert_eq!(published, (3..=40).map(|n| format!("m{n}")).collect::<Vec<_>>(), "each new message once, in order");
+        assert_eq!(seqs(&window.messages), [("m38", 38), ("m39", 39), ("m40", 40)], "the newest stay, their seqs unchanged");
+        assert_eq!(window.seq_of("m40"), Some(40));
+        assert_eq!(window.seq_of("m1"), None, "forgotten");
     }
 }
