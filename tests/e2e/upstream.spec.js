@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { BIN, WIDGET_DIR, Server, freePort } from './server.js';
-import { openPanel, panel, row, send } from './panel.js';
+import { openPanel, panel, recordAssistant, row, send, streamedAnswer } from './panel.js';
 
 const KEY_ENV = 'C360_E2E_UPSTREAM_KEY';
 
@@ -129,12 +129,14 @@ test('a reply sent with the key straight to the upstream shows in the open widge
 });
 
 // The widget shows the assistant's draft words from its event stream, which
-// the proxy feeds from the upstream's stored messages only: through the proxy
-// the visitor sees the typing dots, then the stored answer (not word by word).
-test("the upstream's demo assistant answers the visitor's question through the proxy", async ({ page }) => {
+// the proxy feeds with the upstream's AI stream as it is written: the answer
+// grows word by word, then the stored message takes its place, as without a proxy.
+test("the upstream's demo assistant answers the visitor's question through the proxy, word by word", async ({ page }) => {
   await gotoProxyShop(page, { assistant: true });
   await openPanel(page);
+  await recordAssistant(page);
   await send(page, 'How long does shipping take?');
+  await streamedAnswer(page, 'within two working days');
   const answer = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft)');
   await expect(answer.locator('.c360-bubble')).toContainText('within two working days', { timeout: 40_000 });
   await expect(answer.locator('.c360-name')).toHaveText('Nordwind assistant');

@@ -2,7 +2,7 @@
 // embeds it with its script tag, as a site owner would.
 import { test, expect } from '@playwright/test';
 import { Server } from './server.js';
-import { gotoShop as openShop, openPanel, panel, row, rows, send } from './panel.js';
+import { gotoShop as openShop, openPanel, panel, recordAssistant, row, rows, send, streamedAnswer } from './panel.js';
 
 let server;
 test.beforeEach(async () => {
@@ -256,42 +256,10 @@ test('the demo assistant (data-ai-agent) answers a question, in the language it 
 test('the assistant answer streams in and gives way to the stored message without a flicker; Talk to a person stops it', async ({ page }) => {
   await gotoShop(page, { assistant: true });
   await openPanel(page);
-  // Every frame, what the panel shows of the assistant: its draft (typing or
-  // words) and its stored replies.
-  await page.evaluate(() => {
-    const root = document.querySelector('connect360-chat').shadowRoot;
-    window.__frames = [];
-    const sample = () => {
-      const draft = root.querySelector('.c360-draft');
-      const stored = [...root.querySelectorAll('.c360-row.c360-theirs:not(.c360-draft)')];
-      window.__frames.push({
-        draft: draft ? draft.querySelector('.c360-bubble').textContent : null,
-        typing: !!root.querySelector('.c360-draft .c360-typing'),
-        draftTop: draft ? draft.getBoundingClientRect().top : null,
-        draftName: draft ? draft.querySelector('.c360-name').textContent : null,
-        storedName: stored.length ? stored[stored.length - 1].querySelector('.c360-name').textContent : null,
-        stored: stored.map((row) => row.querySelector('.c360-bubble').textContent),
-        storedTop: stored.length ? stored[stored.length - 1].getBoundingClientRect().top : null,
-      });
-      requestAnimationFrame(sample);
-    };
-    requestAnimationFrame(sample);
-  });
+  await recordAssistant(page);
   await send(page, 'How long does shipping take?');
   const answer = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft) .c360-bubble');
-  await expect(answer).toContainText('within two working days', { timeout: 40_000 });
-  await page.waitForTimeout(300);
-  const frames = await page.evaluate(() => window.__frames);
-  const final = frames[frames.length - 1].stored[0];
-  const drafts = frames.filter((f) => f.draft !== null && !f.typing).map((f) => f.draft);
-  const growing = [...new Set(drafts)];
-  expect(growing.length, 'the answer was seen growing, word by word').toBeGreaterThan(3);
-  for (const text of growing) expect(final.startsWith(text.trimEnd()), `${text} begins the answer`).toBe(true);
-  const first = frames.findIndex((f) => f.draft !== null);
-  for (const f of frames.slice(first)) {
-    const shown = (f.draft !== null ? 1 : 0) + f.stored.length;
-    expect(shown, `one answer on screen at every frame: ${JSON.stringify(f)}`).toBe(1);
-  }
+  const { frames, first } = await streamedAnswer(page, 'within two working days');
   // The stored message takes the draft's place: nothing moves.
   const swap = frames.findIndex((f, i) => i > first && f.draft === null);
   expect(Math.abs(frames[swap].storedTop - frames[swap - 1].draftTop)).toBeLessThan(1);

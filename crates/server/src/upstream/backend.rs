@@ -12,6 +12,7 @@ use hashlink::LruCache;
 
 use super::client::{Repeat, TrpcClient};
 use super::poller::Pollers;
+use crate::ai::replies::Replies;
 use crate::backend::{Backend, VisitorArrival, VisitorConversation, website_channel};
 use crate::domain::CustomerKey;
 use crate::error::ApiError;
@@ -54,9 +55,10 @@ pub struct UpstreamBackend {
 }
 
 impl UpstreamBackend {
-    /// `events`: where the pollers publish what they find.
-    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>) -> UpstreamBackend {
-        let pollers = Pollers::new(client.clone(), events);
+    /// `events`: where the pollers publish what they find; `replies`: where
+    /// the AI replies being written upstream are relayed.
+    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>, replies: Replies) -> UpstreamBackend {
+        let pollers = Pollers::new(client.clone(), events, replies);
         UpstreamBackend { client, owned: Owners::new(MAX_REMEMBERED), pollers }
     }
 
@@ -155,9 +157,13 @@ impl Backend for UpstreamBackend {
         let key = msg.idempotency.map(|idempotency| format!("{customer_id}:{}", idempotency.key));
         let repeat = key.as_deref().map_or(Repeat::Once, Repeat::Keyed);
         let conversation_id = input.conversation_id.clone();
+        let asks_ai = input.ai.is_some();
         let sent = self.client.call::<SendMessage>(&input, repeat).await?;
         // A reply may follow soon: the conversation's streams look now, and often.
         self.pollers.nudge(&conversation_id);
+        if asks_ai {
+            self.pollers.reply_asked(&conversation_id, &sent.id);
+        }
         Ok(sent)
     }
 

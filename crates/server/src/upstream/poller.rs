@@ -9,18 +9,24 @@
 //! order, numbered by a local `seq` (the feed's order and its dedupe), and
 //! is the streams' [`MessageLog`]: catching up after a `Last-Event-ID` reads
 //! the upstream's pages back to that message.
+//!
+//! Each poller holds its conversation's AI reply [`Relay`], asked whenever
+//! the newest message is a visitor's (a reply may be coming) or the visitor
+//! asks for one ([`Pollers::reply_asked`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connect360_api::{ListMessages, ListMessagesInput, Message};
+use connect360_api::{ListMessages, ListMessagesInput, Message, SenderType};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::backend::UpstreamBackend;
 use super::client::{Repeat, TrpcClient};
+use super::relay::Relay;
+use crate::ai::replies::Replies;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::events::log::{ConversationLogs, MessageLog};
@@ -46,12 +52,14 @@ type Running = Mutex<HashMap<String, Weak<Lease>>>;
 pub struct Pollers {
     client: TrpcClient,
     events: Arc<dyn EventBus>,
+    /// Where the relays publish the AI replies being written.
+    replies: Replies,
     running: Arc<Running>,
 }
 
 impl Pollers {
-    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>) -> Pollers {
-        Pollers { client, events, running: Default::default() }
+    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>, replies: Replies) -> Pollers {
+        Pollers { client, events, replies, running: Default::default() }
     }
 
     /// Pollers running now (for tests and diagnostics).
@@ -61,9 +69,22 @@ impl Pollers {
 
     /// The visitor sent in the conversation: its poller looks at once and soon again.
     pub fn nudge(&self, conversation_id: &str) {
-        if let Some(lease) = lock(&self.running).get(conversation_id).and_then(Weak::upgrade) {
+        if let Some(lease) = self.watched(conversation_id) {
             lease.log.nudge.notify_one();
         }
+    }
+
+    /// The visitor's message `message_id` asked for an AI reply: a stream
+    /// of the conversation shows it as it is written.
+    pub fn reply_asked(&self, conversation_id: &str, message_id: &str) {
+        if let Some(lease) = self.watched(conversation_id) {
+            lease.log.relay.ask(message_id);
+        }
+    }
+
+    /// The conversation's poller, if a stream watches it.
+    fn watched(&self, conversation_id: &str) -> Option<Arc<Lease>> {
+        lock(&self.running).get(conversation_id).and_then(Weak::upgrade)
     }
 
     /// The conversation's poller, started if none runs.
@@ -72,13 +93,16 @@ impl Pollers {
         if let Some(lease) = running.get(conversation_id).and_then(Weak::upgrade) {
             return lease;
         }
+        let nudge = Arc::new(Notify::new());
+        let relay = Relay::new(self.client.clone(), self.replies.clone(), conversation_id.to_owned(), nudge.clone());
         let log = Arc::new(Log {
             client: self.client.clone(),
             events: self.events.clone(),
             workspace_id: workspace_id.to_owned(),
             conversation_id: conversation_id.to_owned(),
             window: tokio::sync::Mutex::new(Window::new(WINDOW)),
-            nudge: Notify::new(),
+            nudge,
+            relay: Arc::new(relay),
         });
         let task = tokio::spawn(poll(log.clone())).abort_handle();
         let lease = Arc::new(Lease { log, task, running: self.running.clone() });
@@ -117,6 +141,7 @@ struct Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.task.abort();
+        self.log.relay.close();
         let mut running = lock(&self.running);
         // A stream opened meanwhile may have started the next poller: that one stays.
         if running.get(&self.log.conversation_id).is_some_and(|lease| lease.upgrade().is_none()) {
@@ -132,7 +157,9 @@ struct Log {
     workspace_id: String,
     conversation_id: String,
     window: tokio::sync::Mutex<Window>,
-    nudge: Notify,
+    /// Wakes the poll loop at once.
+    nudge: Arc<Notify>,
+    relay: Arc<Relay>,
 }
 
 /// The conversation's newest messages seen, oldest first, contiguous in upstream order.
@@ -225,6 +252,10 @@ impl Log {
         // Published while the window is held: a reader's catch-up then has them, or its subscription gets them.
         for stored in &added {
             self.events.publish(Event::Message(Box::new(stored.clone())));
+        }
+        // A visitor's message last: a reply to it may be being written (the relay asks once per message).
+        if let Some(newest) = window.messages.back().filter(|m| m.message.sender.kind == SenderType::Customer) {
+            self.relay.ask(&newest.message.id);
         }
         Ok(added.len())
     }
