@@ -96,3 +96,27 @@ export async function streamedAnswer(page, text) {
   }
   return { frames, first };
 }
+
+/**
+ * Sends `text` once `down()` has made the send fail: it shows Not sent with
+ * Retry; after `up()`, Retry sends it, and it shows Sent, once.
+ */
+export async function sendThroughOutage(page, text, { down, up }) {
+  await down();
+  await send(page, text);
+  const failed = row(page, text);
+  await expect(failed.locator('.c360-status')).toHaveText('Not sent', { timeout: 30_000 });
+  await up();
+  await failed.locator('.c360-retry').click();
+  await expect(failed.locator('.c360-status')).toHaveText('Sent', { timeout: 30_000 });
+  await expect(row(page, text)).toHaveCount(1);
+}
+
+/** Fetches `url` from the page, as its link would: the status and the bytes. */
+export async function downloadInPage(page, url) {
+  const got = await page.evaluate(async (url) => {
+    const res = await fetch(url);
+    return { status: res.status, body: Array.from(new Uint8Array(await res.arrayBuffer())) };
+  }, url);
+  return { status: got.status, body: Buffer.from(got.body) };
+}
