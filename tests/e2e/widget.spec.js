@@ -2,7 +2,8 @@
 // embeds it with its script tag, as a site owner would.
 import { test, expect } from '@playwright/test';
 import { Server } from './server.js';
-import { gotoShop as openShop, openPanel, panel, row, rows, send } from './panel.js';
+import { storedVisitor, twoVisitorsKeptApart } from './visitors.js';
+import { gotoShop as openShop, openPanel, panel, recordAssistant, row, rows, send, sendThroughOutage, streamedAnswer } from './panel.js';
 
 let server;
 test.beforeEach(async () => {
@@ -21,11 +22,7 @@ const gotoShop = (page, options) => openShop(page, server, options);
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 /** What the widget keeps in the host page's localStorage: its guest id and token. */
-async function visitorOf(page) {
-  const stored = await page.evaluate((key) => localStorage.getItem(`connect360:${key}:session`), server.widgetKey);
-  expect(stored, 'the widget stored its session').toBeTruthy();
-  return JSON.parse(stored);
-}
+const visitorOf = (page) => storedVisitor(page, server.widgetKey);
 
 async function conversationOf(page) {
   const { externalId } = await visitorOf(page);
@@ -115,44 +112,7 @@ test('scrolling up pages 300 messages of history without moving the message in v
 });
 
 test('two visitors never see each other, and a token reaches only its own conversation', async ({ browser }) => {
-  const alice = await (await browser.newContext()).newPage();
-  const bob = await (await browser.newContext()).newPage();
-  for (const [page, text] of [[alice, 'alice: my address is 1 Fjord Lane'], [bob, 'bob: my card ends 4242']]) {
-    await gotoShop(page);
-    await openPanel(page);
-    await send(page, text);
-    await expect(row(page, text).locator('.c360-status')).toHaveText('Sent');
-  }
-  // Support answers both; each sees only their own thread.
-  const aliceConversation = await conversationOf(alice);
-  const bobConversation = await conversationOf(bob);
-  expect(aliceConversation).not.toBe(bobConversation);
-  await server.call('v1.connect.send', { conversationId: aliceConversation, content: { en: 'for alice only' } });
-  await expect(row(alice, 'for alice only')).toBeVisible({ timeout: 40_000 });
-  await bob.waitForTimeout(3_000);
-  await expect(row(bob, 'alice')).toHaveCount(0);
-  await expect(row(bob, 'for alice only')).toHaveCount(0);
-  await expect(row(alice, 'bob')).toHaveCount(0);
-
-  // From Bob's page, with Bob's token: Alice's conversation does not exist.
-  const bobToken = (await visitorOf(bob)).token;
-  const list = (token, conversationId) =>
-    bob.evaluate(async ({ token, conversationId }) => {
-      const input = encodeURIComponent(JSON.stringify({ conversationId }));
-      const res = await fetch(`/api/trpc/v1.connect.listMessages?input=${input}`, { headers: { authorization: `Bearer ${token}` } });
-      return { status: res.status, body: await res.json() };
-    }, { token, conversationId });
-  const own = await list(bobToken, bobConversation);
-  expect(own.status).toBe(200);
-  const stolen = await list(bobToken, aliceConversation);
-  expect(stolen.status).toBe(404);
-  expect(stolen.body.error.data.code).toBe('NOT_FOUND');
-  // A forged token (Alice's customer, Bob's signature) is refused outright.
-  const aliceToken = (await visitorOf(alice)).token;
-  const forged = aliceToken.split('.')[0] + '.' + bobToken.split('.')[1];
-  const refused = await list(forged, aliceConversation);
-  expect(refused.status).toBe(401);
-  expect(refused.body.error.message).toBe('Visitor token signature is invalid.');
+  await twoVisitorsKeptApart(browser, { open: gotoShop, widgetKey: server.widgetKey, support: server });
 });
 
 test('with the server down a message fails; after it is back, Retry sends it once', async ({ page }) => {
@@ -161,15 +121,7 @@ test('with the server down a message fails; after it is back, Retry sends it onc
   await send(page, 'before the outage');
   await expect(row(page, 'before the outage').locator('.c360-status')).toHaveText('Sent');
 
-  await server.kill();
-  await send(page, 'during the outage');
-  const failed = row(page, 'during the outage');
-  await expect(failed.locator('.c360-status')).toHaveText('Not sent', { timeout: 30_000 });
-
-  await server.up();
-  await failed.locator('.c360-retry').click();
-  await expect(failed.locator('.c360-status')).toHaveText('Sent', { timeout: 30_000 });
-  await expect(row(page, 'during the outage')).toHaveCount(1);
+  await sendThroughOutage(page, 'during the outage', { down: () => server.kill(), up: () => server.up() });
 
   const texts = (await server.messages(await conversationOf(page))).map((m) => m.content.en);
   expect(texts).toEqual(['before the outage', 'during the outage']);
@@ -338,42 +290,10 @@ test('the demo assistant (data-ai-agent) answers a question, in the language it 
 test('the assistant answer streams in and gives way to the stored message without a flicker; Talk to a person stops it', async ({ page }) => {
   await gotoShop(page, { assistant: true });
   await openPanel(page);
-  // Every frame, what the panel shows of the assistant: its draft (typing or
-  // words) and its stored replies.
-  await page.evaluate(() => {
-    const root = document.querySelector('connect360-chat').shadowRoot;
-    window.__frames = [];
-    const sample = () => {
-      const draft = root.querySelector('.c360-draft');
-      const stored = [...root.querySelectorAll('.c360-row.c360-theirs:not(.c360-draft)')];
-      window.__frames.push({
-        draft: draft ? draft.querySelector('.c360-bubble').textContent : null,
-        typing: !!root.querySelector('.c360-draft .c360-typing'),
-        draftTop: draft ? draft.getBoundingClientRect().top : null,
-        draftName: draft ? draft.querySelector('.c360-name').textContent : null,
-        storedName: stored.length ? stored[stored.length - 1].querySelector('.c360-name').textContent : null,
-        stored: stored.map((row) => row.querySelector('.c360-bubble').textContent),
-        storedTop: stored.length ? stored[stored.length - 1].getBoundingClientRect().top : null,
-      });
-      requestAnimationFrame(sample);
-    };
-    requestAnimationFrame(sample);
-  });
+  await recordAssistant(page);
   await send(page, 'How long does shipping take?');
   const answer = panel(page).locator('.c360-row.c360-theirs:not(.c360-draft) .c360-bubble');
-  await expect(answer).toContainText('within two working days', { timeout: 40_000 });
-  await page.waitForTimeout(300);
-  const frames = await page.evaluate(() => window.__frames);
-  const final = frames[frames.length - 1].stored[0];
-  const drafts = frames.filter((f) => f.draft !== null && !f.typing).map((f) => f.draft);
-  const growing = [...new Set(drafts)];
-  expect(growing.length, 'the answer was seen growing, word by word').toBeGreaterThan(3);
-  for (const text of growing) expect(final.startsWith(text.trimEnd()), `${text} begins the answer`).toBe(true);
-  const first = frames.findIndex((f) => f.draft !== null);
-  for (const f of frames.slice(first)) {
-    const shown = (f.draft !== null ? 1 : 0) + f.stored.length;
-    expect(shown, `one answer on screen at every frame: ${JSON.stringify(f)}`).toBe(1);
-  }
+  const { frames, first } = await streamedAnswer(page, 'within two working days');
   // The stored message takes the draft's place: nothing moves.
   const swap = frames.findIndex((f, i) => i > first && f.draft === null);
   expect(Math.abs(frames[swap].storedTop - frames[swap - 1].draftTop)).toBeLessThan(1);

@@ -84,18 +84,44 @@ impl AiStreamEvent {
         json.unwrap_or_default()
     }
 
+    /// The event an SSE `event:` name and `data:` carry (the inverse of
+    /// [`Self::name`] and [`Self::data`]); `None` for a name not known here,
+    /// which a client skips (a newer server may send one).
+    pub fn decode(name: &str, data: &str) -> Option<Result<AiStreamEvent, serde_json::Error>> {
+        Some(match name {
+            "start" => serde_json::from_str(data).map(AiStreamEvent::Start),
+            "delta" => serde_json::from_str(data).map(AiStreamEvent::Delta),
+            "message" => serde_json::from_str(data).map(|m| AiStreamEvent::Message(Box::new(m))),
+            "idle" => serde_json::from_str(data).map(AiStreamEvent::Idle),
+            _ => return None,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Reading them back is the widget's (`protocol::ai_stream_event`), tested there.
+    /// The widget reads them with the browser's JSON parser (`transport::sse::event_of`), tested there.
     #[test]
     fn events_are_one_named_line_of_json() {
         let delta = AiStreamEvent::Delta(AiDelta { text: "line one\nline two".into() });
         assert_eq!(delta.data(), r#"{"text":"line one\nline two"}"#, "one data line, whatever the text");
         let idle = AiStreamEvent::Idle(AiIdle {});
         assert_eq!((idle.name(), idle.data().as_str()), ("idle", "{}"));
+    }
+
+    #[test]
+    fn events_decode_from_their_name_and_data() {
+        let sender = crate::Sender { kind: crate::SenderType::Ai, id: "agent_1".into(), name: Some("Bot".into()), image: None };
+        for event in [
+            AiStreamEvent::Start(AiStart { sender }),
+            AiStreamEvent::Delta(AiDelta { text: "line one\nline two".into() }),
+            AiStreamEvent::Idle(AiIdle {}),
+        ] {
+            assert_eq!(AiStreamEvent::decode(event.name(), &event.data()).unwrap().unwrap(), event);
+        }
+        assert!(AiStreamEvent::decode("typing", "{}").is_none(), "an unknown event is skipped");
+        assert!(AiStreamEvent::decode("delta", "{}").unwrap().is_err(), "a delta without text is an error");
     }
 }

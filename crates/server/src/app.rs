@@ -280,8 +280,12 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
+        let ai = Ai::new(events.clone());
         let upstream = match &config.upstream {
-            Some(upstream) => Some(Arc::new(UpstreamBackend::new(crate::upstream::connect(upstream).await?, events.clone()))),
+            Some(upstream) => {
+                let client = crate::upstream::connect(upstream).await?;
+                Some(Arc::new(UpstreamBackend::new(client, events.clone(), ai.replies.clone())))
+            }
             None => None,
         };
         let backend: Arc<dyn Backend> = match &upstream {
@@ -293,7 +297,6 @@ impl Application {
             Some(upstream) => Arc::new(UpstreamLogs { upstream: upstream.clone() }),
             None => Arc::new(StoreLog(store.clone())),
         };
-        let ai = Ai::new(events.clone());
         // In upstream mode the upstream answers AI requests.
         let ai_runner = (config.ai_runner && config.upstream.is_none()).then(|| {
             Box::pin(crate::ai::runner::run(store.clone(), ai.clone(), config.ai_claim_lease)) as BackgroundTask

@@ -157,7 +157,7 @@ pub enum Command {
         #[command(flatten)]
         limits: LimitArgs,
         #[command(flatten)]
-        upstream: Box<UpstreamArgs>,
+        upstream: UpstreamArgs,
     },
     /// Website widgets: the public key a site embeds, and where it may run.
     Widget {

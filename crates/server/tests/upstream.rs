@@ -512,13 +512,18 @@ async fn attachments_go_both_ways_through_the_proxy() {
     assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
 }
 
+/// An FAQ agent upstream whose answer to "When does my order ship?" is `answer`.
+async fn assistant(pair: &Pair, answer: &str) -> String {
+    let ws = pair.upstream.workspace("default").await;
+    let knowledge = format!("# Shipping\n## When does my order ship? {{en}}\n{answer}\n");
+    let config = connect360_server::domain::AgentConfig::Faq(connect360_server::domain::FaqSettings { knowledge });
+    pair.upstream.store.create_agent(&ws.id, "Assistant", None, &config).await.unwrap()
+}
+
 #[tokio::test]
 async fn the_ai_stream_is_relayed_from_the_upstream() {
     let pair = pair().await;
-    let ws = pair.upstream.workspace("default").await;
-    let knowledge = "# Shipping\n## When does my order ship? {en}\nEvery order ships within two days.\n";
-    let config = connect360_server::domain::AgentConfig::Faq(connect360_server::domain::FaqSettings { knowledge: knowledge.into() });
-    let agent = pair.upstream.store.create_agent(&ws.id, "Assistant", None, &config).await.unwrap();
+    let agent = assistant(&pair, "Every order ships within two days.").await;
     let (a, b) = (visitor(&pair).await, visitor(&pair).await);
     let mut ask = visitor_text(&a, "When does my order ship?");
     ask["ai"] = json!({"agentId": agent});
@@ -547,9 +552,12 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
 
 const POLLERS: &str = "connect360_upstream_pollers";
 
-// The only test here that opens event streams: the pollers' gauge is the process's.
+/// Held by the tests that open event streams, one at a time: the pollers' gauge is the process's.
+static STREAMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn upstream_replies_reach_the_proxy_s_event_streams_from_one_poller_per_conversation() {
+    let _streams = STREAMS.lock().await;
     let pair = pair_serving(|_| {}, |c| c.metrics = true).await;
     let v = visitor(&pair).await;
     let (proxy, conv) = (&pair.proxy, v.conversation_id.as_str());
@@ -599,4 +607,88 @@ async fn upstream_replies_reach_the_proxy_s_event_streams_from_one_poller_per_co
     assert_eq!(ids(&from_start.take(5).await), all);
     let unknown = open(proxy, &v.token, conv, Some("msg_not_here")).await.err().expect("refused");
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+}
+
+/// An answer long enough to be typed out in many deltas, for a second or so.
+const LONG_ANSWER: &str = "Every order ships within two working days from our warehouse in Hamburg. You get an email with the \
+    tracking link as soon as the carrier has scanned your parcel, usually the same evening. Deliveries inside Germany take one \
+    or two more days, to the rest of the European Union three to five, and you can follow every step in your account.";
+
+/// The visitor asks the upstream's assistant through the proxy; their message's id.
+async fn ask_assistant(pair: &Pair, v: &Visitor, agent: &str, key: &str) -> String {
+    let mut ask = visitor_text(v, "When does my order ship?");
+    ask["ai"] = json!({"agentId": agent});
+    proxy_send(pair, v, ask, key).await.data()["id"].as_str().unwrap().to_owned()
+}
+
+/// The stream's frames up to the first that `last` accepts, the visitor's own messages left out.
+async fn frames_until(stream: &mut common::sse::Events, last: impl Fn(&common::sse::Frame) -> bool) -> Vec<common::sse::Frame> {
+    let mut frames = Vec::new();
+    loop {
+        let frame = stream.next().await.expect("the stream goes on");
+        let done = last(&frame);
+        if frame.data["sender"]["type"] != "customer" {
+            frames.push(frame);
+        }
+        if done {
+            return frames;
+        }
+    }
+}
+
+/// A visitor watching their conversation's event stream on the proxy, the
+/// upstream's assistant (answering [`LONG_ANSWER`]) at hand.
+struct Watching {
+    _streams: tokio::sync::MutexGuard<'static, ()>,
+    pair: Pair,
+    v: Visitor,
+    agent: String,
+    stream: common::sse::Events,
+}
+
+async fn watching_the_assistant() -> Watching {
+    let _streams = STREAMS.lock().await;
+    let pair = pair().await;
+    let agent = assistant(&pair, LONG_ANSWER).await;
+    let v = visitor(&pair).await;
+    let stream = open(&pair.proxy, &v.token, &v.conversation_id, None).await.unwrap();
+    Watching { _streams, pair, v, agent, stream }
+}
+
+#[tokio::test]
+async fn the_upstream_s_ai_reply_streams_word_by_word_to_the_proxy_s_event_stream_before_the_stored_message() {
+    let Watching { _streams, pair, v, agent, mut stream } = watching_the_assistant().await;
+    let asked = ask_assistant(&pair, &v, &agent, "ai-words").await;
+
+    let frames = frames_until(&mut stream, |f| f.event == "message" && f.data["sender"]["type"] == "ai").await;
+    let names: Vec<&str> = frames.iter().map(|f| f.event.as_str()).collect();
+    let deltas = &names[1..names.len() - 1];
+    assert_eq!((names[0], names[names.len() - 1]), ("start", "message"), "{names:?}");
+    assert!(deltas.len() >= 3 && deltas.iter().all(|n| *n == "delta"), "several deltas, then the message: {names:?}");
+    assert_eq!(frames[0].data["sender"]["name"], "Assistant");
+    let written: String = frames.iter().filter(|f| f.event == "delta").map(|f| f.data["text"].as_str().unwrap()).collect();
+    let stored = &frames[frames.len() - 1].data;
+    assert_eq!(stored["content"]["en"].as_str(), Some(written.as_str()), "the deltas are the stored reply, nothing lost or doubled");
+    assert_eq!(stored["parentId"], asked.as_str());
+    assert_eq!(upstream_texts(&pair, &v.conversation_id).await, ["When does my order ship?", LONG_ANSWER]);
+
+    // The next question's reply streams too: the relay follows each reply.
+    ask_assistant(&pair, &v, &agent, "ai-words-2").await;
+    let frames = frames_until(&mut stream, |f| f.event == "message" && f.data["sender"]["type"] == "ai").await;
+    assert_eq!(frames[0].event, "start", "{frames:?}");
+    assert!(frames.iter().filter(|f| f.event == "delta").count() >= 3, "{frames:?}");
+}
+
+#[tokio::test]
+async fn a_reply_dropped_upstream_by_a_hand_off_ends_in_idle_on_the_proxy_s_event_stream() {
+    let Watching { _streams, pair, v, agent, mut stream } = watching_the_assistant().await;
+    ask_assistant(&pair, &v, &agent, "ai-dropped").await;
+    let started = frames_until(&mut stream, |f| f.event == "delta").await;
+    assert_eq!(started[0].event, "start", "{started:?}");
+
+    // Support takes over with the key, straight upstream, while the assistant writes.
+    pair.upstream.call::<HandOff>(&pair.key, json!({"conversationId": v.conversation_id})).await.data();
+    // (Whether the reply had been stored just before is the upstream's race, not the proxy's.)
+    let rest = frames_until(&mut stream, |f| f.event != "delta").await;
+    assert_eq!(rest.last().unwrap().event, "idle", "the draft ends, no stored reply: {rest:?}");
 }

@@ -1,41 +1,65 @@
 //! The visitor routes' data on the upstream: each call made with the key
 //! only after this server has checked the visitor may make it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use connect360_api::{
     AiRequest, Conversation, ConversationType, CustomerInput, GetOrCreateConversation, GetOrCreateConversationInput,
     HandOff, HandOffInput, ListMessages, ListMessagesInput, Message, Page, SendAs, SendInput, SendMessage, SessionCustomer,
 };
+use hashlink::LruCache;
 
 use super::client::{Repeat, TrpcClient};
 use super::poller::Pollers;
+use crate::ai::replies::Replies;
 use crate::backend::{Backend, VisitorArrival, VisitorConversation, website_channel};
 use crate::domain::CustomerKey;
 use crate::error::ApiError;
 use crate::hub::EventBus;
 use crate::store::{NewMessage, PageRequest};
 
-/// Customers whose conversation is remembered before the memory starts over
-/// (a forgotten one costs one upstream call to learn again).
+/// Customers whose conversation is remembered; the least recently seen is
+/// forgotten first (a forgotten one costs one upstream call to learn again).
 const MAX_REMEMBERED: usize = 100_000;
+
+/// Customer id → their top-level conversation, as the upstream said: the one
+/// conversation their token reaches. Bounded: the visitors active now stay.
+struct Owners(Mutex<LruCache<String, String>>);
+
+impl Owners {
+    fn new(capacity: usize) -> Owners {
+        Owners(Mutex::new(LruCache::new(capacity)))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, String>> {
+        // The cache stays consistent whatever panicked while holding it.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remember(&self, customer_id: &str, conversation_id: &str) {
+        self.lock().insert(customer_id.to_owned(), conversation_id.to_owned());
+    }
+
+    /// The customer's conversation, if remembered; it is then the most recent.
+    fn get(&self, customer_id: &str) -> Option<String> {
+        self.lock().get(customer_id).cloned()
+    }
+}
 
 pub struct UpstreamBackend {
     client: TrpcClient,
-    /// Customer id → their top-level conversation, as the upstream said:
-    /// the one conversation their token reaches.
-    owned: Mutex<HashMap<String, String>>,
+    owned: Owners,
     /// The watched conversations' pollers (the event streams' push).
     pollers: Pollers,
 }
 
 impl UpstreamBackend {
-    /// `events`: where the pollers publish what they find.
-    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>) -> UpstreamBackend {
-        let pollers = Pollers::new(client.clone(), events);
-        UpstreamBackend { client, owned: Mutex::new(HashMap::new()), pollers }
+    /// `events`: where the pollers publish what they find; `replies`: where
+    /// the AI replies being written upstream are relayed.
+    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>, replies: Replies) -> UpstreamBackend {
+        let pollers = Pollers::new(client.clone(), events, replies);
+        UpstreamBackend { client, owned: Owners::new(MAX_REMEMBERED), pollers }
     }
 
     pub fn pollers(&self) -> &Pollers {
@@ -49,17 +73,9 @@ impl UpstreamBackend {
     async fn get_or_create(&self, input: GetOrCreateConversationInput) -> Result<Conversation, ApiError> {
         let conversation = self.client.call::<GetOrCreateConversation>(&input, Repeat::Idempotent).await?;
         if let Some(customer_id) = &conversation.customer_id {
-            self.remember(customer_id, &conversation.id);
+            self.owned.remember(customer_id, &conversation.id);
         }
         Ok(conversation)
-    }
-
-    fn remember(&self, customer_id: &str, conversation_id: &str) {
-        let mut owned = self.owned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if owned.len() >= MAX_REMEMBERED {
-            owned.clear();
-        }
-        owned.insert(customer_id.to_owned(), conversation_id.to_owned());
     }
 
     /// Refuses, before the upstream hears of it, a conversation that is not
@@ -67,8 +83,7 @@ impl UpstreamBackend {
     pub(super) async fn check_owner(&self, only_customer: Option<&str>, conversation_id: &str) -> Result<String, ApiError> {
         let customer_id = only_customer
             .ok_or_else(|| ApiError::forbidden("In upstream mode only visitors are served here; call the upstream API."))?;
-        let known = self.owned.lock().unwrap_or_else(|p| p.into_inner()).get(customer_id).cloned();
-        let owned = match known {
+        let owned = match self.owned.get(customer_id) {
             Some(id) => id,
             None => {
                 let input =
@@ -142,9 +157,13 @@ impl Backend for UpstreamBackend {
         let key = msg.idempotency.map(|idempotency| format!("{customer_id}:{}", idempotency.key));
         let repeat = key.as_deref().map_or(Repeat::Once, Repeat::Keyed);
         let conversation_id = input.conversation_id.clone();
+        let asks_ai = input.ai.is_some();
         let sent = self.client.call::<SendMessage>(&input, repeat).await?;
         // A reply may follow soon: the conversation's streams look now, and often.
         self.pollers.nudge(&conversation_id);
+        if asks_ai {
+            self.pollers.reply_asked(&conversation_id, &sent.id);
+        }
         Ok(sent)
     }
 
@@ -164,5 +183,27 @@ impl Backend for UpstreamBackend {
         let input = HandOffInput { conversation_id: conversation_id.to_owned() };
         // Stopping twice stops once.
         Ok(self.client.call::<HandOff>(&input, Repeat::Idempotent).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_owners_stay_within_their_bound_and_the_recently_seen_stay() {
+        let owners = Owners::new(3);
+        for n in 0..3 {
+            owners.remember(&format!("cus_{n}"), &format!("conv_{n}"));
+        }
+        // cus_0 comes back: it is now the most recent, cus_1 the least.
+        assert_eq!(owners.get("cus_0").as_deref(), Some("conv_0"));
+        for n in 3..10 {
+            owners.remember(&format!("cus_{n}"), &format!("conv_{n}"));
+            assert!(owners.lock().len() <= 3, "bounded after {n}");
+            assert_eq!(owners.get("cus_0").as_deref(), Some("conv_0"), "a visitor seen at every turn stays");
+        }
+        assert_eq!(owners.get("cus_1"), None, "the least recently seen went first");
+        assert_eq!(owners.get("cus_9").as_deref(), Some("conv_9"));
     }
 }

@@ -5,7 +5,7 @@ use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
-use connect360_api::{Procedure, ProcedureKind, TrpcSuccess};
+use connect360_api::{AI_STREAM_PATH, AiStreamInput, Procedure, ProcedureKind, TrpcSuccess};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -46,6 +46,8 @@ pub const DEFAULT_ATTEMPTS: u32 = 3;
 pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(200);
 /// A `Retry-After` longer than this ends the retries: the caller is told instead.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// The AI stream lasts as long as a reply may take, and a little more.
+const AI_STREAM_TIMEOUT: Duration = Duration::from_secs(crate::ai::runner::REPLY_TIMEOUT.as_secs() + 30);
 
 impl ClientConfig {
     pub fn new(base_url: impl Into<String>, key: ApiKey) -> ClientConfig {
@@ -114,6 +116,23 @@ impl TrpcClient {
             .map_err(|err| UpstreamError::Unreachable { url: format!("{}{path}", self.base), cause: err.to_string() })?;
         let request = self.http.request(method, url.clone()).bearer_auth(&self.key.0);
         Ok((url, request))
+    }
+
+    /// The upstream's AI reply stream for a conversation, once it answered
+    /// with success (its events still to be read); sent once.
+    pub(super) async fn ai_stream(&self, input: &AiStreamInput) -> Result<reqwest::Response, UpstreamError> {
+        let (url, request) = self.rest(reqwest::Method::POST, AI_STREAM_PATH)?;
+        let response = request.json(input).timeout(AI_STREAM_TIMEOUT).send().await.map_err(|err| transport(&url, &err))?;
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        // A failed answer always reads as an error; its envelope says which.
+        Err(read_json::<serde_json::Value>(&url, response).await.err().unwrap_or_else(|| UpstreamError::Malformed {
+            url: url.to_string(),
+            status,
+            cause: "a failed answer without an error".into(),
+        }))
     }
 
     /// Calls procedure `P`, retrying it while that is safe (see [`Repeat`]).

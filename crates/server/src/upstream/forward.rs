@@ -37,8 +37,6 @@ use crate::visitor_token::VisitorClaims;
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// A download, as long as the browser reads it.
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-/// The AI stream lasts as long as a reply may take, and a little more.
-const AI_STREAM_TIMEOUT: Duration = Duration::from_secs(crate::ai::runner::REPLY_TIMEOUT.as_secs() + 30);
 
 /// What the forwarding routes need.
 #[derive(Clone, FromRef)]
@@ -174,12 +172,7 @@ async fn ai_stream(
     let v = visitor(principal)?;
     let conversation_id = validate::id("conversationId", &input.conversation_id)?;
     f.upstream.check_owner(Some(&v.customer_id), &conversation_id).await?;
-    let (url, request) = f.upstream.client().rest(Method::POST, AI_STREAM_PATH)?;
-    let response = request.json(&input).timeout(AI_STREAM_TIMEOUT).send().await.map_err(send_failed(&url))?;
-    if !response.status().is_success() {
-        let err = read_json::<serde_json::Value>(&url, response).await.err();
-        return Err(err.map_or_else(|| ApiError::internal(format!("{url}: no error in a failed answer")), ApiError::from));
-    }
+    let response = f.upstream.client().ai_stream(&input).await?;
     Ok((
         [(CONTENT_TYPE, HeaderValue::from_static("text/event-stream")), (CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
         Body::from_stream(response.bytes_stream()),

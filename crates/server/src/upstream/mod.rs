@@ -27,7 +27,9 @@
 //! - Push: the conversation event stream is the same route and feed as
 //!   without upstream mode; what a stream missed and what is new come from
 //!   one poller per watched conversation ([`poller`]), which reads the
-//!   upstream's `listMessages` and publishes into the local hub.
+//!   upstream's `listMessages` and publishes into the local hub; and the AI
+//!   reply being written, which the poller's [`relay`] reads from the
+//!   upstream's `ai-stream` and publishes as the local AI runner would.
 //! - The API-key and inbox routes are not served in this mode: the upstream
 //!   is the API for them.
 //! - Upstream failures become errors the widget knows: a 5xx or an
@@ -41,6 +43,7 @@ pub mod client;
 pub mod forward;
 pub mod poller;
 pub mod error;
+mod relay;
 
 use anyhow::anyhow;
 use connect360_api::{ListConversations, ListConversationsInput};

@@ -9,18 +9,24 @@
 //! order, numbered by a local `seq` (the feed's order and its dedupe), and
 //! is the streams' [`MessageLog`]: catching up after a `Last-Event-ID` reads
 //! the upstream's pages back to that message.
+//!
+//! Each poller holds its conversation's AI reply [`Relay`], asked whenever
+//! the newest message is a visitor's (a reply may be coming) or the visitor
+//! asks for one ([`Pollers::reply_asked`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use connect360_api::{ListMessages, ListMessagesInput, Message};
+use connect360_api::{ListMessages, ListMessagesInput, Message, SenderType};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::backend::UpstreamBackend;
 use super::client::{Repeat, TrpcClient};
+use super::relay::Relay;
+use crate::ai::replies::Replies;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::events::log::{ConversationLogs, MessageLog};
@@ -35,6 +41,9 @@ const QUIET: Duration = Duration::from_secs(10);
 const PAGE: u32 = 50;
 /// Pages read back at most, looking for a known message (a resumed id, or the newest seen).
 const MAX_PAGES: usize = 20;
+/// Messages a poller keeps: as many as it can read back, so that a stream
+/// resumes from any of them, and no more while a stream stays open for long.
+const WINDOW: usize = MAX_PAGES * PAGE as usize;
 
 type Running = Mutex<HashMap<String, Weak<Lease>>>;
 
@@ -43,12 +52,14 @@ type Running = Mutex<HashMap<String, Weak<Lease>>>;
 pub struct Pollers {
     client: TrpcClient,
     events: Arc<dyn EventBus>,
+    /// Where the relays publish the AI replies being written.
+    replies: Replies,
     running: Arc<Running>,
 }
 
 impl Pollers {
-    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>) -> Pollers {
-        Pollers { client, events, running: Default::default() }
+    pub fn new(client: TrpcClient, events: Arc<dyn EventBus>, replies: Replies) -> Pollers {
+        Pollers { client, events, replies, running: Default::default() }
     }
 
     /// Pollers running now (for tests and diagnostics).
@@ -58,9 +69,22 @@ impl Pollers {
 
     /// The visitor sent in the conversation: its poller looks at once and soon again.
     pub fn nudge(&self, conversation_id: &str) {
-        if let Some(lease) = lock(&self.running).get(conversation_id).and_then(Weak::upgrade) {
+        if let Some(lease) = self.watched(conversation_id) {
             lease.log.nudge.notify_one();
         }
+    }
+
+    /// The visitor's message `message_id` asked for an AI reply: a stream
+    /// of the conversation shows it as it is written.
+    pub fn reply_asked(&self, conversation_id: &str, message_id: &str) {
+        if let Some(lease) = self.watched(conversation_id) {
+            lease.log.relay.ask(message_id);
+        }
+    }
+
+    /// The conversation's poller, if a stream watches it.
+    fn watched(&self, conversation_id: &str) -> Option<Arc<Lease>> {
+        lock(&self.running).get(conversation_id).and_then(Weak::upgrade)
     }
 
     /// The conversation's poller, started if none runs.
@@ -69,13 +93,16 @@ impl Pollers {
         if let Some(lease) = running.get(conversation_id).and_then(Weak::upgrade) {
             return lease;
         }
+        let nudge = Arc::new(Notify::new());
+        let relay = Relay::new(self.client.clone(), self.replies.clone(), conversation_id.to_owned(), nudge.clone());
         let log = Arc::new(Log {
             client: self.client.clone(),
             events: self.events.clone(),
             workspace_id: workspace_id.to_owned(),
             conversation_id: conversation_id.to_owned(),
-            window: tokio::sync::Mutex::new(Window::default()),
-            nudge: Notify::new(),
+            window: tokio::sync::Mutex::new(Window::new(WINDOW)),
+            nudge,
+            relay: Arc::new(relay),
         });
         let task = tokio::spawn(poll(log.clone())).abort_handle();
         let lease = Arc::new(Lease { log, task, running: self.running.clone() });
@@ -114,6 +141,7 @@ struct Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.task.abort();
+        self.log.relay.close();
         let mut running = lock(&self.running);
         // A stream opened meanwhile may have started the next poller: that one stays.
         if running.get(&self.log.conversation_id).is_some_and(|lease| lease.upgrade().is_none()) {
@@ -129,19 +157,27 @@ struct Log {
     workspace_id: String,
     conversation_id: String,
     window: tokio::sync::Mutex<Window>,
-    nudge: Notify,
+    /// Wakes the poll loop at once.
+    nudge: Arc<Notify>,
+    relay: Arc<Relay>,
 }
 
-/// The conversation's messages seen so far, oldest first, contiguous in upstream order.
-#[derive(Default)]
+/// The conversation's newest messages seen, oldest first, contiguous in upstream order.
 struct Window {
     messages: VecDeque<StoredMessage>,
+    /// The ids of `messages`.
     known: HashSet<String>,
+    /// Messages kept at most; the oldest go first.
+    cap: usize,
     /// Whether the upstream was read once: what is read later is new.
     synced: bool,
 }
 
 impl Window {
+    fn new(cap: usize) -> Window {
+        Window { messages: VecDeque::new(), known: HashSet::new(), cap: cap.max(1), synced: false }
+    }
+
     fn seq_of(&self, id: &str) -> Option<i64> {
         self.messages.iter().find(|m| m.message.id == id).map(|m| m.seq)
     }
@@ -175,6 +211,11 @@ impl Window {
             self.push_back(stored.clone());
             if !first_sync {
                 added.push(stored);
+            }
+        }
+        while self.messages.len() > self.cap {
+            if let Some(oldest) = self.messages.pop_front() {
+                self.known.remove(&oldest.message.id);
             }
         }
         added
@@ -211,6 +252,10 @@ impl Log {
         // Published while the window is held: a reader's catch-up then has them, or its subscription gets them.
         for stored in &added {
             self.events.publish(Event::Message(Box::new(stored.clone())));
+        }
+        // A visitor's message last: a reply to it may be being written (the relay asks once per message).
+        if let Some(newest) = window.messages.back().filter(|m| m.message.sender.kind == SenderType::Customer) {
+            self.relay.ask(&newest.message.id);
         }
         Ok(added.len())
     }
@@ -299,7 +344,7 @@ mod tests {
 
     #[test]
     fn the_first_read_is_history_then_only_what_is_newer_is_news_and_older_pages_go_before() {
-        let mut window = Window::default();
+        let mut window = Window::new(WINDOW);
         assert!(window.merge("w", messages(&["m2", "m3"])).is_empty(), "history, not news");
         assert_eq!(seqs(&window.merge("w", messages(&["m2", "m3", "m4"]))), [("m4", 3)]);
         assert!(window.merge("w", messages(&["m3", "m4"])).is_empty(), "nothing twice");
@@ -309,8 +354,26 @@ mod tests {
 
     #[test]
     fn a_conversation_empty_at_the_first_read_has_news_later() {
-        let mut window = Window::default();
+        let mut window = Window::new(WINDOW);
         assert!(window.merge("w", Vec::new()).is_empty());
         assert_eq!(seqs(&window.merge("w", messages(&["m1"]))), [("m1", 1)]);
+    }
+
+    #[test]
+    fn a_long_open_stream_keeps_only_the_newest_messages_and_publishes_each_once() {
+        let mut window = Window::new(3);
+        window.merge("w", messages(&["m1", "m2"]));
+        let mut published = Vec::new();
+        for n in 3..=40 {
+            // Each poll reads back to the newest seen, as `sync` does.
+            let fetched: Vec<String> = [n - 1, n].iter().map(|i| format!("m{i}")).collect();
+            let fetched: Vec<&str> = fetched.iter().map(String::as_str).collect();
+            published.extend(window.merge("w", messages(&fetched)).into_iter().map(|s| s.message.id));
+            assert!(window.messages.len() <= 3 && window.known.len() == window.messages.len(), "bounded at m{n}");
+        }
+        assert_eq!(published, (3..=40).map(|n| format!("m{n}")).collect::<Vec<_>>(), "each new message once, in order");
+        assert_eq!(seqs(&window.messages), [("m38", 38), ("m39", 39), ("m40", 40)], "the newest stay, their seqs unchanged");
+        assert_eq!(window.seq_of("m40"), Some(40));
+        assert_eq!(window.seq_of("m1"), None, "forgotten");
     }
 }
