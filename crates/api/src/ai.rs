@@ -87,6 +87,7 @@ impl AiStreamEvent {
     /// The event an SSE `event:` name and `data:` carry (the inverse of
     /// [`Self::name`] and [`Self::data`]); `None` for a name not known here,
     /// which a client skips (a newer server may send one).
+    #[cfg(feature = "decode-ai-events")]
     pub fn decode(name: &str, data: &str) -> Option<Result<AiStreamEvent, serde_json::Error>> {
         Some(match name {
             "start" => serde_json::from_str(data).map(AiStreamEvent::Start),
@@ -111,6 +112,7 @@ mod tests {
         assert_eq!((idle.name(), idle.data().as_str()), ("idle", "{}"));
     }
 
+    #[cfg(feature = "decode-ai-events")]
     #[test]
     fn events_decode_from_their_name_and_data() {
         let sender = crate::Sender { kind: crate::SenderType::Ai, id: "agent_1".into(), name: Some("Bot".into()), image: None };
