@@ -196,7 +196,7 @@ pub struct UpstreamArgs {
     /// (the key itself is never a flag).
     #[arg(long, env = "CONNECT360_UPSTREAM_KEY_ENV", requires = "upstream_url")]
     pub upstream_key_env: Option<String>,
-    /// Seconds one upstream call may take before it is given up (or retried, where that is safe).
+    /// Seconds an upstream call may take, retries (where safe) included, before the visitor is told.
     #[arg(long, env = "CONNECT360_UPSTREAM_TIMEOUT_SECS", default_value_t = crate::upstream::client::DEFAULT_TIMEOUT.as_secs())]
     pub upstream_timeout_secs: u64,
 }

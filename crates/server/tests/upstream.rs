@@ -142,8 +142,10 @@ async fn a_slow_upstream_times_out() {
     let started = Instant::now();
     let err = client.call::<ListMessages>(&list("conv_1"), Repeat::Query).await.unwrap_err();
     assert!(matches!(err, UpstreamError::Timeout { .. }), "{err:?}");
+    // The timeout bounds the whole call, retries included: the visitor hears
+    // back within it (8 s by default, before the widget's own 20 s limit).
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(600) && took < Duration::from_secs(3), "two attempts of 300 ms: {took:?}");
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(550), "one budget of 300 ms: {took:?}");
 }
 
 // Upstream mode: a proxy instance in front of the upstream one.

@@ -5,6 +5,8 @@ use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use connect360_api::{AI_STREAM_PATH, AiStreamInput, Procedure, ProcedureKind, TrpcSuccess};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
@@ -33,7 +35,8 @@ pub struct ClientConfig {
     /// The upstream's tRPC base, e.g. `https://api.example.com/api/trpc`.
     pub base_url: String,
     pub key: ApiKey,
-    /// How long one attempt may take, connecting included.
+    /// How long a call may take, connecting and retries included: the
+    /// visitor gets an answer within it, before the widget's own limit.
     pub timeout: Duration,
     /// Attempts of a call that is safe to repeat (1: no retries).
     pub attempts: u32,
@@ -68,6 +71,7 @@ pub struct TrpcClient {
     /// Ends with `/`, so that a procedure's path joins onto it.
     base: Url,
     key: ApiKey,
+    timeout: Duration,
     attempts: u32,
     backoff: Duration,
 }
@@ -99,7 +103,14 @@ impl TrpcClient {
             .connect_timeout(config.timeout)
             .build()
             .map_err(|err| format!("building the upstream client: {err}"))?;
-        Ok(TrpcClient { http, base, key: config.key, attempts: config.attempts.max(1), backoff: config.backoff })
+        Ok(TrpcClient {
+            http,
+            base,
+            key: config.key,
+            timeout: config.timeout,
+            attempts: config.attempts.max(1),
+            backoff: config.backoff,
+        })
     }
 
     /// The tRPC base the client calls, to name in messages (it holds no secret).
@@ -148,10 +159,12 @@ impl TrpcClient {
             cause: format!("the input does not serialise: {err}"),
         })?;
         let attempts = if repeat == Repeat::Once { 1 } else { self.attempts };
+        let deadline = Instant::now() + self.timeout;
         let mut wait = self.backoff;
         let mut attempt = 1;
         loop {
-            let err = match self.attempt::<P>(&url, &input, repeat).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let err = match self.attempt::<P>(&url, &input, repeat, left).await {
                 Ok(output) => return Ok(output),
                 Err(err) => err,
             };
@@ -159,17 +172,28 @@ impl TrpcClient {
                 UpstreamError::Refused { retry_after: Some(seconds), .. } => Some(Duration::from_secs(*seconds)),
                 _ => None,
             };
-            if attempt >= attempts || !err.is_transient() || asked.is_some_and(|asked| asked > MAX_RETRY_AFTER) {
+            let pause = asked.unwrap_or(wait).max(wait);
+            if attempt >= attempts
+                || !err.is_transient()
+                || asked.is_some_and(|asked| asked > MAX_RETRY_AFTER)
+                || Instant::now() + pause >= deadline
+            {
                 return Err(err);
             }
             tracing::debug!(%err, attempt, procedure = P::PATH, "upstream call failed; retrying");
-            tokio::time::sleep(asked.unwrap_or(wait).max(wait)).await;
+            tokio::time::sleep(pause).await;
             wait *= 2;
             attempt += 1;
         }
     }
 
-    async fn attempt<P: Procedure>(&self, url: &Url, input: &str, repeat: Repeat<'_>) -> Result<P::Output, UpstreamError> {
+    async fn attempt<P: Procedure>(
+        &self,
+        url: &Url,
+        input: &str,
+        repeat: Repeat<'_>,
+        timeout: Duration,
+    ) -> Result<P::Output, UpstreamError> {
         let request = match P::KIND {
             ProcedureKind::Query => {
                 let mut url = url.clone();
@@ -184,7 +208,8 @@ impl TrpcClient {
             Repeat::Keyed(key) => request.header("idempotency-key", key),
             Repeat::Query | Repeat::Idempotent | Repeat::Once => request,
         };
-        let response = request.bearer_auth(&self.key.0).send().await.map_err(|err| transport(url, &err))?;
+        let response =
+            request.bearer_auth(&self.key.0).timeout(timeout).send().await.map_err(|err| transport(url, &err))?;
         let success: TrpcSuccess<P::Output> = read_json(url, response).await?;
         Ok(success.result.data)
     }
