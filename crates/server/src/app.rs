@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -39,7 +39,7 @@ use crate::events::log::{ConversationLogs, StoreLog};
 use crate::events::limits::StreamLimits;
 use crate::hub::{EventBus, InProcessHub};
 use crate::pg_events::PgBus;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use crate::store::PgUrl;
 use crate::upstream::UpstreamConfig;
 use crate::upstream::backend::UpstreamBackend;
@@ -188,7 +188,7 @@ pub fn router(
     ))
     .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(crate::telemetry::SequentialRequestIds::default()))
         .with_state(state)
 }
 
@@ -301,7 +301,7 @@ impl Application {
         let ai_runner = (config.ai_runner && config.upstream.is_none()).then(|| {
             Box::pin(crate::ai::runner::run(store.clone(), ai.clone(), config.ai_claim_lease)) as BackgroundTask
         });
-        let state = AppState {
+        let state = AppState::new(SharedState {
             auth: Authenticator {
                 store: store.clone(),
                 signer: signer.clone(),
@@ -325,7 +325,7 @@ impl Application {
                 limits: StreamLimits::new(config.streams_per_visitor, config.streams_per_ip),
                 buffer: config.event_buffer,
             },
-        };
+        });
         let metrics_upkeep = match config.metrics {
             true => {
                 crate::telemetry::recorder()?;

@@ -2,6 +2,7 @@
 //! it uses (axum's `FromRef` sub-states), so no resource module imports this
 //! one: the application builds it and hands it to the merged router.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -20,8 +21,54 @@ use crate::hub::EventBus;
 use crate::store::Store;
 use crate::visitor_token::TokenSigner;
 
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// The handlers' shared parts behind one `Arc`: axum clones the state for
+/// every request it routes, and a clone of each part was one reference
+/// count per `Arc` inside it, touched from every worker thread.
+#[derive(Clone)]
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    pub fn new(shared: SharedState) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// Each part as a sub-state (`State<Limits>` and the like).
+macro_rules! sub_states {
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $ty {
+            fn from_ref(state: &AppState) -> Self {
+                state.0.$field.clone()
+            }
+        })*
+    };
+}
+
+sub_states! {
+    store: Arc<dyn Store>,
+    backend: Arc<dyn Backend>,
+    auth: Authenticator,
+    signer: TokenSigner,
+    files: Arc<dyn FileStorage>,
+    spool: SpoolDir,
+    urls: UrlSigner,
+    ai: Ai,
+    limits: Limits,
+    sign_in_limits: SignInLimits,
+    origin: PublicOrigin,
+    events: Arc<dyn EventBus>,
+    streams: EventStreams,
+}
+
+pub struct SharedState {
     pub store: Arc<dyn Store>,
     /// Conversations and messages: [`crate::backend::LocalBackend`] on the
     /// store, or the upstream in upstream mode.

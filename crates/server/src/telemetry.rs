@@ -5,17 +5,19 @@
 //! that asks for it (tests start several in one process), and every server
 //! of the process records into it. Without it the macros record nothing.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
 use metrics::{SharedString, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tower_http::request_id::{MakeRequestId, RequestId};
 
 pub const HTTP_REQUESTS: &str = "connect360_http_requests_total";
 pub const HTTP_DURATION: &str = "connect360_http_request_duration_seconds";
@@ -170,5 +172,31 @@ impl OpenStream {
 impl Drop for OpenStream {
     fn drop(&mut self) {
         gauge!(EVENT_STREAMS_OPEN, "stream" => self.0).decrement(1.0);
+    }
+}
+
+/// Request ids (`x-request-id`) without a random number per request, whose
+/// `getrandom` call each request paid for: UUIDs (version 8, custom) of a
+/// random half drawn once per server and a counter, so
+/// `…-8000-00000000002a` is the 42nd request of its server. The random half
+/// keeps the ids of different servers and runs apart in shared logs.
+#[derive(Clone)]
+pub struct SequentialRequestIds {
+    prefix: u64,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for SequentialRequestIds {
+    fn default() -> Self {
+        SequentialRequestIds { prefix: rand::random(), next: Arc::new(AtomicU64::new(1)) }
+    }
+}
+
+impl MakeRequestId for SequentialRequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let bits = (u128::from(self.prefix) << 64) | u128::from(n);
+        let id = uuid::Builder::from_custom_bytes(bits.to_be_bytes()).into_uuid();
+        HeaderValue::try_from(id.hyphenated().to_string()).ok().map(RequestId::new)
     }
 }

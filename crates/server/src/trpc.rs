@@ -10,6 +10,7 @@
 //!   the request as a whole (unparsable JSON, a body too large) answer a
 //!   single error object.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -22,7 +23,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use connect360_api::{ErrorCode, ErrorEnvelope, ProcedureKind};
 use serde::Serialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::ai::Ai;
@@ -83,7 +83,7 @@ async fn handle(
     let idempotency_key = headers.get("idempotency-key").map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
 
     let mut results = Vec::with_capacity(paths.len());
-    for (index, (path, input)) in paths.iter().zip(inputs).enumerate() {
+    for (index, (path, input)) in paths.iter().zip(&inputs).enumerate() {
         let ctx = Ctx {
             store: store.as_ref(),
             backend: backend.as_ref(),
@@ -95,7 +95,7 @@ async fn handle(
             ai: &ai,
             limits: &limits,
         };
-        let outcome = run(&ctx, &method, path, input).await;
+        let outcome = run(&ctx, &method, path, input.as_deref()).await;
         results.push((path, outcome));
     }
 
@@ -123,7 +123,7 @@ fn with_retry_after(mut res: Response, seconds: Option<u64>) -> Response {
 }
 
 /// One call, counted and timed under its procedure's path.
-async fn run(ctx: &Ctx<'_>, method: &Method, path: &str, input: Option<Value>) -> Result<Box<RawValue>, ApiError> {
+async fn run(ctx: &Ctx<'_>, method: &Method, path: &str, input: Option<&RawValue>) -> Result<Box<RawValue>, ApiError> {
     let started = Instant::now();
     let route = procedures::route(path);
     let outcome = match route {
@@ -140,7 +140,7 @@ async fn call(
     method: &Method,
     path: &str,
     route: Route,
-    input: Option<Value>,
+    input: Option<&RawValue>,
 ) -> Result<Box<RawValue>, ApiError> {
     let allowed = match route.kind {
         ProcedureKind::Query => Method::GET,
@@ -178,14 +178,15 @@ impl Query {
     }
 }
 
-/// The raw input of each call, `None` where the caller gave none.
+/// The raw input of each call (checked to be JSON, decoded by the
+/// procedure), `None` where the caller gave none.
 async fn read_inputs(
     method: &Method,
     query: &Query,
     headers: &HeaderMap,
     body: Body,
     calls: usize,
-) -> Result<Vec<Option<Value>>, ApiError> {
+) -> Result<Vec<Option<Box<RawValue>>>, ApiError> {
     if calls > MAX_BATCH {
         return Err(ApiError::invalid("batch", format!("at most {MAX_BATCH} calls, got {calls}")));
     }
@@ -221,7 +222,10 @@ async fn read_inputs(
     }
     match raw {
         None => Ok(vec![None; calls]),
-        Some(Value::Object(mut by_index)) => Ok((0..calls).map(|i| by_index.remove(&i.to_string())).collect()),
+        Some(raw) if raw.get().starts_with('{') => {
+            let mut by_index: HashMap<String, Box<RawValue>> = serde_json::from_str(raw.get()).map_err(parse_error)?;
+            Ok((0..calls).map(|i| by_index.remove(&i.to_string())).collect())
+        }
         Some(_) => Err(ApiError::invalid("input", "needs to be an object when doing a batch call")),
     }
 }
@@ -247,7 +251,7 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     })
 }
 
-fn parse_json(text: &str) -> Result<Value, ApiError> {
+fn parse_json(text: &str) -> Result<Box<RawValue>, ApiError> {
     serde_json::from_str(text).map_err(parse_error)
 }
 

@@ -35,7 +35,9 @@ pub const MAX_RUNNING: usize = 16;
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub async fn run(store: Arc<dyn Store>, ai: Ai, lease: Duration) {
-    let http = reqwest::Client::new();
+    // Made for the first request to answer: its TLS roots and pool cost
+    // memory a server whose agents never reply never needs.
+    let mut http: Option<reqwest::Client> = None;
     // This run's name on its claims: a restart is another claimant.
     let claimant = ids::new_id("run");
     // The first tick is at once: the requests left from before a restart.
@@ -69,7 +71,8 @@ pub async fn run(store: Arc<dyn Store>, ai: Ai, lease: Duration) {
         };
         crate::telemetry::ai_requests_pending(claims.pending);
         for id in claims.request_ids {
-            let (store, ai, http) = (store.clone(), ai.clone(), http.clone());
+            let http = http.get_or_insert_with(reqwest::Client::new).clone();
+            let (store, ai) = (store.clone(), ai.clone());
             running.spawn(async move { answer(store.as_ref(), &ai, &http, &id).await });
         }
     }

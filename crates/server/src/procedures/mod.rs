@@ -13,7 +13,6 @@ use std::future::Future;
 use std::pin::Pin;
 
 use connect360_api::{self as api, Procedure, ProcedureKind};
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::attachments::url::UrlSigner;
@@ -70,7 +69,7 @@ trait Handle: Procedure {
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A call's output is serialized once, straight to its JSON text, which the
 /// answer then carries as it is.
-type Call = for<'a> fn(&'a Ctx<'a>, Option<Value>) -> BoxFuture<'a, Result<Box<RawValue>, ApiError>>;
+type Call = for<'a> fn(&'a Ctx<'a>, Option<&'a RawValue>) -> BoxFuture<'a, Result<Box<RawValue>, ApiError>>;
 
 #[derive(Clone, Copy)]
 pub struct Route {
@@ -100,7 +99,7 @@ macro_rules! dispatch {
 api::for_each_procedure!(dispatch);
 
 /// Authorise, decode, run, encode: in that order, as tRPC's middlewares do.
-fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<Value>) -> BoxFuture<'a, Result<Box<RawValue>, ApiError>> {
+fn call<'a, P: Handle>(ctx: &'a Ctx<'a>, raw: Option<&'a RawValue>) -> BoxFuture<'a, Result<Box<RawValue>, ApiError>> {
     Box::pin(async move {
         let principal = ctx.principal()?;
         if matches!(principal, Principal::Visitor(_)) && !P::VISITORS {

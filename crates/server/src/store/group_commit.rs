@@ -3,8 +3,8 @@
 //!
 //! One writer task takes what is queued (at most [`MAX_BATCH`]), opens one
 //! write transaction (the backend's [`BeginFn`]: it takes the write lock),
-//! runs the writes in order through a fresh [`Batch`], lets the batch finish
-//! what its writes share (one statement for all of them instead of one each),
+//! runs the writes in order through a fresh [`Batch`], lets the batch flush
+//! what they left pending and finish what they share (one statement for all of them instead of one each),
 //! commits once, and only then answers the callers. Nothing waits for a
 //! batch to fill: a batch is what queued up while the previous one was being
 //! written, so a lone write is committed at once.
@@ -45,10 +45,19 @@ pub trait Batch<DB: Database>: Default + Send + 'static {
     type Resp: Send + 'static;
 
     /// One write. What it keeps in `self` for [`Batch::finish`] it keeps
-    /// once it has succeeded: a write that fails is rolled back.
+    /// once it has succeeded: a write that fails is rolled back. It may
+    /// leave part of its statements to [`Batch::flush`].
     fn write(&mut self, conn: &mut DB::Connection, req: &Self::Req) -> impl Future<Output = Result<()>> + Send;
 
-    /// After the last write: the answer of each write that succeeded, in order.
+    /// What the writes since the last flush left to do, done together (one
+    /// statement for all of them instead of one each). Called after each
+    /// write when writes are rolled back one by one, else once after the
+    /// last; when it fails, so did those writes.
+    fn flush(&mut self, _conn: &mut DB::Connection) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// After the last write and flush: the answer of each write that succeeded, in order.
     fn finish(self, conn: &mut DB::Connection) -> impl Future<Output = Result<Vec<Self::Resp>>> + Send;
 }
 
@@ -187,7 +196,10 @@ async fn write_once<DB: Database, B: Batch<DB>>(
     for req in reqs {
         let failure = if savepoints {
             let mut savepoint = (&mut tx).begin().await?;
-            let outcome = batch.write(&mut savepoint, req).await;
+            let outcome = match batch.write(&mut savepoint, req).await {
+                Ok(()) => batch.flush(&mut savepoint).await,
+                Err(err) => Err(err),
+            };
             match outcome {
                 Ok(()) => savepoint.commit().await?,
                 Err(_) => savepoint.rollback().await?,
@@ -203,6 +215,10 @@ async fn write_once<DB: Database, B: Batch<DB>>(
             }
         };
         failures.push(failure);
+    }
+    if !savepoints && batch.flush(&mut tx).await.is_err() {
+        tx.rollback().await?;
+        return Ok(None);
     }
     let mut answers = batch.finish(&mut tx).await?.into_iter();
     let mut outcomes = Vec::with_capacity(failures.len());
@@ -231,11 +247,24 @@ mod tests {
 
     /// Writes `n` into `t`; a negative `n` is written, then refused. `n`
     /// above 1000 names a missing parent, which only the commit checks.
-    /// Each write is answered with `n` and the rows its transaction holds
-    /// once all of the batch's are written.
+    /// Positive ones are written together at the flush, where 999 fails (a
+    /// CHECK of `t`). Each write is answered with `n` and the rows its
+    /// transaction holds once all of the batch's are written.
     #[derive(Default)]
     struct Inserts {
+        pending: Vec<i64>,
         written: Vec<i64>,
+    }
+
+    async fn insert(conn: &mut SqliteConnection, ns: &[i64]) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO t (n, parent) SELECT value, CASE WHEN value > 1000 THEN value + 1 END
+             FROM json_each(?) ORDER BY key",
+        )
+        .bind(serde_json::to_string(ns)?)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     impl Batch<Sqlite> for Inserts {
@@ -243,12 +272,18 @@ mod tests {
         type Resp = (i64, i64);
 
         async fn write(&mut self, conn: &mut SqliteConnection, &n: &i64) -> Result<()> {
-            let parent = (n > 1000).then_some(n + 1);
-            sqlx::query("INSERT INTO t (n, parent) VALUES (?, ?)").bind(n).bind(parent).execute(&mut *conn).await?;
             if n < 0 {
+                insert(conn, &[n]).await?;
                 return Err(StoreError::invalid("n", "must not be negative"));
             }
-            self.written.push(n);
+            self.pending.push(n);
+            Ok(())
+        }
+
+        async fn flush(&mut self, conn: &mut SqliteConnection) -> Result<()> {
+            let pending = std::mem::take(&mut self.pending);
+            insert(conn, &pending).await?;
+            self.written.extend(pending);
             Ok(())
         }
 
@@ -270,7 +305,7 @@ mod tests {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
         sqlx::query(
-            "CREATE TABLE t (n INTEGER PRIMARY KEY,
+            "CREATE TABLE t (n INTEGER PRIMARY KEY CHECK (n <> 999),
              parent INTEGER REFERENCES t(n) DEFERRABLE INITIALLY DEFERRED)",
         )
         .execute(&pool)
@@ -305,6 +340,21 @@ mod tests {
         }
         assert_eq!(outcomes[0].as_ref().unwrap(), &(1, 2), "answered after the batch's writes, in its transaction");
         assert!(matches!(&outcomes[1], Err(StoreError::Invalid { field, .. }) if field == "n"), "{:?}", outcomes[1]);
+        assert_eq!(outcomes[2].as_ref().unwrap(), &(3, 2));
+        assert_eq!(stored(&pool).await, vec![1, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_write_that_fails_when_flushed_fails_alone() {
+        let (_dir, pool) = store().await;
+        let commit = spawn(&pool);
+        let answers = queue_all(&commit, &[1, 999, 3]);
+        let mut outcomes = Vec::new();
+        for answer in answers {
+            outcomes.push(answer.await.unwrap());
+        }
+        assert_eq!(outcomes[0].as_ref().unwrap(), &(1, 2));
+        assert!(matches!(&outcomes[1], Err(StoreError::Database(e)) if e.to_string().contains("CHECK")), "{:?}", outcomes[1]);
         assert_eq!(outcomes[2].as_ref().unwrap(), &(3, 2));
         assert_eq!(stored(&pool).await, vec![1, 3]);
     }

@@ -126,3 +126,14 @@ fn begin_write(conn: &mut PoolConnection<Postgres>) -> BeginFuture<'_, Postgres>
 fn json_values(param: &str) -> String {
     format!("SELECT value FROM json_array_elements_text(CAST({param} AS json))")
 }
+
+/// The items of the JSON array bound at `param` as a table `r`: each item
+/// `r.value`, its index `r.key`.
+fn json_rows(param: &str) -> String {
+    format!("jsonb_array_elements(CAST({param} AS jsonb)) WITH ORDINALITY AS r(value, key)")
+}
+
+/// The bytes of the hex text `expr`.
+fn hex_bytes(expr: &str) -> String {
+    format!("decode({expr}, 'hex')")
+}

@@ -120,11 +120,14 @@ pub(super) async fn finish_ai_request(store: &Backend, request_id: &str, outcome
         return Ok(None);
     }
     let mut conversation = send_target(&mut tx, &reply.workspace_id, &reply.conversation_id).await?;
-    let inserted = insert_message(&mut tx, &reply, &mut conversation).await?;
-    touch_conversation(&mut tx, &reply.conversation_id, &inserted.created_at).await?;
-    let message = load_message(&mut tx, &inserted.id).await?;
+    let record = prepare_message(&mut tx, &reply, &mut conversation).await?;
+    write_messages(&mut tx, std::slice::from_ref(&record)).await?;
+    touch_conversation(&mut tx, &reply.conversation_id, &record.created_at).await?;
+    let row = message_row(&mut tx, &record.id).await?;
+    let seq = row.seq;
+    let message = messages_from_rows(&mut tx, vec![row]).await?.remove(0);
     tx.commit().await?;
-    let stored = StoredMessage { workspace_id: reply.workspace_id, seq: inserted.seq, message };
+    let stored = StoredMessage { workspace_id: reply.workspace_id, seq, message };
     if let Some(events) = &store.events {
         events.publish(Event::Message(Box::new(stored.clone())));
     }

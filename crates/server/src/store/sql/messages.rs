@@ -113,7 +113,7 @@ pub(super) async fn load_message(conn: &mut Conn, id: &str) -> Result<Message> {
     Ok(messages.remove(0))
 }
 
-async fn message_row(conn: &mut Conn, id: &str) -> Result<MessageRow> {
+pub(super) async fn message_row(conn: &mut Conn, id: &str) -> Result<MessageRow> {
     Ok(sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = $1")).bind(id).fetch_one(&mut *conn).await?)
 }
 
@@ -135,17 +135,32 @@ pub(super) async fn send_target(conn: &mut Conn, workspace_id: &str, id: &str) -
         .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))
 }
 
-/// A message just inserted: its id, its place in store order, its time.
-pub(super) struct Inserted {
+/// A message checked against the store and ready to be written with
+/// [`write_messages`]: its id and time are chosen, the conversation has
+/// adopted its customer if it had none.
+pub(super) struct MessageRecord {
     pub id: String,
-    pub seq: i64,
+    conversation_id: String,
+    sender_type: SenderKind,
+    sender_id: String,
+    parent_id: Option<String>,
+    /// JSON text, as the column holds it.
+    content: String,
+    flags: String,
+    template_id: Option<String>,
+    channel_id: Option<String>,
+    idempotency_key: Option<String>,
+    /// Hex: the rows travel to the database as JSON.
+    request_hash: Option<String>,
     pub created_at: String,
+    attachment_ids: Vec<String>,
+    /// The AI reply it asks for, unless the conversation was handed off.
+    ai: Option<NewAiRequest>,
 }
 
-/// Inserts the message into `conversation`, which adopts the message's
-/// customer if it had none. The conversation's `updated_at` is the
-/// caller's to set ([`touch_conversation`]): a batch of sends sets it once.
-pub(super) async fn insert_message(conn: &mut Conn, msg: &NewMessage, conversation: &mut SendTarget) -> Result<Inserted> {
+/// Checks the message for `conversation`, which adopts the message's
+/// customer if it had none. Nothing of the message itself is written yet.
+pub(super) async fn prepare_message(conn: &mut Conn, msg: &NewMessage, conversation: &mut SendTarget) -> Result<MessageRecord> {
     let (sender_type, sender_id) = match &msg.author {
         Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
@@ -213,48 +228,76 @@ pub(super) async fn insert_message(conn: &mut Conn, msg: &NewMessage, conversati
         }
     }
 
-    let id = ids::new_id("msg");
-    let now = clock::now();
-    // Store order: see the backend's `write` for why it is commit order.
-    let seq: i64 = sqlx::query_scalar(
+    Ok(MessageRecord {
+        id: ids::new_id("msg"),
+        conversation_id: conversation.id.clone(),
+        sender_type,
+        sender_id,
+        parent_id: msg.parent_id.clone(),
+        content: json_text(&msg.content)?,
+        flags: json_text(&msg.flags)?,
+        template_id: msg.template_id.clone(),
+        channel_id: channel.map(|c| c.id),
+        idempotency_key: msg.idempotency.as_ref().map(|i| i.key.clone()),
+        request_hash: msg.idempotency.as_ref().map(|i| hex::encode(i.request_hash)),
+        created_at: clock::now(),
+        attachment_ids: msg.attachment_ids.clone(),
+        // After a hand-off a person answers: the request is not recorded.
+        ai: msg.ai.clone().filter(|_| conversation.ai_stopped_at.is_none()),
+    })
+}
+
+/// Writes `records` with one INSERT (each a round trip to the database
+/// otherwise), in their order: store order, see the backend's `write` for
+/// why it is commit order. The conversations' `updated_at` is the caller's
+/// to set ([`touch_conversation`]): a batch of sends sets it once.
+pub(super) async fn write_messages(conn: &mut Conn, records: &[MessageRecord]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                &r.id, &r.conversation_id, r.sender_type, &r.sender_id, &r.parent_id, &r.content, &r.flags,
+                &r.template_id, &r.channel_id, &r.idempotency_key, &r.request_hash, &r.created_at,
+            )
+        })
+        .collect();
+    let column = |i: usize| format!("r.value ->> {i}");
+    sqlx::query(&format!(
         "INSERT INTO messages (id, conversation_id, sender_type, sender_id, parent_id, content, flags,
                                template_id, channel_id, idempotency_key, request_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING seq",
-    )
-    .bind(&id)
-    .bind(&conversation.id)
-    .bind(sender_type)
-    .bind(&sender_id)
-    .bind(&msg.parent_id)
-    .bind(json_text(&msg.content)?)
-    .bind(json_text(&msg.flags)?)
-    .bind(&msg.template_id)
-    .bind(channel.as_ref().map(|c| &c.id))
-    .bind(msg.idempotency.as_ref().map(|i| &i.key))
-    .bind(msg.idempotency.as_ref().map(|i| i.request_hash.as_slice()))
-    .bind(&now)
-    .fetch_one(&mut *conn)
+         SELECT {}, {}, {} FROM {} ORDER BY r.key",
+        (0..10).map(column).collect::<Vec<_>>().join(", "),
+        hex_bytes(&column(10)),
+        column(11),
+        json_rows("$1"),
+    ))
+    .bind(json_text(&rows)?)
+    .execute(&mut *conn)
     .await?;
-    for file_id in &msg.attachment_ids {
-        sqlx::query("UPDATE files SET message_id = $1, used_at = $2 WHERE id = $3")
-            .bind(&id)
-            .bind(&now)
-            .bind(file_id)
-            .execute(&mut *conn)
-            .await?;
+    for record in records {
+        for file_id in &record.attachment_ids {
+            sqlx::query("UPDATE files SET message_id = $1, used_at = $2 WHERE id = $3")
+                .bind(&record.id)
+                .bind(&record.created_at)
+                .bind(file_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        if let Some(ai) = &record.ai {
+            sqlx::query("INSERT INTO ai_requests (id, message_id, agent_id, channel_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(ids::new_id("aireq"))
+                .bind(&record.id)
+                .bind(&ai.agent_id)
+                .bind(&ai.channel_id)
+                .bind(&record.created_at)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
-    // After a hand-off a person answers: the request is not recorded.
-    if let Some(ai) = msg.ai.as_ref().filter(|_| conversation.ai_stopped_at.is_none()) {
-        sqlx::query("INSERT INTO ai_requests (id, message_id, agent_id, channel_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(ids::new_id("aireq"))
-            .bind(&id)
-            .bind(&ai.agent_id)
-            .bind(&ai.channel_id)
-            .bind(&now)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(Inserted { id, seq, created_at: now })
+    Ok(())
 }
 
 /// Sets the conversation's `updated_at` to the time of its latest message.
@@ -265,16 +308,20 @@ pub(super) async fn touch_conversation(conn: &mut Conn, id: &str, at: &str) -> R
 
 /// A run of a batch of sends in the transaction of
 /// [`GroupCommit`](super::super::group_commit::GroupCommit): each send's
-/// checks and insert in turn, then, once for the whole batch, each
-/// conversation's `updated_at` and one read of the new messages. A send
-/// sees the earlier sends of its batch as committed ones: an idempotency
-/// key used twice in one batch gives the first message back.
+/// checks in turn, then, once for the whole batch, one INSERT of all the
+/// new messages (a round trip to the database thread per batch, not per
+/// send), each conversation's `updated_at` and one read of the new
+/// messages. A send sees the earlier sends of its batch as committed ones:
+/// an idempotency key used twice in one batch gives the first message back.
 #[derive(Default)]
 pub(super) struct SendBatch {
     /// The conversations sent to, by workspace and id, each read once per
     /// batch: a send changes no more of one than the customer it adopts,
     /// which is kept here too.
     targets: HashMap<(String, String), SendTarget>,
+    /// The sends checked since the last [`Batch::flush`], written there
+    /// with one statement.
+    pending: Vec<MessageRecord>,
     /// The time of the latest message of each conversation written to.
     touched: HashMap<String, String>,
     /// What each send that succeeded stored, in order.
@@ -301,6 +348,12 @@ impl Batch<Db> for SendBatch {
             return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
         }
         if let Some(idem) = &msg.idempotency {
+            // A retry in the same batch finds the first send once it is written.
+            let retried =
+                |p: &MessageRecord| p.conversation_id == conversation.id && p.idempotency_key.as_ref() == Some(&idem.key);
+            if self.pending.iter().any(retried) {
+                self.flush(conn).await?;
+            }
             let earlier: Option<(String, Vec<u8>)> =
                 sqlx::query_as("SELECT id, request_hash FROM messages WHERE conversation_id = $1 AND idempotency_key = $2")
                     .bind(&conversation.id)
@@ -318,14 +371,31 @@ impl Batch<Db> for SendBatch {
                 return Ok(());
             }
         }
-        let inserted = insert_message(conn, msg, &mut conversation).await?;
-        self.touched.insert(conversation.id.clone(), inserted.created_at);
+        let record = prepare_message(conn, msg, &mut conversation).await?;
         self.targets.insert(key, conversation);
+        // In the order of the sends, as `finish` answers them.
         self.written.push(Written::New {
             workspace_id: msg.workspace_id.clone(),
-            id: inserted.id,
+            id: record.id.clone(),
             has_attachments: !msg.attachment_ids.is_empty(),
         });
+        self.pending.push(record);
+        Ok(())
+    }
+
+    async fn flush(&mut self, conn: &mut Conn) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        if let Err(err) = write_messages(conn, &pending).await {
+            // Rolled back with their sends: with a flush after each send, the
+            // last one written (a run without savepoints is rolled back
+            // whole). A customer adopted on the way may be undone too.
+            self.written.truncate(self.written.len() - pending.len());
+            self.targets.clear();
+            return Err(err);
+        }
+        for record in pending {
+            self.touched.insert(record.conversation_id, record.created_at);
+        }
         Ok(())
     }
 

@@ -107,6 +107,17 @@ fn json_values(param: &str) -> String {
     format!("SELECT value FROM json_each({param})")
 }
 
+/// The items of the JSON array bound at `param` as a table `r`: each item
+/// `r.value`, its index `r.key`.
+fn json_rows(param: &str) -> String {
+    format!("json_each({param}) AS r")
+}
+
+/// The bytes of the hex text `expr`.
+fn hex_bytes(expr: &str) -> String {
+    format!("unhex({expr})")
+}
+
 #[cfg(test)]
 mod tests {
     //! The column words, as SQLite reads them back.
