@@ -68,10 +68,7 @@ pub fn check_limits(held: usize, picked: &[(String, u64)]) -> Result<(), LimitEr
         return Err(LimitError::TooMany);
     }
     match picked.iter().find(|(_, size)| *size > MAX_FILE_BYTES) {
-        Some((name, size)) => Err(LimitError::TooLarge {
-            name: name.clone(),
-            size: *size,
-        }),
+        Some((name, size)) => Err(LimitError::TooLarge { name: name.clone(), size: *size }),
         None => Ok(()),
     }
 }
@@ -113,12 +110,7 @@ impl Uploads {
     /// A new file, pending; its key.
     pub fn add(&mut self, name: String, size: u64) -> u32 {
         self.next_key += 1;
-        self.items.push(Upload {
-            key: self.next_key,
-            name,
-            size,
-            state: UploadState::Pending,
-        });
+        self.items.push(Upload { key: self.next_key, name, size, state: UploadState::Pending });
         self.next_key
     }
 
@@ -129,17 +121,11 @@ impl Uploads {
     /// Files that count against the limit: those that will be sent (a
     /// failed one only waits to be read and removed).
     pub fn held(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|u| !matches!(u.state, UploadState::Failed(_)))
-            .count()
+        self.items.iter().filter(|u| !matches!(u.state, UploadState::Failed(_))).count()
     }
 
     fn active(&mut self, key: u32) -> Option<&mut Upload> {
-        self.items
-            .iter_mut()
-            .find(|u| u.key == key)
-            .filter(|u| u.state.on_its_way())
+        self.items.iter_mut().find(|u| u.key == key).filter(|u| u.state.on_its_way())
     }
 
     /// `loaded` of `total` bytes sent.
@@ -181,9 +167,7 @@ impl Uploads {
 
     /// Whether a file is still on its way (the message waits for it).
     pub fn busy(&self) -> bool {
-        self.items
-            .iter()
-            .any(|u| u.state.on_its_way())
+        self.items.iter().any(|u| u.state.on_its_way())
     }
 
     /// The uploaded files, to send.
@@ -219,13 +203,7 @@ pub fn parse_upload(status: u16, body: &str, failed: &str) -> Result<Attachment,
 }
 
 fn attachment_of(file: UploadedFile) -> Attachment {
-    Attachment {
-        id: file.id,
-        name: file.name,
-        media_type: file.media_type,
-        size: file.size,
-        url: file.url,
-    }
+    Attachment { id: file.id, name: file.name, media_type: file.media_type, size: file.size, url: file.url }
 }
 
 /// The absolute address of a file: the server hands visitors relative URLs.
@@ -282,18 +260,17 @@ mod tests {
         let small = |n: &str| (n.to_owned(), 10);
         assert_eq!(check_limits(0, &vec![small("a"); 5]), Ok(()));
         assert_eq!(check_limits(3, &vec![small("a"); 3]), Err(LimitError::TooMany));
-        assert_eq!(check_limits(0, &[small("a"), ("big.mov".into(), MAX_FILE_BYTES + 1)]),
-            Err(LimitError::TooLarge { name: "big.mov".into(), size: MAX_FILE_BYTES + 1 }));
+        assert_eq!(
+            check_limits(0, &[small("a"), ("big.mov".into(), MAX_FILE_BYTES + 1)]),
+            Err(LimitError::TooLarge { name: "big.mov".into(), size: MAX_FILE_BYTES + 1 })
+        );
         assert_eq!(check_limits(0, &[("edge.bin".into(), MAX_FILE_BYTES)]), Ok(()));
     }
 
     #[test]
     fn limit_messages_say_which_and_why() {
         let s = strings(Locale::En);
-        assert_eq!(
-            LimitError::TooMany.message(s),
-            "You can attach up to 5 files to a message. Nothing was uploaded."
-        );
+        assert_eq!(LimitError::TooMany.message(s), "You can attach up to 5 files to a message. Nothing was uploaded.");
         let big = LimitError::TooLarge { name: "video.mov".into(), size: 30 * 1024 * 1024 };
         assert_eq!(big.message(s), "“video.mov” is 30 MB; files can be up to 25 MB. Nothing was uploaded.");
         for l in Locale::ALL {
@@ -355,9 +332,14 @@ mod tests {
 
     #[test]
     fn answers_become_an_attachment_or_the_servers_reason() {
-        let ok = r#"{"files":[{"id":"f1","name":"a.png","s3Key":"w/f1/a.png","type":"image/png","url":"/u","size":3}]}"#;
+        let ok =
+            r#"{"files":[{"id":"f1","name":"a.png","s3Key":"w/f1/a.png","type":"image/png","url":"/u","size":3}]}"#;
         assert_eq!(parse_upload(200, ok, "Upload failed").unwrap().id, "f1");
-        let shape = connect360_api::ErrorShape::new(connect360_api::ErrorCode::PayloadTooLarge, "a.bin is larger than 25 MB", None);
+        let shape = connect360_api::ErrorShape::new(
+            connect360_api::ErrorCode::PayloadTooLarge,
+            "a.bin is larger than 25 MB",
+            None,
+        );
         let err = &serde_json::to_string(&ErrorEnvelope { error: shape }).unwrap();
         assert_eq!(parse_upload(413, err, "Upload failed"), Err("a.bin is larger than 25 MB".into()));
         assert_eq!(parse_upload(502, "<html>", "Upload failed"), Err("Upload failed".into()));

@@ -41,12 +41,7 @@ pub fn random_bytes() -> [u8; 16] {
 }
 
 pub fn languages() -> Vec<String> {
-    window()
-        .navigator()
-        .languages()
-        .iter()
-        .filter_map(|v| v.as_string())
-        .collect()
+    window().navigator().languages().iter().filter_map(|v| v.as_string()).collect()
 }
 
 /// Whether the visitor asked for less motion (`prefers-reduced-motion`).
@@ -55,10 +50,7 @@ pub fn reduced_motion() -> bool {
     Reflect::get(&window, &"matchMedia".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| {
-            f.call1(&window, &"(prefers-reduced-motion: reduce)".into())
-                .ok()
-        })
+        .and_then(|f| f.call1(&window, &"(prefers-reduced-motion: reduce)".into()).ok())
         .and_then(|list| Reflect::get(&list, &"matches".into()).ok())
         .is_some_and(|m| m.is_truthy())
 }
@@ -101,10 +93,7 @@ fn options(pairs: &[(&str, &str)]) -> Object {
 /// `14:05` in the reader's locale.
 pub fn format_time(at: &str, locale: &str) -> String {
     parse(Some(at))
-        .to_locale_time_string_with_options(
-            locale,
-            &options(&[("hour", "2-digit"), ("minute", "2-digit")]),
-        )
+        .to_locale_time_string_with_options(locale, &options(&[("hour", "2-digit"), ("minute", "2-digit")]))
         .into()
 }
 

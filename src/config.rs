@@ -92,9 +92,9 @@ pub fn safe_color(color: &str) -> Option<&str> {
         matches!(hex.len(), 3 | 4 | 6 | 8) && hex.chars().all(|ch| ch.is_ascii_hexdigit())
     } else if let Some((name, args)) = c.split_once('(') {
         ["rgb", "rgba", "hsl", "hsla", "oklch", "oklab"].contains(&name)
-            && args.strip_suffix(')').is_some_and(|a| {
-                a.chars().all(|ch| ch.is_ascii_digit() || " .,%/-deg".contains(ch))
-            })
+            && args
+                .strip_suffix(')')
+                .is_some_and(|a| a.chars().all(|ch| ch.is_ascii_digit() || " .,%/-deg".contains(ch)))
     } else {
         !c.is_empty() && c.len() <= 32 && c.chars().all(|ch| ch.is_ascii_alphabetic())
     };
@@ -114,8 +114,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.position, Some(Position::Left));
         assert_eq!(c.accent(), Some("#0a7"));
-        let c = WidgetConfig::parse(r#"{"widgetKey":"wk_1","apiBase":"https://h","position":null}"#)
-            .unwrap();
+        let c = WidgetConfig::parse(r#"{"widgetKey":"wk_1","apiBase":"https://h","position":null}"#).unwrap();
         assert_eq!((c.theme(), c.sound()), (Theme::Auto, false));
         assert_eq!((c.position, c.locale, c.title), (None, None, None));
         assert!(WidgetConfig::parse(r#"{"widgetKey":" ","apiBase":"https://h"}"#).is_err());
@@ -125,10 +124,8 @@ mod tests {
     #[test]
     fn the_side_follows_data_position_else_the_reading_direction() {
         let with = |position: &str| {
-            WidgetConfig::parse(&format!(
-                r#"{{"widgetKey":"wk_1","apiBase":"https://h","position":{position}}}"#
-            ))
-            .unwrap()
+            WidgetConfig::parse(&format!(r#"{{"widgetKey":"wk_1","apiBase":"https://h","position":{position}}}"#))
+                .unwrap()
         };
         for (position, ltr, rtl) in [
             ("null", false, true),
@@ -143,15 +140,11 @@ mod tests {
 
     #[test]
     fn theme_and_sound_options() {
-        let c = WidgetConfig::parse(
-            r#"{"widgetKey":"wk_1","apiBase":"https://h","theme":"Dark","sound":"on"}"#,
-        )
-        .unwrap();
+        let c =
+            WidgetConfig::parse(r#"{"widgetKey":"wk_1","apiBase":"https://h","theme":"Dark","sound":"on"}"#).unwrap();
         assert_eq!((c.theme(), c.sound()), (Theme::Dark, true));
-        let c = WidgetConfig::parse(
-            r#"{"widgetKey":"wk_1","apiBase":"https://h","theme":"light","sound":"off"}"#,
-        )
-        .unwrap();
+        let c =
+            WidgetConfig::parse(r#"{"widgetKey":"wk_1","apiBase":"https://h","theme":"light","sound":"off"}"#).unwrap();
         assert_eq!((c.theme(), c.sound()), (Theme::Light, false));
     }
 

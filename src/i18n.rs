@@ -188,10 +188,7 @@ pub fn strings(locale: Locale) -> &'static Strings {
 /// them capitals (in the panel's language): Rust's case tables would cost the
 /// bundle 4.5 KB.
 pub fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect()
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub use connect360_api as api;
 
 pub mod attachments;
 pub mod config;
+pub mod i18n;
 pub mod icons;
 pub mod linkify;
 pub mod live;
@@ -17,10 +18,9 @@ pub mod outbox;
 pub mod poll;
 pub mod reply;
 pub mod session;
-pub mod transport;
 pub mod theme;
 pub mod timeline;
-pub mod i18n;
+pub mod transport;
 pub mod unread;
 
 #[cfg(target_arch = "wasm32")]

@@ -33,20 +33,13 @@ pub fn linkify(text: &str) -> Vec<Segment> {
 /// The length of the link starting at byte `start`, if one does.
 fn link_at(text: &str, start: usize) -> Option<usize> {
     let rest = &text[start..];
-    let scheme = ["https://", "http://"]
-        .into_iter()
-        .find(|s| rest.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))?;
+    let scheme =
+        ["https://", "http://"].into_iter().find(|s| rest.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))?;
     // A link starts a word: not glued to letters before it (`xhttp://`).
-    if text[..start]
-        .chars()
-        .next_back()
-        .is_some_and(|c| alphanumeric(c) || c == '/' || c == '@')
-    {
+    if text[..start].chars().next_back().is_some_and(|c| alphanumeric(c) || c == '/' || c == '@') {
         return None;
     }
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c.is_control() || "<>\"`".contains(c))
-        .unwrap_or(rest.len());
+    let end = rest.find(|c: char| c.is_whitespace() || c.is_control() || "<>\"`".contains(c)).unwrap_or(rest.len());
     let len = trim_trailing(&rest[..end]);
     // Something must follow the scheme: a host.
     let host = &rest[scheme.len()..len];
@@ -97,8 +90,7 @@ fn trim_trailing(url: &str) -> usize {
 pub fn safe_url(url: &str) -> Option<&str> {
     let url = url.trim();
     let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    let ok = (lower.starts_with("https://") && url.len() > 8)
-        || (lower.starts_with("http://") && url.len() > 7);
+    let ok = (lower.starts_with("https://") && url.len() > 8) || (lower.starts_with("http://") && url.len() > 7);
     (ok && !url.chars().any(|c| c.is_whitespace() || c.is_control())).then_some(url)
 }
 
@@ -157,10 +149,7 @@ mod tests {
             "http:// spaced",
             "xhttps://glued.com",
         ] {
-            assert!(
-                linkify(s).iter().all(|seg| matches!(seg, Text(_))),
-                "{s} became a link"
-            );
+            assert!(linkify(s).iter().all(|seg| matches!(seg, Text(_))), "{s} became a link");
         }
     }
 

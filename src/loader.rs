@@ -54,7 +54,8 @@ mod tests {
         let filled = fill(include_str!("../loader/widget.js")).unwrap();
         assert!(!filled.contains(PLACEHOLDER));
         assert!(filled.contains("__CONNECT360_ASSETS__"), "the server fills in the bundle's names");
-        for text in [icons::CHAT, "Open chat", "افتح المحادثة", "Sohbeti aç", "connect360:{widgetKey}:session", INK] {
+        for text in [icons::CHAT, "Open chat", "افتح المحادثة", "Sohbeti aç", "connect360:{widgetKey}:session", INK]
+        {
             assert!(filled.contains(text), "{text}");
         }
         assert_eq!(constants()["locales"][0], "en", "the fallback");

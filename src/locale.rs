@@ -27,11 +27,7 @@ pub fn is_rtl(locale: Locale) -> bool {
 /// English, else any locale present. `None` when nothing shows as text.
 pub fn display_text(content: &Content, locale: Locale) -> Option<String> {
     let preferred = [locale, Locale::En];
-    preferred
-        .iter()
-        .filter_map(|l| content.get(l))
-        .chain(content.values())
-        .find_map(value_text)
+    preferred.iter().filter_map(|l| content.get(l)).chain(content.values()).find_map(value_text)
 }
 
 /// A content value as text: strings as they are, numbers and booleans

@@ -6,8 +6,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::components::App;
 use crate::config::WidgetConfig;
-use crate::state::Chat;
 use crate::session::Identity;
+use crate::state::Chat;
 use crate::theme::{Theme, WHITE, parse_color, text_on};
 use crate::web;
 use connect360_api::Locale;
@@ -70,11 +70,8 @@ impl Widget {
 fn accent_text(container: &web_sys::HtmlElement, color: &str) -> &'static str {
     let rgb = parse_color(color).or_else(|| {
         _ = container.style().set_property("color", color);
-        let computed = window()
-            .get_computed_style(container)
-            .ok()
-            .flatten()
-            .and_then(|s| s.get_property_value("color").ok());
+        let computed =
+            window().get_computed_style(container).ok().flatten().and_then(|s| s.get_property_value("color").ok());
         _ = container.style().remove_property("color");
         computed.as_deref().and_then(parse_color)
     });
@@ -88,19 +85,14 @@ fn accent_text(container: &web_sys::HtmlElement, color: &str) -> &'static str {
 /// `emit(type, detail)` is called with `"open"`, `"close"` and
 /// `"message"` (detail: the message as the API returns it).
 #[wasm_bindgen]
-pub fn mount(
-    root: &web_sys::Node,
-    config_json: &str,
-    emit: Option<js_sys::Function>,
-) -> Result<Widget, JsError> {
+pub fn mount(root: &web_sys::Node, config_json: &str, emit: Option<js_sys::Function>) -> Result<Widget, JsError> {
     let config = WidgetConfig::parse(config_json).map_err(|e| JsError::new(&e))?;
     let container: web_sys::HtmlElement = document()
         .create_element("div")
         .map_err(|_| JsError::new("cannot create the widget's element"))?
         .unchecked_into();
     container.set_class_name("c360-root");
-    root.append_child(&container)
-        .map_err(|_| JsError::new("cannot attach the widget"))?;
+    root.append_child(&container).map_err(|_| JsError::new("cannot attach the widget"))?;
     if let Some(color) = config.accent() {
         // CSSOM, not a style attribute: allowed under a strict CSP.
         let style = container.style();

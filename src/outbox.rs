@@ -43,9 +43,7 @@ impl Anchor {
     fn precedes(&self, m: &Message) -> bool {
         match self {
             Anchor::Start => true,
-            Anchor::After(at, id) => {
-                (m.created_at.as_str(), m.id.as_str()) > (at.as_str(), id.as_str())
-            }
+            Anchor::After(at, id) => (m.created_at.as_str(), m.id.as_str()) > (at.as_str(), id.as_str()),
         }
     }
 }
@@ -96,9 +94,7 @@ impl Outbox {
 
     /// The outgoing message whose stored copy is `id`.
     pub fn by_stored_id(&self, id: &str) -> Option<&Outgoing> {
-        self.items
-            .iter()
-            .find(|o| o.stored_id.as_deref() == Some(id))
+        self.items.iter().find(|o| o.stored_id.as_deref() == Some(id))
     }
 
     /// Sends `client_id` now, the panel's newest message being `after`: the
@@ -188,10 +184,7 @@ impl Outgoing {
         SendInput {
             channel_identifier: Some(ctx.channel_identifier.clone()),
             sender: SendAs::Customer,
-            customer: Some(CustomerInput {
-                external_id: Some(ctx.external_id.clone()),
-                ..Default::default()
-            }),
+            customer: Some(CustomerInput { external_id: Some(ctx.external_id.clone()), ..Default::default() }),
             ai: ctx.ai_agent.clone().map(|agent_id| AiRequest { agent_id, channel_id: None }),
             ..self.workspace_input(&ctx.conversation_id)
         }
@@ -226,12 +219,7 @@ pub(crate) mod tests {
             conversation_id: "c1".into(),
             content: content_for(Locale::En, text),
             attachments: vec![],
-            sender: Sender {
-                kind,
-                id: format!("{kind:?}"),
-                name: None,
-                image: None,
-            },
+            sender: Sender { kind, id: format!("{kind:?}"), name: None, image: None },
             parent_id: None,
             flags: vec![],
             template_id: None,
@@ -295,8 +283,8 @@ pub(crate) mod tests {
             ob.attempt(k, after.clone());
         }
         let stored = [
-            message("m1", "01", SenderType::Customer, "hi"), // before: history
-            message("m6", "06", SenderType::Workspace, "hi"), // not the visitor
+            message("m1", "01", SenderType::Customer, "hi"),    // before: history
+            message("m6", "06", SenderType::Workspace, "hi"),   // not the visitor
             message("m7", "07", SenderType::Customer, "hello"), // other text
             message("m8", "08", SenderType::Customer, "hi"),
         ];

@@ -30,11 +30,7 @@ impl Default for Backoff {
 impl Backoff {
     pub fn new(min_ms: u32, max_ms: u32) -> Self {
         assert!(0 < min_ms && min_ms <= max_ms);
-        Backoff {
-            min_ms,
-            max_ms,
-            current_ms: min_ms,
-        }
+        Backoff { min_ms, max_ms, current_ms: min_ms }
     }
 
     /// The delay after `outcome`.

@@ -91,7 +91,8 @@ mod tests {
     fn typing_then_words_then_the_stored_reply() {
         let mut pending = PendingReply::new("q1".into());
         assert!(pending.typing());
-        let agent = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Nordwind assistant".into()), image: None };
+        let agent =
+            Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Nordwind assistant".into()), image: None };
         assert_eq!(pending.on_event(&AiStreamEvent::Start(AiStart { sender: agent.clone() })), Next::Read);
         assert_eq!((pending.typing(), pending.sender.as_ref()), (true, Some(&agent)));
         assert_eq!(pending.on_event(&delta("Parcels ")), Next::Read);
@@ -124,7 +125,10 @@ mod tests {
         assert!(pending.typing(), "that reply's words are gone");
         // Anyone else's message on the stream changes nothing.
         pending.on_event(&delta("About"));
-        assert_eq!(pending.on_event(&AiStreamEvent::Message(Box::new(message("h0", "01", SenderType::Workspace, "Hi")))), Next::Read);
+        assert_eq!(
+            pending.on_event(&AiStreamEvent::Message(Box::new(message("h0", "01", SenderType::Workspace, "Hi")))),
+            Next::Read
+        );
         assert_eq!(pending.text, "About");
         assert!(!pending.answered_in(&[reply_to("r1", "q1")]));
         // A support member's reply to the question is not the AI's.

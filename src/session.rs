@@ -38,10 +38,7 @@ pub struct StoredSession {
 
 impl StoredSession {
     pub fn of(session: &WidgetSession) -> StoredSession {
-        StoredSession {
-            external_id: session.customer.external_id.clone(),
-            token: session.token.clone(),
-        }
+        StoredSession { external_id: session.customer.external_id.clone(), token: session.token.clone() }
     }
 
     pub fn parse(json: Option<&str>) -> Option<StoredSession> {
@@ -72,10 +69,7 @@ pub fn session_input(
     stored: Option<&StoredSession>,
 ) -> WidgetSessionInput {
     let identity = identity.cloned().unwrap_or_default();
-    let external_id = identity
-        .external_id
-        .filter(|id| !id.trim().is_empty())
-        .unwrap_or_else(|| guest_id.to_owned());
+    let external_id = identity.external_id.filter(|id| !id.trim().is_empty()).unwrap_or_else(|| guest_id.to_owned());
     let token_of = |id: &str| stored.filter(|s| s.external_id == id).map(|s| s.token.clone());
     let user_hash = identity.user_hash.filter(|_| external_id != guest_id);
     WidgetSessionInput {
@@ -95,10 +89,7 @@ mod tests {
     use super::*;
 
     fn stored(id: &str) -> StoredSession {
-        StoredSession {
-            external_id: id.into(),
-            token: format!("tok-{id}"),
-        }
+        StoredSession { external_id: id.into(), token: format!("tok-{id}") }
     }
 
     #[test]
@@ -134,11 +125,8 @@ mod tests {
 
     #[test]
     fn an_identified_guest_hands_its_token_over_for_the_merge() {
-        let who = Identity {
-            external_id: Some("user_42".into()),
-            user_hash: Some("abcd".into()),
-            ..Default::default()
-        };
+        let who =
+            Identity { external_id: Some("user_42".into()), user_hash: Some("abcd".into()), ..Default::default() };
         let input = session_input("wk_1", "guest_a", Some(&who), Some(&stored("guest_a")));
         assert_eq!(input.guest_token.as_deref(), Some("tok-guest_a"));
         let input = session_input("wk_1", "guest_a", Some(&who), Some(&stored("user_42")));
@@ -149,11 +137,7 @@ mod tests {
 
     #[test]
     fn identify_without_external_id_names_the_guest() {
-        let who = Identity {
-            name: Some("Jane".into()),
-            user_hash: Some("ignored".into()),
-            ..Default::default()
-        };
+        let who = Identity { name: Some("Jane".into()), user_hash: Some("ignored".into()), ..Default::default() };
         let input = session_input("wk_1", "guest_a", Some(&who), None);
         assert_eq!(input.external_id.as_deref(), Some("guest_a"));
         assert_eq!(input.name.as_deref(), Some("Jane"));

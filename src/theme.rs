@@ -38,11 +38,7 @@ pub const INK: &str = "#040506";
 /// The text colour (white or near-black) with the higher contrast on `rgb`.
 pub fn text_on(rgb: [u8; 3]) -> &'static str {
     let l = luminance(rgb);
-    if contrast(l, luminance([255; 3])) >= contrast(l, luminance(ink())) {
-        WHITE
-    } else {
-        INK
-    }
+    if contrast(l, luminance([255; 3])) >= contrast(l, luminance(ink())) { WHITE } else { INK }
 }
 
 fn ink() -> [u8; 3] {
@@ -53,11 +49,7 @@ fn ink() -> [u8; 3] {
 pub fn luminance([r, g, b]: [u8; 3]) -> f64 {
     let lin = |c: u8| {
         let c = f64::from(c) / 255.0;
-        if c <= 0.04045 {
-            c / 12.92
-        } else {
-            pow((c + 0.055) / 1.055, 2.4)
-        }
+        if c <= 0.04045 { c / 12.92 } else { pow((c + 0.055) / 1.055, 2.4) }
     };
     0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
 }
@@ -95,10 +87,8 @@ pub fn parse_color(color: &str) -> Option<[u8; 3]> {
     }
     let (name, rest) = c.split_once('(')?;
     let args = rest.strip_suffix(')')?;
-    let args: Vec<&str> = args
-        .split(|ch: char| ch == ',' || ch == '/' || ch.is_whitespace())
-        .filter(|a| !a.is_empty())
-        .collect();
+    let args: Vec<&str> =
+        args.split(|ch: char| ch == ',' || ch == '/' || ch.is_whitespace()).filter(|a| !a.is_empty()).collect();
     if !(3..=4).contains(&args.len()) {
         return None;
     }
@@ -131,9 +121,7 @@ fn number(s: &str) -> Option<f64> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-    {
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
         return None;
     }
     let mut v = int.bytes().fold(0.0, |v, b| v * 10.0 + f64::from(b - b'0'));
@@ -192,8 +180,20 @@ mod tests {
         assert_eq!(parse_color("hsla(240, 100%, 50%, .3)"), Some([0, 0, 255]));
         assert_eq!(parse_color("rgb(.5, +20.25, 0030)"), Some([1, 20, 30]));
         assert_eq!(parse_color("hsl(-120, 100%, 50%)"), Some([0, 0, 255]));
-        for no in ["red", "#ggg", "#12345", "rgb(1,2)", "rgb(a,b,c)", "oklch(0.7 0.1 200)", "", "#",
-                   "rgb(1e2, 0, 0)", "rgb(., 0, 0)", "rgb(1.2.3, 0, 0)", "rgb(--1, 0, 0)"] {
+        for no in [
+            "red",
+            "#ggg",
+            "#12345",
+            "rgb(1,2)",
+            "rgb(a,b,c)",
+            "oklch(0.7 0.1 200)",
+            "",
+            "#",
+            "rgb(1e2, 0, 0)",
+            "rgb(., 0, 0)",
+            "rgb(1.2.3, 0, 0)",
+            "rgb(--1, 0, 0)",
+        ] {
             assert_eq!(parse_color(no), None, "{no}");
         }
     }

@@ -98,9 +98,7 @@ impl Timeline {
     }
 
     fn insert_sorted(&mut self, message: Message) {
-        let at = self
-            .messages
-            .partition_point(|m| order_key(m) < order_key(&message));
+        let at = self.messages.partition_point(|m| order_key(m) < order_key(&message));
         self.messages.insert(at, message);
     }
 
@@ -188,14 +186,11 @@ mod tests {
     use super::*;
     use crate::locale::content_for;
     use crate::outbox::tests::message;
-    use connect360_api::Locale;
     use SenderType::{Ai, Customer, Workspace};
+    use connect360_api::Locale;
 
     fn page(items: Vec<Message>, next: Option<&str>) -> Page<Message> {
-        Page {
-            items,
-            next_cursor: next.map(str::to_owned),
-        }
+        Page { items, next_cursor: next.map(str::to_owned) }
     }
 
     fn ids(t: &Timeline) -> Vec<&str> {
@@ -253,10 +248,7 @@ mod tests {
     fn a_poll_past_a_gap_replaces_the_loaded_messages() {
         let mut t = Timeline::default();
         t.apply_latest(page(vec![message("m1", "01", Customer, "a")], None));
-        t.apply_latest(page(
-            vec![message("m90", "90", Ai, "y"), message("m91", "91", Ai, "z")],
-            Some("m90"),
-        ));
+        t.apply_latest(page(vec![message("m90", "90", Ai, "y"), message("m91", "91", Ai, "z")], Some("m90")));
         assert_eq!(ids(&t), ["m90", "m91"]);
         assert_eq!(t.older_cursor(), Some("m90"));
     }

@@ -54,10 +54,7 @@ mod tests {
 
     #[test]
     fn counts_then_restores_the_title_exactly() {
-        assert_eq!(
-            run("Shop", &[Ok(0), Ok(1), Ok(2), Ok(0), Ok(0)]),
-            ["Shop", "(1) Shop", "(2) Shop", "Shop", "Shop"]
-        );
+        assert_eq!(run("Shop", &[Ok(0), Ok(1), Ok(2), Ok(0), Ok(0)]), ["Shop", "(1) Shop", "(2) Shop", "Shop", "Shop"]);
         assert_eq!(run(" (1) odd  title ", &[Ok(1), Ok(0)]), ["(1)  (1) odd  title ", " (1) odd  title "]);
         assert_eq!(run("", &[Ok(3), Ok(0)]), ["(3) ", ""]);
     }

@@ -55,9 +55,7 @@ extern "C" {
 }
 
 fn get(target: &JsValue, key: &str) -> Option<JsValue> {
-    js_sys::Reflect::get(target, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
+    js_sys::Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
 }
 
 fn listen(target: &JsValue, event: &str, f: impl Fn() + 'static) {
@@ -71,10 +69,7 @@ fn listen(target: &JsValue, event: &str, f: impl Fn() + 'static) {
 
 /// The page's language, `<html lang>`.
 pub fn page_lang() -> Option<String> {
-    document()
-        .document_element()?
-        .get_attribute("lang")
-        .filter(|l| !l.trim().is_empty())
+    document().document_element()?.get_attribute("lang").filter(|l| !l.trim().is_empty())
 }
 
 fn dark_query() -> Option<JsValue> {

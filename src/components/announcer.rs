@@ -49,7 +49,9 @@ pub fn Announcer() -> impl IntoView {
                 .map(|m| {
                     let text = display_text(&m.content, chat.ui.locale.get_untracked())
                         .filter(|t| !t.trim().is_empty())
-                        .unwrap_or_else(|| m.attachments.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "));
+                        .unwrap_or_else(|| {
+                            m.attachments.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
+                        });
                     s.new_message.replace("{name}", &sender_name(&m.sender, s)).replace("{text}", &text)
                 })
                 .collect();

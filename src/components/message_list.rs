@@ -16,7 +16,10 @@ use crate::timeline::{Entry, History};
 /// A line of the list: a day separator or a message.
 #[derive(Clone)]
 enum Row {
-    Day { day: u32, label: String },
+    Day {
+        day: u32,
+        label: String,
+    },
     Message {
         entry: Entry,
         first_of_group: bool,

@@ -42,8 +42,7 @@ pub fn MessageRow(entry: Entry, first_of_group: bool, quoted: bool) -> impl Into
         }
     });
     let quote = entry.parent_id.clone().filter(|_| quoted).map(|parent| view! { <Quote parent /> });
-    let body = (!text.is_empty() || entry.attachments.is_empty())
-        .then(|| view! { <MessageBody text /> });
+    let body = (!text.is_empty() || entry.attachments.is_empty()).then(|| view! { <MessageBody text /> });
     let time = entry.created_at.clone().map(|at| {
         let shown = browser::format_time(&at, locale.as_str());
         view! { <time datetime=at>{shown}</time> }
@@ -146,7 +145,10 @@ pub fn quoted(
         let s = chat.strings();
         chat.messages.timeline.with(|t| {
             t.get(id).map(|m| {
-                (sender_name(&m.sender, s), display_text(&m.content, chat.ui.locale.get_untracked()).unwrap_or_default())
+                (
+                    sender_name(&m.sender, s),
+                    display_text(&m.content, chat.ui.locale.get_untracked()).unwrap_or_default(),
+                )
             })
         })
     };

@@ -25,8 +25,7 @@ pub fn close_to_launcher(chat: Chat, launcher: NodeRef<html::Button>) {
 
 /// Whether a drag brings files (not text or a link from the page).
 fn carries_files(ev: &web_sys::DragEvent) -> bool {
-    ev.data_transfer()
-        .is_some_and(|d| d.types().iter().any(|t| t.as_string().as_deref() == Some("Files")))
+    ev.data_transfer().is_some_and(|d| d.types().iter().any(|t| t.as_string().as_deref() == Some("Files")))
 }
 
 #[component]

@@ -15,12 +15,14 @@ pub fn UploadChips() -> impl IntoView {
     let items = chat.uploads.items;
     let any = Memo::new(move |_| items.with(|u| !u.items().is_empty()));
     move || {
-        any.get().then(|| view! {
-            <ul class="c360-uploads">
-                <For each=move || items.with(|u| u.items().to_vec()) key=|u: &Upload| u.key let(upload)>
-                    <UploadChip upload />
-                </For>
-            </ul>
+        any.get().then(|| {
+            view! {
+                <ul class="c360-uploads">
+                    <For each=move || items.with(|u| u.items().to_vec()) key=|u: &Upload| u.key let(upload)>
+                        <UploadChip upload />
+                    </For>
+                </ul>
+            }
         })
     }
 }

@@ -16,8 +16,8 @@ use super::{Attachments, HandOffState, Live, Messages, Mode, Poller, ReplyStream
 use crate::browser;
 use crate::config::WidgetConfig;
 use crate::i18n::{Strings, strings};
-use crate::outbox::SendContext;
 use crate::live::{Ended, FIRST_BYTE_MS, HIDDEN_CLOSE_MS, Plan};
+use crate::outbox::SendContext;
 use crate::poll::Outcome;
 use crate::session::{SESSION_KEY, storage_key};
 use crate::transport::json::encode;
@@ -124,9 +124,11 @@ impl Chat {
             return;
         }
         let scroll = ui.list.get_untracked().map(|l| (l.scroll_top(), ui.near_bottom()));
-        let caret = ui.input.get_untracked().filter(|i| i.matches(":focus").unwrap_or(false)).map(|i| {
-            (i.selection_start().ok().flatten(), i.selection_end().ok().flatten())
-        });
+        let caret = ui
+            .input
+            .get_untracked()
+            .filter(|i| i.matches(":focus").unwrap_or(false))
+            .map(|i| (i.selection_start().ok().flatten(), i.selection_end().ok().flatten()));
         ui.locale.set(locale);
         spawn_local(async move {
             browser::next_frame().await;
@@ -385,9 +387,10 @@ impl Chat {
         let signal = abort.signal();
         // No byte in time: something buffers the stream (abandoned).
         let silent = set_timeout_with_handle(move || abort.abort(), Duration::from_millis(FIRST_BYTE_MS.into())).ok();
-        let resume = self.live.last_id().or_else(|| {
-            self.messages.timeline.with_untracked(|t| t.messages().last().map(|m| m.id.clone()))
-        });
+        let resume = self
+            .live
+            .last_id()
+            .or_else(|| self.messages.timeline.with_untracked(|t| t.messages().last().map(|m| m.id.clone())));
         let asked = js_sys::Date::now();
         let mut opened = None;
         let result = session
@@ -460,11 +463,8 @@ impl Chat {
         if browser::hidden() || !self.poller.begin() {
             return;
         }
-        let input = ListMessagesInput {
-            conversation_id: session.send.conversation_id.clone(),
-            limit: None,
-            cursor: None,
-        };
+        let input =
+            ListMessagesInput { conversation_id: session.send.conversation_id.clone(), limit: None, cursor: None };
         let outcome = match session.client.call::<ListMessages>(&input, None).await {
             Ok(page) => self.apply_latest(&session, page),
             Err(e) => {

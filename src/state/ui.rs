@@ -88,9 +88,9 @@ impl Ui {
     }
 
     pub fn near_bottom(self) -> bool {
-        self.list.get_untracked().is_none_or(|l| {
-            l.scroll_height() - l.scroll_top() - l.client_height() < STICKY_BOTTOM_PX
-        })
+        self.list
+            .get_untracked()
+            .is_none_or(|l| l.scroll_height() - l.scroll_top() - l.client_height() < STICKY_BOTTOM_PX)
     }
 
     pub fn near_top(self) -> bool {
@@ -99,9 +99,7 @@ impl Ui {
 
     /// Whether the list is too short to scroll (or not laid out).
     pub fn scrollable(self) -> bool {
-        self.list
-            .get_untracked()
-            .is_none_or(|l| l.client_height() == 0 || l.scroll_height() > l.client_height())
+        self.list.get_untracked().is_none_or(|l| l.client_height() == 0 || l.scroll_height() > l.client_height())
     }
 
     pub fn scroll_to_bottom(self) {

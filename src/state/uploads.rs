@@ -99,7 +99,14 @@ impl Attachments {
         self.items.update(|u| u.finished(key, Err(why)));
     }
 
-    fn start(self, client: &Client, key: u32, file: File, failed: &'static str, renewed: bool) -> Result<(), wasm_bindgen::JsValue> {
+    fn start(
+        self,
+        client: &Client,
+        key: u32,
+        file: File,
+        failed: &'static str,
+        renewed: bool,
+    ) -> Result<(), wasm_bindgen::JsValue> {
         let xhr = client.upload(
             &file.clone(),
             move |sent, total| self.items.update(|u| u.progress(key, sent, total)),
@@ -116,7 +123,8 @@ impl Attachments {
                     Some(Some(renew)) => renew(),
                     Some(None) => {}
                     None => {
-                        let result = if status == 0 { Err(failed.to_owned()) } else { parse_upload(status, &body, failed) };
+                        let result =
+                            if status == 0 { Err(failed.to_owned()) } else { parse_upload(status, &body, failed) };
                         self.items.update(|u| u.finished(key, result));
                     }
                 }

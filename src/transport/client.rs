@@ -79,10 +79,7 @@ impl Client {
 }
 
 /// Starts (or resumes) a visitor session.
-pub async fn start_session(
-    api_base: &str,
-    input: &WidgetSessionInput,
-) -> Result<WidgetSession, ClientError> {
+pub async fn start_session(api_base: &str, input: &WidgetSessionInput) -> Result<WidgetSession, ClientError> {
     let (status, body) = send(Request::post(&url::session(api_base)), Some(encode(input))).await?;
     read_plain(status, &body)
 }

@@ -58,11 +58,7 @@ pub fn read_trpc<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, Clie
 }
 
 fn read<T>(status: u16, body: &str, decode: fn(&str) -> Result<T, String>) -> Result<T, ClientError> {
-    if (200..300).contains(&status) {
-        decode(body).map_err(ClientError::Decode)
-    } else {
-        Err(refusal(status, body))
-    }
+    if (200..300).contains(&status) { decode(body).map_err(ClientError::Decode) } else { Err(refusal(status, body)) }
 }
 
 /// Why a request was refused (a status outside 2xx): the error envelope the

@@ -45,10 +45,7 @@ impl Client {
         if let Some(id) = last_event_id {
             builder = builder.header(LAST_EVENT_ID, id);
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(super::client::network)?;
+        let response = builder.send().await.map_err(super::client::network)?;
         if !response.ok() {
             // Refused before it started: an error envelope, as tRPC answers.
             let text = response.text().await.unwrap_or_default();
@@ -72,10 +69,7 @@ impl Client {
             let bytes = Reflect::get(&chunk, &"value".into()).map_err(network)?;
             for frame in parser.push(&Uint8Array::new(&bytes).to_vec()) {
                 if let Some(event) = event_of(&frame) {
-                    on(Received::Event(
-                        event.map_err(ClientError::Decode)?,
-                        frame.id,
-                    ));
+                    on(Received::Event(event.map_err(ClientError::Decode)?, frame.id));
                 }
             }
         }

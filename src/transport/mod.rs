@@ -21,6 +21,6 @@ pub mod upload;
 
 #[cfg(target_arch = "wasm32")]
 pub use client::{Client, send, start_session};
+pub use error::ClientError;
 #[cfg(target_arch = "wasm32")]
 pub use events::Received;
-pub use error::ClientError;

@@ -5,10 +5,10 @@
 
 use connect360_api::{Message, Page};
 use connect360_widget::components::App;
-use connect360_widget::state::Chat;
 use connect360_widget::config::WidgetConfig;
 use connect360_widget::outbox::Outbox;
 use connect360_widget::reply::PendingReply;
+use connect360_widget::state::Chat;
 use leptos::prelude::*;
 use leptos::task::tick;
 use serde_json::json;
@@ -36,8 +36,7 @@ fn message(id: &str, second: u32, kind: &str, text: &str, parent: Option<&str>) 
 }
 
 fn config() -> WidgetConfig {
-    WidgetConfig::parse(r#"{"widgetKey":"wk_test","apiBase":"https://chat.invalid","locale":"en"}"#)
-        .unwrap()
+    WidgetConfig::parse(r#"{"widgetKey":"wk_test","apiBase":"https://chat.invalid","locale":"en"}"#).unwrap()
 }
 
 /// Mounts an open panel with `messages` into a fresh container.
@@ -51,10 +50,7 @@ async fn mount_page(messages: Vec<Message>, cursor: Option<&str>) -> (Chat, Html
     document().body().unwrap().append_child(&container).unwrap();
     let chat = Chat::new(config(), None);
     chat.messages.timeline.update(|t| {
-        t.apply_latest(Page {
-            items: messages,
-            next_cursor: cursor.map(str::to_owned),
-        });
+        t.apply_latest(Page { items: messages, next_cursor: cursor.map(str::to_owned) });
     });
     chat.ui.open.set(true);
     mount_to(container.clone(), move || view! { <App chat /> }).forget();
@@ -64,9 +60,7 @@ async fn mount_page(messages: Vec<Message>, cursor: Option<&str>) -> (Chat, Html
 
 fn all(root: &Element, selector: &str) -> Vec<Element> {
     let list = root.query_selector_all(selector).unwrap();
-    (0..list.length())
-        .map(|i| list.item(i).unwrap().unchecked_into())
-        .collect()
+    (0..list.length()).map(|i| list.item(i).unwrap().unchecked_into()).collect()
 }
 
 fn bubbles(root: &Element) -> Vec<Element> {
@@ -103,8 +97,10 @@ fn an_upload_answer_is_read_as_the_wire_type_writes_it() {
     };
     let body = serde_json::to_string(&UploadResponse { files: vec![file] }).unwrap();
     let got = parse_upload(200, &body, "Upload failed").unwrap();
-    assert_eq!((got.id.as_str(), got.name.as_str(), got.media_type.as_str(), got.url.as_str(), got.size),
-        ("f1", "a.png", "image/png", "/u", 3));
+    assert_eq!(
+        (got.id.as_str(), got.name.as_str(), got.media_type.as_str(), got.url.as_str(), got.size),
+        ("f1", "a.png", "image/png", "/u", 3)
+    );
     for bad in ["{}", r#"{"files":[]}"#, r#"{"files":[{}]}"#, "null", "nope"] {
         assert_eq!(parse_upload(200, bad, "Upload failed"), Err("Upload failed".to_owned()), "{bad}");
     }
@@ -155,12 +151,12 @@ async fn visitor_and_support_are_on_their_sides_with_names_and_avatars() {
     assert_eq!(rows.len(), 4);
     assert!(rows[0].class_list().contains("c360-mine"));
     assert!(rows[1].class_list().contains("c360-theirs"));
-    assert_eq!(all(&root, ".c360-name").iter().map(|n| n.text_content().unwrap()).collect::<Vec<_>>(),
-        ["Sam Agent", "Assistant"]);
-    let initials: Vec<String> = all(&root, "span.c360-avatar:not(.c360-avatar-space)")
-        .iter()
-        .map(|a| a.text_content().unwrap())
-        .collect();
+    assert_eq!(
+        all(&root, ".c360-name").iter().map(|n| n.text_content().unwrap()).collect::<Vec<_>>(),
+        ["Sam Agent", "Assistant"]
+    );
+    let initials: Vec<String> =
+        all(&root, "span.c360-avatar:not(.c360-avatar-space)").iter().map(|a| a.text_content().unwrap()).collect();
     assert_eq!(initials, ["SA", "A"]);
     assert_eq!(all(&root, ".c360-day").len(), 1, "one day, one separator");
     assert_eq!(all(&root, "time").len(), 4);
@@ -206,12 +202,7 @@ async fn a_reply_shows_its_parent_and_the_composer_what_is_replied_to() {
 async fn outgoing_messages_show_sending_then_failed_with_retry() {
     let (chat, root) = mount_panel(vec![]).await;
     chat.messages.outbox.update(|o: &mut Outbox| {
-        o.push(
-            "k1".into(),
-            [(connect360_api::Locale::En, json!("hello"))].into(),
-            vec![],
-            None,
-        );
+        o.push("k1".into(), [(connect360_api::Locale::En, json!("hello"))].into(), vec![], None);
     });
     tick().await;
     let row = &all(&root, ".c360-row")[0];
@@ -255,9 +246,8 @@ async fn prepending_history_keeps_the_view_in_place() {
     let top_before = anchor.get_bounding_client_rect().top();
 
     let before = chat.ui.scroll_mark();
-    let older: Vec<Message> = (10..50)
-        .map(|i| message(&format!("m{i}"), i, "customer", &format!("older {i}"), None))
-        .collect();
+    let older: Vec<Message> =
+        (10..50).map(|i| message(&format!("m{i}"), i, "customer", &format!("older {i}"), None)).collect();
     chat.messages.timeline.update(|t| {
         t.apply_older("m50", Page { items: older, next_cursor: None });
     });
@@ -271,9 +261,9 @@ async fn prepending_history_keeps_the_view_in_place() {
 
 #[wasm_bindgen_test]
 async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retry() {
+    use connect360_widget::outbox::SendContext;
     use connect360_widget::state::Session;
     use connect360_widget::transport::Client;
-    use connect360_widget::outbox::SendContext;
 
     let (chat, root) = mount_panel(vec![]).await;
     chat.session.current.set(Some(Session {
@@ -286,8 +276,7 @@ async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retr
             ai_agent: None,
         },
     }));
-    let textarea: web_sys::HtmlTextAreaElement =
-        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    let textarea: web_sys::HtmlTextAreaElement = root.query_selector("textarea").unwrap().unwrap().unchecked_into();
     let key = |k: &str, shift: bool| {
         let init = web_sys::KeyboardEventInit::new();
         init.set_key(k);
@@ -324,7 +313,8 @@ async fn enter_sends_optimistically_and_an_unreachable_server_fails_it_with_retr
     all(&root, ".c360-retry")[0].unchecked_ref::<HtmlElement>().click();
     tick().await;
     assert_eq!(all(&root, ".c360-status")[0].text_content().unwrap(), "Sending…");
-    let keys: Vec<String> = chat.messages.outbox.with_untracked(|o| o.unstored().map(|m| m.client_id.clone()).collect());
+    let keys: Vec<String> =
+        chat.messages.outbox.with_untracked(|o| o.unstored().map(|m| m.client_id.clone()).collect());
     assert_eq!(keys, [key_before], "the retry is the same message, same key");
 }
 
@@ -382,10 +372,7 @@ async fn another_file_is_a_download_chip_with_name_and_size() {
 async fn too_many_files_are_refused_before_uploading_with_a_reason() {
     let (chat, root) = mount_panel(vec![]).await;
     let files: Vec<web_sys::File> = (0..6)
-        .map(|i| {
-            web_sys::File::new_with_str_sequence(&js_sys::Array::of1(&"x".into()), &format!("f{i}.txt"))
-                .unwrap()
-        })
+        .map(|i| web_sys::File::new_with_str_sequence(&js_sys::Array::of1(&"x".into()), &format!("f{i}.txt")).unwrap())
         .collect();
     chat.attach(files);
     tick().await;
@@ -420,12 +407,7 @@ async fn composer_files_show_progress_then_the_servers_reason_with_remove() {
     tick().await;
     assert_eq!(progress.get_attribute("value").as_deref(), Some("75"));
     assert_eq!(document().active_element(), Some(cancel.clone().into()), "the cancel button keeps the focus");
-    chips[1]
-        .query_selector(".c360-upload-remove")
-        .unwrap()
-        .unwrap()
-        .unchecked_ref::<HtmlElement>()
-        .click();
+    chips[1].query_selector(".c360-upload-remove").unwrap().unwrap().unchecked_ref::<HtmlElement>().click();
     tick().await;
     assert_eq!(all(&root, ".c360-upload").len(), 1);
 }
@@ -449,8 +431,7 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
     // The new row renders first; the textarea's value a tick after.
     tick().await;
     tick().await;
-    let textarea: web_sys::HtmlTextAreaElement =
-        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    let textarea: web_sys::HtmlTextAreaElement = root.query_selector("textarea").unwrap().unwrap().unchecked_into();
     textarea.focus().unwrap();
     textarea.set_selection_range(2, 4).unwrap();
     assert_eq!(attr(&root, ".c360", "dir").as_deref(), Some("ltr"));
@@ -476,8 +457,7 @@ async fn set_locale_redraws_the_open_panel_keeping_messages_draft_and_focus() {
     }
     assert_eq!(all(&root, ".c360-panel").len(), 1, "one panel, drawn again");
     assert!(frame.class_list().contains("c360-again"), "without the opening animation");
-    let textarea: web_sys::HtmlTextAreaElement =
-        root.query_selector("textarea").unwrap().unwrap().unchecked_into();
+    let textarea: web_sys::HtmlTextAreaElement = root.query_selector("textarea").unwrap().unwrap().unchecked_into();
     assert_eq!(textarea.value(), "half-written");
     assert!(textarea.matches(":focus").unwrap(), "the composer keeps the focus");
     assert_eq!((textarea.selection_start().unwrap(), textarea.selection_end().unwrap()), (Some(2), Some(4)));
@@ -573,7 +553,9 @@ async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
     assert!(said.contains("writing a reply"), "announced once as it starts: {said}");
     assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Assistant");
     // The stream names the writer, as the stored reply will.
-    let agent = serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null})).unwrap();
+    let agent =
+        serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null}))
+            .unwrap();
     chat.reply.pending.update(|r| r.as_mut().unwrap().sender = Some(agent));
     tick().await;
     assert_eq!(all(&root, ".c360-draft .c360-name")[0].text_content().unwrap(), "Nordwind assistant");
@@ -594,7 +576,8 @@ async fn an_ai_reply_types_then_streams_then_gives_way_to_the_stored_message() {
     chat.messages.timeline.update(|t| _ = t.insert(stored));
     tick().await;
     assert!(all(&root, ".c360-draft").is_empty(), "the draft is gone");
-    let answers: Vec<String> = bubbles(&root).iter().filter_map(|b| b.text_content()).filter(|t| t.starts_with("Yes")).collect();
+    let answers: Vec<String> =
+        bubbles(&root).iter().filter_map(|b| b.text_content()).filter(|t| t.starts_with("Yes")).collect();
     assert_eq!(answers, ["Yes, we ship everywhere in Turkey."]);
     assert!(all(&root, ".c360-quote").is_empty(), "a reply right below its question quotes nothing");
 }
@@ -641,7 +624,9 @@ async fn only_new_messages_from_others_are_announced_never_history() {
     settle().await;
     assert_eq!(announced(&root), "", "the visitor's own message");
 
-    chat.messages.timeline.update(|t| _ = t.apply_latest(latest(vec![message("m8", 8, "workspace", "It ships today.", None)])));
+    chat.messages
+        .timeline
+        .update(|t| _ = t.apply_latest(latest(vec![message("m8", 8, "workspace", "It ships today.", None)])));
     settle().await;
     assert_eq!(announced(&root), "New message from Sam Agent: It ships today.");
 
@@ -824,7 +809,8 @@ async fn a_reply_the_stream_begins_before_the_send_s_answer_keeps_its_first_word
     use connect360_api::{AiDelta, AiStart, AiStreamEvent};
     let (chat, root) = mount_panel(vec![message("q1", 1, "customer", "Do you ship to Izmir?", None)]).await;
     let agent: connect360_api::Sender =
-        serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null})).unwrap();
+        serde_json::from_value(json!({"type": "ai", "id": "agent_1", "name": "Nordwind assistant", "image": null}))
+            .unwrap();
     chat.reply.on_event(&AiStreamEvent::Delta(AiDelta { text: "lost".into() }));
     assert!(chat.reply.pending.get_untracked().is_none(), "words of no reply begun are not drawn");
     chat.reply.on_event(&AiStreamEvent::Start(AiStart { sender: agent }));

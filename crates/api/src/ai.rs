@@ -115,7 +115,8 @@ mod tests {
     #[cfg(feature = "decode-ai-events")]
     #[test]
     fn events_decode_from_their_name_and_data() {
-        let sender = crate::Sender { kind: crate::SenderType::Ai, id: "agent_1".into(), name: Some("Bot".into()), image: None };
+        let sender =
+            crate::Sender { kind: crate::SenderType::Ai, id: "agent_1".into(), name: Some("Bot".into()), image: None };
         for event in [
             AiStreamEvent::Start(AiStart { sender }),
             AiStreamEvent::Delta(AiDelta { text: "line one\nline two".into() }),

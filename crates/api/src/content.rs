@@ -29,9 +29,7 @@ impl Locale {
     /// Parses a locale code, ignoring a region (`ar-EG` is `ar`) and case.
     pub fn from_tag(tag: &str) -> Option<Locale> {
         let primary = tag.split(['-', '_']).next().unwrap_or(tag);
-        Locale::ALL
-            .into_iter()
-            .find(|l| l.as_str().eq_ignore_ascii_case(primary))
+        Locale::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(primary))
     }
 }
 
@@ -48,11 +46,7 @@ impl<'de> Deserialize<'de> for Locale {
         Locale::ALL
             .into_iter()
             .find(|l| l.as_str() == code)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "unknown locale \"{code}\"; expected en, ar or tr"
-                ))
-            })
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown locale \"{code}\"; expected en, ar or tr")))
     }
 }
 
@@ -72,7 +66,8 @@ mod tests {
 
     #[test]
     fn locales_keep_the_order_they_were_sent_in() {
-        for json in [r#"{"en":"Hi","ar":"مرحبا","tr":"Merhaba"}"#, r#"{"tr":"Merhaba","ar":"مرحبا","en":"Hi"}"#] {
+        for json in [r#"{"en":"Hi","ar":"مرحبا","tr":"Merhaba"}"#, r#"{"tr":"Merhaba","ar":"مرحبا","en":"Hi"}"#]
+        {
             let content: Content = serde_json::from_str(json).unwrap();
             assert_eq!(serde_json::to_string(&content).unwrap(), json);
         }

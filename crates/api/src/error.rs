@@ -59,10 +59,7 @@ impl ErrorCode {
 
     /// Whether the same call may succeed later without being changed.
     pub fn is_transient(self) -> bool {
-        matches!(
-            self,
-            ErrorCode::TooManyRequests | ErrorCode::Timeout | ErrorCode::InternalServerError
-        )
+        matches!(self, ErrorCode::TooManyRequests | ErrorCode::Timeout | ErrorCode::InternalServerError)
     }
 }
 
@@ -94,11 +91,7 @@ impl ErrorShape {
         ErrorShape {
             message: message.into(),
             code: code.json_rpc_code(),
-            data: ErrorData {
-                code,
-                http_status: code.http_status(),
-                path: path.map(str::to_owned),
-            },
+            data: ErrorData { code, http_status: code.http_status(), path: path.map(str::to_owned) },
         }
     }
 }

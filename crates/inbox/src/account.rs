@@ -23,9 +23,5 @@ pub async fn current(api_base: &str) -> Result<MemberSession, ClientError> {
 /// Ends the session on the server (the cookie is cleared by its answer).
 pub async fn sign_out(api_base: &str) -> Result<(), ClientError> {
     let (status, body) = send(Request::delete(&join(api_base, INBOX_SESSION_PATH)), None).await?;
-    if (200..300).contains(&status) {
-        Ok(())
-    } else {
-        Err(connect360_widget::transport::error::refusal(status, &body))
-    }
+    if (200..300).contains(&status) { Ok(()) } else { Err(connect360_widget::transport::error::refusal(status, &body)) }
 }

@@ -219,9 +219,12 @@ mod tests {
     fn titles_fall_back_from_name_to_external_id_to_id() {
         let mut c = summary("conv_1", "00", 0);
         assert_eq!(title(&c), "conv_1");
-        c.customer = Some(serde_json::from_value(json!({
-            "id": "cu1", "externalId": "guest_7", "name": null, "email": null, "metadata": {}
-        })).unwrap());
+        c.customer = Some(
+            serde_json::from_value(json!({
+                "id": "cu1", "externalId": "guest_7", "name": null, "email": null, "metadata": {}
+            }))
+            .unwrap(),
+        );
         assert_eq!(title(&c), "guest_7");
         c.customer.as_mut().unwrap().name = Some("Ayşe".into());
         assert_eq!(title(&c), "Ayşe");

@@ -61,7 +61,10 @@ fn signed_in() -> Inbox {
     let inbox = Inbox::new("http://127.0.0.1:9".into());
     inbox.account.set(Account::SignedIn(session()));
     inbox.list.conversations.update(|l| {
-        l.apply_newest(Page { items: vec![summary("c2", 20, "Bob", 0), summary("c1", 10, "Ayşe", 2)], next_cursor: None })
+        l.apply_newest(Page {
+            items: vec![summary("c2", 20, "Bob", 0), summary("c1", 10, "Ayşe", 2)],
+            next_cursor: None,
+        })
     });
     inbox
 }

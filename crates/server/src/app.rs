@@ -13,8 +13,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
 use tokio::net::TcpListener;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -30,15 +30,15 @@ use crate::csrf::PublicOrigin;
 use crate::demo::Demo;
 use crate::domain::DEFAULT_WORKSPACE;
 use crate::error::ApiError;
+use crate::events::EventStreams;
+use crate::events::limits::StreamLimits;
+use crate::events::log::{ConversationLogs, StoreLog};
+use crate::hub::{EventBus, InProcessHub};
 use crate::inbox_page::InboxPage;
 use crate::key_cache::KeyCache;
 use crate::limits::{Limits, LimitsConfig};
-use crate::sign_in::SignInLimits;
-use crate::events::EventStreams;
-use crate::events::log::{ConversationLogs, StoreLog};
-use crate::events::limits::StreamLimits;
-use crate::hub::{EventBus, InProcessHub};
 use crate::pg_events::PgBus;
+use crate::sign_in::SignInLimits;
 use crate::state::{AppState, SharedState};
 use crate::store::PgUrl;
 use crate::upstream::UpstreamConfig;
@@ -146,9 +146,10 @@ pub fn router(
     // In upstream mode visitors' files and AI replies are the upstream's, and
     // the team works there: no inbox here.
     let (calls, uploads) = match upstream.clone() {
-        Some(forwarder) => {
-            (calls.merge(crate::upstream::forward::calls(forwarder.clone())), crate::upstream::forward::uploads(forwarder))
-        }
+        Some(forwarder) => (
+            calls.merge(crate::upstream::forward::calls(forwarder.clone())),
+            crate::upstream::forward::uploads(forwarder),
+        ),
         None => (
             calls
                 .merge(crate::attachments::downloads())
@@ -187,9 +188,9 @@ pub fn router(
         HeaderValue::from_static("same-site"),
     ))
     .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(crate::telemetry::SequentialRequestIds::default()))
-        .with_state(state)
+    .layer(PropagateRequestIdLayer::x_request_id())
+    .layer(SetRequestIdLayer::x_request_id(crate::telemetry::SequentialRequestIds::default()))
+    .with_state(state)
 }
 
 fn request_span(req: &Request) -> tracing::Span {
@@ -271,9 +272,7 @@ impl Application {
             true => Some(Arc::new(crate::demo::seed(store.as_ref()).await?)),
             false => None,
         };
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .with_context(|| format!("binding {}", config.addr))?;
+        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
         let file_gc = Box::pin(crate::attachments::gc::run(
             store.clone(),
             files.clone(),

@@ -126,13 +126,15 @@ impl WidgetAssets {
 /// `/widget.js` and the bundle's files; without a built widget they say so.
 pub fn router<S: Clone + Send + Sync + 'static>(assets: Option<Arc<WidgetAssets>>) -> Router<S> {
     let Some(assets) = assets else {
-        let not_built = || async { ApiError::not_found("The widget is not built: run trunk build --release --offline.") };
+        let not_built =
+            || async { ApiError::not_found("The widget is not built: run trunk build --release --offline.") };
         return Router::new().route("/widget.js", get(not_built)).route("/widget/{*file}", get(not_built));
     };
     let mut bundle = Router::new();
     for file in &assets.bundle {
         let mime = content_type(&file.name).parse().expect("the content types above are valid");
-        let serve = ServeFile::new_with_mime(assets.dir.join(&file.name), &mime).precompressed_br().precompressed_gzip();
+        let serve =
+            ServeFile::new_with_mime(assets.dir.join(&file.name), &mime).precompressed_br().precompressed_gzip();
         bundle = bundle.route_service(
             &format!("{BUNDLE_PREFIX}{}", file.name),
             ServiceBuilder::new()
@@ -146,19 +148,17 @@ pub fn router<S: Clone + Send + Sync + 'static>(assets: Option<Arc<WidgetAssets>
         // At the best level: 7 KB take a few milliseconds, and every page load fetches it.
         .layer(CompressionLayer::new().quality(CompressionLevel::Best))
         .with_state(assets.clone());
-    let cache = |value: &'static str| SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static(value));
-    Router::new()
-        .merge(bundle.layer(cache(BUNDLE_CACHE)))
-        .merge(loader.layer(cache(LOADER_CACHE)))
-        .layer(
-            ServiceBuilder::new()
-                .layer(header(VARY, "accept-encoding"))
-                .layer(header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                // The loader imports the bundle from the host page's origin: a CORS fetch.
-                .layer(header(ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-                // Sites embed the loader and the bundle: other sites must be able to.
-                .layer(header(CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin")),
-        )
+    let cache =
+        |value: &'static str| SetResponseHeaderLayer::overriding(CACHE_CONTROL, HeaderValue::from_static(value));
+    Router::new().merge(bundle.layer(cache(BUNDLE_CACHE))).merge(loader.layer(cache(LOADER_CACHE))).layer(
+        ServiceBuilder::new()
+            .layer(header(VARY, "accept-encoding"))
+            .layer(header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            // The loader imports the bundle from the host page's origin: a CORS fetch.
+            .layer(header(ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+            // Sites embed the loader and the bundle: other sites must be able to.
+            .layer(header(CROSS_ORIGIN_RESOURCE_POLICY, "cross-origin")),
+    )
 }
 
 fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

@@ -102,9 +102,7 @@ pub fn hash_key(key: &str) -> [u8; 32] {
 /// The credential a request carries: `Authorization: Bearer …` or `x-api-key`.
 pub fn credential(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     if let Some(value) = headers.get(AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::unauthorized("Authorization header is not valid text."))?;
+        let value = value.to_str().map_err(|_| ApiError::unauthorized("Authorization header is not valid text."))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))

@@ -45,8 +45,12 @@ pub trait Backend: Send + Sync + 'static {
     /// A page of a conversation's messages; a visitor's only of their own.
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>, ApiError>;
     /// Stops AI replies: a person takes over; a visitor's only in their own conversation.
-    async fn hand_off(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>)
-    -> Result<Conversation, ApiError>;
+    async fn hand_off(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+    ) -> Result<Conversation, ApiError>;
 }
 
 /// The data in this server's store.
@@ -83,14 +87,18 @@ impl Backend for LocalBackend {
                 metadata: Default::default(),
             })
             .await?;
-        let customer_id =
-            conversation.customer_id.clone().ok_or_else(|| ApiError::internal("visitor conversation without a customer"))?;
+        let customer_id = conversation
+            .customer_id
+            .clone()
+            .ok_or_else(|| ApiError::internal("visitor conversation without a customer"))?;
         let customer = store
             .customer(&widget.workspace_id, &customer_id)
             .await?
             .ok_or_else(|| ApiError::internal("visitor customer vanished"))?;
-        let external_id =
-            customer.external_id.clone().ok_or_else(|| ApiError::internal("visitor customer without an external id"))?;
+        let external_id = customer
+            .external_id
+            .clone()
+            .ok_or_else(|| ApiError::internal("visitor customer without an external id"))?;
         let channel_id = website_channel(&conversation, &host)?;
         Ok(VisitorConversation {
             conversation,

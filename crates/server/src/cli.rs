@@ -10,13 +10,13 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::app::{Application, ServeConfig, shutdown_signal};
 use crate::attachments::location::{FilesArg, FilesLocation};
-use crate::upstream::UpstreamConfig;
-use crate::upstream::client::{ApiKey, ClientConfig};
 use crate::auth::hash_key;
 use crate::domain::{AgentConfig, DEFAULT_WORKSPACE, Domain, FaqSettings, OpenAiSettings, Role};
 use crate::hub::InProcessHub;
 use crate::limits::{LimitsConfig, Rate};
 use crate::store::{NewMember, PgUrl, Store, Workspace};
+use crate::upstream::UpstreamConfig;
+use crate::upstream::client::{ApiKey, ClientConfig};
 use crate::{password, validate};
 
 /// `read`, `engage` or `full`: clap's parser for the api crate's [`Role`].
@@ -389,10 +389,7 @@ async fn admin_store(data: &DataArg) -> anyhow::Result<Arc<dyn Store>> {
 /// Opens the store and finds (or creates) the named workspace.
 async fn open(data: &DataArg, slug: &str) -> anyhow::Result<(Arc<dyn Store>, Workspace)> {
     let store = admin_store(data).await?;
-    let workspace = store
-        .ensure_workspace(slug, slug)
-        .await
-        .with_context(|| format!("finding workspace {slug}"))?;
+    let workspace = store.ensure_workspace(slug, slug).await.with_context(|| format!("finding workspace {slug}"))?;
     Ok((store, workspace))
 }
 
@@ -493,15 +490,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (store, workspace) = open(&data, &workspace.workspace).await?;
             let member = member.unwrap_or(workspace.default_member_id);
             let key = crate::ids::new_secret("c360", 32);
-            store
-                .create_api_key(&workspace.id, &member, &checked("--name", &name)?, role, &hash_key(&key))
-                .await?;
+            store.create_api_key(&workspace.id, &member, &checked("--name", &name)?, role, &hash_key(&key)).await?;
             println!("{key}");
         }
         Command::Agent { command: AgentCommand::Create { data, workspace, name, image, kind } } => {
-            let image = image
-                .map(|i| validate::http_url("--image", &i).map_err(|e| anyhow::anyhow!(e.message)))
-                .transpose()?;
+            let image =
+                image.map(|i| validate::http_url("--image", &i).map_err(|e| anyhow::anyhow!(e.message))).transpose()?;
             let name = checked("--name", &name)?;
             let config = kind.config()?;
             let (store, workspace) = open(&data, &workspace.workspace).await?;
@@ -542,10 +536,19 @@ mod tests {
 
     #[test]
     fn files_flags_are_read_and_a_bad_location_is_refused() {
-        let cli = Cli::try_parse_from(["connect360-server", "serve", "--files", "s3://chat-files/a", "--s3-endpoint", "http://s3:9000"])
-            .unwrap();
+        let cli = Cli::try_parse_from([
+            "connect360-server",
+            "serve",
+            "--files",
+            "s3://chat-files/a",
+            "--s3-endpoint",
+            "http://s3:9000",
+        ])
+        .unwrap();
         let Command::Serve { files, .. } = cli.command else { panic!("not serve") };
-        assert!(matches!(files.files, Some(FilesArg::S3(ref bucket)) if bucket.name == "chat-files" && bucket.prefix == "a"));
+        assert!(
+            matches!(files.files, Some(FilesArg::S3(ref bucket)) if bucket.name == "chat-files" && bucket.prefix == "a")
+        );
         assert_eq!(files.s3_endpoint.as_deref(), Some("http://s3:9000"));
         let err = Cli::try_parse_from(["connect360-server", "serve", "--files", "gs://chat-files"]).unwrap_err();
         assert!(err.to_string().contains("unknown scheme gs://"), "{err}");

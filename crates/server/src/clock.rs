@@ -9,9 +9,7 @@ const RFC3339_MILLIS: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 pub fn format(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(RFC3339_MILLIS)
-        .expect("every UTC date of this era formats")
+    at.to_offset(time::UtcOffset::UTC).format(RFC3339_MILLIS).expect("every UTC date of this era formats")
 }
 
 pub fn now() -> String {

@@ -35,7 +35,11 @@ const LAST_EVENT_ID: HeaderName = HeaderName::from_static(connect360_api::LAST_E
 /// Browsers on a widget's site may call with what the widget sends;
 /// `x-api-key` is not among it: keys stay off the web.
 pub fn layer(store: Arc<dyn Store>) -> CorsLayer {
-    widget_sites(store).allow_methods([Method::GET, Method::POST]).allow_headers([AUTHORIZATION, CONTENT_TYPE, IDEMPOTENCY_KEY])
+    widget_sites(store).allow_methods([Method::GET, Method::POST]).allow_headers([
+        AUTHORIZATION,
+        CONTENT_TYPE,
+        IDEMPOTENCY_KEY,
+    ])
 }
 
 /// The event stream's: a GET that resumes with `Last-Event-ID`.

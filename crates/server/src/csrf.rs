@@ -61,8 +61,10 @@ pub async fn same_origin(State(origin): State<PublicOrigin>, req: Request, next:
     let headers = req.headers();
     let by_cookie = !matches!(credential(headers), Ok(Some(_)) | Err(_)) && session_token(headers).is_some();
     if by_cookie && changes_state(req.method()) && !origin.is_same_origin(headers) {
-        return ApiError::forbidden("A signed-in request that changes something must come from this server's own pages (Origin).")
-            .into_response();
+        return ApiError::forbidden(
+            "A signed-in request that changes something must come from this server's own pages (Origin).",
+        )
+        .into_response();
     }
     next.run(req).await
 }

@@ -43,13 +43,17 @@ pub struct Demo {
 pub async fn seed(store: &dyn Store) -> anyhow::Result<Demo> {
     let workspace = store.ensure_workspace(DEFAULT_WORKSPACE, WORKSPACE_NAME).await?;
     let domains = ["localhost", "127.0.0.1"].map(|d| Domain::parse("domain", d).expect("valid demo domains"));
-    let widget = store
-        .create_widget(&workspace.id, Some("demo"), &domains, None)
-        .await
-        .context("creating the demo widget")?;
+    let widget =
+        store.create_widget(&workspace.id, Some("demo"), &domains, None).await.context("creating the demo widget")?;
     let support_key = crate::ids::new_secret("c360", 32);
     store
-        .create_api_key(&workspace.id, &workspace.default_member_id, "demo support", Role::Full, &hash_key(&support_key))
+        .create_api_key(
+            &workspace.id,
+            &workspace.default_member_id,
+            "demo support",
+            Role::Full,
+            &hash_key(&support_key),
+        )
         .await
         .context("creating the demo support key")?;
     let member_password = crate::ids::new_secret("demo", 8);

@@ -23,12 +23,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Input<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|err| match err.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ErrorCode::PayloadTooLarge, err.body_text()),
-                _ => ApiError::invalid("body", format!("could not be read: {}", err.body_text())),
-            })?;
+        let body = Bytes::from_request(req, state).await.map_err(|err| match err.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ErrorCode::PayloadTooLarge, err.body_text()),
+            _ => ApiError::invalid("body", format!("could not be read: {}", err.body_text())),
+        })?;
         let raw: &RawValue = serde_json::from_slice(&body)
             .map_err(|e| ApiError::new(ErrorCode::ParseError, format!("Body is not valid JSON: {e}")))?;
         decode(Some(raw)).map(Input)
@@ -65,12 +63,7 @@ fn without_position(err: &serde_json::Error) -> String {
 /// Rewrites serde's wording for fields into `field: rule`.
 fn describe(path: &str, message: &str) -> (String, String) {
     let join = |name: &str| if path == "." { name.to_owned() } else { format!("{path}.{name}") };
-    let quoted = |prefix: &str| {
-        message
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_owned)
-    };
+    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned);
     if let Some(name) = quoted("missing field `") {
         return (join(&name), "required".into());
     }
@@ -113,6 +106,9 @@ mod tests {
     #[test]
     fn decode_wants_an_object() {
         assert_eq!(decode::<api::SendInput>(None).unwrap_err().message, "input: required: a JSON object");
-        assert_eq!(decode::<api::SendInput>(Some(&raw(json!([1])))).unwrap_err().message, "input: must be a JSON object");
+        assert_eq!(
+            decode::<api::SendInput>(Some(&raw(json!([1])))).unwrap_err().message,
+            "input: must be a JSON object"
+        );
     }
 }

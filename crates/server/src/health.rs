@@ -34,7 +34,10 @@ pub struct Health {
     files: PartState,
 }
 
-pub async fn handle(State(store): State<Arc<dyn Store>>, State(files): State<Arc<dyn FileStorage>>) -> (StatusCode, Json<Health>) {
+pub async fn handle(
+    State(store): State<Arc<dyn Store>>,
+    State(files): State<Arc<dyn FileStorage>>,
+) -> (StatusCode, Json<Health>) {
     let (database, files) = tokio::join!(check("database", store.ping()), check("files", files.check()));
     let up = database == PartState::Up && files == PartState::Up;
     let status = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -158,10 +158,7 @@ impl EventBus for InProcessHub {
 
     fn subscribe(&self, topic: Topic) -> Subscription {
         let mut channels = lock(&self.channels);
-        let receiver = channels
-            .entry(topic.clone())
-            .or_insert_with(|| broadcast::channel(self.buffer).0)
-            .subscribe();
+        let receiver = channels.entry(topic.clone()).or_insert_with(|| broadcast::channel(self.buffer).0).subscribe();
         Subscription { receiver: Some(receiver), channels: self.channels.clone(), topic }
     }
 
@@ -240,7 +237,11 @@ mod tests {
         hub.publish(Event::Reply { conversation_id: "c1".into(), event: ReplyEvent::Delta("hi".into()) });
         hub.publish(stored("w", "c2", 2));
         assert!(matches!(&*conversation.recv().await.unwrap(), Event::Reply { .. }));
-        assert_eq!(*workspace.recv().await.unwrap(), stored("w", "c2", 2), "replies being written are not workspace events");
+        assert_eq!(
+            *workspace.recv().await.unwrap(),
+            stored("w", "c2", 2),
+            "replies being written are not workspace events"
+        );
         assert_eq!(*other.recv().await.unwrap(), stored("w", "c2", 2));
         hub.publish(Event::Gap);
         for subscription in [&mut conversation, &mut workspace, &mut other] {

@@ -23,8 +23,8 @@ use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::events::EventStreams;
 use crate::events::feed::Watch;
-use crate::events::log::StoreLog;
 use crate::events::last_event_id::LastEventId;
+use crate::events::log::StoreLog;
 use crate::hub::{EventBus, Topic};
 use crate::store::Store;
 
@@ -56,7 +56,15 @@ async fn open(
     };
     principal.require(Permission::Read)?;
     let subscription = events.subscribe(Topic::Workspace(member.workspace_id.clone()));
-    let watch = Watch { log: Arc::new(StoreLog(store)), urls, principal, subscription, writing: None, last_event_id: last_event_id?, buffer: streams.buffer };
+    let watch = Watch {
+        log: Arc::new(StoreLog(store)),
+        urls,
+        principal,
+        subscription,
+        writing: None,
+        last_event_id: last_event_id?,
+        buffer: streams.buffer,
+    };
     let feed = watch.open().await?;
     // Members' streams are not capped: nothing to hold.
     Ok(crate::events::respond(feed, "inbox", (), ai.closed()))

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use axum::Router;
 use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::routing::get;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -105,7 +107,8 @@ mod tests {
         let html = r#"<head><script type="module" src="/inbox/a.js"></script><script type="module">import init from '/inbox/a.js';init();</script></head>"#;
         assert_eq!(inline_scripts(html).collect::<Vec<_>>(), ["import init from '/inbox/a.js';init();"]);
         let csp = policy(html);
-        let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"import init from '/inbox/a.js';init();"));
+        let digest =
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"import init from '/inbox/a.js';init();"));
         assert!(csp.contains(&format!("script-src 'self' 'wasm-unsafe-eval' 'sha256-{digest}';")), "{csp}");
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(!csp.contains("unsafe-inline"));

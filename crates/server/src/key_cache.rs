@@ -72,7 +72,12 @@ mod tests {
     use crate::domain::{Credential, Role};
 
     fn principal(member: &str) -> MemberPrincipal {
-        MemberPrincipal { workspace_id: "ws_1".into(), member_id: member.into(), role: Role::Engage, via: Credential::ApiKey }
+        MemberPrincipal {
+            workspace_id: "ws_1".into(),
+            member_id: member.into(),
+            role: Role::Engage,
+            via: Credential::ApiKey,
+        }
     }
 
     #[test]

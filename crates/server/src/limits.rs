@@ -136,9 +136,9 @@ impl Limits {
 
     /// A new visitor session from `ip` on widget `widget_id`.
     pub fn session(&self, ip: IpAddr, widget_id: &str) -> Result<(), ApiError> {
-        self.sessions_per_ip
-            .check(&ip)
-            .map_err(|retry| ApiError::too_many("Too many visitor sessions from this address: try again later.", retry))?;
+        self.sessions_per_ip.check(&ip).map_err(|retry| {
+            ApiError::too_many("Too many visitor sessions from this address: try again later.", retry)
+        })?;
         self.sessions_per_widget
             .check(&widget_id.to_owned())
             .map_err(|retry| ApiError::too_many("Too many visitor sessions on this widget: try again later.", retry))

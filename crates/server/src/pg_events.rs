@@ -127,21 +127,31 @@ impl PgBus {
 
     fn send(&self, outgoing: Outgoing) {
         if let Err(err) = self.outbox.try_send(outgoing) {
-            tracing::warn!(full = matches!(err, mpsc::error::TrySendError::Full(_)), "a reply event could not be queued for the other instances; the stored reply will reach them");
+            tracing::warn!(
+                full = matches!(err, mpsc::error::TrySendError::Full(_)),
+                "a reply event could not be queued for the other instances; the stored reply will reach them"
+            );
         }
     }
 
     /// The notices of a reply event: a delta in pieces that fit a payload.
     fn notices(&self, conversation_id: &str, event: &ReplyEvent) -> Vec<String> {
-        let notice = |event| Notice::Reply { from: self.instance.clone(), conversation_id: conversation_id.to_owned(), event };
+        let notice =
+            |event| Notice::Reply { from: self.instance.clone(), conversation_id: conversation_id.to_owned(), event };
         match event {
             ReplyEvent::Start(sender) => {
                 // A sender too large for a payload goes without its picture, then its name.
-                let lighter = [sender.clone(), Sender { image: None, ..sender.clone() }, Sender { image: None, name: None, ..sender.clone() }];
+                let lighter = [
+                    sender.clone(),
+                    Sender { image: None, ..sender.clone() },
+                    Sender { image: None, name: None, ..sender.clone() },
+                ];
                 let payloads = lighter.into_iter().map(|sender| payload(&notice(ReplyNotice::Start { sender })));
                 payloads.into_iter().find(|p| p.len() <= MAX_PAYLOAD).into_iter().collect()
             }
-            ReplyEvent::Delta(text) => pieces(text).map(|text| payload(&notice(ReplyNotice::Delta { text: text.to_owned() }))).collect(),
+            ReplyEvent::Delta(text) => {
+                pieces(text).map(|text| payload(&notice(ReplyNotice::Delta { text: text.to_owned() }))).collect()
+            }
             ReplyEvent::Stopped => vec![payload(&notice(ReplyNotice::Stopped))],
         }
     }
@@ -239,7 +249,9 @@ async fn listen(first: PgListener, pool: PgPool, hub: InProcessHub, store: Arc<d
                 }
                 // Reconnected and listening again (sqlx re-listens).
                 Ok(None) => {
-                    tracing::warn!("the event listener lost its connection and listens again; streams read what they missed");
+                    tracing::warn!(
+                        "the event listener lost its connection and listens again; streams read what they missed"
+                    );
                     hub.publish(Event::Gap);
                 }
                 Err(err) => {
@@ -314,7 +326,11 @@ mod tests {
         assert_eq!(pieces.len(), 3);
         assert_eq!(pieces.concat(), text);
         let notice = |text: &str| {
-            payload(&Notice::Reply { from: "inst".into(), conversation_id: "c".repeat(255), event: ReplyNotice::Delta { text: text.into() } })
+            payload(&Notice::Reply {
+                from: "inst".into(),
+                conversation_id: "c".repeat(255),
+                event: ReplyNotice::Delta { text: text.into() },
+            })
         };
         assert!(pieces.iter().all(|p| notice(p).len() <= MAX_PAYLOAD), "every piece fits");
         assert_eq!(super::pieces("").count(), 0);
@@ -322,10 +338,12 @@ mod tests {
 
     #[test]
     fn the_trigger_s_payload_is_a_message_notice() {
-        let notice: Notice = serde_json::from_str(r#"{"kind" : "message", "workspaceId" : "ws_1", "id" : "msg_1"}"#).unwrap();
+        let notice: Notice =
+            serde_json::from_str(r#"{"kind" : "message", "workspaceId" : "ws_1", "id" : "msg_1"}"#).unwrap();
         assert_eq!(notice, Notice::Message { workspace_id: "ws_1".into(), id: "msg_1".into() });
         let sender = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("A".into()), image: None };
-        let reply = Notice::Reply { from: "i".into(), conversation_id: "c".into(), event: ReplyNotice::Start { sender } };
+        let reply =
+            Notice::Reply { from: "i".into(), conversation_id: "c".into(), event: ReplyNotice::Start { sender } };
         assert_eq!(serde_json::from_str::<Notice>(&payload(&reply)).unwrap(), reply);
     }
 }

@@ -33,9 +33,8 @@ impl RetryAfter {
 impl<K: Hash + Eq + Clone> KeyedLimit<K> {
     /// `burst` at once, refilled at `burst` per `period` (evenly over it).
     pub fn per(burst: NonZeroU32, period: Duration) -> Self {
-        let quota = Quota::with_period(period / burst.get())
-            .unwrap_or_else(|| Quota::per_second(burst))
-            .allow_burst(burst);
+        let quota =
+            Quota::with_period(period / burst.get()).unwrap_or_else(|| Quota::per_second(burst)).allow_burst(burst);
         KeyedLimit { limiter: Arc::new(RateLimiter::keyed(quota)), period }
     }
 

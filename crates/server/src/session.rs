@@ -12,11 +12,11 @@ use time::OffsetDateTime;
 
 use crate::auth::origin_host;
 use crate::backend::{Backend, VisitorArrival, VisitorConversation};
+use crate::domain::{CustomerFields, CustomerKey, CustomerRef, Domain};
 use crate::error::ApiError;
 use crate::extract::Input;
 use crate::limits::{ClientIp, Limits};
 use crate::store::{Store, Widget};
-use crate::domain::{CustomerFields, CustomerKey, CustomerRef, Domain};
 use crate::validate::{self, MAX_ID, MAX_NAME};
 use crate::visitor_token::{self, TokenSigner, VisitorClaims, user_hash_matches};
 use crate::{clock, ids};
@@ -64,7 +64,8 @@ async fn create(
     limits.session(ip, &widget.id)?;
     let now = OffsetDateTime::now_utc();
 
-    let Visitor { key, known_external_id, merges_guest } = visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
+    let Visitor { key, known_external_id, merges_guest } =
+        visitor_key(&signer, &widget, &input, &host, now.unix_timestamp())?;
     let fields = CustomerFields {
         name: validate::optional_text("name", input.name.as_deref(), MAX_NAME)?,
         email: input.email.as_deref().map(|e| validate::email("email", e)).transpose()?,
@@ -118,16 +119,12 @@ fn visitor_key(
     host: &str,
     now: i64,
 ) -> Result<Visitor, ApiError> {
-    let external_id = input
-        .external_id
-        .as_deref()
-        .map(|e| validate::text("externalId", e, MAX_ID))
-        .transpose()?;
+    let external_id = input.external_id.as_deref().map(|e| validate::text("externalId", e, MAX_ID)).transpose()?;
     let of_this_site = |token: Option<&str>| {
         token.and_then(|t| signer.verify(t, now).ok()).filter(|c| c.widget_id == widget.id && c.domain == host)
     };
-    let resumed = of_this_site(input.token.as_deref())
-        .filter(|c| external_id.as_ref().is_none_or(|e| *e == c.external_id));
+    let resumed =
+        of_this_site(input.token.as_deref()).filter(|c| external_id.as_ref().is_none_or(|e| *e == c.external_id));
     let visitor = |key| Visitor { key, known_external_id: None, merges_guest: None };
     if let Some(claims) = resumed {
         return Ok(Visitor {

@@ -14,10 +14,10 @@ use crate::attachments::url::UrlSigner;
 use crate::auth::Authenticator;
 use crate::backend::Backend;
 use crate::csrf::PublicOrigin;
-use crate::limits::Limits;
-use crate::sign_in::SignInLimits;
 use crate::events::EventStreams;
 use crate::hub::EventBus;
+use crate::limits::Limits;
+use crate::sign_in::SignInLimits;
 use crate::store::Store;
 use crate::visitor_token::TokenSigner;
 

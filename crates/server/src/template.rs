@@ -15,22 +15,15 @@ pub fn render(content: &Content, context: Option<&Value>) -> Result<Content, Api
         Some(Value::Object(map)) => Some(map),
         Some(_) => return Err(ApiError::invalid("templateContext", "must be an object")),
     };
-    content
-        .iter()
-        .map(|(locale, value)| Ok((*locale, render_value(value, context)?)))
-        .collect()
+    content.iter().map(|(locale, value)| Ok((*locale, render_value(value, context)?))).collect()
 }
 
 fn render_value(value: &Value, context: Option<&serde_json::Map<String, Value>>) -> Result<Value, ApiError> {
     Ok(match value {
         Value::String(s) => Value::String(render_str(s, context)?),
-        Value::Array(items) => Value::Array(
-            items.iter().map(|v| render_value(v, context)).collect::<Result<_, _>>()?,
-        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| render_value(v, context)).collect::<Result<_, _>>()?),
         Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), render_value(v, context)?)))
-                .collect::<Result<_, ApiError>>()?,
+            map.iter().map(|(k, v)| Ok((k.clone(), render_value(v, context)?))).collect::<Result<_, ApiError>>()?,
         ),
         other => other.clone(),
     })
@@ -59,13 +52,10 @@ fn lookup(name: &str, context: Option<&serde_json::Map<String, Value>>) -> Resul
     let field = format!("templateContext.{name}");
     let mut parts = name.split('.');
     let first = parts.next().unwrap_or_default();
-    let mut value = context
-        .and_then(|c| c.get(first))
-        .ok_or_else(|| ApiError::invalid(&field, "missing; the template uses it"))?;
+    let mut value =
+        context.and_then(|c| c.get(first)).ok_or_else(|| ApiError::invalid(&field, "missing; the template uses it"))?;
     for part in parts {
-        value = value
-            .get(part)
-            .ok_or_else(|| ApiError::invalid(&field, "missing; the template uses it"))?;
+        value = value.get(part).ok_or_else(|| ApiError::invalid(&field, "missing; the template uses it"))?;
     }
     match value {
         Value::String(s) => Ok(s.clone()),

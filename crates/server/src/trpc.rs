@@ -105,11 +105,7 @@ async fn handle(
     }
     let retry_after = results.iter().filter_map(|(_, r)| r.as_ref().err()?.retry_after).max();
     let statuses: Vec<u16> = results.iter().map(|(_, r)| status_of(r)).collect();
-    let status = if statuses.windows(2).all(|w| w[0] == w[1]) {
-        statuses.first().copied().unwrap_or(200)
-    } else {
-        207
-    };
+    let status = if statuses.windows(2).all(|w| w[0] == w[1]) { statuses.first().copied().unwrap_or(200) } else { 207 };
     let body: Vec<Envelope> = results.into_iter().map(|(path, outcome)| envelope(path, outcome)).collect();
     with_retry_after(json_response(status, &body), retry_after)
 }
@@ -231,13 +227,9 @@ async fn read_inputs(
 }
 
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(ErrorCode::PayloadTooLarge, format!("Request body is larger than {MAX_BODY_BYTES} bytes."))
-    };
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let too_large =
+        || ApiError::new(ErrorCode::PayloadTooLarge, format!("Request body is larger than {MAX_BODY_BYTES} bytes."));
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }

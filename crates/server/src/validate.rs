@@ -139,10 +139,8 @@ pub fn customer(customer_id: Option<&str>, customer: Option<&CustomerInput>) -> 
         (None, Some(b)) => Some(id("customer.id", b)?),
         (None, None) => None,
     };
-    let external = customer
-        .and_then(|c| c.external_id.as_deref())
-        .map(|v| text("customer.externalId", v, MAX_ID))
-        .transpose()?;
+    let external =
+        customer.and_then(|c| c.external_id.as_deref()).map(|v| text("customer.externalId", v, MAX_ID)).transpose()?;
     let (key, external_id) = match (by_id, external) {
         (Some(id), external) => (CustomerKey::Id(id), external),
         (None, Some(external)) => (CustomerKey::ExternalId(external), None),

@@ -12,8 +12,8 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use common::{StoreKind, TestApp, spawn_app, spawn_app_with};
 use connect360_api::{AI_STREAM_PATH, GetOrCreateConversation, HandOff, ListMessages, SendMessage};
-use connect360_server::domain::{AgentConfig, FaqSettings, OpenAiSettings};
 use connect360_server::domain::Role;
+use connect360_server::domain::{AgentConfig, FaqSettings, OpenAiSettings};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 

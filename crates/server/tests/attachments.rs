@@ -8,13 +8,13 @@ mod common;
 use std::time::Duration;
 
 use common::{Answer, TestApp, spawn_app, spawn_app_with};
+use connect360_api::{ATTACHMENTS_PATH, ListMessages, MAX_FILE_BYTES, SendMessage, WIDGET_SESSION_PATH};
 use connect360_server::app::{Application, ServeConfig};
 use connect360_server::attachments::location::FilesLocation;
-use connect360_api::{ATTACHMENTS_PATH, ListMessages, MAX_FILE_BYTES, SendMessage, WIDGET_SESSION_PATH};
 use connect360_server::attachments::url::{Grantee, UrlSigner};
-use connect360_server::domain::files::asset_path;
-use connect360_server::domain::Role;
 use connect360_server::domain::Domain;
+use connect360_server::domain::Role;
+use connect360_server::domain::files::asset_path;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -547,7 +547,10 @@ async fn a_missing_bucket_wrong_credentials_or_an_unreachable_store_stop_the_sta
     let mut missing = good.clone();
     missing.bucket.name = "no-such-bucket".into();
     let err = refused_start(FilesLocation::S3(missing)).await.expect("a missing bucket is refused");
-    assert!(err.starts_with(&format!("reaching the attachments' storage, s3://no-such-bucket/chat/files at {endpoint}: ")), "{err}");
+    assert!(
+        err.starts_with(&format!("reaching the attachments' storage, s3://no-such-bucket/chat/files at {endpoint}: ")),
+        "{err}"
+    );
 
     let mut wrong = good.clone();
     wrong.credentials.secret_access_key = "wrong".into();
@@ -558,7 +561,13 @@ async fn a_missing_bucket_wrong_credentials_or_an_unreachable_store_stop_the_sta
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     unreachable.endpoint = Some(format!("http://127.0.0.1:{closed}"));
     let err = refused_start(FilesLocation::S3(unreachable)).await.expect("an unreachable store is refused");
-    assert!(err.starts_with(&format!("reaching the attachments' storage, s3://{}/chat/files at http://127.0.0.1:{closed}: ", good.bucket.name)), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "reaching the attachments' storage, s3://{}/chat/files at http://127.0.0.1:{closed}: ",
+            good.bucket.name
+        )),
+        "{err}"
+    );
 
     let mut not_http = good.clone();
     not_http.endpoint = Some("127.0.0.1:9000".into());

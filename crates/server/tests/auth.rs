@@ -79,7 +79,10 @@ async fn a_key_never_sees_another_workspace() {
     // Their own conversation can't reply to our message or use our customer.
     let their_conv = app.conversation(&theirs).await;
     let message = app
-        .call::<SendMessage>(&theirs, json!({"conversationId": their_conv, "parentId": msg["id"], "content": {"en": "x"}}))
+        .call::<SendMessage>(
+            &theirs,
+            json!({"conversationId": their_conv, "parentId": msg["id"], "content": {"en": "x"}}),
+        )
         .await
         .error("BAD_REQUEST");
     assert_eq!(message, "parentId: not a message of this conversation");
@@ -89,7 +92,8 @@ async fn a_key_never_sees_another_workspace() {
     let our_customer = ours_conv.data()["customerId"].as_str().unwrap().to_owned();
     app.call::<GetOrCreateConversation>(&theirs, json!({"customerId": our_customer})).await.error("NOT_FOUND");
     // The same external id in another workspace is another customer.
-    let theirs_conv = app.call::<GetOrCreateConversation>(&theirs, json!({"customer": {"externalId": "shared-id"}})).await;
+    let theirs_conv =
+        app.call::<GetOrCreateConversation>(&theirs, json!({"customer": {"externalId": "shared-id"}})).await;
     assert_ne!(theirs_conv.data()["customerId"], our_customer);
     assert_ne!(theirs_conv.data()["id"], ours_conv.data()["id"]);
 }
@@ -105,6 +109,9 @@ async fn a_key_removed_from_the_store_stops_working_within_a_second() {
     app.send_text(&key, &conv, "while the key exists").await;
     sqlx::query("DELETE FROM api_keys").execute(&app.db_writable().await).await.unwrap();
     tokio::time::sleep(connect360_server::key_cache::DEFAULT_TTL).await;
-    let message = app.call::<SendMessage>(&key, json!({"conversationId": conv, "content": {"en": "x"}})).await.error("UNAUTHORIZED");
+    let message = app
+        .call::<SendMessage>(&key, json!({"conversationId": conv, "content": {"en": "x"}}))
+        .await
+        .error("UNAUTHORIZED");
     assert_eq!(message, "Invalid API key.");
 }

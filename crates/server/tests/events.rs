@@ -32,7 +32,10 @@ async fn a_resumed_stream_gets_exactly_what_it_missed_then_live_messages_once() 
 
     // From the first on: the second from the store, then the third live.
     let mut events = open(&app, &read, &conv, first["id"].as_str()).await.unwrap();
-    assert_eq!(events.next().await.unwrap(), Frame { event: "message".into(), id: second["id"].as_str().unwrap().into(), data: second.clone() });
+    assert_eq!(
+        events.next().await.unwrap(),
+        Frame { event: "message".into(), id: second["id"].as_str().unwrap().into(), data: second.clone() }
+    );
     let third = app.send_text(&engage, &conv, "three").await;
     assert_eq!(events.next().await.unwrap().data, third, "as send answered it, as listMessages lists it");
     drop(events);
@@ -46,7 +49,8 @@ async fn a_resumed_stream_gets_exactly_what_it_missed_then_live_messages_once() 
     let seventh = app.send_text(&engage, &conv, "seven").await;
     // A retried send is the same message: it is not sent again.
     for _ in 0..2 {
-        let req = app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(&engage).header("idempotency-key", "k1");
+        let req =
+            app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(&engage).header("idempotency-key", "k1");
         common::send(req.json(&json!({"conversationId": conv, "content": {"en": "eight"}}))).await.data();
     }
     let frames = events.take(5).await;
@@ -67,9 +71,12 @@ async fn all_ids(app: &TestApp, key: &str, conv: &str) -> Vec<String> {
     let mut ids = Vec::new();
     let mut cursor = Value::Null;
     loop {
-        let page = app.call::<connect360_api::ListMessages>(key, json!({"conversationId": conv, "limit": 100, "cursor": cursor})).await;
+        let page = app
+            .call::<connect360_api::ListMessages>(key, json!({"conversationId": conv, "limit": 100, "cursor": cursor}))
+            .await;
         let page = page.data().clone();
-        let mut older: Vec<String> = page["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+        let mut older: Vec<String> =
+            page["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
         older.append(&mut ids);
         ids = older;
         cursor = page["nextCursor"].clone();
@@ -135,11 +142,15 @@ async fn a_visitor_sees_the_support_reply_at_once_and_the_ai_reply_on_the_same_s
     let (token, conv) = visitors(&app, 1).await.remove(0);
     let mut events = open(&app, &token, &conv, None).await.unwrap();
     let answer = app.send_text(&engage, &conv, "Happy to help!").await;
-    assert_eq!(events.next().await.unwrap(), Frame { event: "message".into(), id: answer["id"].as_str().unwrap().into(), data: answer });
+    assert_eq!(
+        events.next().await.unwrap(),
+        Frame { event: "message".into(), id: answer["id"].as_str().unwrap().into(), data: answer }
+    );
 
     let ws = app.workspace("default").await;
     let knowledge = "# Shipping\n## Shipping {en}\nParcels leave within 2 business days.\n".to_owned();
-    let agent = app.store.create_agent(&ws.id, "Assistant", None, &AgentConfig::Faq(FaqSettings { knowledge })).await.unwrap();
+    let agent =
+        app.store.create_agent(&ws.id, "Assistant", None, &AgentConfig::Faq(FaqSettings { knowledge })).await.unwrap();
     let ask = json!({"conversationId": conv, "sender": "customer", "customerId": visitor_customer(&app, &token).await,
         "content": {"en": "When does shipping leave?"}, "ai": {"agentId": agent}});
     let question = app.call::<SendMessage>(&token, ask).await.data().clone();
@@ -156,7 +167,10 @@ async fn a_visitor_sees_the_support_reply_at_once_and_the_ai_reply_on_the_same_s
     assert!(deltas.iter().all(|f| f.event == "delta"), "{frames:?}");
     let text: String = deltas.iter().map(|f| f.data["text"].as_str().unwrap()).collect();
     assert_eq!(text, "Parcels leave within 2 business days.");
-    assert!(frames[1..].iter().take(frames.len() - 2).all(|f| f.id == question_id), "AI events carry the newest message's id");
+    assert!(
+        frames[1..].iter().take(frames.len() - 2).all(|f| f.id == question_id),
+        "AI events carry the newest message's id"
+    );
     assert_eq!(reply[0].data["sender"]["type"], "ai");
     assert_eq!(reply[0].data["parentId"], question_id);
     assert_eq!(reply[0].id, reply[0].data["id"].as_str().unwrap());
@@ -169,7 +183,14 @@ async fn a_visitor_s_stream_carries_attachment_urls_signed_for_them_as_list_mess
     let (token, conv) = visitors(&app, 1).await.remove(0);
     let form = reqwest::multipart::Form::new()
         .part("file", reqwest::multipart::Part::bytes(b"receipt".to_vec()).file_name("receipt.txt"));
-    let res = app.http.post(app.url(connect360_api::ATTACHMENTS_PATH)).bearer_auth(&engage).multipart(form).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url(connect360_api::ATTACHMENTS_PATH))
+        .bearer_auth(&engage)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     let uploaded: Value = res.json().await.unwrap();
     let file_id = uploaded["files"][0]["id"].as_str().unwrap().to_owned();
 
@@ -209,13 +230,26 @@ async fn only_the_conversation_s_own_visitor_and_valid_credentials_may_watch() {
     let mut claims = signer.verify(&alice, 0).unwrap();
     claims.expires_at = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
     let refused = open(&app, &signer.sign(&claims), &alice_conv, None).await.err().unwrap();
-    assert_eq!((refused.status, refused.body["error"]["message"].as_str()), (StatusCode::UNAUTHORIZED, Some("Visitor token has expired.")));
+    assert_eq!(
+        (refused.status, refused.body["error"]["message"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("Visitor token has expired."))
+    );
     assert_eq!(open(&app, "", &alice_conv, None).await.err().unwrap().status, StatusCode::UNAUTHORIZED);
 
     // An id that is not a message of this conversation is refused, not replayed from anywhere.
     let refused = open(&app, &alice, &alice_conv, Some("msg_nope")).await.err().unwrap();
-    assert_eq!((refused.status, refused.body["error"]["message"].as_str()), (StatusCode::BAD_REQUEST, Some("Last-Event-ID: not a message of this conversation")));
-    let res = app.http.get(app.url(EVENTS_PATH)).query(&[("conversation", &alice_conv)]).bearer_auth(&alice).send().await.unwrap();
+    assert_eq!(
+        (refused.status, refused.body["error"]["message"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("Last-Event-ID: not a message of this conversation"))
+    );
+    let res = app
+        .http
+        .get(app.url(EVENTS_PATH))
+        .query(&[("conversation", &alice_conv)])
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -231,7 +265,8 @@ async fn a_reader_that_never_reads_is_dropped_and_the_others_go_on() {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stalled = socket.connect(app.addr).await.unwrap();
-    let request = format!("GET {EVENTS_PATH}?conversationId={conv} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {read}\r\n\r\n");
+    let request =
+        format!("GET {EVENTS_PATH}?conversationId={conv} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {read}\r\n\r\n");
     stalled.write_all(request.as_bytes()).await.unwrap();
     eventually("both watch", async || app.events.subscribers(&topic) == 2).await;
 
@@ -310,8 +345,8 @@ mod across_instances {
 
     use common::StoreKind;
     use connect360_api::{INBOX_EVENTS_PATH, Sender, SenderType};
-    use connect360_server::pg_events::APPLICATION_NAME;
     use connect360_server::hub::{Event, ReplyEvent};
+    use connect360_server::pg_events::APPLICATION_NAME;
 
     use super::*;
 
@@ -365,9 +400,15 @@ mod across_instances {
                 assert!(took < Duration::from_secs(1), "reached the other server's streams in {took:?}");
 
                 // A reply being written on B, in order, its long text in pieces.
-                let agent = Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Assistant".into()), image: None };
+                let agent =
+                    Sender { kind: SenderType::Ai, id: "agent_1".into(), name: Some("Assistant".into()), image: None };
                 let long = "ü".repeat(2500);
-                for event in [ReplyEvent::Start(agent.clone()), ReplyEvent::Delta("Orders ship ".into()), ReplyEvent::Delta(long.clone()), ReplyEvent::Stopped] {
+                for event in [
+                    ReplyEvent::Start(agent.clone()),
+                    ReplyEvent::Delta("Orders ship ".into()),
+                    ReplyEvent::Delta(long.clone()),
+                    ReplyEvent::Stopped,
+                ] {
                     b.events.publish(Event::Reply { conversation_id: conv.clone(), event });
                 }
                 let frames = events.take(6).await;

@@ -36,7 +36,8 @@ async fn app_with_conversation() -> (Arc<TestApp>, String, String) {
 }
 
 async fn send_with_key(app: &TestApp, key: &str, idempotency_key: &str, input: Value) -> Answer {
-    let req = app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(key).header("idempotency-key", idempotency_key);
+    let req =
+        app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(key).header("idempotency-key", idempotency_key);
     send(req.json(&input)).await
 }
 
@@ -64,8 +65,10 @@ async fn concurrent_sends_are_each_stored_once_in_order_per_conversation() {
         assert_eq!(ids.len(), 16 * 8);
         assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "no message is stored twice");
         for (client, sent) in acknowledged.iter().filter(|(client, _)| client % 2 == n) {
-            let positions: Vec<usize> =
-                sent.iter().map(|id| ids.iter().position(|stored| stored == id).expect("acknowledged is stored")).collect();
+            let positions: Vec<usize> = sent
+                .iter()
+                .map(|id| ids.iter().position(|stored| stored == id).expect("acknowledged is stored"))
+                .collect();
             assert!(positions.is_sorted(), "client {client}'s sends are stored in the order sent: {positions:?}");
             for (i, &at) in positions.iter().enumerate() {
                 assert_eq!(stored[at]["content"], json!({"en": format!("{client}-{i}")}));

@@ -6,8 +6,8 @@ mod common;
 
 use common::{Answer, TestApp, send, spawn_app};
 use connect360_api::{
-    ClaimGuestConversations, CreateSubConversation, GetOrCreateConversation, ListMessages, SendMessage, UpdateConversation,
-    WIDGET_SESSION_PATH,
+    ClaimGuestConversations, CreateSubConversation, GetOrCreateConversation, ListMessages, SendMessage,
+    UpdateConversation, WIDGET_SESSION_PATH,
 };
 use connect360_server::domain::{Domain, Role};
 use connect360_server::store::Widget;
@@ -72,9 +72,11 @@ async fn a_claim_moves_the_guest_s_conversations_with_their_messages_and_is_idem
     let key = app.key(Role::Engage).await;
     let guest = guest_who_chatted(&app, &w).await;
     app.send_text(&key, &guest.conversation, "Let me check.").await;
-    let sub = app.call::<CreateSubConversation>(&key, json!({"parentId": guest.conversation, "name": "Order #1042"})).await;
+    let sub =
+        app.call::<CreateSubConversation>(&key, json!({"parentId": guest.conversation, "name": "Order #1042"})).await;
     let sub = sub.data()["id"].as_str().unwrap().to_owned();
-    let before: Vec<String> = message_ids(&app, &key, &guest.conversation).await.into_iter().map(|(id, _)| id).collect();
+    let before: Vec<String> =
+        message_ids(&app, &key, &guest.conversation).await.into_iter().map(|(id, _)| id).collect();
 
     let input = json!({"fingerprint": guest.token, "guestExternalId": guest.external_id,
         "customer": {"externalId": "user_42", "name": "Jane"}, "claimMetadata": {"claimedFrom": "web"}});
@@ -173,7 +175,8 @@ async fn a_known_visitor_s_token_is_not_a_guest_s_fingerprint() {
     let app = spawn_app().await;
     let w = widget(&app).await;
     let key = app.key(Role::Engage).await;
-    let known = session(&app, json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": USER_42_HASH})).await;
+    let known =
+        session(&app, json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": USER_42_HASH})).await;
     assert_eq!(known.status, StatusCode::OK, "{}", known.body);
     let input = json!({"fingerprint": known.body["token"], "customer": {"externalId": "user_99"}});
     let message = app.call::<ClaimGuestConversations>(&key, input).await.error("BAD_REQUEST");
@@ -188,13 +191,21 @@ async fn signing_in_with_the_guest_s_token_and_a_valid_hash_keeps_the_history() 
     let guest = guest_who_chatted(&app, &w).await;
 
     // A wrong hash: refused, nothing merged.
-    let wrong = session(&app, json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": "00", "guestToken": guest.token})).await;
+    let wrong = session(
+        &app,
+        json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": "00", "guestToken": guest.token}),
+    )
+    .await;
     assert_eq!(wrong.error("FORBIDDEN"), "userHash: does not match externalId");
     let page = app.call::<ListMessages>(&guest.token, json!({"conversationId": guest.conversation})).await;
     assert_eq!(page.data()["items"].as_array().unwrap().len(), 2);
 
-    let known = session(&app, json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": USER_42_HASH,
-        "name": "Jane", "guestToken": guest.token})).await;
+    let known = session(
+        &app,
+        json!({"widgetKey": w.public_key, "externalId": "user_42", "userHash": USER_42_HASH,
+        "name": "Jane", "guestToken": guest.token}),
+    )
+    .await;
     assert_eq!(known.status, StatusCode::OK, "{}", known.body);
     assert_eq!(known.body["customer"]["externalId"], "user_42");
     assert_eq!(known.body["conversation"]["id"], guest.conversation.as_str(), "the guest's conversation carries on");

@@ -22,8 +22,13 @@ async fn upload(app: &TestApp, credential: &str, name: &str) -> Value {
 
 async fn visitor_token(app: &TestApp) -> String {
     let ws = app.workspace("default").await;
-    let widget = app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
-    let res = app.http.post(app.url(WIDGET_SESSION_PATH)).header("origin", SITE).json(&json!({"widgetKey": widget.public_key}));
+    let widget =
+        app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
+    let res = app
+        .http
+        .post(app.url(WIDGET_SESSION_PATH))
+        .header("origin", SITE)
+        .json(&json!({"widgetKey": widget.public_key}));
     let body: Value = res.send().await.unwrap().json().await.unwrap();
     body["token"].as_str().unwrap().to_owned()
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::{Answer, TestApp, send, spawn_app, spawn_app_with};
 use connect360_api::{
-    ATTACHMENTS_PATH, GetOrCreateConversation, HandOff, INBOX_EVENTS_PATH, INBOX_SESSION_PATH, LAST_EVENT_ID, ListConversations, ListMessages, MarkRead, Procedure,
-    ProcedureKind, ResumeAi, SendMessage, WIDGET_SESSION_PATH,
+    ATTACHMENTS_PATH, GetOrCreateConversation, HandOff, INBOX_EVENTS_PATH, INBOX_SESSION_PATH, LAST_EVENT_ID,
+    ListConversations, ListMessages, MarkRead, Procedure, ProcedureKind, ResumeAi, SendMessage, WIDGET_SESSION_PATH,
 };
 use connect360_server::domain::{AgentConfig, Domain, FaqSettings, Role};
 use connect360_server::limits::Rate;
@@ -23,7 +23,8 @@ const PASSWORD: &str = "correct horse battery";
 /// A member of workspace `slug` with [`PASSWORD`]; returns its id.
 async fn member(app: &TestApp, slug: &str, email: &str, role: Role) -> String {
     let ws = app.workspace(slug).await;
-    let new = NewMember { workspace_id: ws.id.clone(), name: format!("Agent {email}"), email: Some(email.into()), role };
+    let new =
+        NewMember { workspace_id: ws.id.clone(), name: format!("Agent {email}"), email: Some(email.into()), role };
     let id = app.store.create_member(&new).await.unwrap();
     app.store.set_password(&ws.id, email, &password::hash(PASSWORD).unwrap()).await.unwrap();
     id
@@ -332,9 +333,11 @@ on_both_stores! {
 /// A visitor's token and conversation, from a widget on shop.example.com.
 async fn visitor(app: &TestApp) -> (String, String) {
     let ws = app.workspace("default").await;
-    let widget = app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
+    let widget =
+        app.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
     let input = json!({"widgetKey": widget.public_key});
-    let session = send(app.http.post(app.url(WIDGET_SESSION_PATH)).header(ORIGIN, "https://shop.example.com").json(&input)).await;
+    let session =
+        send(app.http.post(app.url(WIDGET_SESSION_PATH)).header(ORIGIN, "https://shop.example.com").json(&input)).await;
     let field = |value: &Value| value.as_str().unwrap().to_owned();
     (field(&session.body["token"]), field(&session.body["conversation"]["id"]))
 }
@@ -550,16 +553,21 @@ async fn the_member_commands_create_a_member_and_set_a_password_of_ten_character
     let err = String::from_utf8_lossy(&short.stderr);
     assert!(err.contains("at least 10 characters") && err.contains("nothing was changed"), "{err}");
     let db = sqlx::SqlitePool::connect(&format!("sqlite://{}/connect360.db?mode=ro", dir.display())).await.unwrap();
-    let hash: Option<String> = sqlx::query_scalar("SELECT password_hash FROM members WHERE id = ?").bind(&id).fetch_one(&db).await.unwrap();
+    let hash: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM members WHERE id = ?").bind(&id).fetch_one(&db).await.unwrap();
     assert_eq!(hash, None);
     let nobody = cli(dir, &["member", "set-password", "--email", "bob@example.com"], "long enough password\n");
-    assert!(String::from_utf8_lossy(&nobody.stderr).contains("No member of this workspace has the email bob@example.com"));
+    assert!(
+        String::from_utf8_lossy(&nobody.stderr).contains("No member of this workspace has the email bob@example.com")
+    );
 
     let set = cli(dir, &["member", "set-password", "--email", "ANA@example.com"], "long enough password\n");
     assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM members WHERE id = ?").bind(&id).fetch_one(&db).await.unwrap();
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM members WHERE id = ?").bind(&id).fetch_one(&db).await.unwrap();
     assert!(password::verify("long enough password", Some(&hash)));
-    let role: String = sqlx::query_scalar("SELECT role FROM members WHERE id = ?").bind(&id).fetch_one(&db).await.unwrap();
+    let role: String =
+        sqlx::query_scalar("SELECT role FROM members WHERE id = ?").bind(&id).fetch_one(&db).await.unwrap();
     assert_eq!(role, "full");
 }
 

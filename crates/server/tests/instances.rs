@@ -8,15 +8,15 @@ mod common;
 use std::time::Duration;
 
 use common::{Backends, TestApp, guests, spawn_app, spawn_app_with};
-use connect360_server::app::ServeConfig;
-use connect360_server::store::Exclusive;
-use sqlx::Connection;
 use connect360_api::{ATTACHMENTS_PATH, ListMessages};
+use connect360_server::app::ServeConfig;
 use connect360_server::attachments::location::FilesLocation;
 use connect360_server::domain::Role;
+use connect360_server::store::Exclusive;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 async fn upload(app: &TestApp, credential: &str, bytes: &[u8]) -> Value {
     let form = Form::new().part("files", Part::bytes(bytes.to_vec()).file_name("notes.txt"));

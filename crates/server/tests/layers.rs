@@ -20,7 +20,8 @@ async fn every_answer_carries_a_request_id_and_keeps_the_caller_s() {
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     let other = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_ne!(other.headers()["x-request-id"], id, "one per request");
-    let res = app.http.get(app.url("/api/trpc/v1.connect.nope")).header("x-request-id", "trace-42").send().await.unwrap();
+    let res =
+        app.http.get(app.url("/api/trpc/v1.connect.nope")).header("x-request-id", "trace-42").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.headers()["x-request-id"], "trace-42");
 }
@@ -116,10 +117,7 @@ async fn cors_answers_are_kept() {
     let header = |name: &str| ok.headers()[name].to_str().unwrap().to_owned();
     assert_eq!(header("access-control-allow-origin"), "https://example.com");
     assert_eq!(header("access-control-allow-methods").replace(' ', ""), "GET,POST");
-    assert_eq!(
-        header("access-control-allow-headers").replace(' ', ""),
-        "authorization,content-type,idempotency-key"
-    );
+    assert_eq!(header("access-control-allow-headers").replace(' ', ""), "authorization,content-type,idempotency-key");
     assert_eq!(header("access-control-max-age"), "600");
     assert!(header("vary").contains("origin"));
 

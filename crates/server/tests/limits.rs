@@ -55,7 +55,11 @@ async fn answer(res: reqwest::Response) -> (StatusCode, Option<String>, Value) {
     (status, retry, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn open_session(app: &TestApp, widget: &Widget, forwarded_for: Option<&str>) -> (StatusCode, Option<String>, Value) {
+async fn open_session(
+    app: &TestApp,
+    widget: &Widget,
+    forwarded_for: Option<&str>,
+) -> (StatusCode, Option<String>, Value) {
     let mut req = app.http.post(app.url(WIDGET_SESSION_PATH)).header("origin", SITE);
     if let Some(ip) = forwarded_for {
         req = req.header("x-forwarded-for", ip);
@@ -125,7 +129,8 @@ async fn visitor(app: &TestApp, w: &Widget) -> Visitor {
 
 async fn visitor_send(app: &TestApp, v: &Visitor, text: &str) -> (StatusCode, Option<String>, Value) {
     let input = json!({"conversationId": v.conversation, "sender": "customer", "customerId": v.customer, "content": {"en": text}});
-    let req = app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(&v.token).header("origin", SITE).json(&input);
+    let req =
+        app.http.post(app.url("/api/trpc/v1.connect.send")).bearer_auth(&v.token).header("origin", SITE).json(&input);
     answer(req.send().await.unwrap()).await
 }
 
@@ -149,7 +154,9 @@ async fn sends_per_visitor() {
     assert_eq!(visitor_send(&app, &other, "hello").await.0, StatusCode::OK, "another visitor");
     // Support's key is not a visitor: not held to it.
     let key = app.key(Role::Engage).await;
-    app.call::<SendMessage>(&key, json!({"conversationId": flooder.conversation, "content": {"en": "support"}})).await.data();
+    app.call::<SendMessage>(&key, json!({"conversationId": flooder.conversation, "content": {"en": "support"}}))
+        .await
+        .data();
     tokio::time::sleep(RESET).await;
     assert_eq!(visitor_send(&app, &flooder, "after a while").await.0, StatusCode::OK, "reset");
 }
@@ -222,7 +229,8 @@ async fn requests_per_api_key() {
     let (status, retry, body) = answer(list(&busy).await.unwrap()).await;
     assert_too_many(status, retry.as_deref(), &body);
     // A refused write writes nothing.
-    let send = app.call::<SendMessage>(&busy, json!({"conversationId": conversation, "content": {"en": "lost?"}})).await;
+    let send =
+        app.call::<SendMessage>(&busy, json!({"conversationId": conversation, "content": {"en": "lost?"}})).await;
     assert_eq!(send.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(list(&calm).await.unwrap().status(), StatusCode::OK, "another key");
     tokio::time::sleep(RESET).await;

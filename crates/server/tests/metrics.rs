@@ -114,7 +114,8 @@ async fn requests_calls_streams_and_commits_are_counted() {
     eventually(&app, "connect360_event_streams_open", &open, 0.0).await;
 
     // So is a conversation's event stream, under its own label.
-    let events = app.http.get(app.url(connect360_api::EVENTS_PATH)).query(&[("conversationId", &conv)]).bearer_auth(&key);
+    let events =
+        app.http.get(app.url(connect360_api::EVENTS_PATH)).query(&[("conversationId", &conv)]).bearer_auth(&key);
     let events = events.send().await.unwrap();
     assert_eq!(events.status(), StatusCode::OK);
     let open = [("stream", "events")];
@@ -123,9 +124,7 @@ async fn requests_calls_streams_and_commits_are_counted() {
     eventually(&app, "connect360_event_streams_open", &open, 0.0).await;
 
     // The runner, started on the same store, finds the request pending and answers it.
-    let app = app
-        .restart(|c| c.metrics = true)
-        .await;
+    let app = app.restart(|c| c.metrics = true).await;
     // The store first: the gauge is the process's, and another test's runner
     // may set it to 0 while this one's request is still being answered.
     let db = app.db().await;

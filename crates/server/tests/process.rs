@@ -73,13 +73,20 @@ fn api_key_create_prints_the_key_alone() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("owner"));
     let out = cli(data.path(), &["api-key", "create", "--name", "x", "--role", "read", "--member", "mem_nope"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Member not found"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Member not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn widget_create_prints_a_public_key_that_opens_sessions_on_its_domains() {
     let data = tempfile::tempdir().unwrap();
-    let out = cli(data.path(), &["widget", "create", "--domain", "Shop.Example.com", "--domain", "localhost", "--identity-secret", "s3cret"]);
+    let out = cli(
+        data.path(),
+        &["widget", "create", "--domain", "Shop.Example.com", "--domain", "localhost", "--identity-secret", "s3cret"],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(key.starts_with("wk_") && key.len() == 3 + 32, "{key}");
@@ -95,7 +102,8 @@ fn widget_create_prints_a_public_key_that_opens_sessions_on_its_domains() {
     };
     // echo -n user_42 | openssl dgst -sha256 -hmac s3cret
     let hash = "3ef7f38be75e32c21a3751afc6ffeb80bcd28532a892f406137e4d288436cb57";
-    let known = session("https://shop.example.com", json!({"widgetKey": key, "externalId": "user_42", "userHash": hash}));
+    let known =
+        session("https://shop.example.com", json!({"widgetKey": key, "externalId": "user_42", "userHash": hash}));
     assert_eq!(known.status(), 200);
     assert_eq!(session("https://elsewhere.com", json!({"widgetKey": key})).status(), 403);
     server.kill().unwrap();
@@ -117,7 +125,8 @@ fn every_acknowledged_send_survives_kill_9() {
     let (key, (mut server, addr), conv) = serving_a_conversation(data.path());
     let mut acknowledged = Vec::new();
     for i in 0..200 {
-        let answer = call(&addr, &key, "v1.connect.send", json!({"conversationId": conv, "content": {"en": format!("m{i}")}}));
+        let answer =
+            call(&addr, &key, "v1.connect.send", json!({"conversationId": conv, "content": {"en": format!("m{i}")}}));
         acknowledged.push(answer["result"]["data"]["id"].as_str().expect("stored").to_owned());
     }
     server.kill().expect("SIGKILL"); // std's kill is SIGKILL on unix
@@ -143,9 +152,15 @@ fn stored_ids(addr: &str, key: &str, conv: &str) -> Vec<String> {
     let mut stored = Vec::new();
     let mut cursor = Value::Null;
     loop {
-        let page = query(addr, key, "v1.connect.listMessages", json!({"conversationId": conv, "limit": 100, "cursor": cursor}));
+        let page = query(
+            addr,
+            key,
+            "v1.connect.listMessages",
+            json!({"conversationId": conv, "limit": 100, "cursor": cursor}),
+        );
         let data = &page["result"]["data"];
-        let ids: Vec<String> = data["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+        let ids: Vec<String> =
+            data["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
         stored.splice(0..0, ids);
         cursor = data["nextCursor"].clone();
         if cursor.is_null() {
@@ -195,8 +210,10 @@ fn every_acknowledged_send_survives_kill_9_amid_concurrent_sends() {
     let (mut server, addr) = serve(data.path());
     let stored = stored_ids(&addr, &key, &conv);
     for mine in by_writer {
-        let positions: Vec<usize> =
-            mine.iter().map(|id| stored.iter().position(|s| s == id).expect("an acknowledged send is stored")).collect();
+        let positions: Vec<usize> = mine
+            .iter()
+            .map(|id| stored.iter().position(|s| s == id).expect("an acknowledged send is stored"))
+            .collect();
         assert!(positions.is_sorted(), "{positions:?}");
     }
     server.kill().unwrap();
@@ -225,8 +242,15 @@ fn sigterm_stops_the_server_cleanly() {
 fn agent_create_takes_a_knowledge_base_and_the_server_answers_from_it() {
     let data = tempfile::tempdir().unwrap();
     let kb = data.path().join("kb.md");
-    std::fs::write(&kb, "# Returns\n## Returns {en}\nReturn within 30 days.\n# Shipping\n## Shipping {en}\nShips in 2 days.\n").unwrap();
-    let out = cli(data.path(), &["agent", "create", "--name", "Helper", "--kind", "faq", "--knowledge", kb.to_str().unwrap()]);
+    std::fs::write(
+        &kb,
+        "# Returns\n## Returns {en}\nReturn within 30 days.\n# Shipping\n## Shipping {en}\nShips in 2 days.\n",
+    )
+    .unwrap();
+    let out = cli(
+        data.path(),
+        &["agent", "create", "--name", "Helper", "--kind", "faq", "--knowledge", kb.to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let agent = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(agent.starts_with("agent_"), "{agent}");
@@ -243,7 +267,8 @@ fn agent_create_takes_a_knowledge_base_and_the_server_answers_from_it() {
     let reply = (0..100)
         .find_map(|_| {
             let page = query(&addr, &key, "v1.connect.listMessages", json!({"conversationId": conv}));
-            let reply = page["result"]["data"]["items"].as_array()?.iter().find(|m| m["sender"]["type"] == "ai").cloned();
+            let reply =
+                page["result"]["data"]["items"].as_array()?.iter().find(|m| m["sender"]["type"] == "ai").cloned();
             if reply.is_none() {
                 std::thread::sleep(Duration::from_millis(50));
             }

@@ -29,7 +29,8 @@ async fn a_mutation_sent_as_get_and_a_query_sent_as_post_are_refused() {
     let message = send(req.bearer_auth(&key)).await.error("METHOD_NOT_SUPPORTED");
     assert!(message.contains("mutation"), "{message}");
 
-    let req = app.request(Method::POST, "/api/trpc/v1.connect.listMessages").await.json(&json!({"conversationId": conv}));
+    let req =
+        app.request(Method::POST, "/api/trpc/v1.connect.listMessages").await.json(&json!({"conversationId": conv}));
     let answer = send(req.bearer_auth(&key)).await;
     assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
     answer.error("METHOD_NOT_SUPPORTED");
@@ -86,11 +87,8 @@ async fn wrong_types_and_missing_fields_name_the_field() {
 async fn a_body_that_is_not_json_is_unsupported_media() {
     let app = spawn_app().await;
     let key = app.key(Role::Full).await;
-    let req = app
-        .request(Method::POST, "/api/trpc/v1.connect.send")
-        .await
-        .header("content-type", "text/plain")
-        .body("hello");
+    let req =
+        app.request(Method::POST, "/api/trpc/v1.connect.send").await.header("content-type", "text/plain").body("hello");
     let answer = send(req.bearer_auth(&key)).await;
     assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     answer.error("UNSUPPORTED_MEDIA_TYPE");
@@ -147,7 +145,10 @@ async fn a_post_batch_with_mixed_outcomes_is_207_and_each_call_answers_alone() {
     let key = app.key(Role::Full).await;
     let conv = app.conversation(&key).await;
     let req = app
-        .request(Method::POST, "/api/trpc/v1.connect.send,v1.connect.send,v1.connect.nope,v1.connect.listMessages?batch=1")
+        .request(
+            Method::POST,
+            "/api/trpc/v1.connect.send,v1.connect.send,v1.connect.nope,v1.connect.listMessages?batch=1",
+        )
         .await
         .json(&json!({
             "0": {"conversationId": conv, "content": {"en": "first"}},
@@ -188,10 +189,8 @@ async fn a_batch_whose_calls_all_fail_alike_takes_their_status() {
 async fn a_batch_input_must_be_an_object_and_batches_are_bounded() {
     let app = spawn_app().await;
     let key = app.key(Role::Full).await;
-    let req = app
-        .request(Method::POST, "/api/trpc/v1.connect.send?batch=1")
-        .await
-        .json(&json!([{"conversationId": "x"}]));
+    let req =
+        app.request(Method::POST, "/api/trpc/v1.connect.send?batch=1").await.json(&json!([{"conversationId": "x"}]));
     let message = send(req.bearer_auth(&key)).await.error("BAD_REQUEST");
     assert_eq!(message, "input: needs to be an object when doing a batch call");
 

@@ -28,8 +28,22 @@ fn json_value() -> impl Strategy<Value = Value> {
     let key = prop_oneof![
         "[a-zA-Z]{1,12}",
         prop::sample::select(vec![
-            "conversationId", "content", "customer", "customerId", "externalId", "fingerprint", "metadata",
-            "attachmentIds", "templateId", "templateContext", "limit", "cursor", "parentId", "en", "ai", "agentId",
+            "conversationId",
+            "content",
+            "customer",
+            "customerId",
+            "externalId",
+            "fingerprint",
+            "metadata",
+            "attachmentIds",
+            "templateId",
+            "templateContext",
+            "limit",
+            "cursor",
+            "parentId",
+            "en",
+            "ai",
+            "agentId",
         ])
         .prop_map(str::to_owned),
     ];
@@ -93,7 +107,8 @@ impl Harness {
     }
 
     fn status(&self, req: reqwest::RequestBuilder) -> StatusCode {
-        let status = self.rt.block_on(async { req.bearer_auth(&self.key).send().await.expect("the server answers").status() });
+        let status =
+            self.rt.block_on(async { req.bearer_auth(&self.key).send().await.expect("the server answers").status() });
         assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "the limit is lifted here");
         status
     }
@@ -124,7 +139,10 @@ fn no_multipart_upload_is_answered_500() {
     let bodies = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..512),
         (".{0,40}", prop::collection::vec(any::<u8>(), 0..64), "[ -~]{0,40}").prop_map(|(name, bytes, header)| {
-            let mut body = format!("--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n{header}\r\n\r\n").into_bytes();
+            let mut body = format!(
+                "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n{header}\r\n\r\n"
+            )
+            .into_bytes();
             body.extend(bytes);
             body.extend_from_slice(b"\r\n--XyZ--\r\n");
             body

@@ -7,9 +7,9 @@ use common::{Answer, TestApp, send, spawn_app};
 use connect360_api::{
     CreateSubConversation, DeleteConversation, GetOrCreateConversation, ListMessages, SendMessage, WIDGET_SESSION_PATH,
 };
+use connect360_server::domain::Domain;
 use connect360_server::domain::Role;
 use connect360_server::store::Widget;
-use connect360_server::domain::Domain;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -40,7 +40,10 @@ async fn template_context_and_metadata_are_bounded() {
     let template_id = template.data()["id"].as_str().unwrap().to_owned();
     let context = json!({"name": "Jane", "padding": "x".repeat(17_000)});
     let refused = app
-        .call::<SendMessage>(&key, json!({"conversationId": conversation, "templateId": template_id, "templateContext": context}))
+        .call::<SendMessage>(
+            &key,
+            json!({"conversationId": conversation, "templateId": template_id, "templateContext": context}),
+        )
         .await;
     assert_eq!(refused.error("BAD_REQUEST"), "templateContext: at most 16384 bytes of JSON");
     assert_eq!(stored(&app, &key, &conversation).await, 0);

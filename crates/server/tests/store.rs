@@ -73,7 +73,10 @@ fn customer_conversation(ws: &Workspace, external_id: &str) -> NewConversation {
         actor: Actor { workspace_id: ws.id.clone(), member_id: ws.default_member_id.clone() },
         name: None,
         kind: ConversationType::Direct,
-        customer: Some(CustomerRef { key: CustomerKey::ExternalId(external_id.into()), fields: CustomerFields::default() }),
+        customer: Some(CustomerRef {
+            key: CustomerKey::ExternalId(external_id.into()),
+            fields: CustomerFields::default(),
+        }),
         member_ids: vec![],
         channels: ChannelRefs::default(),
         metadata: Metadata::new(),
@@ -220,7 +223,9 @@ async fn an_unknown_word_in_an_enum_column_fails_the_read_on_postgres() {
         .run(async {
             let dir = tempfile::tempdir().unwrap();
             let url = StoreKind::Postgres.new_database().await.unwrap();
-            let store = connect360_server::store::open(dir.path(), Some(&url), Arc::new(InProcessHub::default())).await.unwrap();
+            let store = connect360_server::store::open(dir.path(), Some(&url), Arc::new(InProcessHub::default()))
+                .await
+                .unwrap();
             let ws = store.ensure_workspace("default", "Default").await.unwrap();
             store.create_api_key(&ws.id, &ws.default_member_id, "k", Role::Read, &hash_key("known")).await.unwrap();
             let db = sqlx::PgPool::connect(url.as_str()).await.unwrap();
@@ -250,7 +255,9 @@ async fn admin_commands_write_to_the_database_url() {
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             let printed = String::from_utf8(out.stdout).unwrap();
             assert!(!dir.path().join("connect360.db").exists(), "no SQLite store was made");
-            let store = connect360_server::store::open(dir.path(), Some(&url), Arc::new(InProcessHub::default())).await.unwrap();
+            let store = connect360_server::store::open(dir.path(), Some(&url), Arc::new(InProcessHub::default()))
+                .await
+                .unwrap();
             assert_eq!(store.ensure_workspace("acme", "Acme").await.unwrap().id, printed.trim());
 
             let bad = std::process::Command::new(env!("CARGO_BIN_EXE_connect360-server"))

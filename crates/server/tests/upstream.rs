@@ -62,10 +62,7 @@ async fn the_client_speaks_trpc_to_our_server() {
 
     // The error envelope, decoded with its code and status.
     let missing = client.call::<ListMessages>(&list("conv_nope"), Repeat::Query).await.unwrap_err();
-    assert!(
-        matches!(&missing, UpstreamError::Refused { code: ErrorCode::NotFound, status: 404, .. }),
-        "{missing:?}"
-    );
+    assert!(matches!(&missing, UpstreamError::Refused { code: ErrorCode::NotFound, status: 404, .. }), "{missing:?}");
     let mut bad = list(&conv.id);
     bad.limit = Some(0);
     let bad = client.call::<ListMessages>(&bad, Repeat::Query).await.unwrap_err();
@@ -200,7 +197,11 @@ struct Visitor {
 
 async fn visitor(pair: &Pair) -> Visitor {
     let answer = send(
-        pair.proxy.http.post(pair.proxy.url(WIDGET_SESSION_PATH)).header("origin", SITE).json(&json!({"widgetKey": pair.widget.public_key})),
+        pair.proxy
+            .http
+            .post(pair.proxy.url(WIDGET_SESSION_PATH))
+            .header("origin", SITE)
+            .json(&json!({"widgetKey": pair.widget.public_key})),
     )
     .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
@@ -222,12 +223,26 @@ fn visitor_text(v: &Visitor, text: &str) -> Value {
 /// A visitor's send through the proxy, from the site, with an Idempotency-Key.
 async fn proxy_send(pair: &Pair, v: &Visitor, body: Value, key: &str) -> Answer {
     let url = pair.proxy.url(&format!("/api/trpc/{}", <SendMessage as connect360_api::Procedure>::PATH));
-    send(pair.proxy.http.post(url).bearer_auth(&v.token).header("origin", SITE).header("idempotency-key", key).json(&body)).await
+    send(
+        pair.proxy
+            .http
+            .post(url)
+            .bearer_auth(&v.token)
+            .header("origin", SITE)
+            .header("idempotency-key", key)
+            .json(&body),
+    )
+    .await
 }
 
 async fn upstream_texts(pair: &Pair, conversation_id: &str) -> Vec<String> {
     let page = pair.upstream.call::<ListMessages>(&pair.key, json!({"conversationId": conversation_id})).await;
-    page.data()["items"].as_array().unwrap().iter().map(|m| m["content"]["en"].as_str().unwrap_or_default().to_owned()).collect()
+    page.data()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"]["en"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -242,7 +257,8 @@ async fn a_visitor_chats_through_the_proxy_and_the_messages_live_upstream() {
     assert_eq!(sent["channel"]["identifier"], "shop.example.com");
     // Stored upstream, as the key sees it; not in the proxy's store.
     assert_eq!(upstream_texts(&pair, &v.conversation_id).await, ["Where is my order?"]);
-    let local: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&pair.proxy.db().await).await.unwrap();
+    let local: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages").fetch_one(&pair.proxy.db().await).await.unwrap();
     assert_eq!(local, 0, "the proxy keeps no messages");
 
     // Support answers upstream; the visitor's history on the proxy has both.
@@ -253,15 +269,22 @@ async fn a_visitor_chats_through_the_proxy_and_the_messages_live_upstream() {
     assert_eq!(items[1]["sender"]["type"], "workspace");
 
     // Coming back with the token finds the same customer and conversation.
-    let again = send(pair.proxy.http.post(pair.proxy.url(WIDGET_SESSION_PATH)).header("origin", SITE)
-        .json(&json!({"widgetKey": pair.widget.public_key, "token": v.token}))).await;
+    let again = send(
+        pair.proxy
+            .http
+            .post(pair.proxy.url(WIDGET_SESSION_PATH))
+            .header("origin", SITE)
+            .json(&json!({"widgetKey": pair.widget.public_key, "token": v.token})),
+    )
+    .await;
     assert_eq!(again.body["conversation"]["id"], v.conversation_id.as_str(), "{}", again.body);
     assert_eq!(again.body["customer"]["externalId"], v.external_id.as_str());
 
     // "Talk to a person" stops the AI upstream.
     let handed = pair.proxy.call::<HandOff>(&v.token, json!({"conversationId": v.conversation_id})).await;
     assert!(handed.data()["aiStoppedAt"].is_string(), "{}", handed.body);
-    let upstream_view = pair.upstream.call::<GetOrCreateConversation>(&pair.key, json!({"customerId": v.customer_id})).await;
+    let upstream_view =
+        pair.upstream.call::<GetOrCreateConversation>(&pair.key, json!({"customerId": v.customer_id})).await;
     assert_eq!(upstream_view.data()["aiStoppedAt"], handed.data()["aiStoppedAt"]);
 }
 
@@ -300,7 +323,11 @@ async fn the_proxy_serves_visitors_only() {
     // The upstream's key, or a key of the proxy's own store: both sent to the upstream.
     let own_key = pair.proxy.key(Role::Full).await;
     for key in [&pair.key, &own_key] {
-        let message = pair.proxy.call::<GetOrCreateConversation>(key, json!({"customer": {"externalId": "x"}})).await.error("UNAUTHORIZED");
+        let message = pair
+            .proxy
+            .call::<GetOrCreateConversation>(key, json!({"customer": {"externalId": "x"}}))
+            .await
+            .error("UNAUTHORIZED");
         assert!(message.contains("upstream"), "{message}");
     }
     let sign_in = send(pair.proxy.http.get(pair.proxy.url(connect360_api::INBOX_SESSION_PATH))).await;
@@ -380,7 +407,11 @@ async fn a_slow_upstream_is_a_timeout_for_the_visitor() {
     });
     let proxy = spawn_app_with(|c| c.upstream = Some(config)).await;
     let ws = proxy.workspace("default").await;
-    let widget = proxy.store.create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None).await.unwrap();
+    let widget = proxy
+        .store
+        .create_widget(&ws.id, None, &[Domain::parse("d", "shop.example.com").unwrap()], None)
+        .await
+        .unwrap();
     let pair = Pair { upstream, key, proxy, widget };
     let v = visitor(&pair).await;
 
@@ -403,7 +434,9 @@ async fn build_proxy(config: UpstreamConfig) -> anyhow::Result<Application> {
 async fn a_wrong_key_or_an_unreachable_upstream_stops_the_start_naming_the_url_and_not_the_key() {
     let upstream = spawn_app().await;
     let base = upstream.url("/api/trpc");
-    let Err(err) = build_proxy(upstream_config(&base, "sk_not_the_key", |_| {})).await else { panic!("started with a wrong key") };
+    let Err(err) = build_proxy(upstream_config(&base, "sk_not_the_key", |_| {})).await else {
+        panic!("started with a wrong key")
+    };
     let said = format!("{err:#}");
     assert!(said.contains(&base) && said.contains("CONNECT360_TEST_UPSTREAM_KEY"), "{said}");
     assert!(!said.contains("sk_not_the_key"), "{said}");
@@ -412,7 +445,9 @@ async fn a_wrong_key_or_an_unreachable_upstream_stops_the_start_naming_the_url_a
     drop(upstream);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let gone = format!("http://{addr}/api/trpc");
-    let Err(err) = build_proxy(upstream_config(&gone, "sk_any", |c| c.attempts = 1)).await else { panic!("started without its upstream") };
+    let Err(err) = build_proxy(upstream_config(&gone, "sk_any", |c| c.attempts = 1)).await else {
+        panic!("started without its upstream")
+    };
     let said = format!("{err:#}");
     assert!(said.contains(&gone) && said.contains("unreachable"), "{said}");
 }
@@ -424,11 +459,19 @@ async fn serve_reads_the_key_from_the_named_variable_and_says_what_is_wrong_with
     let data = tempfile::tempdir().unwrap();
     let run = |key: Option<&'static str>| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_connect360-server"));
-        cmd.args(["serve", "--addr", "127.0.0.1:0", "--upstream-url", &base, "--upstream-key-env", "C360_TEST_UPSTREAM_KEY"])
-            .arg("--data")
-            .arg(data.path())
-            .env("NO_COLOR", "1")
-            .env_remove("C360_TEST_UPSTREAM_KEY");
+        cmd.args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--upstream-url",
+            &base,
+            "--upstream-key-env",
+            "C360_TEST_UPSTREAM_KEY",
+        ])
+        .arg("--data")
+        .arg(data.path())
+        .env("NO_COLOR", "1")
+        .env_remove("C360_TEST_UPSTREAM_KEY");
         if let Some(key) = key {
             cmd.env("C360_TEST_UPSTREAM_KEY", key);
         }
@@ -473,7 +516,12 @@ async fn attachments_go_both_ways_through_the_proxy() {
 
     // The visitor's upload is stored upstream and answered with this server's signed URL.
     let up = send(
-        pair.proxy.http.post(pair.proxy.url(connect360_api::ATTACHMENTS_PATH)).bearer_auth(&v.token).header("origin", SITE).multipart(png_form("photo.png")),
+        pair.proxy
+            .http
+            .post(pair.proxy.url(connect360_api::ATTACHMENTS_PATH))
+            .bearer_auth(&v.token)
+            .header("origin", SITE)
+            .multipart(png_form("photo.png")),
     )
     .await;
     assert_eq!(up.status, StatusCode::OK, "{}", up.body);
@@ -501,7 +549,15 @@ async fn attachments_go_both_ways_through_the_proxy() {
     assert_eq!(fetch(&pair.proxy, &forged, None).await.status(), StatusCode::NOT_FOUND);
 
     // Support sends a file upstream; the visitor's history on the proxy shows it, signed.
-    let res = pair.upstream.http.post(pair.upstream.url(connect360_api::ATTACHMENTS_PATH)).bearer_auth(&pair.key).multipart(png_form("label.png")).send().await.unwrap();
+    let res = pair
+        .upstream
+        .http
+        .post(pair.upstream.url(connect360_api::ATTACHMENTS_PATH))
+        .bearer_auth(&pair.key)
+        .multipart(png_form("label.png"))
+        .send()
+        .await
+        .unwrap();
     let support_file: Value = res.json().await.unwrap();
     let reply = json!({"conversationId": v.conversation_id, "attachmentIds": [support_file["files"][0]["id"]]});
     pair.upstream.call::<SendMessage>(&pair.key, reply).await.data();
@@ -532,7 +588,11 @@ async fn the_ai_stream_is_relayed_from_the_upstream() {
     let asked = proxy_send(&pair, &a, ask, "ai1").await.data().clone();
 
     let open = |v: &Visitor, conversation_id: &str| {
-        pair.proxy.http.post(pair.proxy.url(connect360_api::AI_STREAM_PATH)).bearer_auth(&v.token).header("origin", SITE)
+        pair.proxy
+            .http
+            .post(pair.proxy.url(connect360_api::AI_STREAM_PATH))
+            .bearer_auth(&v.token)
+            .header("origin", SITE)
             .json(&json!({"conversationId": conversation_id, "lastMessageId": asked["id"]}))
     };
     // B may not watch A's conversation.
@@ -601,11 +661,16 @@ async fn upstream_replies_reach_the_proxy_s_event_streams_from_one_poller_per_co
     assert_eq!(resumed.next().await.unwrap().data, live, "nothing twice, and live again");
     // Resuming from the first message gets every later one, in order.
     let mut from_start = open(proxy, &v.token, conv, asked.as_str()).await.unwrap();
-    let all: Vec<&str> =
-        [reply["id"].as_str(), later["id"].as_str(), Some(missed[0].as_str()), Some(missed[1].as_str()), live["id"].as_str()]
-            .into_iter()
-            .map(Option::unwrap)
-            .collect();
+    let all: Vec<&str> = [
+        reply["id"].as_str(),
+        later["id"].as_str(),
+        Some(missed[0].as_str()),
+        Some(missed[1].as_str()),
+        live["id"].as_str(),
+    ]
+    .into_iter()
+    .map(Option::unwrap)
+    .collect();
     assert_eq!(ids(&from_start.take(5).await), all);
     let unknown = open(proxy, &v.token, conv, Some("msg_not_here")).await.err().expect("refused");
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
@@ -624,7 +689,10 @@ async fn ask_assistant(pair: &Pair, v: &Visitor, agent: &str, key: &str) -> Stri
 }
 
 /// The stream's frames up to the first that `last` accepts, the visitor's own messages left out.
-async fn frames_until(stream: &mut common::sse::Events, last: impl Fn(&common::sse::Frame) -> bool) -> Vec<common::sse::Frame> {
+async fn frames_until(
+    stream: &mut common::sse::Events,
+    last: impl Fn(&common::sse::Frame) -> bool,
+) -> Vec<common::sse::Frame> {
     let mut frames = Vec::new();
     loop {
         let frame = stream.next().await.expect("the stream goes on");
@@ -668,9 +736,14 @@ async fn the_upstream_s_ai_reply_streams_word_by_word_to_the_proxy_s_event_strea
     assert_eq!((names[0], names[names.len() - 1]), ("start", "message"), "{names:?}");
     assert!(deltas.len() >= 3 && deltas.iter().all(|n| *n == "delta"), "several deltas, then the message: {names:?}");
     assert_eq!(frames[0].data["sender"]["name"], "Assistant");
-    let written: String = frames.iter().filter(|f| f.event == "delta").map(|f| f.data["text"].as_str().unwrap()).collect();
+    let written: String =
+        frames.iter().filter(|f| f.event == "delta").map(|f| f.data["text"].as_str().unwrap()).collect();
     let stored = &frames[frames.len() - 1].data;
-    assert_eq!(stored["content"]["en"].as_str(), Some(written.as_str()), "the deltas are the stored reply, nothing lost or doubled");
+    assert_eq!(
+        stored["content"]["en"].as_str(),
+        Some(written.as_str()),
+        "the deltas are the stored reply, nothing lost or doubled"
+    );
     assert_eq!(stored["parentId"], asked.as_str());
     assert_eq!(upstream_texts(&pair, &v.conversation_id).await, ["When does my order ship?", LONG_ANSWER]);
 

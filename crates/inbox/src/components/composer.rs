@@ -86,9 +86,8 @@ pub fn Composer() -> impl IntoView {
 #[component]
 fn UploadItem(key: u32, name: String) -> impl IntoView {
     let uploads = use_inbox().thread.uploads;
-    let state = Memo::new(move |_| {
-        uploads.items.with(|u| u.items().iter().find(|u| u.key == key).map(|u| u.state.clone()))
-    });
+    let state =
+        Memo::new(move |_| uploads.items.with(|u| u.items().iter().find(|u| u.key == key).map(|u| u.state.clone())));
     let on_its_way = move || state.with(|s| s.as_ref().is_some_and(UploadState::on_its_way));
     let label = name.clone();
     let status = move || match state.get() {

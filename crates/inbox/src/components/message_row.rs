@@ -32,7 +32,12 @@ pub fn MessageRow(entry: Entry, customer: Memo<Option<ConversationSummary>>) -> 
             messages.timeline.with(|t| {
                 t.get(&parent).map_or_else(
                     || ("Earlier message".to_owned(), String::new()),
-                    |m| (sender_name(&m.sender, &customer_name), display_text(&m.content, connect360_api::Locale::En).unwrap_or_default()),
+                    |m| {
+                        (
+                            sender_name(&m.sender, &customer_name),
+                            display_text(&m.content, connect360_api::Locale::En).unwrap_or_default(),
+                        )
+                    },
                 )
             })
         };

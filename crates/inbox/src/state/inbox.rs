@@ -27,7 +27,10 @@ pub enum Account {
     /// Asking the server whether the browser holds a session.
     Checking,
     /// The sign-in page; `error` says why the last attempt failed.
-    SignedOut { busy: bool, error: Option<String> },
+    SignedOut {
+        busy: bool,
+        error: Option<String>,
+    },
     SignedIn(MemberSession),
 }
 
@@ -261,7 +264,8 @@ impl Inbox {
     /// Marks the open conversation read up to its newest stored message.
     fn mark_read(self) {
         let Some(conversation_id) = self.open_id() else { return };
-        let Some(message_id) = self.thread.messages.timeline.with_untracked(|t| t.messages().last().map(|m| m.id.clone()))
+        let Some(message_id) =
+            self.thread.messages.timeline.with_untracked(|t| t.messages().last().map(|m| m.id.clone()))
         else {
             return;
         };

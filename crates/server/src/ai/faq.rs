@@ -150,22 +150,18 @@ impl KnowledgeBase {
     pub fn reply(&self, question: &str, fallback: Locale) -> Reply {
         let query = tokens(question);
         let written_in = detect(question);
-        let best = self
-            .sections
-            .iter()
-            .map(|s| (s, self.score(s, &query)))
-            .fold(None, |best: Option<(&Section, f64)>, (s, score)| match best {
+        let best = self.sections.iter().map(|s| (s, self.score(s, &query))).fold(
+            None,
+            |best: Option<(&Section, f64)>, (s, score)| match best {
                 Some((_, top)) if top >= score => best,
                 _ => Some((s, score)),
-            });
+            },
+        );
         match best {
             Some((best, score)) if score >= MIN_MATCH * self.idf(1) => {
                 let locale = written_in.unwrap_or(best.locale);
-                let section = self
-                    .sections
-                    .iter()
-                    .find(|s| s.topic == best.topic && s.locale == locale)
-                    .unwrap_or(best);
+                let section =
+                    self.sections.iter().find(|s| s.topic == best.topic && s.locale == locale).unwrap_or(best);
                 Reply { locale: section.locale, text: section.answer.clone(), handoff: false }
             }
             _ => {
@@ -263,7 +259,9 @@ Siparişinizi onay e-postasındaki takip bağlantısıyla izleyebilirsiniz.
 
     #[test]
     fn one_distinctive_word_answers_in_a_small_base_too() {
-        let kb = KnowledgeBase::parse("# A\n## Shipping {en}\nParcels leave in 2 days.\n# B\n## Returns {en}\nWithin 30 days.\n");
+        let kb = KnowledgeBase::parse(
+            "# A\n## Shipping {en}\nParcels leave in 2 days.\n# B\n## Returns {en}\nWithin 30 days.\n",
+        );
         assert!(kb.reply("shipping?", Locale::En).text.starts_with("Parcels"));
         assert!(kb.reply("days", Locale::En).handoff, "a word every section has");
     }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::faq::KnowledgeBase;
-use super::{Ai, AgentError, message_text, openai};
+use super::{AgentError, Ai, message_text, openai};
 use crate::domain::AgentConfig;
 use crate::hub::ReplyEvent;
 use crate::ids;
@@ -87,9 +87,8 @@ async fn answer(store: &dyn Store, ai: &Ai, http: &reqwest::Client, request_id: 
     let conversation_id = job.trigger.conversation_id.clone();
     ai.replies.begin(&conversation_id, job.agent.clone());
     let publish = |text: &str| ai.replies.publish(&conversation_id, ReplyEvent::Delta(text.to_owned()));
-    let written = tokio::time::timeout(REPLY_TIMEOUT, write(&job, http, publish))
-        .await
-        .unwrap_or(Err(AgentError::TimedOut));
+    let written =
+        tokio::time::timeout(REPLY_TIMEOUT, write(&job, http, publish)).await.unwrap_or(Err(AgentError::TimedOut));
     let (outcome, content) = match written {
         Ok(content) => (AiOutcome::Done, content),
         Err(err) => {

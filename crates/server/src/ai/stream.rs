@@ -117,9 +117,15 @@ fn relay(watching: Subscription) -> impl futures_util::Stream<Item = AiStreamEve
                 Err(RecvError::Closed) => return Some((AiStreamEvent::Idle(AiIdle {}), None)),
             };
             let next = match &*event {
-                hub::Event::Reply { event: ReplyEvent::Start(sender), .. } => AiStreamEvent::Start(AiStart { sender: sender.clone() }),
-                hub::Event::Reply { event: ReplyEvent::Delta(text), .. } => AiStreamEvent::Delta(AiDelta { text: text.clone() }),
-                hub::Event::Reply { event: ReplyEvent::Stopped, .. } => return Some((AiStreamEvent::Idle(AiIdle {}), None)),
+                hub::Event::Reply { event: ReplyEvent::Start(sender), .. } => {
+                    AiStreamEvent::Start(AiStart { sender: sender.clone() })
+                }
+                hub::Event::Reply { event: ReplyEvent::Delta(text), .. } => {
+                    AiStreamEvent::Delta(AiDelta { text: text.clone() })
+                }
+                hub::Event::Reply { event: ReplyEvent::Stopped, .. } => {
+                    return Some((AiStreamEvent::Idle(AiIdle {}), None));
+                }
                 hub::Event::Message(stored) if stored.message.sender.kind == SenderType::Ai => {
                     return Some((AiStreamEvent::Message(Box::new(stored.message.clone())), None));
                 }

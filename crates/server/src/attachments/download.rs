@@ -107,7 +107,12 @@ fn readable(
     }
 }
 
-async fn serve(files: &dyn FileStorage, file: &StoredFile, request: &HeaderMap, via: Via) -> Result<Response, ApiError> {
+async fn serve(
+    files: &dyn FileStorage,
+    file: &StoredFile,
+    request: &HeaderMap,
+    via: Via,
+) -> Result<Response, ApiError> {
     let etag = format!("\"{}\"", file.id);
     let mut headers = HeaderMap::new();
     headers.insert(CROSS_ORIGIN_RESOURCE_POLICY, via.resource_policy());
@@ -174,10 +179,8 @@ fn content_type(media_type: &str) -> String {
 /// both as an ASCII fallback and exactly, RFC 6266 / 8187.
 fn disposition(media_type: &str, name: &str) -> String {
     let kind = if is_safe_inline(media_type) { "inline" } else { "attachment" };
-    let fallback: String = name
-        .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
-        .collect();
+    let fallback: String =
+        name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
     let mut exact = String::new();
     for byte in name.bytes() {
         if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {

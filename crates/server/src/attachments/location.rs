@@ -84,7 +84,8 @@ impl S3Credentials {
     /// The standard AWS variables; both keys are required.
     pub fn from_env() -> anyhow::Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) else {
+        let (Some(access_key_id), Some(secret_access_key)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
+        else {
             anyhow::bail!("--files s3://… needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set");
         };
         let region = var("AWS_REGION").unwrap_or_else(|| DEFAULT_REGION.to_owned());
@@ -119,7 +120,8 @@ impl FilesLocation {
     pub async fn open(&self) -> anyhow::Result<Arc<dyn FileStorage>> {
         let storage: Arc<dyn FileStorage> = match self {
             FilesLocation::Dir(dir) => Arc::new(
-                LocalFileStorage::new(dir).with_context(|| format!("creating the files directory {}", dir.display()))?,
+                LocalFileStorage::new(dir)
+                    .with_context(|| format!("creating the files directory {}", dir.display()))?,
             ),
             FilesLocation::S3(location) => Arc::new(S3FileStorage::new(location)?),
         };
@@ -150,7 +152,10 @@ mod tests {
     #[test]
     fn directories_and_buckets_parse() {
         assert_eq!(parse("./data/files"), Ok(FilesArg::Dir("./data/files".into())));
-        assert_eq!(parse("s3://chat-files"), Ok(FilesArg::S3(Bucket { name: "chat-files".into(), prefix: String::new() })));
+        assert_eq!(
+            parse("s3://chat-files"),
+            Ok(FilesArg::S3(Bucket { name: "chat-files".into(), prefix: String::new() }))
+        );
         assert_eq!(
             parse("s3://chat.files/site/a/"),
             Ok(FilesArg::S3(Bucket { name: "chat.files".into(), prefix: "site/a".into() }))
@@ -159,9 +164,15 @@ mod tests {
 
     #[test]
     fn bad_locations_say_what_is_wrong() {
-        assert_eq!(parse("gs://bucket").unwrap_err(), "unknown scheme gs://: --files takes a directory or s3://BUCKET[/prefix]");
+        assert_eq!(
+            parse("gs://bucket").unwrap_err(),
+            "unknown scheme gs://: --files takes a directory or s3://BUCKET[/prefix]"
+        );
         assert_eq!(parse("s3://").unwrap_err(), "s3:// names no bucket: --files takes s3://BUCKET[/prefix]");
-        assert_eq!(parse("s3:///prefix").unwrap_err(), "s3:///prefix names no bucket: --files takes s3://BUCKET[/prefix]");
+        assert_eq!(
+            parse("s3:///prefix").unwrap_err(),
+            "s3:///prefix names no bucket: --files takes s3://BUCKET[/prefix]"
+        );
         assert!(parse("s3://Upper_Case").unwrap_err().contains("is not a bucket name"));
         assert!(parse("s3://bucket/a//b").unwrap_err().starts_with("the prefix \"a//b\""));
     }
@@ -170,12 +181,15 @@ mod tests {
     fn an_endpoint_needs_a_bucket() {
         let err = FilesLocation::from_args(Some(FilesArg::Dir("f".into())), Some("http://x".into()), "d".into());
         assert!(err.unwrap_err().to_string().starts_with("--s3-endpoint is for --files s3://"));
-        assert!(matches!(FilesLocation::from_args(None, None, "d".into()), Ok(FilesLocation::Dir(d)) if d.as_os_str() == "d"));
+        assert!(
+            matches!(FilesLocation::from_args(None, None, "d".into()), Ok(FilesLocation::Dir(d)) if d.as_os_str() == "d")
+        );
     }
 
     #[test]
     fn the_secret_is_not_shown() {
-        let credentials = S3Credentials { access_key_id: "AKIA".into(), secret_access_key: "hunter2".into(), region: "eu".into() };
+        let credentials =
+            S3Credentials { access_key_id: "AKIA".into(), secret_access_key: "hunter2".into(), region: "eu".into() };
         assert!(!format!("{credentials:?}").contains("hunter2"));
     }
 }

@@ -85,7 +85,12 @@ mod tests {
     }
 
     fn member(workspace_id: &str, role: Role) -> Principal {
-        Principal::Member(MemberPrincipal { workspace_id: workspace_id.into(), member_id: "mem_1".into(), role, via: Credential::ApiKey })
+        Principal::Member(MemberPrincipal {
+            workspace_id: workspace_id.into(),
+            member_id: "mem_1".into(),
+            role,
+            via: Credential::ApiKey,
+        })
     }
 
     fn visitor(workspace_id: &str, customer_id: &str) -> Principal {

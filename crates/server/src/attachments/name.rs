@@ -22,11 +22,8 @@ pub fn normalise(raw: &str, fallback_extension: &str) -> String {
         .map(|c| if RESERVED.contains(&c) { '_' } else { c })
         .collect();
     // Trailing dots and spaces vanish on Windows; leading dots hide a file.
-    let trimmed = cleaned
-        .trim_matches(|c: char| c.is_whitespace())
-        .trim_start_matches('.')
-        .trim_end_matches(['.', ' '])
-        .trim();
+    let trimmed =
+        cleaned.trim_matches(|c: char| c.is_whitespace()).trim_start_matches('.').trim_end_matches(['.', ' ']).trim();
     if trimmed.is_empty() {
         return format!("file.{fallback_extension}");
     }
@@ -44,11 +41,7 @@ fn not_a_device(name: String) -> String {
         stem.strip_prefix(prefix)
             .is_some_and(|n| matches!(n, "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"))
     };
-    if DEVICES.contains(&stem.as_str()) || numbered("COM") || numbered("LPT") {
-        format!("_{name}")
-    } else {
-        name
-    }
+    if DEVICES.contains(&stem.as_str()) || numbered("COM") || numbered("LPT") { format!("_{name}") } else { name }
 }
 
 /// Bidi overrides and zero-width characters let `evil\u{202E}fdp.exe` pose as `evilexe.pdf`.

@@ -7,7 +7,10 @@
 pub enum Ranged {
     Full,
     /// Bytes `start..=end`.
-    Partial { start: u64, end: u64 },
+    Partial {
+        start: u64,
+        end: u64,
+    },
     Unsatisfiable,
 }
 
@@ -73,7 +76,15 @@ mod tests {
 
     #[test]
     fn what_does_not_parse_gets_the_whole_file() {
-        for header in [None, Some("items=0-1"), Some("bytes=5-1"), Some("bytes=a-b"), Some("bytes=-"), Some("bytes=0-1,5-6"), Some("bytes=+1-2")] {
+        for header in [
+            None,
+            Some("items=0-1"),
+            Some("bytes=5-1"),
+            Some("bytes=a-b"),
+            Some("bytes=-"),
+            Some("bytes=0-1,5-6"),
+            Some("bytes=+1-2"),
+        ] {
             assert_eq!(Ranged::of(header, 100), Ranged::Full, "{header:?}");
         }
     }

@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
+use object_store::{
+    BackoffConfig, ClientOptions, GetOptions, GetRange, ObjectStore, PutPayload, RetryConfig, WriteMultipart,
+};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::io::StreamReader;
 
@@ -41,7 +43,9 @@ impl S3FileStorage {
             .with_region(&location.credentials.region)
             // A download streams at its visitor's pace: a whole-request
             // timeout would cut the slow ones off. Connecting stays bounded.
-            .with_client_options(ClientOptions::new().with_timeout_disabled().with_connect_timeout(Duration::from_secs(5)))
+            .with_client_options(
+                ClientOptions::new().with_timeout_disabled().with_connect_timeout(Duration::from_secs(5)),
+            )
             // A store that is down is told within seconds (at start, by
             // /healthz, to an upload) rather than after minutes of retries.
             .with_retry(RetryConfig {
@@ -66,7 +70,12 @@ impl S3FileStorage {
     }
 
     /// The rest of `body` as a multipart upload after its first part, `first`.
-    async fn put_parts(&self, path: &Path, first: Vec<u8>, body: &mut (dyn AsyncRead + Send + Unpin)) -> io::Result<u64> {
+    async fn put_parts(
+        &self,
+        path: &Path,
+        first: Vec<u8>,
+        body: &mut (dyn AsyncRead + Send + Unpin),
+    ) -> io::Result<u64> {
         let upload = self.store.put_multipart(path).await.map_err(io_error)?;
         let mut parts = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let mut total = first.len() as u64;

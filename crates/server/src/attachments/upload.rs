@@ -24,11 +24,11 @@ use super::sniff::{OCTET_STREAM, Sniffed, Sniffer};
 use super::storage::FileStorage;
 use super::url::{Grantee, UrlSigner};
 use crate::auth::Principal;
-use crate::limits::Limits;
 use crate::domain::Permission;
 use crate::domain::files::asset_path;
 use crate::error::ApiError;
 use crate::ids;
+use crate::limits::Limits;
 use crate::store::{NewFile, Store, Uploader};
 
 /// The request as a whole: every file at its largest, and room for the parts' headers.
@@ -93,8 +93,8 @@ async fn receive(
     if let Some(customer_id) = visitor {
         to.limits.upload(customer_id)?;
     }
-    let mut multipart = multipart
-        .map_err(|_| ApiError::invalid("body", "must be multipart/form-data with a boundary"))?;
+    let mut multipart =
+        multipart.map_err(|_| ApiError::invalid("body", "must be multipart/form-data with a boundary"))?;
     let mut spooled = Vec::new();
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         // Parts without a file name are form fields, not files: skipped.
@@ -156,7 +156,11 @@ async fn spool_part(dir: &Path, field: &mut Field<'_>, client_name: String, inde
 
 /// Records the spooled files and moves them into storage; on a failure to
 /// move, rows and moved bytes are removed again.
-async fn place(to: &Destination<'_>, principal: &Principal, spooled: Vec<Spooled>) -> Result<Vec<UploadedFile>, ApiError> {
+async fn place(
+    to: &Destination<'_>,
+    principal: &Principal,
+    spooled: Vec<Spooled>,
+) -> Result<Vec<UploadedFile>, ApiError> {
     let workspace_id = principal.workspace_id().to_owned();
     let uploader = match principal {
         Principal::Member(m) => Uploader::Member(m.member_id.clone()),
@@ -251,11 +255,12 @@ fn percent_decode(text: &str) -> Option<Vec<u8>> {
 
 fn multipart_error(err: MultipartError) -> ApiError {
     match err.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("The upload is larger than {BODY_LIMIT} bytes in all."),
-        ),
-        StatusCode::BAD_REQUEST => ApiError::invalid("body", format!("malformed multipart/form-data: {}", err.body_text())),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(ErrorCode::PayloadTooLarge, format!("The upload is larger than {BODY_LIMIT} bytes in all."))
+        }
+        StatusCode::BAD_REQUEST => {
+            ApiError::invalid("body", format!("malformed multipart/form-data: {}", err.body_text()))
+        }
         // Mostly a client that went away mid-upload.
         _ => ApiError::internal(format!("reading an upload: {}", err.body_text())),
     }
@@ -274,8 +279,14 @@ mod tests {
     #[test]
     fn extended_file_names_are_decoded() {
         let name = |v: &str| extended_file_name(&disposition(v));
-        assert_eq!(name("form-data; name=\"f\"; filename*=UTF-8''%D8%B5%D9%88%D8%B1%D8%A9.png").as_deref(), Some("صورة.png"));
-        assert_eq!(name("form-data; name=\"f\"; filename=\"x.png\"; filename*=utf-8'en'a%20b.png").as_deref(), Some("a b.png"));
+        assert_eq!(
+            name("form-data; name=\"f\"; filename*=UTF-8''%D8%B5%D9%88%D8%B1%D8%A9.png").as_deref(),
+            Some("صورة.png")
+        );
+        assert_eq!(
+            name("form-data; name=\"f\"; filename=\"x.png\"; filename*=utf-8'en'a%20b.png").as_deref(),
+            Some("a b.png")
+        );
         assert_eq!(name("form-data; name=\"f\"; filename=\"x.png\""), None);
         assert_eq!(name("form-data; filename*=iso-8859-1''caf%E9.txt"), None);
         assert_eq!(name("form-data; filename*=UTF-8''bad%zz"), None);

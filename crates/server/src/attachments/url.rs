@@ -91,7 +91,8 @@ impl UrlSigner {
 
     /// The file's URL for `grantee`, valid for an hour or a bit more from `now`.
     pub fn signed_url(&self, key: &str, grantee: &Grantee, now: i64) -> String {
-        let expires = (now + SIGNED_URL_LIFETIME_SECS).div_euclid(EXPIRY_STEP_SECS) * EXPIRY_STEP_SECS + EXPIRY_STEP_SECS;
+        let expires =
+            (now + SIGNED_URL_LIFETIME_SECS).div_euclid(EXPIRY_STEP_SECS) * EXPIRY_STEP_SECS + EXPIRY_STEP_SECS;
         let signature = hex::encode(self.mac(key, expires, grantee).finalize().into_bytes());
         let query: String = form_urlencoded::Serializer::new(String::new())
             .append_pair("for", &grantee.encode())

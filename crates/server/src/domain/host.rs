@@ -37,7 +37,9 @@ mod tests {
         assert_eq!(Domain::parse("d", "Shop.Example.com.").unwrap().as_str(), "shop.example.com");
         assert_eq!(Domain::parse("d", "localhost").unwrap().as_str(), "localhost");
         assert_eq!(Domain::parse("d", "127.0.0.1").unwrap().as_str(), "127.0.0.1");
-        for bad in ["", "https://example.com", "example.com/path", "exa mple.com", "-a.com", "a..com", "example.com:8080"] {
+        for bad in
+            ["", "https://example.com", "example.com/path", "exa mple.com", "-a.com", "a..com", "example.com:8080"]
+        {
             let err = Domain::parse("channelIdentifier", bad).unwrap_err();
             assert!(err.to_string().starts_with("channelIdentifier: "), "{bad}: {err}");
         }

@@ -20,11 +20,11 @@ use futures_util::stream;
 use tokio::sync::mpsc;
 
 use super::last_event_id::LastEventId;
+use super::log::MessageLog;
 use crate::attachments::url::UrlSigner;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::hub::{Event, ReplyEvent, StoredMessage, Subscription};
-use super::log::MessageLog;
 use crate::store::MessageCursor;
 
 /// Messages read from the store at a time while catching up.
@@ -181,9 +181,6 @@ impl Feed {
     /// An event with the newest message's id: the message's own for a
     /// `message` (the cursor is on it by now).
     fn event(&self, event: &AiStreamEvent) -> SseEvent {
-        SseEvent::default()
-            .event(event.name())
-            .id(self.cursor.message_id().unwrap_or_default())
-            .data(event.data())
+        SseEvent::default().event(event.name()).id(self.cursor.message_id().unwrap_or_default()).data(event.data())
     }
 }

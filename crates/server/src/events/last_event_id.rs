@@ -55,7 +55,10 @@ mod tests {
         assert_eq!(LastEventId::parse(None).unwrap(), LastEventId(None));
         assert_eq!(LastEventId::parse(Some(&HeaderValue::from_static(""))).unwrap(), LastEventId(None));
         assert_eq!(LastEventId::parse(Some(&HeaderValue::from_static("  "))).unwrap(), LastEventId(None));
-        assert_eq!(LastEventId::parse(Some(&HeaderValue::from_static(" msg_1 "))).unwrap(), LastEventId(Some("msg_1".into())));
+        assert_eq!(
+            LastEventId::parse(Some(&HeaderValue::from_static(" msg_1 "))).unwrap(),
+            LastEventId(Some("msg_1".into()))
+        );
         let not_text = HeaderValue::from_bytes(b"msg_\xff").unwrap();
         assert_eq!(LastEventId::parse(Some(&not_text)).unwrap_err().message, "Last-Event-ID: must be a message id");
         let too_long = HeaderValue::from_str(&"m".repeat(10_000)).unwrap();

@@ -68,7 +68,8 @@ impl StreamLimits {
     /// address, or refuses it if either holds its cap already.
     pub fn acquire(&self, visitor: Option<&str>, address: IpAddr) -> Result<Slots, TooManyStreams> {
         let Some(customer_id) = visitor else { return Ok(Slots { limits: self.clone(), held: Vec::new() }) };
-        let held = [(Holder::Visitor(customer_id.to_owned()), self.per_visitor), (Holder::Address(address), self.per_ip)];
+        let held =
+            [(Holder::Visitor(customer_id.to_owned()), self.per_visitor), (Holder::Address(address), self.per_ip)];
         let mut open = self.open();
         for (holder, cap) in &held {
             if open.get(holder).copied().unwrap_or(0) >= *cap {
@@ -125,7 +126,10 @@ mod tests {
         let refused = limits.acquire(Some("cus_3"), HOME).unwrap_err();
         assert!(refused.0.message.contains("this address"), "{}", refused.0.message);
         let res = refused.into_response();
-        assert_eq!((res.status().as_u16(), &res.headers()[RETRY_AFTER]), (429, &"10".parse::<axum::http::HeaderValue>().unwrap()));
+        assert_eq!(
+            (res.status().as_u16(), &res.headers()[RETRY_AFTER]),
+            (429, &"10".parse::<axum::http::HeaderValue>().unwrap())
+        );
     }
 
     #[test]

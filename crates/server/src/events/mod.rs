@@ -80,7 +80,8 @@ async fn open(
 ) -> Result<Response, Response> {
     principal.require(Permission::Read).map_err(IntoResponse::into_response)?;
     let Query(query) = query.map_err(|err| ApiError::invalid("query", err.body_text()).into_response())?;
-    let conversation_id = validate::id("conversationId", &query.conversation_id).map_err(IntoResponse::into_response)?;
+    let conversation_id =
+        validate::id("conversationId", &query.conversation_id).map_err(IntoResponse::into_response)?;
     let last_event_id = last_event_id.map_err(IntoResponse::into_response)?;
     let slots = streams.limits.acquire(principal.only_customer(), client).map_err(IntoResponse::into_response)?;
     let log = streams.logs.open(&principal, &conversation_id).await.map_err(IntoResponse::into_response)?;

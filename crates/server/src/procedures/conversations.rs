@@ -2,17 +2,16 @@
 //! deleteConversation, handOff.
 
 use connect360_api::{
-    self as api, Conversation, CreateSubConversationInput, DeleteConversationInput,
-    DeleteConversationOutput, GetOrCreateConversationInput, HandOffInput, Metadata, Patch,
-    UpdateConversationInput,
+    self as api, Conversation, CreateSubConversationInput, DeleteConversationInput, DeleteConversationOutput,
+    GetOrCreateConversationInput, HandOffInput, Metadata, Patch, UpdateConversationInput,
 };
 
 use super::{Ctx, Handle};
-use crate::domain::Permission;
-use crate::hub::ReplyEvent;
-use crate::error::ApiError;
-use crate::store::{ChannelRefs, ConversationUpdate, NewConversation, NewSubConversation};
 use crate::domain::Domain;
+use crate::domain::Permission;
+use crate::error::ApiError;
+use crate::hub::ReplyEvent;
+use crate::store::{ChannelRefs, ConversationUpdate, NewConversation, NewSubConversation};
 use crate::validate::{self, MAX_NAME};
 
 const MAX_MEMBERS: usize = 50;

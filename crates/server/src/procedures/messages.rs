@@ -5,13 +5,13 @@ use sha2::{Digest, Sha256};
 
 use super::{Ctx, Handle};
 use crate::auth::Principal;
+use crate::domain::{CustomerKey, Domain};
 use crate::domain::{MemberPrincipal, Permission};
-use crate::visitor_token::VisitorClaims;
 use crate::error::ApiError;
 use crate::store::{Author, ChannelRef, Idempotency, NewAiRequest, NewMessage, PageRequest};
-use crate::domain::{CustomerKey, Domain};
-use crate::validate::{self, MAX_ATTACHMENTS};
 use crate::template;
+use crate::validate::{self, MAX_ATTACHMENTS};
+use crate::visitor_token::VisitorClaims;
 
 pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -29,7 +29,12 @@ fn idempotency(key: Option<&str>, input: &SendInput) -> Result<Option<Idempotenc
 }
 
 /// The message's body: its own content, a rendered template, or only attachments.
-async fn body(ctx: &Ctx<'_>, workspace_id: &str, input: &SendInput, has_attachments: bool) -> Result<(Content, Option<String>), ApiError> {
+async fn body(
+    ctx: &Ctx<'_>,
+    workspace_id: &str,
+    input: &SendInput,
+    has_attachments: bool,
+) -> Result<(Content, Option<String>), ApiError> {
     let content = input.content.clone().filter(|c| !c.is_empty());
     if input.template_context.is_some() && input.template_id.is_none() {
         return Err(ApiError::invalid("templateContext", "only with templateId"));
@@ -87,7 +92,10 @@ fn member_scope(m: &MemberPrincipal, input: &SendInput) -> Result<Scope, ApiErro
         }
         SendAs::Customer => Author::Customer(
             validate::customer(input.customer_id.as_deref(), input.customer.as_ref())?.ok_or_else(|| {
-                ApiError::invalid("customer", "sender \"customer\" needs customerId, customer.id or customer.externalId")
+                ApiError::invalid(
+                    "customer",
+                    "sender \"customer\" needs customerId, customer.id or customer.externalId",
+                )
             })?,
         ),
     };
@@ -102,8 +110,9 @@ fn visitor_scope(v: &VisitorClaims, input: &SendInput) -> Result<Scope, ApiError
     if input.template_id.is_some() {
         return Err(ApiError::forbidden("templateId: not for visitor tokens"));
     }
-    let mut customer = validate::customer(input.customer_id.as_deref(), input.customer.as_ref())?
-        .ok_or_else(|| ApiError::invalid("customer", "sender \"customer\" needs customerId, customer.id or customer.externalId"))?;
+    let mut customer = validate::customer(input.customer_id.as_deref(), input.customer.as_ref())?.ok_or_else(|| {
+        ApiError::invalid("customer", "sender \"customer\" needs customerId, customer.id or customer.externalId")
+    })?;
     let same = match &customer.key {
         CustomerKey::Id(id) => *id == v.customer_id,
         CustomerKey::ExternalId(external) => *external == v.external_id,

@@ -354,7 +354,11 @@ mod tests {
             outcomes.push(answer.await.unwrap());
         }
         assert_eq!(outcomes[0].as_ref().unwrap(), &(1, 2));
-        assert!(matches!(&outcomes[1], Err(StoreError::Database(e)) if e.to_string().contains("CHECK")), "{:?}", outcomes[1]);
+        assert!(
+            matches!(&outcomes[1], Err(StoreError::Database(e)) if e.to_string().contains("CHECK")),
+            "{:?}",
+            outcomes[1]
+        );
         assert_eq!(outcomes[2].as_ref().unwrap(), &(3, 2));
         assert_eq!(stored(&pool).await, vec![1, 3]);
     }
@@ -378,7 +382,10 @@ mod tests {
         let answers = queue_all(&commit, &[1, 2000, 3]);
         for answer in answers {
             let outcome = answer.await.unwrap();
-            assert!(matches!(&outcome, Err(StoreError::Database(e)) if e.to_string().contains("FOREIGN KEY")), "{outcome:?}");
+            assert!(
+                matches!(&outcome, Err(StoreError::Database(e)) if e.to_string().contains("FOREIGN KEY")),
+                "{outcome:?}"
+            );
         }
         assert!(stored(&pool).await.is_empty());
         assert_eq!(commit.write(4).await.unwrap(), (4, 1), "the next batch is written");

@@ -12,8 +12,8 @@ mod sqlite;
 
 use async_trait::async_trait;
 use connect360_api::{
-    Content, Conversation, ConversationSummary, ConversationType, DeleteConversationOutput, Message, Metadata,
-    Page, Patch, Sender, Template,
+    Content, Conversation, ConversationSummary, ConversationType, DeleteConversationOutput, Message, Metadata, Page,
+    Patch, Sender, Template,
 };
 
 use crate::domain::{AgentConfig, CustomerRef, Domain, MemberPrincipal, Role};
@@ -487,18 +487,43 @@ pub trait Store: Send + Sync + 'static {
     /// The member of workspace `slug` with this (lower-cased) email.
     async fn member_by_email(&self, slug: &str, email: &str) -> Result<Option<MemberAccount>>;
     /// Stores a new session, and deletes those last used before `expired_before_ms`.
-    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64, expired_before_ms: i64) -> Result<()>;
+    async fn create_session(
+        &self,
+        token_hash: &[u8; 32],
+        member_id: &str,
+        now_ms: i64,
+        expired_before_ms: i64,
+    ) -> Result<()>;
     async fn session(&self, token_hash: &[u8; 32]) -> Result<Option<StoredSession>>;
     /// Slides the session's idle expiry forward.
     async fn touch_session(&self, token_hash: &[u8; 32], now_ms: i64) -> Result<()>;
     async fn delete_session(&self, token_hash: &[u8; 32]) -> Result<()>;
     /// Stores a key (by hash) for a member of the workspace; returns the key's id.
-    async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String>;
+    async fn create_api_key(
+        &self,
+        workspace_id: &str,
+        member_id: &str,
+        name: &str,
+        role: Role,
+        key_hash: &[u8; 32],
+    ) -> Result<String>;
     async fn find_api_key(&self, key_hash: &[u8; 32]) -> Result<Option<MemberPrincipal>>;
-    async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String>;
+    async fn create_agent(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        image: Option<&str>,
+        config: &AgentConfig,
+    ) -> Result<String>;
     /// The workspace's agent of this name, its image and config replaced, or
     /// a new one: for seeding what must exist once however often it runs.
-    async fn ensure_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String>;
+    async fn ensure_agent(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        image: Option<&str>,
+        config: &AgentConfig,
+    ) -> Result<String>;
 
     async fn get_or_create_conversation(&self, req: NewConversation) -> Result<Conversation>;
     async fn create_sub_conversation(&self, req: NewSubConversation) -> Result<Conversation>;
@@ -537,10 +562,20 @@ pub trait Store: Send + Sync + 'static {
     /// Stores the reply (or the notice) and closes the request, both or
     /// neither; `None` (nothing stored) when the request is no longer
     /// pending, e.g. cancelled by a hand-off while the reply was written.
-    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>>;
+    async fn finish_ai_request(
+        &self,
+        request_id: &str,
+        outcome: AiOutcome,
+        reply: NewMessage,
+    ) -> Result<Option<Message>>;
     /// Stops AI replies in the conversation and cancels the pending ones.
     /// `only_customer` as in [`PageRequest`].
-    async fn hand_off(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation>;
+    async fn hand_off(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+    ) -> Result<Conversation>;
     /// Whether a reply is pending in the conversation, and the newest AI
     /// message after `after` (a message id). `only_customer` as in [`PageRequest`].
     async fn ai_reply_state(
@@ -593,10 +628,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The workspace's top-level conversations, newest activity first; the
     /// page's `nextCursor` is the next page's [`ActivityCursor`].
-    async fn list_conversations(&self, req: ConversationsRequest) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)>;
+    async fn list_conversations(
+        &self,
+        req: ConversationsRequest,
+    ) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)>;
     /// Moves the member's read mark up to the message (never back); the
     /// message must be one of the conversation's.
-    async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark>;
+    async fn mark_read(
+        &self,
+        workspace_id: &str,
+        member_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<ReadMark>;
     /// Turns AI replies back on after a hand-off.
     async fn resume_ai(&self, workspace_id: &str, conversation_id: &str) -> Result<Conversation>;
 

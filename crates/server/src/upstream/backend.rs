@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use connect360_api::{
     AiRequest, Conversation, ConversationType, CustomerInput, GetOrCreateConversation, GetOrCreateConversationInput,
-    HandOff, HandOffInput, ListMessages, ListMessagesInput, Message, Page, SendAs, SendInput, SendMessage, SessionCustomer,
+    HandOff, HandOffInput, ListMessages, ListMessagesInput, Message, Page, SendAs, SendInput, SendMessage,
+    SessionCustomer,
 };
 use hashlink::LruCache;
 
@@ -80,9 +81,14 @@ impl UpstreamBackend {
 
     /// Refuses, before the upstream hears of it, a conversation that is not
     /// the visitor's own: the key would reach every conversation of the workspace.
-    pub(super) async fn check_owner(&self, only_customer: Option<&str>, conversation_id: &str) -> Result<String, ApiError> {
-        let customer_id = only_customer
-            .ok_or_else(|| ApiError::forbidden("In upstream mode only visitors are served here; call the upstream API."))?;
+    pub(super) async fn check_owner(
+        &self,
+        only_customer: Option<&str>,
+        conversation_id: &str,
+    ) -> Result<String, ApiError> {
+        let customer_id = only_customer.ok_or_else(|| {
+            ApiError::forbidden("In upstream mode only visitors are served here; call the upstream API.")
+        })?;
         let owned = match self.owned.get(customer_id) {
             Some(id) => id,
             None => {
@@ -169,7 +175,8 @@ impl Backend for UpstreamBackend {
 
     async fn list_messages(&self, req: PageRequest) -> Result<Page<Message>, ApiError> {
         self.check_owner(req.only_customer.as_deref(), &req.conversation_id).await?;
-        let input = ListMessagesInput { conversation_id: req.conversation_id, limit: Some(req.limit), cursor: req.cursor };
+        let input =
+            ListMessagesInput { conversation_id: req.conversation_id, limit: Some(req.limit), cursor: req.cursor };
         Ok(self.client.call::<ListMessages>(&input, Repeat::Query).await?)
     }
 

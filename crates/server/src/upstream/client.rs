@@ -9,8 +9,8 @@ use tokio::time::Instant;
 
 use connect360_api::{AI_STREAM_PATH, AiStreamInput, Procedure, ProcedureKind, TrpcSuccess};
 use reqwest::Url;
-use serde::de::DeserializeOwned;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use serde::de::DeserializeOwned;
 
 use super::error::UpstreamError;
 
@@ -91,9 +91,13 @@ pub enum Repeat<'a> {
 
 impl TrpcClient {
     pub fn new(config: ClientConfig) -> Result<TrpcClient, String> {
-        let mut base = Url::parse(&config.base_url).map_err(|err| format!("--upstream-url {}: {err}", config.base_url))?;
+        let mut base =
+            Url::parse(&config.base_url).map_err(|err| format!("--upstream-url {}: {err}", config.base_url))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(format!("--upstream-url {}: needs an http(s) URL such as https://host/api/trpc", config.base_url));
+            return Err(format!(
+                "--upstream-url {}: needs an http(s) URL such as https://host/api/trpc",
+                config.base_url
+            ));
         }
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -120,11 +124,15 @@ impl TrpcClient {
 
     /// A request to one of the upstream's REST routes (`/api/v1/connect/…` on
     /// the tRPC base's host), with the key; sent once, never retried.
-    pub(super) fn rest(&self, method: reqwest::Method, path: &str) -> Result<(Url, reqwest::RequestBuilder), UpstreamError> {
-        let url = self
-            .base
-            .join(path)
-            .map_err(|err| UpstreamError::Unreachable { url: format!("{}{path}", self.base), cause: err.to_string() })?;
+    pub(super) fn rest(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<(Url, reqwest::RequestBuilder), UpstreamError> {
+        let url = self.base.join(path).map_err(|err| UpstreamError::Unreachable {
+            url: format!("{}{path}", self.base),
+            cause: err.to_string(),
+        })?;
         let request = self.http.request(method, url.clone()).bearer_auth(&self.key.0);
         Ok((url, request))
     }
@@ -133,7 +141,8 @@ impl TrpcClient {
     /// with success (its events still to be read); sent once.
     pub(super) async fn ai_stream(&self, input: &AiStreamInput) -> Result<reqwest::Response, UpstreamError> {
         let (url, request) = self.rest(reqwest::Method::POST, AI_STREAM_PATH)?;
-        let response = request.json(input).timeout(AI_STREAM_TIMEOUT).send().await.map_err(|err| transport(&url, &err))?;
+        let response =
+            request.json(input).timeout(AI_STREAM_TIMEOUT).send().await.map_err(|err| transport(&url, &err))?;
         let status = response.status().as_u16();
         if response.status().is_success() {
             return Ok(response);
@@ -218,17 +227,17 @@ impl TrpcClient {
 /// A whole answer's JSON, or the error envelope it carries instead.
 pub(super) async fn read_json<T: DeserializeOwned>(url: &Url, response: reqwest::Response) -> Result<T, UpstreamError> {
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let retry_after =
+        response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     let body = response.bytes().await.map_err(|err| transport(url, &err))?;
     if !(200..300).contains(&status) {
         return Err(UpstreamError::from_answer(url.as_str(), status, &body, retry_after));
     }
-    serde_json::from_slice::<T>(&body)
-        .map_err(|err| UpstreamError::Malformed { url: url.to_string(), status, cause: err.to_string() })
+    serde_json::from_slice::<T>(&body).map_err(|err| UpstreamError::Malformed {
+        url: url.to_string(),
+        status,
+        cause: err.to_string(),
+    })
 }
 
 /// A request that got no complete answer: timed out, or the connection failed.
@@ -253,7 +262,8 @@ mod tests {
 
     #[test]
     fn the_key_is_never_printed() {
-        let client = TrpcClient::new(ClientConfig::new("http://127.0.0.1:9/api/trpc", ApiKey::new("sk_secret"))).unwrap();
+        let client =
+            TrpcClient::new(ClientConfig::new("http://127.0.0.1:9/api/trpc", ApiKey::new("sk_secret"))).unwrap();
         assert!(!format!("{client:?}").contains("sk_secret"));
         assert_eq!(client.base_url(), "http://127.0.0.1:9/api/trpc/");
     }

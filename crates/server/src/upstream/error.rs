@@ -55,13 +55,16 @@ impl UpstreamError {
 /// the upstream's trouble as a retryable error, our configuration as ours.
 impl From<UpstreamError> for ApiError {
     fn from(err: UpstreamError) -> ApiError {
-        let unavailable = || ApiError::new(ErrorCode::InternalServerError, "The chat service is unavailable right now; try again.");
+        let unavailable =
+            || ApiError::new(ErrorCode::InternalServerError, "The chat service is unavailable right now; try again.");
         if err.is_configuration() {
             tracing::error!(%err, "CONFIGURATION: the upstream refused our API key; check --upstream-key-env and the key's role");
             return ApiError::new(ErrorCode::InternalServerError, "The chat service is not configured correctly.");
         }
         match err {
-            UpstreamError::Refused { code, message, retry_after, .. } if !code.is_transient() || code == ErrorCode::TooManyRequests => {
+            UpstreamError::Refused { code, message, retry_after, .. }
+                if !code.is_transient() || code == ErrorCode::TooManyRequests =>
+            {
                 ApiError { code, message, retry_after }
             }
             UpstreamError::Timeout { .. } => {

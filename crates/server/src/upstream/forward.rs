@@ -49,9 +49,7 @@ pub struct Forwarder {
 
 /// The upload route (not under the request timeout, as locally).
 pub fn uploads<S: Clone + Send + Sync + 'static>(forwarder: Forwarder) -> Router<S> {
-    Router::new()
-        .route(ATTACHMENTS_PATH, post(upload).layer(DefaultBodyLimit::max(BODY_LIMIT)))
-        .with_state(forwarder)
+    Router::new().route(ATTACHMENTS_PATH, post(upload).layer(DefaultBodyLimit::max(BODY_LIMIT))).with_state(forwarder)
 }
 
 /// Downloads and the AI stream.
@@ -65,7 +63,9 @@ pub fn calls<S: Clone + Send + Sync + 'static>(forwarder: Forwarder) -> Router<S
 fn visitor(principal: Principal) -> Result<VisitorClaims, ApiError> {
     match principal {
         Principal::Visitor(v) => Ok(v),
-        Principal::Member(_) => Err(ApiError::unauthorized("This server serves website visitors only: call the upstream API.")),
+        Principal::Member(_) => {
+            Err(ApiError::unauthorized("This server serves website visitors only: call the upstream API."))
+        }
     }
 }
 
@@ -88,7 +88,10 @@ async fn upload(
         .and_then(|v| v.parse::<u64>().ok())
         .ok_or_else(|| ApiError::invalid("Content-Length", "an upload states its length"))?;
     if length > BODY_LIMIT as u64 {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("The upload is larger than {BODY_LIMIT} bytes in all.")));
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The upload is larger than {BODY_LIMIT} bytes in all."),
+        ));
     }
     let content_type = headers
         .get(CONTENT_TYPE)
@@ -141,12 +144,13 @@ async fn download(
     if status == StatusCode::NOT_FOUND {
         return Err(hidden());
     }
-    let passes = status.is_success() || status == StatusCode::NOT_MODIFIED || status == StatusCode::RANGE_NOT_SATISFIABLE;
+    let passes =
+        status.is_success() || status == StatusCode::NOT_MODIFIED || status == StatusCode::RANGE_NOT_SATISFIABLE;
     if !passes {
-        return Err(read_json::<serde_json::Value>(&url, response).await.err().map_or_else(
-            || ApiError::internal(format!("{url} answered {status}")),
-            ApiError::from,
-        ));
+        return Err(read_json::<serde_json::Value>(&url, response)
+            .await
+            .err()
+            .map_or_else(|| ApiError::internal(format!("{url} answered {status}")), ApiError::from));
     }
     let mut answer = Response::builder().status(status);
     for name in [CONTENT_TYPE, CONTENT_LENGTH, CONTENT_RANGE, ACCEPT_RANGES, ETAG, CACHE_CONTROL, CONTENT_DISPOSITION] {
@@ -174,7 +178,10 @@ async fn ai_stream(
     f.upstream.check_owner(Some(&v.customer_id), &conversation_id).await?;
     let response = f.upstream.client().ai_stream(&input).await?;
     Ok((
-        [(CONTENT_TYPE, HeaderValue::from_static("text/event-stream")), (CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
         Body::from_stream(response.bytes_stream()),
     )
         .into_response())

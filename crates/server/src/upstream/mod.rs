@@ -40,9 +40,9 @@
 
 pub mod backend;
 pub mod client;
+pub mod error;
 pub mod forward;
 pub mod poller;
-pub mod error;
 mod relay;
 
 use anyhow::anyhow;
@@ -71,7 +71,10 @@ pub async fn connect(config: &UpstreamConfig) -> anyhow::Result<TrpcClient> {
         }
         Err(err) if err.is_configuration() => {
             tracing::error!(%err, "CONFIGURATION: the upstream refused our API key");
-            Err(anyhow!("the upstream at {url} refused the API key in ${} ({err}); set it to a key of that API", config.key_env))
+            Err(anyhow!(
+                "the upstream at {url} refused the API key in ${} ({err}); set it to a key of that API",
+                config.key_env
+            ))
         }
         Err(err) => Err(anyhow!("the upstream at {url} cannot be used: {err}")),
     }

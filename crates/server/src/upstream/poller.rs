@@ -236,8 +236,11 @@ impl Log {
         let mut pages = Vec::new();
         let mut cursor = None;
         for _ in 0..MAX_PAGES {
-            let input =
-                ListMessagesInput { conversation_id: self.conversation_id.clone(), limit: Some(PAGE), cursor: cursor.take() };
+            let input = ListMessagesInput {
+                conversation_id: self.conversation_id.clone(),
+                limit: Some(PAGE),
+                cursor: cursor.take(),
+            };
             crate::telemetry::upstream_poll();
             let page = self.client.call::<ListMessages>(&input, Repeat::Query).await?;
             let found = stop.as_deref().is_none_or(|stop| page.items.iter().any(|m| m.id == stop));
@@ -279,7 +282,8 @@ impl MessageLog for Lease {
         let window = log.window.lock().await;
         let (seq, message_id) = match after {
             Some((field, id)) => {
-                let seq = window.seq_of(id).ok_or_else(|| ApiError::invalid(field, "not a message of this conversation"))?;
+                let seq =
+                    window.seq_of(id).ok_or_else(|| ApiError::invalid(field, "not a message of this conversation"))?;
                 (seq, Some(id.to_owned()))
             }
             None => window.messages.back().map_or((0, None), |m| (m.seq, Some(m.message.id.clone()))),
@@ -372,7 +376,11 @@ mod tests {
             assert!(window.messages.len() <= 3 && window.known.len() == window.messages.len(), "bounded at m{n}");
         }
         assert_eq!(published, (3..=40).map(|n| format!("m{n}")).collect::<Vec<_>>(), "each new message once, in order");
-        assert_eq!(seqs(&window.messages), [("m38", 38), ("m39", 39), ("m40", 40)], "the newest stay, their seqs unchanged");
+        assert_eq!(
+            seqs(&window.messages),
+            [("m38", 38), ("m39", 39), ("m40", 40)],
+            "the newest stay, their seqs unchanged"
+        );
         assert_eq!(window.seq_of("m40"), Some(40));
         assert_eq!(window.seq_of("m1"), None, "forgotten");
     }

@@ -130,13 +130,19 @@ impl Relay {
         while let Some(event) = events.next().await {
             let event = event.map_err(|err| UpstreamError::Unreachable { url: url.clone(), cause: err.to_string() })?;
             let Some(decoded) = AiStreamEvent::decode(&event.event, &event.data) else { continue };
-            let decoded = decoded.map_err(|err| UpstreamError::Malformed { url: url.clone(), status: 200, cause: err.to_string() })?;
+            let decoded = decoded.map_err(|err| UpstreamError::Malformed {
+                url: url.clone(),
+                status: 200,
+                cause: err.to_string(),
+            })?;
             match decoded {
                 AiStreamEvent::Start(start) => {
                     writing.started = true;
                     self.replies.begin(&self.conversation_id, start.sender);
                 }
-                AiStreamEvent::Delta(delta) => self.replies.publish(&self.conversation_id, ReplyEvent::Delta(delta.text)),
+                AiStreamEvent::Delta(delta) => {
+                    self.replies.publish(&self.conversation_id, ReplyEvent::Delta(delta.text))
+                }
                 AiStreamEvent::Message(reply) => {
                     writing.started = false;
                     // As the runner does: the text is forgotten before the stored reply is published.

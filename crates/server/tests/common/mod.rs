@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use connect360_api::Procedure;
-use connect360_server::domain::{AgentConfig, FaqSettings};
 use connect360_server::app::{Application, ServeConfig};
 use connect360_server::attachments::location::FilesLocation;
 use connect360_server::auth::hash_key;
 use connect360_server::domain::Role;
+use connect360_server::domain::{AgentConfig, FaqSettings};
 use connect360_server::hub::{EventBus, InProcessHub};
 use connect360_server::store::{PgUrl, Store, Workspace};
 use reqwest::{Method, StatusCode};
@@ -158,7 +158,9 @@ impl Backends {
     /// Runs a test with its servers on these. A half whose server is not
     /// installed (PostgreSQL, s3s-fs) is skipped, saying so, unless CI=true.
     pub async fn run(self, test: impl std::future::Future<Output = ()>) {
-        if (self.store == StoreKind::Postgres && !postgres::available()) || (self.files == FilesKind::S3 && !s3::available()) {
+        if (self.store == StoreKind::Postgres && !postgres::available())
+            || (self.files == FilesKind::S3 && !s3::available())
+        {
             return;
         }
         BACKENDS.scope(self, test).await
@@ -222,11 +224,8 @@ pub async fn spawn_app_on(
     files: FilesLocation,
     configure: impl FnOnce(&mut ServeConfig),
 ) -> TestApp {
-    let mut config = ServeConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        data.path().to_owned(),
-        data.path().join("no-widget-here"),
-    );
+    let mut config =
+        ServeConfig::new("127.0.0.1:0".parse().unwrap(), data.path().to_owned(), data.path().join("no-widget-here"));
     config.database_url = database_url.clone();
     config.files = files.clone();
     configure(&mut config);
@@ -322,9 +321,7 @@ impl TestApp {
     pub async fn raw_call(&self, key: &str, path: &str, kind: connect360_api::ProcedureKind, input: Value) -> Answer {
         let url = self.url(&format!("/api/trpc/{path}"));
         let req = match kind {
-            connect360_api::ProcedureKind::Query => {
-                self.http.get(url).query(&[("input", input.to_string())])
-            }
+            connect360_api::ProcedureKind::Query => self.http.get(url).query(&[("input", input.to_string())]),
             connect360_api::ProcedureKind::Mutation => self.http.post(url).json(&input),
         };
         send(req.bearer_auth(key)).await
@@ -346,10 +343,13 @@ impl TestApp {
     }
 
     pub async fn send_text(&self, key: &str, conversation_id: &str, text: &str) -> Value {
-        self.call::<connect360_api::SendMessage>(key, json!({ "conversationId": conversation_id, "content": { "en": text } }))
-            .await
-            .data()
-            .clone()
+        self.call::<connect360_api::SendMessage>(
+            key,
+            json!({ "conversationId": conversation_id, "content": { "en": text } }),
+        )
+        .await
+        .data()
+        .clone()
     }
 }
 
@@ -426,10 +426,7 @@ pub fn after_exit(commands: &str) {
 /// Regular files under `dir`, at any depth; none when it doesn't exist.
 pub fn count_files(dir: &std::path::Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    entries
-        .flatten()
-        .map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 })
-        .sum()
+    entries.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
 }
 
 pub fn uuid_like() -> String {

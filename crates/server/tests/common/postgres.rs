@@ -70,13 +70,21 @@ fn start() -> Result<Cluster, String> {
         run(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir), "chown of the cluster folder")?;
     }
     run(
-        pg_command("initdb").args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "-D"]).arg(&data),
+        pg_command("initdb")
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync", "-D"])
+            .arg(&data),
         "initdb",
     )?;
     let port = free_port();
-    let options = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300", dir.display());
+    let options =
+        format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300", dir.display());
     let started = run(
-        pg_command("pg_ctl").arg("-D").arg(&data).args(["-o", &options, "-l"]).arg(dir.join("log")).args(["-w", "start"]),
+        pg_command("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .args(["-o", &options, "-l"])
+            .arg(dir.join("log"))
+            .args(["-w", "start"]),
         "pg_ctl start",
     );
     started.map_err(|e| format!("{e}\nlog: {}", std::fs::read_to_string(dir.join("log")).unwrap_or_default()))?;
@@ -87,7 +95,11 @@ fn start() -> Result<Cluster, String> {
 fn watch(dir: &Path, data: &Path) {
     let stop = format!(
         "{} -D '{}' -m immediate stop",
-        if is_root() { format!("runuser -u postgres -- {}", bin_dir().join("pg_ctl").display()) } else { bin_dir().join("pg_ctl").display().to_string() },
+        if is_root() {
+            format!("runuser -u postgres -- {}", bin_dir().join("pg_ctl").display())
+        } else {
+            bin_dir().join("pg_ctl").display().to_string()
+        },
         data.display()
     );
     super::after_exit(&format!("{stop}; rm -rf '{}'", dir.display()));
@@ -106,7 +118,12 @@ pub fn cluster() -> &'static Cluster {
 /// Whether the PostgreSQL half runs here (see [`super::installed_or_skipped`]).
 pub fn available() -> bool {
     let missing = format!("no PostgreSQL at {}", bin_dir().display());
-    super::installed_or_skipped(bin_dir().join("initdb").exists(), "PostgreSQL", &missing, "apt-get install postgresql-15")
+    super::installed_or_skipped(
+        bin_dir().join("initdb").exists(),
+        "PostgreSQL",
+        &missing,
+        "apt-get install postgresql-15",
+    )
 }
 
 impl Cluster {
@@ -114,7 +131,8 @@ impl Cluster {
     pub async fn database(&self) -> PgUrl {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let name = format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.expect("the cluster accepts connections");
+        let mut admin =
+            sqlx::PgConnection::connect(&self.url("postgres")).await.expect("the cluster accepts connections");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("a test database");
         self.url(&name).parse().expect("a PostgreSQL URL")
     }
@@ -122,8 +140,12 @@ impl Cluster {
     /// Removes a database of the cluster, ending its connections: a store that is gone.
     pub async fn drop_database(&self, url: &PgUrl) {
         let name = url.as_str().rsplit('/').next().expect("a database name");
-        let mut admin = sqlx::PgConnection::connect(&self.url("postgres")).await.expect("the cluster accepts connections");
-        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await.expect("the database goes");
+        let mut admin =
+            sqlx::PgConnection::connect(&self.url("postgres")).await.expect("the cluster accepts connections");
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .expect("the database goes");
     }
 
     fn url(&self, database: &str) -> String {

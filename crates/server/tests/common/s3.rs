@@ -45,7 +45,8 @@ fn start() -> Result<S3Server, String> {
     let root = dir.join("root");
     std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
     let log = std::fs::File::create(dir.join("log")).map_err(|e| e.to_string())?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
     let secret = format!("{:032x}", rand::random::<u128>());
     let child = Command::new(&program)
         .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", ACCESS_KEY, "--secret-key", &secret])

@@ -37,7 +37,12 @@ impl Refused {
     }
 }
 
-pub async fn open(app: &TestApp, token: &str, conversation: &str, last_event_id: Option<&str>) -> Result<Events, Refused> {
+pub async fn open(
+    app: &TestApp,
+    token: &str,
+    conversation: &str,
+    last_event_id: Option<&str>,
+) -> Result<Events, Refused> {
     let mut req = app.http.get(app.url(EVENTS_PATH)).query(&[("conversationId", conversation)]).bearer_auth(token);
     if let Some(id) = last_event_id {
         req = req.header("last-event-id", id);
@@ -59,7 +64,8 @@ pub async fn open(app: &TestApp, token: &str, conversation: &str, last_event_id:
 impl Events {
     /// Reads one more chunk; false at the stream's end.
     pub async fn fill(&mut self) -> bool {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), self.res.chunk()).await.expect("an event within 10 s");
+        let chunk =
+            tokio::time::timeout(Duration::from_secs(10), self.res.chunk()).await.expect("an event within 10 s");
         match chunk.unwrap() {
             Some(bytes) => {
                 self.text.push_str(std::str::from_utf8(&bytes).unwrap());
@@ -78,7 +84,11 @@ impl Events {
                     continue;
                 }
                 let field = |name: &str| {
-                    block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim_start().to_owned()).unwrap_or_default()
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim_start().to_owned())
+                        .unwrap_or_default()
                 };
                 return Some(Frame {
                     event: field("event:"),
@@ -116,4 +126,3 @@ pub async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
     }
     panic!("never: {what}");
 }
-

@@ -106,7 +106,8 @@ async fn take_write_lock(conn: &mut PgConnection) -> sqlx::Result<()> {
 async fn run_exclusively(store: &PgStore, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool, StoreError> {
     let mut conn = store.writer.acquire().await?;
     conn.close_on_drop();
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(job.lock_key()).fetch_one(&mut *conn).await?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(job.lock_key()).fetch_one(&mut *conn).await?;
     if locked {
         work.await;
     }

@@ -16,14 +16,26 @@ pub(super) fn agent_columns(config: &AgentConfig) -> Result<(String, String)> {
     Ok((kind, json_text(&tagged.remove("settings"))?))
 }
 
-pub(super) async fn create_agent(store: &Backend, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+pub(super) async fn create_agent(
+    store: &Backend,
+    workspace_id: &str,
+    name: &str,
+    image: Option<&str>,
+    config: &AgentConfig,
+) -> Result<String> {
     let mut tx = store.write().await?;
     let id = insert_agent(&mut tx, workspace_id, name, image, config).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-async fn insert_agent(conn: &mut Conn, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+async fn insert_agent(
+    conn: &mut Conn,
+    workspace_id: &str,
+    name: &str,
+    image: Option<&str>,
+    config: &AgentConfig,
+) -> Result<String> {
     let id = ids::new_id("agent");
     let (kind, settings) = agent_columns(config)?;
     sqlx::query(
@@ -41,7 +53,13 @@ async fn insert_agent(conn: &mut Conn, workspace_id: &str, name: &str, image: Op
     Ok(id)
 }
 
-pub(super) async fn ensure_agent(store: &Backend, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+pub(super) async fn ensure_agent(
+    store: &Backend,
+    workspace_id: &str,
+    name: &str,
+    image: Option<&str>,
+    config: &AgentConfig,
+) -> Result<String> {
     let (kind, settings) = agent_columns(config)?;
     // Under the write lock: two instances seeding at once make one agent.
     let mut tx = store.write().await?;

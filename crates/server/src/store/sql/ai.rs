@@ -22,7 +22,12 @@ fn lease_until(lease: Duration) -> (i64, i64) {
     (now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)), now)
 }
 
-pub(super) async fn claim_ai_requests(store: &Backend, claimant: &str, lease: Duration, limit: usize) -> Result<AiClaims> {
+pub(super) async fn claim_ai_requests(
+    store: &Backend,
+    claimant: &str,
+    lease: Duration,
+    limit: usize,
+) -> Result<AiClaims> {
     let (until, now) = lease_until(lease);
     let mut conn = store.writer.acquire().await?;
     let mut tx = begin_write(&mut conn).await?;
@@ -46,9 +51,8 @@ pub(super) async fn claim_ai_requests(store: &Backend, claimant: &str, lease: Du
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(&mut *tx)
     .await?;
-    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ai_requests WHERE status = 'pending'")
-        .fetch_one(&mut *tx)
-        .await?;
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM ai_requests WHERE status = 'pending'").fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok(AiClaims { request_ids, pending: usize::try_from(pending).unwrap_or(0) })
 }
@@ -89,10 +93,8 @@ pub(super) async fn ai_job(store: &Backend, request_id: &str, history: u32) -> R
     .await?;
     rows.reverse();
     let history = messages_from_rows(&mut conn, rows).await?;
-    let trigger = history
-        .last()
-        .cloned()
-        .ok_or_else(|| StoreError::Database("an AI request's message is missing".into()))?;
+    let trigger =
+        history.last().cloned().ok_or_else(|| StoreError::Database("an AI request's message is missing".into()))?;
     Ok(Some(AiJob {
         request_id: request_id.to_owned(),
         config: agent_config(&row.kind, &row.settings)?,
@@ -104,7 +106,12 @@ pub(super) async fn ai_job(store: &Backend, request_id: &str, history: u32) -> R
     }))
 }
 
-pub(super) async fn finish_ai_request(store: &Backend, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
+pub(super) async fn finish_ai_request(
+    store: &Backend,
+    request_id: &str,
+    outcome: AiOutcome,
+    reply: NewMessage,
+) -> Result<Option<Message>> {
     // The writer connection, held until the reply is published: on SQLite
     // (one writer connection) no other write commits in between, so events
     // keep commit order. (PostgreSQL's come from its trigger, in commit order.)

@@ -58,10 +58,8 @@ pub(super) async fn claim_guest_conversations(store: &Backend, claim: GuestClaim
 
     let now = clock::now();
     for id in &claimed {
-        let JsonText(mut metadata): JsonText<Metadata> = sqlx::query_scalar("SELECT metadata FROM conversations WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let JsonText(mut metadata): JsonText<Metadata> =
+            sqlx::query_scalar("SELECT metadata FROM conversations WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
         merge_metadata(&mut metadata, &claim.metadata);
         let metadata = json_text(&metadata)?;
         if metadata.len() > MAX_METADATA_BYTES {

@@ -57,22 +57,26 @@ pub(super) async fn load_conversation(conn: &mut Conn, workspace_id: &str, id: &
 
 pub(super) async fn add_members(conn: &mut Conn, conversation_id: &str, member_ids: &[String]) -> Result<()> {
     for member_id in member_ids {
-        sqlx::query("INSERT INTO conversation_members (conversation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(conversation_id)
-            .bind(member_id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO conversation_members (conversation_id, member_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(conversation_id)
+        .bind(member_id)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
 
 pub(super) async fn add_channels(conn: &mut Conn, conversation_id: &str, channels: &[Channel]) -> Result<()> {
     for channel in channels {
-        sqlx::query("INSERT INTO conversation_channels (conversation_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(conversation_id)
-            .bind(&channel.id)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO conversation_channels (conversation_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(conversation_id)
+        .bind(&channel.id)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(())
 }
@@ -293,21 +297,27 @@ pub(super) async fn update_conversation(store: &Backend, req: ConversationUpdate
     Ok(conversation)
 }
 
-pub(super) async fn delete_conversation(store: &Backend, workspace_id: &str, id: &str) -> Result<DeleteConversationOutput> {
+pub(super) async fn delete_conversation(
+    store: &Backend,
+    workspace_id: &str,
+    id: &str,
+) -> Result<DeleteConversationOutput> {
     let mut tx = store.write().await?;
     load_conversation(&mut tx, workspace_id, id).await?;
     // Sub-conversations and all messages go with it (ON DELETE CASCADE).
-    let children = sqlx::query("DELETE FROM conversations WHERE parent_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let children =
+        sqlx::query("DELETE FROM conversations WHERE parent_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
     sqlx::query("DELETE FROM conversations WHERE id = $1").bind(id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(DeleteConversationOutput { id: id.to_owned(), deleted_sub_conversations: children })
 }
 
-pub(super) async fn hand_off(store: &Backend, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation> {
+pub(super) async fn hand_off(
+    store: &Backend,
+    workspace_id: &str,
+    conversation_id: &str,
+    only_customer: Option<&str>,
+) -> Result<Conversation> {
     let mut tx = store.write().await?;
     visible_conversation(&mut tx, workspace_id, conversation_id, only_customer).await?;
     let now = clock::now();
@@ -333,11 +343,13 @@ pub(super) async fn resume_ai(store: &Backend, workspace_id: &str, conversation_
     let mut tx = store.write().await?;
     visible_conversation(&mut tx, workspace_id, conversation_id, None).await?;
     // Only a stopped conversation changes; asking again changes nothing.
-    sqlx::query("UPDATE conversations SET ai_stopped_at = NULL, updated_at = $1 WHERE id = $2 AND ai_stopped_at IS NOT NULL")
-        .bind(clock::now())
-        .bind(conversation_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE conversations SET ai_stopped_at = NULL, updated_at = $1 WHERE id = $2 AND ai_stopped_at IS NOT NULL",
+    )
+    .bind(clock::now())
+    .bind(conversation_id)
+    .execute(&mut *tx)
+    .await?;
     let conversation = load_conversation(&mut tx, workspace_id, conversation_id).await?;
     tx.commit().await?;
     Ok(conversation)

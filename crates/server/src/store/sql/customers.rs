@@ -63,9 +63,7 @@ pub(super) async fn apply_customer_fields(
                 .fetch_optional(&mut *conn)
                 .await?;
         if taken.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "customer.externalId: {external} belongs to another customer"
-            )));
+            return Err(StoreError::Conflict(format!("customer.externalId: {external} belongs to another customer")));
         }
     }
     if let Some(patch) = &fields.metadata {

@@ -87,12 +87,11 @@ pub(super) async fn remove_expired_unused_files(store: &Backend, older_than: Dur
     // Under the write lock, which every send takes: a send that attaches
     // the file either ran before (the file is used) or will find it gone.
     let mut tx = store.write().await?;
-    let keys = sqlx::query_scalar(
-        "DELETE FROM files WHERE message_id IS NULL AND created_at < $1 RETURNING storage_key",
-    )
-    .bind(cutoff)
-    .fetch_all(&mut *tx)
-    .await?;
+    let keys =
+        sqlx::query_scalar("DELETE FROM files WHERE message_id IS NULL AND created_at < $1 RETURNING storage_key")
+            .bind(cutoff)
+            .fetch_all(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(keys)
 }

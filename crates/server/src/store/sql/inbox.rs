@@ -28,7 +28,8 @@ struct SummaryRow {
 /// Within one millisecond the newer message (higher `seq`) comes first.
 /// Unread: customer messages after `?2`'s read mark; none without a reader.
 fn summary_select() -> String {
-    format!("
+    format!(
+        "
     WITH latest AS (
         SELECT c.*, (SELECT MAX(seq) FROM messages WHERE conversation_id = c.id) AS last_seq
         FROM conversations c WHERE c.workspace_id = $1 AND c.parent_id IS NULL
@@ -85,19 +86,19 @@ pub(super) async fn list_conversations(
         None
     };
     let seqs: Vec<i64> = rows.iter().filter_map(|r| r.last_seq).collect();
-    let last_rows: Vec<MessageRow> =
-        sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.seq IN (SELECT CAST(value AS BIGINT) FROM ({}) v)", json_values("$1")))
-            .bind(json_text(&seqs)?)
-            .fetch_all(&mut *conn)
-            .await?;
+    let last_rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "{MESSAGE_SELECT} WHERE m.seq IN (SELECT CAST(value AS BIGINT) FROM ({}) v)",
+        json_values("$1")
+    ))
+    .bind(json_text(&seqs)?)
+    .fetch_all(&mut *conn)
+    .await?;
     let mut last_messages = messages_from_rows(&mut conn, last_rows).await?;
     let items = rows
         .into_iter()
         .map(|row| {
-            let last_message = last_messages
-                .iter()
-                .position(|m| m.conversation_id == row.id)
-                .map(|i| last_messages.swap_remove(i));
+            let last_message =
+                last_messages.iter().position(|m| m.conversation_id == row.id).map(|i| last_messages.swap_remove(i));
             summary(row, last_message)
         })
         .collect();

@@ -75,10 +75,10 @@ pub(super) async fn member_by_email(store: &Backend, slug: &str, email: &str) ->
         "SELECT {ACCOUNT_COLUMNS} FROM members m JOIN workspaces w ON w.id = m.workspace_id
          WHERE w.slug = $1 AND m.email = $2"
     ))
-        .bind(slug)
-        .bind(email)
-        .fetch_optional(&store.reader)
-        .await?;
+    .bind(slug)
+    .bind(email)
+    .fetch_optional(&store.reader)
+    .await?;
     Ok(row.map(MemberAccount::from))
 }
 
@@ -95,13 +95,15 @@ pub(super) async fn create_session(
         .bind(expired_before_ms)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO member_sessions (token_hash, member_id, created_at, last_seen_ms) VALUES ($1, $2, $3, $4)")
-        .bind(token_hash.as_slice())
-        .bind(member_id)
-        .bind(clock::now())
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO member_sessions (token_hash, member_id, created_at, last_seen_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash.as_slice())
+    .bind(member_id)
+    .bind(clock::now())
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

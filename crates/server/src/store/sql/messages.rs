@@ -160,7 +160,11 @@ pub(super) struct MessageRecord {
 
 /// Checks the message for `conversation`, which adopts the message's
 /// customer if it had none. Nothing of the message itself is written yet.
-pub(super) async fn prepare_message(conn: &mut Conn, msg: &NewMessage, conversation: &mut SendTarget) -> Result<MessageRecord> {
+pub(super) async fn prepare_message(
+    conn: &mut Conn,
+    msg: &NewMessage,
+    conversation: &mut SendTarget,
+) -> Result<MessageRecord> {
     let (sender_type, sender_id) = match &msg.author {
         Author::Member(member_id) => (SenderKind::Workspace, member_id.clone()),
         Author::Customer(customer) => {
@@ -259,8 +263,18 @@ pub(super) async fn write_messages(conn: &mut Conn, records: &[MessageRecord]) -
         .iter()
         .map(|r| {
             (
-                &r.id, &r.conversation_id, r.sender_type, &r.sender_id, &r.parent_id, &r.content, &r.flags,
-                &r.template_id, &r.channel_id, &r.idempotency_key, &r.request_hash, &r.created_at,
+                &r.id,
+                &r.conversation_id,
+                r.sender_type,
+                &r.sender_id,
+                &r.parent_id,
+                &r.content,
+                &r.flags,
+                &r.template_id,
+                &r.channel_id,
+                &r.idempotency_key,
+                &r.request_hash,
+                &r.created_at,
             )
         })
         .collect();
@@ -329,7 +343,11 @@ pub(super) struct SendBatch {
 }
 
 enum Written {
-    New { workspace_id: String, id: String, has_attachments: bool },
+    New {
+        workspace_id: String,
+        id: String,
+        has_attachments: bool,
+    },
     /// A retried send (same idempotency key): the first one's message.
     Again(Box<Message>),
 }
@@ -349,17 +367,19 @@ impl Batch<Db> for SendBatch {
         }
         if let Some(idem) = &msg.idempotency {
             // A retry in the same batch finds the first send once it is written.
-            let retried =
-                |p: &MessageRecord| p.conversation_id == conversation.id && p.idempotency_key.as_ref() == Some(&idem.key);
+            let retried = |p: &MessageRecord| {
+                p.conversation_id == conversation.id && p.idempotency_key.as_ref() == Some(&idem.key)
+            };
             if self.pending.iter().any(retried) {
                 self.flush(conn).await?;
             }
-            let earlier: Option<(String, Vec<u8>)> =
-                sqlx::query_as("SELECT id, request_hash FROM messages WHERE conversation_id = $1 AND idempotency_key = $2")
-                    .bind(&conversation.id)
-                    .bind(&idem.key)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+            let earlier: Option<(String, Vec<u8>)> = sqlx::query_as(
+                "SELECT id, request_hash FROM messages WHERE conversation_id = $1 AND idempotency_key = $2",
+            )
+            .bind(&conversation.id)
+            .bind(&idem.key)
+            .fetch_optional(&mut *conn)
+            .await?;
             if let Some((id, request_hash)) = earlier {
                 if request_hash != idem.request_hash {
                     return Err(StoreError::Conflict(
@@ -433,7 +453,9 @@ impl Batch<Db> for SendBatch {
             .map(|written| match written {
                 Written::Again(message) => Ok(Sent::Again(*message)),
                 Written::New { workspace_id, id, .. } => match read.next() {
-                    Some((seq, message)) if message.id == id => Ok(Sent::New(StoredMessage { workspace_id, seq, message })),
+                    Some((seq, message)) if message.id == id => {
+                        Ok(Sent::New(StoredMessage { workspace_id, seq, message }))
+                    }
                     _ => Err(StoreError::Database(format!("the message {id} just sent was not read back").into())),
                 },
             })
@@ -457,11 +479,7 @@ pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<P
     .bind(i64::from(req.limit) + 1)
     .fetch_all(&mut *conn)
     .await?;
-    let next_cursor = if rows.len() > req.limit as usize {
-        rows.pop().map(|row| row.id)
-    } else {
-        None
-    };
+    let next_cursor = if rows.len() > req.limit as usize { rows.pop().map(|row| row.id) } else { None };
     rows.reverse();
     let items = messages_from_rows(&mut conn, rows).await?;
     Ok(Page { items, next_cursor })
@@ -538,11 +556,7 @@ pub(super) async fn messages_after(store: &Backend, cursor: &MessageCursor, limi
 
 /// `rows` of the workspace as the event streams send them: each message with
 /// its place in store order.
-async fn stored_messages(
-    conn: &mut Conn,
-    workspace_id: &str,
-    rows: Vec<MessageRow>,
-) -> Result<Vec<StoredMessage>> {
+async fn stored_messages(conn: &mut Conn, workspace_id: &str, rows: Vec<MessageRow>) -> Result<Vec<StoredMessage>> {
     let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
     let messages = messages_from_rows(conn, rows).await?;
     Ok(seqs

@@ -9,14 +9,17 @@
 use std::time::Duration;
 
 use connect360_api::{
-    Attachment, Channel, ChannelType, Content, Conversation, ConversationType,
-    DeleteConversationOutput, Message, Metadata, Page, Patch, Sender, SenderType, Template,
+    Attachment, Channel, ChannelType, Content, Conversation, ConversationType, DeleteConversationOutput, Message,
+    Metadata, Page, Patch, Sender, SenderType, Template,
 };
 
+use super::group_commit::{Batch, BeginFn, GroupCommit};
 use super::*;
 use crate::domain::files::asset_path;
-use crate::domain::{AgentConfig, Credential, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal, Role};
-use super::group_commit::{Batch, BeginFn, GroupCommit};
+use crate::domain::{
+    AgentConfig, Credential, CustomerFields, CustomerKey, CustomerRef, Domain, MAX_METADATA_BYTES, MemberPrincipal,
+    Role,
+};
 use crate::hub::{Event, EventBus, StoredMessage, Topic};
 use crate::{clock, ids};
 

@@ -29,7 +29,12 @@ impl Store for Backend {
         conversations::delete_conversation(self, workspace_id, id).await
     }
 
-    async fn hand_off(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>) -> Result<Conversation> {
+    async fn hand_off(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+    ) -> Result<Conversation> {
         conversations::hand_off(self, workspace_id, conversation_id, only_customer).await
     }
 
@@ -44,7 +49,10 @@ impl Store for Backend {
         messages::list_messages(self, req).await
     }
 
-    async fn list_conversations(&self, req: ConversationsRequest) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)> {
+    async fn list_conversations(
+        &self,
+        req: ConversationsRequest,
+    ) -> Result<(Vec<ConversationSummary>, Option<ActivityCursor>)> {
         inbox::list_conversations(self, req).await
     }
 
@@ -70,7 +78,13 @@ impl Store for Backend {
         messages::messages_after(self, cursor, limit).await
     }
 
-    async fn mark_read(&self, workspace_id: &str, member_id: &str, conversation_id: &str, message_id: &str) -> Result<ReadMark> {
+    async fn mark_read(
+        &self,
+        workspace_id: &str,
+        member_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Result<ReadMark> {
         members::mark_read(self, workspace_id, member_id, conversation_id, message_id).await
     }
 
@@ -102,7 +116,13 @@ impl Store for Backend {
         members::member_by_email(self, slug, email).await
     }
 
-    async fn create_session(&self, token_hash: &[u8; 32], member_id: &str, now_ms: i64, expired_before_ms: i64) -> Result<()> {
+    async fn create_session(
+        &self,
+        token_hash: &[u8; 32],
+        member_id: &str,
+        now_ms: i64,
+        expired_before_ms: i64,
+    ) -> Result<()> {
         members::create_session(self, token_hash, member_id, now_ms, expired_before_ms).await
     }
 
@@ -118,7 +138,14 @@ impl Store for Backend {
         members::delete_session(self, token_hash).await
     }
 
-    async fn create_api_key(&self, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String> {
+    async fn create_api_key(
+        &self,
+        workspace_id: &str,
+        member_id: &str,
+        name: &str,
+        role: Role,
+        key_hash: &[u8; 32],
+    ) -> Result<String> {
         workspaces::create_api_key(self, workspace_id, member_id, name, role, key_hash).await
     }
 
@@ -130,7 +157,13 @@ impl Store for Backend {
         workspaces::token_key(self).await
     }
 
-    async fn create_widget(&self, workspace_id: &str, label: Option<&str>, domains: &[Domain], identity_secret: Option<&str>) -> Result<Widget> {
+    async fn create_widget(
+        &self,
+        workspace_id: &str,
+        label: Option<&str>,
+        domains: &[Domain],
+        identity_secret: Option<&str>,
+    ) -> Result<Widget> {
         widgets::create_widget(self, workspace_id, label, domains, identity_secret).await
     }
 
@@ -142,11 +175,23 @@ impl Store for Backend {
         widgets::is_widget_domain(self, host).await
     }
 
-    async fn create_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+    async fn create_agent(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        image: Option<&str>,
+        config: &AgentConfig,
+    ) -> Result<String> {
         agents::create_agent(self, workspace_id, name, image, config).await
     }
 
-    async fn ensure_agent(&self, workspace_id: &str, name: &str, image: Option<&str>, config: &AgentConfig) -> Result<String> {
+    async fn ensure_agent(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        image: Option<&str>,
+        config: &AgentConfig,
+    ) -> Result<String> {
         agents::ensure_agent(self, workspace_id, name, image, config).await
     }
 
@@ -162,11 +207,22 @@ impl Store for Backend {
         ai::ai_job(self, request_id, history).await
     }
 
-    async fn finish_ai_request(&self, request_id: &str, outcome: AiOutcome, reply: NewMessage) -> Result<Option<Message>> {
+    async fn finish_ai_request(
+        &self,
+        request_id: &str,
+        outcome: AiOutcome,
+        reply: NewMessage,
+    ) -> Result<Option<Message>> {
         ai::finish_ai_request(self, request_id, outcome, reply).await
     }
 
-    async fn ai_reply_state(&self, workspace_id: &str, conversation_id: &str, only_customer: Option<&str>, after: Option<&str>) -> Result<AiReplyState> {
+    async fn ai_reply_state(
+        &self,
+        workspace_id: &str,
+        conversation_id: &str,
+        only_customer: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<AiReplyState> {
         ai::ai_reply_state(self, workspace_id, conversation_id, only_customer, after).await
     }
 

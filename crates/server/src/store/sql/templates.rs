@@ -2,21 +2,23 @@
 
 use super::*;
 
-pub(super) async fn create_template(store: &Backend, workspace_id: &str, name: &str, content: &Content) -> Result<Template> {
-    let template = Template {
-        id: ids::new_id("tpl"),
-        name: name.to_owned(),
-        content: content.clone(),
-        created_at: clock::now(),
-    };
-    let result = sqlx::query("INSERT INTO templates (id, workspace_id, name, content, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&template.id)
-        .bind(workspace_id)
-        .bind(name)
-        .bind(json_text(content)?)
-        .bind(&template.created_at)
-        .execute(&store.writer)
-        .await;
+pub(super) async fn create_template(
+    store: &Backend,
+    workspace_id: &str,
+    name: &str,
+    content: &Content,
+) -> Result<Template> {
+    let template =
+        Template { id: ids::new_id("tpl"), name: name.to_owned(), content: content.clone(), created_at: clock::now() };
+    let result =
+        sqlx::query("INSERT INTO templates (id, workspace_id, name, content, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&template.id)
+            .bind(workspace_id)
+            .bind(name)
+            .bind(json_text(content)?)
+            .bind(&template.created_at)
+            .execute(&store.writer)
+            .await;
     match result {
         Ok(_) => Ok(template),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {

@@ -11,11 +11,13 @@ pub(super) async fn create_widget(
 ) -> Result<Widget> {
     let mut tx = store.write().await?;
     let existing: Option<String> = match label {
-        Some(label) => sqlx::query_scalar("SELECT id FROM widgets WHERE workspace_id = $1 AND label = $2")
-            .bind(workspace_id)
-            .bind(label)
-            .fetch_optional(&mut *tx)
-            .await?,
+        Some(label) => {
+            sqlx::query_scalar("SELECT id FROM widgets WHERE workspace_id = $1 AND label = $2")
+                .bind(workspace_id)
+                .bind(label)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
         None => None,
     };
     let id = match existing {
@@ -51,11 +53,10 @@ pub(super) async fn create_widget(
             .execute(&mut *tx)
             .await?;
     }
-    let key: String = sqlx::query_scalar("SELECT public_key FROM widgets WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
+    let key: String =
+        sqlx::query_scalar("SELECT public_key FROM widgets WHERE id = $1").bind(&id).fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    widget_by_key(store, &key)
-        .await?
-        .ok_or_else(|| StoreError::Database("the widget just written is missing".into()))
+    widget_by_key(store, &key).await?.ok_or_else(|| StoreError::Database("the widget just written is missing".into()))
 }
 
 #[derive(sqlx::FromRow)]

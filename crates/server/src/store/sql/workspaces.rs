@@ -15,11 +15,8 @@ pub(super) async fn ensure_workspace(store: &Backend, slug: &str, name: &str) ->
         Some((id, default_member_id)) => Workspace { id, slug: slug.to_owned(), default_member_id },
         None => {
             let now = clock::now();
-            let workspace = Workspace {
-                id: ids::new_id("ws"),
-                slug: slug.to_owned(),
-                default_member_id: ids::new_id("mem"),
-            };
+            let workspace =
+                Workspace { id: ids::new_id("ws"), slug: slug.to_owned(), default_member_id: ids::new_id("mem") };
             sqlx::query("INSERT INTO workspaces (id, slug, name, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(&workspace.id)
                 .bind(slug)
@@ -27,13 +24,15 @@ pub(super) async fn ensure_workspace(store: &Backend, slug: &str, name: &str) ->
                 .bind(&now)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO members (id, workspace_id, name, is_default, created_at) VALUES ($1, $2, $3, 1, $4)")
-                .bind(&workspace.default_member_id)
-                .bind(&workspace.id)
-                .bind(format!("{name} support"))
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO members (id, workspace_id, name, is_default, created_at) VALUES ($1, $2, $3, 1, $4)",
+            )
+            .bind(&workspace.default_member_id)
+            .bind(&workspace.id)
+            .bind(format!("{name} support"))
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
             workspace
         }
     };
@@ -41,7 +40,14 @@ pub(super) async fn ensure_workspace(store: &Backend, slug: &str, name: &str) ->
     Ok(workspace)
 }
 
-pub(super) async fn create_api_key(store: &Backend, workspace_id: &str, member_id: &str, name: &str, role: Role, key_hash: &[u8; 32]) -> Result<String> {
+pub(super) async fn create_api_key(
+    store: &Backend,
+    workspace_id: &str,
+    member_id: &str,
+    name: &str,
+    role: Role,
+    key_hash: &[u8; 32],
+) -> Result<String> {
     let mut tx = store.write().await?;
     let member: Option<String> = sqlx::query_scalar("SELECT id FROM members WHERE id = $1 AND workspace_id = $2")
         .bind(member_id)
@@ -52,15 +58,17 @@ pub(super) async fn create_api_key(store: &Backend, workspace_id: &str, member_i
         return Err(StoreError::NotFound(format!("Member not found in this workspace: {member_id}")));
     }
     let id = ids::new_id("key");
-    sqlx::query("INSERT INTO api_keys (id, member_id, name, role, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&id)
-        .bind(member_id)
-        .bind(name)
-        .bind(RoleColumn::from(role))
-        .bind(key_hash.as_slice())
-        .bind(clock::now())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO api_keys (id, member_id, name, role, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(member_id)
+    .bind(name)
+    .bind(RoleColumn::from(role))
+    .bind(key_hash.as_slice())
+    .bind(clock::now())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -73,7 +81,12 @@ pub(super) async fn find_api_key(store: &Backend, key_hash: &[u8; 32]) -> Result
     .bind(key_hash.as_slice())
     .fetch_optional(&store.reader)
     .await?;
-    Ok(row.map(|(role, member_id, workspace_id)| MemberPrincipal { workspace_id, member_id, role: role.into(), via: Credential::ApiKey }))
+    Ok(row.map(|(role, member_id, workspace_id)| MemberPrincipal {
+        workspace_id,
+        member_id,
+        role: role.into(),
+        via: Credential::ApiKey,
+    }))
 }
 
 pub(super) async fn token_key(store: &Backend) -> Result<[u8; 32]> {
@@ -85,7 +98,5 @@ pub(super) async fn token_key(store: &Backend) -> Result<[u8; 32]> {
     let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = 'visitor_token_key'")
         .fetch_one(&store.writer)
         .await?;
-    stored
-        .try_into()
-        .map_err(|_| StoreError::Database("the visitor token key is not 32 bytes".into()))
+    stored.try_into().map_err(|_| StoreError::Database("the visitor token key is not 32 bytes".into()))
 }

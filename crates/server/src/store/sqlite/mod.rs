@@ -57,8 +57,7 @@ impl SqliteStore {
     /// events come in commit order, the order of `messages.seq`.
     pub async fn open(data_dir: &Path, events: Arc<dyn EventBus>) -> Result<Self, anyhow::Error> {
         use anyhow::Context;
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating data directory {}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating data directory {}", data_dir.display()))?;
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join("connect360.db"))
             .create_if_missing(true)
