@@ -134,6 +134,20 @@ fn json_rows(param: &str) -> String {
     format!("jsonb_array_elements(CAST({param} AS jsonb)) WITH ORDINALITY AS r(value, key)")
 }
 
+/// The rows of `object` (pairs of a key and a value, as `json_build_object`
+/// takes them) aggregated in the order of `order` as the text of one JSON
+/// array, `[]` for none. `json`, not `jsonb`: object keys stay in the order
+/// given. Text, as `JsonText` reads it.
+fn json_array_agg(object: &str, order: &str) -> String {
+    format!("CAST(COALESCE(json_agg(json_build_object({object}) ORDER BY {order}), '[]') AS text)")
+}
+
+/// The JSON held as text in `expr`, to be nested in an object as JSON, not a
+/// string. `json` keeps the text as stored: its keys in the order sent.
+fn json_of(expr: &str) -> String {
+    format!("CAST({expr} AS json)")
+}
+
 /// The bytes of the hex text `expr`.
 fn hex_bytes(expr: &str) -> String {
     format!("decode({expr}, 'hex')")

@@ -83,16 +83,15 @@ pub(super) async fn ai_job(store: &Backend, request_id: &str, history: u32) -> R
     else {
         return Ok(None);
     };
-    let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq <= $2 ORDER BY m.seq DESC LIMIT $3"
+    let JsonText(rows): MessageRows = sqlx::query_scalar(&messages_query(
+        "WHERE m.conversation_id = $1 AND m.seq <= $2 ORDER BY m.seq DESC LIMIT $3",
     ))
     .bind(&row.conversation_id)
     .bind(row.seq)
     .bind(i64::from(history.max(1)))
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    rows.reverse();
-    let history = messages_from_rows(&mut conn, rows).await?;
+    let history = messages(rows);
     let trigger =
         history.last().cloned().ok_or_else(|| StoreError::Database("an AI request's message is missing".into()))?;
     Ok(Some(AiJob {
@@ -132,7 +131,7 @@ pub(super) async fn finish_ai_request(
     touch_conversation(&mut tx, &reply.conversation_id, &record.created_at).await?;
     let row = message_row(&mut tx, &record.id).await?;
     let seq = row.seq;
-    let message = messages_from_rows(&mut tx, vec![row]).await?.remove(0);
+    let message = Message::from(row);
     tx.commit().await?;
     let stored = StoredMessage { workspace_id: reply.workspace_id, seq, message };
     if let Some(events) = &store.events {
@@ -162,14 +161,14 @@ pub(super) async fn ai_reply_state(
     .bind(conversation_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.sender_type = 'ai' AND ($2 IS NULL OR m.seq > $2)
-         ORDER BY m.seq DESC LIMIT 1"
+    let JsonText(mut rows): MessageRows = sqlx::query_scalar(&messages_query(
+        "WHERE m.conversation_id = $1 AND m.sender_type = 'ai' AND ($2 IS NULL OR m.seq > $2)
+         ORDER BY m.seq DESC LIMIT 1",
     ))
     .bind(conversation_id)
     .bind(after)
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    let latest = messages_from_rows(&mut conn, rows).await?.pop();
+    let latest = rows.pop().map(Message::from);
     Ok(AiReplyState { pending: pending.is_some(), latest })
 }

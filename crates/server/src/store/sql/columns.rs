@@ -33,7 +33,7 @@ impl From<ConversationKind> for ConversationType {
 }
 
 /// `messages.sender_type`; its words also in JSON (a batch's rows of messages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type, serde::Serialize, serde::Deserialize)]
 #[sqlx(type_name = "text", rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
 pub(in super::super) enum SenderKind {

@@ -86,14 +86,14 @@ pub(super) async fn list_conversations(
         None
     };
     let seqs: Vec<i64> = rows.iter().filter_map(|r| r.last_seq).collect();
-    let last_rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.seq IN (SELECT CAST(value AS BIGINT) FROM ({}) v)",
+    let JsonText(last_rows): MessageRows = sqlx::query_scalar(&messages_query(&format!(
+        "WHERE m.seq IN (SELECT CAST(value AS BIGINT) FROM ({}) v)",
         json_values("$1")
-    ))
+    )))
     .bind(json_text(&seqs)?)
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    let mut last_messages = messages_from_rows(&mut conn, last_rows).await?;
+    let mut last_messages = messages(last_rows);
     let items = rows
         .into_iter()
         .map(|row| {

@@ -4,20 +4,56 @@ use std::collections::HashMap;
 
 use super::*;
 
-pub(super) const MESSAGE_SELECT: &str = "
-    SELECT m.seq, m.id, m.conversation_id, m.sender_type, m.sender_id, m.parent_id, m.content,
-           m.flags, m.template_id, m.created_at,
-           COALESCE(mem.name, cus.name, ag.name) AS sender_name,
-           COALESCE(mem.image, cus.image, ag.image) AS sender_image,
-           ch.id AS channel_id, ch.identifier AS channel_identifier
+/// A message's sender (name and image) and channel, joined to the message `m`.
+const MESSAGE_FROM: &str = "
     FROM messages m
     LEFT JOIN members mem ON m.sender_type = 'workspace' AND mem.id = m.sender_id
     LEFT JOIN customers cus ON m.sender_type = 'customer' AND cus.id = m.sender_id
     LEFT JOIN agents ag ON m.sender_type = 'ai' AND ag.id = m.sender_id
     LEFT JOIN channels ch ON ch.id = m.channel_id";
 
-/// A row of [`MESSAGE_SELECT`].
-#[derive(sqlx::FromRow)]
+/// The query of the messages that `tail` chooses (joins, conditions, order
+/// and limit after [`MESSAGE_FROM`]): one value, a JSON array of
+/// [`MessageRow`]s in store order, each with its attachments. The database
+/// builds the array, so a page crosses from its thread as one value, where a
+/// row per message and a second query for their files cost a thread switch
+/// each (sqlx runs SQLite on a thread of its own).
+pub(super) fn messages_query(tail: &str) -> String {
+    let files = json_array_agg(
+        "'id', f.id, 'name', f.name, 'media_type', f.media_type, 'size', f.size, 'storage_key', f.storage_key",
+        "f.created_at, f.id",
+    );
+    let message = json_array_agg(
+        &format!(
+            "'seq', p.seq, 'id', p.id, 'conversation_id', p.conversation_id, 'sender_type', p.sender_type,
+             'sender_id', p.sender_id, 'sender_name', p.sender_name, 'sender_image', p.sender_image,
+             'parent_id', p.parent_id, 'content', {content}, 'flags', {flags}, 'template_id', p.template_id,
+             'channel_id', p.channel_id, 'channel_identifier', p.channel_identifier, 'created_at', p.created_at,
+             'files', {files}",
+            content = json_of("p.content"),
+            flags = json_of("p.flags"),
+            files = json_of("p.files"),
+        ),
+        "p.seq",
+    );
+    format!(
+        "SELECT {message} FROM (
+             SELECT m.seq, m.id, m.conversation_id, m.sender_type, m.sender_id, m.parent_id, m.content, m.flags,
+                    m.template_id, m.created_at,
+                    COALESCE(mem.name, cus.name, ag.name) AS sender_name,
+                    COALESCE(mem.image, cus.image, ag.image) AS sender_image,
+                    ch.id AS channel_id, ch.identifier AS channel_identifier,
+                    (SELECT {files} FROM files f WHERE f.message_id = m.id) AS files
+             {MESSAGE_FROM} {tail}
+         ) p"
+    )
+}
+
+/// The value of a [`messages_query`].
+pub(super) type MessageRows = JsonText<Vec<MessageRow>>;
+
+/// A message of a [`messages_query`].
+#[derive(serde::Deserialize)]
 pub(super) struct MessageRow {
     /// Store order (see [`crate::hub::StoredMessage::seq`]).
     pub seq: i64,
@@ -28,73 +64,65 @@ pub(super) struct MessageRow {
     sender_name: Option<String>,
     sender_image: Option<String>,
     parent_id: Option<String>,
-    content: JsonText<Content>,
-    flags: JsonText<Vec<String>>,
+    content: Content,
+    flags: Vec<String>,
     template_id: Option<String>,
     channel_id: Option<String>,
     channel_identifier: Option<String>,
     created_at: String,
+    files: Vec<AttachmentRow>,
 }
 
 /// A message's attachment.
-#[derive(sqlx::FromRow)]
+#[derive(serde::Deserialize)]
 struct AttachmentRow {
     id: String,
-    message_id: String,
-    storage_key: String,
     name: String,
     media_type: String,
     size: i64,
+    storage_key: String,
 }
 
-/// Turns message rows into messages, with their attachments in one more query.
-pub(super) async fn messages_from_rows(conn: &mut Conn, rows: Vec<MessageRow>) -> Result<Vec<Message>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let files: Vec<AttachmentRow> = sqlx::query_as(&format!(
-        "SELECT id, message_id, storage_key, name, media_type, size FROM files
-         WHERE message_id IN ({}) ORDER BY created_at, id",
-        json_values("$1")
-    ))
-    .bind(json_text(&ids)?)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(|row| message_from_row(row, &files)).collect())
-}
-
-/// The message of a row, with those of `files` that are attached to it.
-fn message_from_row(row: MessageRow, files: &[AttachmentRow]) -> Message {
-    let attachments = files
-        .iter()
-        .filter(|f| f.message_id == row.id)
-        .map(|f| Attachment {
-            id: f.id.clone(),
-            name: f.name.clone(),
-            media_type: f.media_type.clone(),
-            size: f.size.max(0) as u64,
-            url: asset_path(&f.storage_key),
-        })
-        .collect();
-    let channel = match (row.channel_id, row.channel_identifier) {
-        (Some(id), Some(identifier)) => Some(ChannelRow { id, identifier }.into()),
-        _ => None,
-    };
-    Message {
-        conversation_id: row.conversation_id,
-        content: row.content.0,
-        attachments,
-        sender: Sender {
-            kind: row.sender_type.into(),
-            id: row.sender_id,
-            name: row.sender_name,
-            image: row.sender_image,
-        },
-        parent_id: row.parent_id,
-        flags: row.flags.0,
-        template_id: row.template_id,
-        channel,
-        created_at: row.created_at,
-        id: row.id,
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        let attachments = row
+            .files
+            .into_iter()
+            .map(|f| Attachment {
+                url: asset_path(&f.storage_key),
+                id: f.id,
+                name: f.name,
+                media_type: f.media_type,
+                size: f.size.max(0) as u64,
+            })
+            .collect();
+        let channel = match (row.channel_id, row.channel_identifier) {
+            (Some(id), Some(identifier)) => Some(ChannelRow { id, identifier }.into()),
+            _ => None,
+        };
+        Message {
+            conversation_id: row.conversation_id,
+            content: row.content,
+            attachments,
+            sender: Sender {
+                kind: row.sender_type.into(),
+                id: row.sender_id,
+                name: row.sender_name,
+                image: row.sender_image,
+            },
+            parent_id: row.parent_id,
+            flags: row.flags,
+            template_id: row.template_id,
+            channel,
+            created_at: row.created_at,
+            id: row.id,
+        }
     }
+}
+
+/// The messages of `rows`.
+pub(super) fn messages(rows: Vec<MessageRow>) -> Vec<Message> {
+    rows.into_iter().map(Message::from).collect()
 }
 
 /// The position of a message of the conversation, named by the field that gave its id.
@@ -108,13 +136,14 @@ pub(super) async fn message_seq(conn: &mut Conn, conversation_id: &str, id: &str
 }
 
 pub(super) async fn load_message(conn: &mut Conn, id: &str) -> Result<Message> {
-    let row = message_row(conn, id).await?;
-    let mut messages = messages_from_rows(conn, vec![row]).await?;
-    Ok(messages.remove(0))
+    Ok(message_row(conn, id).await?.into())
 }
 
+/// The stored message `id`, which must be there (one just written, or named by a row that refers to it).
 pub(super) async fn message_row(conn: &mut Conn, id: &str) -> Result<MessageRow> {
-    Ok(sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id = $1")).bind(id).fetch_one(&mut *conn).await?)
+    let JsonText(mut rows): MessageRows =
+        sqlx::query_scalar(&messages_query("WHERE m.id = $1")).bind(id).fetch_one(&mut *conn).await?;
+    rows.pop().ok_or_else(|| StoreError::Database(format!("the message {id} is missing").into()))
 }
 
 /// What a send needs of its conversation: not its members or channels.
@@ -346,7 +375,6 @@ enum Written {
     New {
         workspace_id: String,
         id: String,
-        has_attachments: bool,
     },
     /// A retried send (same idempotency key): the first one's message.
     Again(Box<Message>),
@@ -394,11 +422,7 @@ impl Batch<Db> for SendBatch {
         let record = prepare_message(conn, msg, &mut conversation).await?;
         self.targets.insert(key, conversation);
         // In the order of the sends, as `finish` answers them.
-        self.written.push(Written::New {
-            workspace_id: msg.workspace_id.clone(),
-            id: record.id.clone(),
-            has_attachments: !msg.attachment_ids.is_empty(),
-        });
+        self.written.push(Written::New { workspace_id: msg.workspace_id.clone(), id: record.id.clone() });
         self.pending.push(record);
         Ok(())
     }
@@ -431,28 +455,23 @@ impl Batch<Db> for SendBatch {
                 Written::Again(_) => None,
             })
             .collect();
-        let rows: Vec<MessageRow> = match ids.is_empty() {
+        let rows = match ids.is_empty() {
             true => Vec::new(),
             false => {
-                sqlx::query_as(&format!("{MESSAGE_SELECT} WHERE m.id IN ({}) ORDER BY m.seq", json_values("$1")))
-                    .bind(json_text(&ids)?)
-                    .fetch_all(&mut *conn)
-                    .await?
+                let JsonText(rows): MessageRows =
+                    sqlx::query_scalar(&messages_query(&format!("WHERE m.id IN ({})", json_values("$1"))))
+                        .bind(json_text(&ids)?)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                rows
             }
         };
-        let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-        // A message's attachments are the ones it names: with none, their query is skipped.
-        let with_files = self.written.iter().any(|w| matches!(w, Written::New { has_attachments: true, .. }));
-        let messages = match with_files {
-            true => messages_from_rows(conn, rows).await?,
-            false => rows.into_iter().map(|row| message_from_row(row, &[])).collect(),
-        };
-        let mut read = seqs.into_iter().zip(messages);
+        let mut read = rows.into_iter().map(|row| (row.seq, Message::from(row)));
         self.written
             .into_iter()
             .map(|written| match written {
                 Written::Again(message) => Ok(Sent::Again(*message)),
-                Written::New { workspace_id, id, .. } => match read.next() {
+                Written::New { workspace_id, id } => match read.next() {
                     Some((seq, message)) if message.id == id => {
                         Ok(Sent::New(StoredMessage { workspace_id, seq, message }))
                     }
@@ -470,19 +489,18 @@ pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<P
         Some(cursor) => Some(message_seq(&mut conn, &req.conversation_id, cursor, "cursor").await?),
         None => None,
     };
-    // One row more than asked tells whether an older page exists; its id is the cursor.
-    let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.seq <= $2) ORDER BY m.seq DESC LIMIT $3"
+    // One message more than asked tells whether an older page exists; its id
+    // is the cursor. The page comes oldest first, so that one is the first.
+    let JsonText(mut rows): MessageRows = sqlx::query_scalar(&messages_query(
+        "WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.seq <= $2) ORDER BY m.seq DESC LIMIT $3",
     ))
     .bind(&req.conversation_id)
     .bind(before)
     .bind(i64::from(req.limit) + 1)
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    let next_cursor = if rows.len() > req.limit as usize { rows.pop().map(|row| row.id) } else { None };
-    rows.reverse();
-    let items = messages_from_rows(&mut conn, rows).await?;
-    Ok(Page { items, next_cursor })
+    let next_cursor = if rows.len() > req.limit as usize { Some(rows.remove(0).id) } else { None };
+    Ok(Page { items: messages(rows), next_cursor })
 }
 
 /// The messages of a topic, joined with their conversation `c`: the
@@ -529,39 +547,34 @@ pub(super) async fn message_cursor(
 
 pub(super) async fn stored_message(store: &Backend, workspace_id: &str, id: &str) -> Result<Option<StoredMessage>> {
     let mut conn = store.reader.acquire().await?;
-    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1 AND c.workspace_id = $2"
+    let JsonText(rows): MessageRows = sqlx::query_scalar(&messages_query(
+        "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1 AND c.workspace_id = $2",
     ))
     .bind(id)
     .bind(workspace_id)
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(stored_messages(&mut conn, workspace_id, rows).await?.pop())
+    Ok(stored_messages(workspace_id, rows).pop())
 }
 
 pub(super) async fn messages_after(store: &Backend, cursor: &MessageCursor, limit: u32) -> Result<Vec<StoredMessage>> {
     let mut conn = store.reader.acquire().await?;
     let (filter, topic_id, _) = topic_filter(&cursor.topic);
-    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
-        "{MESSAGE_SELECT} JOIN conversations c ON c.id = m.conversation_id
-         WHERE {filter} AND m.seq > $2 ORDER BY m.seq LIMIT $3"
-    ))
+    let JsonText(rows): MessageRows = sqlx::query_scalar(&messages_query(&format!(
+        "JOIN conversations c ON c.id = m.conversation_id WHERE {filter} AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+    )))
     .bind(topic_id)
     .bind(cursor.seq)
     .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    stored_messages(&mut conn, &cursor.workspace_id, rows).await
+    Ok(stored_messages(&cursor.workspace_id, rows))
 }
 
 /// `rows` of the workspace as the event streams send them: each message with
 /// its place in store order.
-async fn stored_messages(conn: &mut Conn, workspace_id: &str, rows: Vec<MessageRow>) -> Result<Vec<StoredMessage>> {
-    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-    let messages = messages_from_rows(conn, rows).await?;
-    Ok(seqs
-        .into_iter()
-        .zip(messages)
-        .map(|(seq, message)| StoredMessage { workspace_id: workspace_id.to_owned(), seq, message })
-        .collect())
+fn stored_messages(workspace_id: &str, rows: Vec<MessageRow>) -> Vec<StoredMessage> {
+    rows.into_iter()
+        .map(|row| StoredMessage { workspace_id: workspace_id.to_owned(), seq: row.seq, message: row.into() })
+        .collect()
 }

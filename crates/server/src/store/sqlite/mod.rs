@@ -112,6 +112,17 @@ fn json_rows(param: &str) -> String {
     format!("json_each({param}) AS r")
 }
 
+/// The rows of `object` (pairs of a key and a value, as `json_object` takes
+/// them) aggregated in the order of `order` as one JSON array, `[]` for none.
+fn json_array_agg(object: &str, order: &str) -> String {
+    format!("json_group_array(json_object({object}) ORDER BY {order})")
+}
+
+/// The JSON held as text in `expr`, to be nested in an object as JSON, not a string.
+fn json_of(expr: &str) -> String {
+    format!("json({expr})")
+}
+
 /// The bytes of the hex text `expr`.
 fn hex_bytes(expr: &str) -> String {
     format!("unhex({expr})")
@@ -136,6 +147,9 @@ mod tests {
         assert!(err.to_string().contains("invalid value \"CHANNEL\" for enum ConversationKind"), "{err}");
         let err = sqlx::query_scalar::<_, SenderKind>("SELECT 'bot'").fetch_one(&mut conn).await.unwrap_err();
         assert!(err.to_string().contains("\"bot\""), "{err}");
+        // Messages are read as JSON (`messages_query`): the same word fails there too.
+        let err = serde_json::from_str::<SenderKind>("\"bot\"").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `bot`"), "{err}");
         let err = sqlx::query_scalar::<_, UploaderKind>("SELECT 'ai'").fetch_one(&mut conn).await.unwrap_err();
         assert!(err.to_string().contains("\"ai\""), "{err}");
         let err = sqlx::query_scalar::<_, RoleColumn>("SELECT 'admin'").fetch_one(&mut conn).await.unwrap_err();
