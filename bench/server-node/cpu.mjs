@@ -1,5 +1,6 @@
 // bench/server-cpu's measurements: the CPU time our server spends per
-// request, for several server binaries measured alternately in one sitting.
+// request (send, and listMessages' newest 50 of 300), for several server
+// binaries measured alternately in one sitting.
 // A rate moves with what else runs on a shared machine; the CPU time the
 // server's own threads take per request moves much less, so two binaries
 // compare even on a loaded machine.
@@ -15,19 +16,17 @@
 import { readFileSync, mkdirSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { spawn, execFile, execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { spawn, execFileSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
+
+import { wrk } from "./wrk.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const WRK_SCRIPT = fileURLToPath(new URL("wrk.lua", import.meta.url));
 const SERVERS = JSON.parse(process.env.SERVERS);
 const DATA_ROOT = process.env.DATA_ROOT;
 const TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
-const execFileAsync = promisify(execFile);
 
 /** User + system CPU seconds of the process, all its threads. */
 function cpuSeconds(pid) {
@@ -73,43 +72,48 @@ async function start(bin, dir) {
   return { pid: child.pid, url, key, stop };
 }
 
-async function call(server, path, input, extra = {}) {
-  const response = await fetch(`${server.url}/api/trpc/${path}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${server.key}`, "content-type": "application/json", ...extra },
-    body: JSON.stringify(input),
-  });
+async function call(server, path, input) {
+  const response = await fetch(`${server.url}/api/trpc/${path}`, { method: "POST", headers: auth(server), body: JSON.stringify(input) });
   const body = await response.json();
   if (response.status !== 200) throw new Error(`${path}: HTTP ${response.status} ${JSON.stringify(body)}`);
   return body.result.data;
 }
 
+// A conversation of this many messages is listed.
+const HISTORY = 300;
+
+const auth = (server) => ({ authorization: `Bearer ${server.key}`, "content-type": "application/json" });
+const listPath = (input) => `/api/trpc/v1.connect.listMessages?input=${encodeURIComponent(JSON.stringify(input))}`;
+const send = (server, conversationId) => ({
+  method: "POST",
+  path: "/api/trpc/v1.connect.send",
+  headers: auth(server),
+  body: JSON.stringify({ conversationId, content: { en: "bench send @N@" } }),
+});
+
+// As bench/server's cases; "@N@" is a number unique in the run.
 const cases = [
-  { name: "send", idempotencyKey: undefined },
-  { name: "send + Idempotency-Key", idempotencyKey: "cpu-@N@" },
+  { name: "send", request: (server, c) => send(server, c.send) },
+  { name: "send + Idempotency-Key", request: (server, c) => ({ ...send(server, c.send), idempotencyKey: "cpu-@N@" }) },
+  {
+    name: "listMessages, newest 50",
+    request: (server, c) => ({ method: "GET", path: listPath({ conversationId: c.list }), headers: auth(server) }),
+  },
 ];
 
-let runs = 0;
+/** wrk on one request; resolves to its 2xx answers and the seconds it ran, and fails on any failed request. */
+async function load(server, request, seconds) {
+  const r = await wrk(server.url, request, { seconds, connections: CONNECTIONS });
+  if (r.failed > 0) throw new Error(`wrk: ${r.failed} failed requests`);
+  return { requests: r.answered, seconds: r.answered / r.perSecond };
+}
 
-/** wrk on the send case, as bench/server drives it; resolves to its summary. */
-async function wrk(server, conversationId, idempotencyKey, seconds) {
-  const run = ++runs;
-  const numbered = (template) => template?.replaceAll("@N@", `c${run}-@N@`);
-  const env = {
-    ...process.env,
-    BENCH_METHOD: "POST",
-    BENCH_PATH: "/api/trpc/v1.connect.send",
-    BENCH_HEADERS: JSON.stringify({ authorization: `Bearer ${server.key}`, "content-type": "application/json" }),
-    BENCH_BODY: numbered(JSON.stringify({ conversationId, content: { en: "bench send @N@" } })),
-    ...(idempotencyKey === undefined ? {} : { BENCH_IDEMPOTENCY: numbered(idempotencyKey) }),
-  };
-  const args = ["-t", "1", "-c", String(CONNECTIONS), "-d", `${seconds}s`, "--timeout", "10s", "-s", WRK_SCRIPT, server.url];
-  const { stdout } = await execFileAsync("wrk", args, { env });
-  const line = stdout.split("\n").find((l) => l.startsWith("{"));
-  if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
-  const r = JSON.parse(line);
-  if (r.non_2xx + r.errors > 0) throw new Error(`wrk: ${r.non_2xx} non-2xx answers, ${r.errors} errors`);
-  return { requests: r.requests, seconds: r.duration_us / 1e6 };
+/** A conversation to send into and one of HISTORY messages to list, on a fresh server. */
+async function conversations(server) {
+  const open = async (externalId) => (await call(server, "v1.connect.getOrCreateConversation", { customer: { externalId } })).id;
+  const c = { send: await open("bench-cpu"), list: await open("bench-cpu-list") };
+  for (let i = 0; i < HISTORY; i++) await call(server, "v1.connect.send", { conversationId: c.list, content: { en: `history ${i}` } });
+  return c;
 }
 
 const fixed = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -122,14 +126,14 @@ async function main() {
       const server = await start(bin, join(DATA_ROOT, `${name}-${round}`));
       try {
         const startRss = rssMiB(server.pid);
-        const { id } = await call(server, "v1.connect.getOrCreateConversation", { customer: { externalId: "bench-cpu" } });
-        await wrk(server, id, undefined, 2);
-        for (const c of cases) {
+        const c = await conversations(server);
+        await load(server, cases[0].request(server, c), 2);
+        for (const { name: caseName, request } of cases) {
           const before = cpuSeconds(server.pid);
-          const r = await wrk(server, id, c.idempotencyKey, SECONDS);
+          const r = await load(server, request(server, c), SECONDS);
           const cpu = cpuSeconds(server.pid) - before;
-          rows.push({ round, server: name, case: c.name, perSecond: r.requests / r.seconds, cpuUs: (cpu / r.requests) * 1e6, load: loadavg()[0] });
-          process.stderr.write(`>> round ${round} ${name} ${c.name}: ${fixed(r.requests / r.seconds)}/s, ${fixed((cpu / r.requests) * 1e6)} µs CPU per send\n`);
+          rows.push({ round, server: name, case: caseName, perSecond: r.requests / r.seconds, cpuUs: (cpu / r.requests) * 1e6, load: loadavg()[0] });
+          process.stderr.write(`>> round ${round} ${name} ${caseName}: ${fixed(r.requests / r.seconds)}/s, ${fixed((cpu / r.requests) * 1e6)} µs CPU per request\n`);
         }
         await sleep(5000);
         rows.push({ round, server: name, case: "idle RSS MiB (start, 5 s after)", startRss, idleRss: rssMiB(server.pid) });

@@ -14,8 +14,9 @@ let runs = 0;
 /**
  * Drives `url` with `request` ({ method, path, headers, body?, idempotencyKey? };
  * "@N@" in the body or key is a number unique in this process) for `seconds`
- * over `connections`, on `threads` threads. Answers 2xx per second, p50 and
- * p99 in ms, and the failed requests (non-2xx, socket errors, timeouts).
+ * over `connections`, on `threads` threads. Answers the 2xx answers, in all
+ * and per second, p50 and p99 in ms, and the failed requests (non-2xx, socket
+ * errors, timeouts).
  */
 export async function wrk(url, request, { seconds, connections, threads = 1 }) {
   const { method, path, headers, body, idempotencyKey } = request;
@@ -37,6 +38,7 @@ export async function wrk(url, request, { seconds, connections, threads = 1 }) {
   if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
   const r = JSON.parse(line);
   return {
+    answered: r.requests - r.non_2xx,
     perSecond: (r.requests - r.non_2xx) / (r.duration_us / 1e6),
     p50: r.p50_us / 1000,
     p99: r.p99_us / 1000,
