@@ -361,6 +361,7 @@ impl Application {
         // Stopped mid-reply, a request stays pending and is answered on the next start.
         let ai_runner = self.ai_runner.map(tokio::spawn);
         let metrics_upkeep = self.metrics_upkeep.map(tokio::spawn);
+        let trim = tokio::spawn(crate::memory::trim_when_quiet());
         let ai = self.ai;
         // The client's address: sign-in attempts and the event streams' per-address caps.
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
@@ -371,6 +372,7 @@ impl Application {
             })
             .await;
         file_gc.abort();
+        trim.abort();
         for task in [ai_runner, metrics_upkeep].into_iter().flatten() {
             task.abort();
         }
