@@ -484,21 +484,32 @@ impl Batch<Db> for SendBatch {
 
 pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<Page<Message>> {
     let mut conn = store.reader.acquire().await?;
-    visible_conversation(&mut conn, &req.workspace_id, &req.conversation_id, req.only_customer.as_deref()).await?;
-    let before = match &req.cursor {
-        Some(cursor) => Some(message_seq(&mut conn, &req.conversation_id, cursor, "cursor").await?),
-        None => None,
-    };
-    // One message more than asked tells whether an older page exists; its id
-    // is the cursor. The page comes oldest first, so that one is the first.
-    let JsonText(mut rows): MessageRows = sqlx::query_scalar(&messages_query(
-        "WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.seq <= $2) ORDER BY m.seq DESC LIMIT $3",
+    // One statement, so one trip to the database's thread: whether the
+    // caller sees the conversation (no row if not), the cursor's place
+    // (NULL if it is not a message of this conversation) and the page. One
+    // message more than asked tells whether an older page exists; its id is
+    // the next cursor. The page comes oldest first, so that one is the first.
+    let cursor_seq = "(SELECT seq FROM messages WHERE id = $2 AND conversation_id = $1)";
+    let page = messages_query(&format!(
+        "WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.seq <= {cursor_seq}) ORDER BY m.seq DESC LIMIT $3"
+    ));
+    let found: Option<(Option<i64>, MessageRows)> = sqlx::query_as(&format!(
+        "SELECT {cursor_seq}, ({page}) FROM conversations c
+         WHERE c.id = $1 AND c.workspace_id = $4 AND ($5 IS NULL OR c.customer_id = $5)"
     ))
     .bind(&req.conversation_id)
-    .bind(before)
+    .bind(req.cursor.as_deref())
     .bind(i64::from(req.limit) + 1)
-    .fetch_one(&mut *conn)
+    .bind(&req.workspace_id)
+    .bind(req.only_customer.as_deref())
+    .fetch_optional(&mut *conn)
     .await?;
+    let Some((cursor_seq, JsonText(mut rows))) = found else {
+        return Err(StoreError::NotFound(format!("Conversation not found: {}", req.conversation_id)));
+    };
+    if req.cursor.is_some() && cursor_seq.is_none() {
+        return Err(StoreError::invalid("cursor", "not a message of this conversation"));
+    }
     let next_cursor = if rows.len() > req.limit as usize { Some(rows.remove(0).id) } else { None };
     Ok(Page { items: messages(rows), next_cursor })
 }
