@@ -217,6 +217,8 @@ pub struct Application {
     demo: Option<Arc<Demo>>,
     /// Removes unused uploads while the server runs.
     file_gc: BackgroundTask,
+    /// Gives memory back each time the server goes quiet.
+    trim: BackgroundTask,
     /// Answers AI requests while the server runs, unless configured off.
     ai_runner: Option<BackgroundTask>,
     /// Drains the metrics' histograms, when metrics are on.
@@ -279,6 +281,7 @@ impl Application {
             config.unused_files_ttl,
             config.file_gc_interval,
         ));
+        let trim = Box::pin(crate::memory::trim_when_quiet(store.clone()));
         let ai = Ai::new(events.clone());
         let upstream = match &config.upstream {
             Some(upstream) => {
@@ -339,7 +342,7 @@ impl Application {
             limits: state.limits.clone(),
         });
         let router = router(state, assets, inbox, demo.clone(), config.request_timeout, config.metrics, forwarder);
-        Ok(Application { listener, router, demo, file_gc, ai_runner, metrics_upkeep, ai, events })
+        Ok(Application { listener, router, demo, file_gc, trim, ai_runner, metrics_upkeep, ai, events })
     }
 
     /// The hub the server's events go through (tests count its subscribers).
@@ -361,7 +364,7 @@ impl Application {
         // Stopped mid-reply, a request stays pending and is answered on the next start.
         let ai_runner = self.ai_runner.map(tokio::spawn);
         let metrics_upkeep = self.metrics_upkeep.map(tokio::spawn);
-        let trim = tokio::spawn(crate::memory::trim_when_quiet());
+        let trim = tokio::spawn(self.trim);
         let ai = self.ai;
         // The client's address: sign-in attempts and the event streams' per-address caps.
         let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())

@@ -1,13 +1,18 @@
 //! Memory given back once the server goes quiet.
 //!
 //! glibc's malloc keeps what a burst of requests freed in its arenas (up to
-//! eight per core, one per thread that allocated) for the next burst, so an
-//! idle server would hold its busiest moment's memory for good. After a
-//! second without a request that follows a busy one, `malloc_trim` returns
-//! the free pages to the system. Fewer arenas would keep it small too, but
-//! cost listMessages a third of its rate (bench/RESULTS.md).
+//! eight per core, one per thread that allocated) for the next burst, and
+//! the store's connections keep the pages they read and wrote, so an idle
+//! server would hold its busiest moment's memory for good. After a second
+//! without a request that follows a busy one, the store empties its caches
+//! and `malloc_trim` returns the free pages to the system. Fewer arenas
+//! would keep it small too, but cost listMessages a third of its rate
+//! (bench/RESULTS.md).
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::store::Store;
 
 /// How long without a new request counts as quiet.
 const QUIET: Duration = Duration::from_secs(1);
@@ -39,13 +44,16 @@ impl QuietWatch {
 }
 
 /// Gives memory back each time the server goes quiet, for as long as it runs.
-pub async fn trim_when_quiet() {
+pub async fn trim_when_quiet(store: Arc<dyn Store>) {
     let mut watch = QuietWatch::new(crate::telemetry::requests_seen());
     let mut tick = tokio::time::interval(QUIET);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         if watch.should_trim(crate::telemetry::requests_seen()) {
+            if let Err(err) = store.release_memory().await {
+                tracing::warn!(%err, "the store kept its caches");
+            }
             // It walks every arena under its lock: not on a worker thread.
             if let Err(err) = tokio::task::spawn_blocking(trim).await {
                 tracing::warn!(%err, "giving memory back failed");

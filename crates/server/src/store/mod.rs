@@ -657,4 +657,6 @@ pub trait Store: Send + Sync + 'static {
     /// (on PostgreSQL, a session advisory lock held meanwhile; SQLite's
     /// store has one instance); whether it ran.
     async fn run_exclusively(&self, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool>;
+    /// Frees what it keeps in memory only for speed (a quiet server's).
+    async fn release_memory(&self) -> Result<()>;
 }

@@ -114,6 +114,11 @@ async fn run_exclusively(store: &PgStore, job: Exclusive, work: ExclusiveWork<'_
     Ok(locked)
 }
 
+/// Nothing: the pages PostgreSQL caches are its server's memory, not ours.
+async fn release_memory(_store: &PgStore) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// A batch's write transaction: BEGIN, then the write lock.
 fn begin_write(conn: &mut PoolConnection<Postgres>) -> BeginFuture<'_, Postgres> {
     Box::pin(async move {

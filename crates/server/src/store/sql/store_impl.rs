@@ -245,4 +245,8 @@ impl Store for Backend {
     async fn run_exclusively(&self, job: Exclusive, work: ExclusiveWork<'_>) -> Result<bool> {
         run_exclusively(self, job, work).await
     }
+
+    async fn release_memory(&self) -> Result<()> {
+        release_memory(self).await
+    }
 }

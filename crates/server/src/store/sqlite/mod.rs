@@ -36,6 +36,23 @@ async fn run_exclusively(_store: &SqliteStore, _job: Exclusive, work: ExclusiveW
     Ok(true)
 }
 
+/// Empties the page cache of each idle connection (`PRAGMA shrink_memory`):
+/// the pages are in the file and the system's cache, and each connection
+/// keeps up to 2 MiB of its own copies (the writer's fills under sends).
+/// Connections in use are left alone.
+async fn release_memory(store: &SqliteStore) -> Result<(), StoreError> {
+    for pool in [&store.writer, &store.reader] {
+        let mut idle = Vec::new();
+        while let Some(conn) = pool.try_acquire() {
+            idle.push(conn);
+        }
+        for conn in &mut idle {
+            sqlx::query("PRAGMA shrink_memory").execute(&mut **conn).await?;
+        }
+    }
+    Ok(())
+}
+
 /// How a claim of AI requests locks the rows it takes: not at all, the one
 /// writer connection already writes alone.
 const CLAIM_ROWS: &str = "";
