@@ -1,10 +1,12 @@
 //! The `openai` agent: any OpenAI-compatible `POST {baseUrl}/chat/completions`,
 //! streamed (`stream: true`), with the conversation's last messages as context.
 //!
-//! The answer is server-sent events: `data: {"choices":[{"delta":{"content":…}}]}`
-//! lines until `data: [DONE]`.
+//! The answer is server-sent events (read by `eventsource-stream`), each
+//! `data: {"choices":[{"delta":{"content":…}}]}`, until `data: [DONE]`.
 
 use connect360_api::{Message, SenderType};
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{AgentError, message_text};
@@ -57,24 +59,26 @@ fn chat_messages(settings: &OpenAiSettings, history: &[Message]) -> Vec<ChatMess
 }
 
 /// What one line of the event stream says.
+/// What one event's data says.
 #[derive(Debug, PartialEq)]
-enum Line {
+enum Data {
     Text(String),
     Done,
-    /// Blank lines, comments, other fields, chunks without text.
+    /// A chunk without text (the role, a finish reason).
     Nothing,
 }
 
-fn parse_line(line: &str) -> Result<Line, AgentError> {
-    let Some(data) = line.strip_prefix("data:") else { return Ok(Line::Nothing) };
+fn parse_data(data: &str) -> Result<Data, AgentError> {
     let data = data.trim();
-    if data == "[DONE]" {
-        return Ok(Line::Done);
+    match data {
+        "[DONE]" => return Ok(Data::Done),
+        "" => return Ok(Data::Nothing),
+        _ => {}
     }
     let chunk: Chunk = serde_json::from_str(data).map_err(|_| AgentError::Malformed)?;
     Ok(match chunk.choices.into_iter().find_map(|c| c.delta.content) {
-        Some(text) if !text.is_empty() => Line::Text(text),
-        _ => Line::Nothing,
+        Some(text) if !text.is_empty() => Data::Text(text),
+        _ => Data::Nothing,
     })
 }
 
@@ -89,7 +93,7 @@ pub async fn reply(
     // Read now, not stored: a rotated key takes effect on the next reply.
     let key = std::env::var(&settings.api_key_env).map_err(|_| AgentError::MissingKey(settings.api_key_env.clone()))?;
     let request = ChatRequest { model: &settings.model, stream: true, messages: chat_messages(settings, history) };
-    let mut response = http
+    let response = http
         .post(format!("{}/chat/completions", settings.base_url))
         .bearer_auth(key)
         .json(&request)
@@ -100,21 +104,19 @@ pub async fn reply(
         return Err(AgentError::Status(response.status().as_u16()));
     }
     let mut text = String::new();
-    // Bytes of a line not yet complete: chunks split lines (and characters) anywhere.
-    let mut pending: Vec<u8> = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(AgentError::Unreachable)? {
-        pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let line = std::str::from_utf8(&line).map_err(|_| AgentError::Malformed)?;
-            match parse_line(line.trim_end())? {
-                Line::Text(delta) => {
-                    on_delta(&delta);
-                    text.push_str(&delta);
-                }
-                Line::Done => return finished(text),
-                Line::Nothing => {}
+    let mut events = response.bytes_stream().eventsource();
+    while let Some(event) = events.next().await {
+        let event = event.map_err(|err| match err {
+            EventStreamError::Transport(err) => AgentError::Unreachable(err),
+            EventStreamError::Utf8(_) | EventStreamError::Parser(_) => AgentError::Malformed,
+        })?;
+        match parse_data(&event.data)? {
+            Data::Text(delta) => {
+                on_delta(&delta);
+                text.push_str(&delta);
             }
+            Data::Done => return finished(text),
+            Data::Nothing => {}
         }
     }
     // Some servers close the stream without [DONE]; what came is the answer.
@@ -133,13 +135,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn data_lines_carry_text_until_done() {
-        let line = r#"data: {"id":"x","choices":[{"index":0,"delta":{"content":"Hel"}}]}"#;
-        assert_eq!(parse_line(line).unwrap(), Line::Text("Hel".into()));
-        assert_eq!(parse_line(r#"data:{"choices":[{"delta":{"role":"assistant"}}]}"#).unwrap(), Line::Nothing);
-        assert_eq!(parse_line("data: [DONE]").unwrap(), Line::Done);
-        assert_eq!(parse_line(": keep-alive").unwrap(), Line::Nothing);
-        assert_eq!(parse_line("").unwrap(), Line::Nothing);
-        assert!(matches!(parse_line("data: {oops"), Err(AgentError::Malformed)));
+    fn event_data_carries_text_until_done() {
+        let data = r#"{"id":"x","choices":[{"index":0,"delta":{"content":"Hel"}}]}"#;
+        assert_eq!(parse_data(data).unwrap(), Data::Text("Hel".into()));
+        assert_eq!(parse_data(r#"{"choices":[{"delta":{"role":"assistant"}}]}"#).unwrap(), Data::Nothing);
+        assert_eq!(parse_data("[DONE]").unwrap(), Data::Done);
+        assert_eq!(parse_data("").unwrap(), Data::Nothing);
+        assert!(matches!(parse_data("{oops"), Err(AgentError::Malformed)));
     }
 }
