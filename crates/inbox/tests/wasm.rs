@@ -3,7 +3,7 @@
 //! No server: the tests fill the inbox's state, act on the DOM and read it.
 #![cfg(target_arch = "wasm32")]
 
-use connect360_api::{ConversationSummary, MemberSession, Message, Page};
+use connect360_api::{ConversationSummary, MemberSession, Message, Page, Role};
 use connect360_inbox::components::App;
 use connect360_inbox::route::Route;
 use connect360_inbox::state::{Account, Inbox};
@@ -162,6 +162,35 @@ async fn a_conversation_shows_its_history_details_and_sends_on_enter_only() {
     inbox.list.conversations.update(|l| l.set_ai_stopped("c1", Some("2026-12-01T10:02:00.000Z".into())));
     tick().await;
     assert_eq!(texts(&root, ".ai-switch"), ["Hand back to AI"]);
+}
+
+#[wasm_bindgen_test]
+async fn a_read_only_member_reads_without_a_composer_reply_or_ai_switch() {
+    let inbox = signed_in();
+    inbox.account.update(|account| {
+        if let Account::SignedIn(session) = account {
+            session.member.role = Role::Read;
+        }
+    });
+    inbox.route.set(Route::Conversation("c1".into()));
+    inbox
+        .thread
+        .messages
+        .apply_latest(Page { items: vec![message("m1", "c1", 1, "customer", "Hello?")], next_cursor: None });
+    let root = mount(inbox).await;
+    assert_eq!(texts(&root, ".bubble"), ["Hello?"], "the history is there");
+    assert!(all(&root, ".composer, .ai-switch, .reply").is_empty(), "nothing the server would refuse");
+    assert_eq!(texts(&root, ".read-only"), ["Your role lets you read conversations, not reply."]);
+
+    inbox.account.update(|account| {
+        if let Account::SignedIn(session) = account {
+            session.member.role = Role::Engage;
+        }
+    });
+    tick().await;
+    assert_eq!(all(&root, ".composer").len(), 1, "an engage member replies");
+    assert_eq!(texts(&root, ".ai-switch"), ["Hand off from AI"]);
+    assert!(all(&root, ".read-only").is_empty());
 }
 
 #[wasm_bindgen_test]

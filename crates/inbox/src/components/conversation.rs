@@ -10,6 +10,7 @@ use connect360_widget::outbox::Delivery;
 use super::{Composer, Details, MessageRow, use_inbox};
 use crate::conversations::title;
 use crate::route::Route;
+use crate::state::Account;
 
 #[component]
 pub fn Conversation(id: String) -> impl IntoView {
@@ -29,6 +30,7 @@ pub fn Conversation(id: String) -> impl IntoView {
         messages.timeline.with(|t| messages.outbox.with(|o| t.entries_as(o, SenderType::Workspace)))
     };
     let more = move || thread.messages.timeline.with(|t| t.older_cursor().is_some());
+    let may_engage = move || inbox.account.with(Account::may_engage);
     view! {
         <section class="conversation" aria-label=move || format!("Conversation with {}", name.get())>
             <header class="conversation-head">
@@ -36,14 +38,16 @@ pub fn Conversation(id: String) -> impl IntoView {
                     "Back to conversations"
                 </button>
                 <h2 dir="auto">{name}</h2>
-                <button
-                    type="button"
-                    class="ai-switch"
-                    disabled=move || thread.switching_ai.get()
-                    on:click=move |_| inbox.switch_ai(!ai_stopped())
-                >
-                    {move || if ai_stopped() { "Hand back to AI" } else { "Hand off from AI" }}
-                </button>
+                <Show when=may_engage>
+                    <button
+                        type="button"
+                        class="ai-switch"
+                        disabled=move || thread.switching_ai.get()
+                        on:click=move |_| inbox.switch_ai(!ai_stopped())
+                    >
+                        {move || if ai_stopped() { "Hand back to AI" } else { "Hand off from AI" }}
+                    </button>
+                </Show>
             </header>
             <Show when=move || thread.error.with(Option::is_some)>
                 <p class="error" role="alert">{move || thread.error.get()}</p>
@@ -66,7 +70,12 @@ pub fn Conversation(id: String) -> impl IntoView {
                     <MessageRow entry customer=summary />
                 </For>
             </div>
-            <Composer />
+            <Show
+                when=may_engage
+                fallback=|| view! { <p class="read-only">"Your role lets you read conversations, not reply."</p> }
+            >
+                <Composer />
+            </Show>
             <Details summary />
         </section>
     }

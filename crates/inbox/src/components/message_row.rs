@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use super::files::Files;
 use super::{sender_name, use_inbox};
 use crate::conversations::title;
+use crate::state::Account;
 
 #[component]
 pub fn MessageRow(entry: Entry, customer: Memo<Option<ConversationSummary>>) -> impl IntoView {
@@ -66,7 +67,9 @@ pub fn MessageRow(entry: Entry, customer: Memo<Option<ConversationSummary>>) -> 
         }
     });
     let reply_label = format!("Reply to {who}");
-    let reply = entry.id.clone().map(|id| {
+    // A read-only member has no composer to reply with.
+    let may_reply = inbox.account.with_untracked(Account::may_engage);
+    let reply = entry.id.clone().filter(|_| may_reply).map(|id| {
         view! {
             <button
                 type="button"

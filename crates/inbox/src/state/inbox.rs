@@ -5,7 +5,7 @@
 use connect360_api::procedure::{HandOff, ListConversations, ListMessages, MarkRead, ResumeAi, SendMessage};
 use connect360_api::{
     HandOffInput, ListConversationsInput, ListMessagesInput, Locale, MarkReadInput, MemberSession, Message,
-    ResumeAiInput, SenderType, SignInInput,
+    ResumeAiInput, Role, SenderType, SignInInput,
 };
 use connect360_widget::browser;
 use connect360_widget::i18n::{Strings, strings};
@@ -32,6 +32,14 @@ pub enum Account {
         error: Option<String>,
     },
     SignedIn(MemberSession),
+}
+
+impl Account {
+    /// Whether the member may write: reply, hand off or back. A read-only
+    /// member reads (the server would refuse the rest).
+    pub fn may_engage(&self) -> bool {
+        matches!(self, Account::SignedIn(session) if session.member.role != Role::Read)
+    }
 }
 
 #[derive(Clone, Copy)]
