@@ -67,6 +67,10 @@ test('scrolling up pages 300 messages of history without moving the message in v
   await page.reload();
   await openPanel(page);
   await expect(row(page, 'history 299')).toBeVisible();
+  // The panel opens with a slide (c360-in, 0.18 s) that moves every row in
+  // the viewport: positions are compared once it has ended, or a first page
+  // loaded that fast measures the slide and not the paging.
+  await panel(page).evaluate((el) => Promise.all(el.getAnimations().map((a) => a.finished)));
   const list = panel(page).locator('.c360-list');
   // Each history request is held until the position before it is measured,
   // so the measurement can't race the prepend on a fast machine.
