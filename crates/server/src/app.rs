@@ -190,6 +190,7 @@ pub fn router(
     .layer(TraceLayer::new_for_http().make_span_with(request_span))
     .layer(PropagateRequestIdLayer::x_request_id())
     .layer(SetRequestIdLayer::x_request_id(crate::telemetry::SequentialRequestIds::default()))
+    .layer(tower::util::MapRequestLayer::new(crate::memory::note_request))
     .with_state(state)
 }
 

@@ -10,12 +10,22 @@
 //! (bench/RESULTS.md).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::store::Store;
 
 /// How long without a new request counts as quiet.
 const QUIET: Duration = Duration::from_secs(1);
+
+/// Requests this process has received, whatever their route or headers.
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts `request` as activity (the outermost layer, so every request is seen).
+pub fn note_request<B>(request: axum::http::Request<B>) -> axum::http::Request<B> {
+    REQUESTS.fetch_add(1, Ordering::Relaxed);
+    request
+}
 
 /// Whether to give memory back, from the request counter read every [`QUIET`].
 #[derive(Debug)]
@@ -45,12 +55,12 @@ impl QuietWatch {
 
 /// Gives memory back each time the server goes quiet, for as long as it runs.
 pub async fn trim_when_quiet(store: Arc<dyn Store>) {
-    let mut watch = QuietWatch::new(crate::telemetry::requests_seen());
+    let mut watch = QuietWatch::new(REQUESTS.load(Ordering::Relaxed));
     let mut tick = tokio::time::interval(QUIET);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if watch.should_trim(crate::telemetry::requests_seen()) {
+        if watch.should_trim(REQUESTS.load(Ordering::Relaxed)) {
             if let Err(err) = store.release_memory().await {
                 tracing::warn!(%err, "the store kept its caches");
             }
@@ -78,6 +88,15 @@ fn trim() {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_request_counts_as_activity_even_with_its_own_request_id() {
+        let before = REQUESTS.load(Ordering::Relaxed);
+        let request = axum::http::Request::builder().header("x-request-id", "trace-42").body(()).unwrap();
+        let request = note_request(request);
+        assert_eq!(request.headers()["x-request-id"], "trace-42", "passed on unchanged");
+        assert!(REQUESTS.load(Ordering::Relaxed) > before);
+    }
 
     #[test]
     fn memory_is_given_back_once_per_quiet_spell() {

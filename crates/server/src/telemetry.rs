@@ -5,8 +5,8 @@
 //! that asks for it (tests start several in one process), and every server
 //! of the process records into it. Without it the macros record nothing.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
@@ -175,33 +175,26 @@ impl Drop for OpenStream {
     }
 }
 
-/// Requests this process has given an id, counted from 1.
-static REQUESTS: AtomicU64 = AtomicU64::new(1);
-
-/// How many requests this process has received so far (what changes while it is busy).
-pub fn requests_seen() -> u64 {
-    REQUESTS.load(Ordering::Relaxed) - 1
-}
-
 /// Request ids (`x-request-id`) without a random number per request, whose
 /// `getrandom` call each request paid for: UUIDs (version 8, custom) of a
-/// random half drawn once per server and the process's request counter, so
-/// `…-8000-00000000002a` is its 42nd request. The random half keeps the ids
-/// of different servers and runs apart in shared logs.
+/// random half drawn once per server and a counter, so
+/// `…-8000-00000000002a` is the 42nd request of its server. The random half
+/// keeps the ids of different servers and runs apart in shared logs.
 #[derive(Clone)]
 pub struct SequentialRequestIds {
     prefix: u64,
+    next: Arc<AtomicU64>,
 }
 
 impl Default for SequentialRequestIds {
     fn default() -> Self {
-        SequentialRequestIds { prefix: rand::random() }
+        SequentialRequestIds { prefix: rand::random(), next: Arc::new(AtomicU64::new(1)) }
     }
 }
 
 impl MakeRequestId for SequentialRequestIds {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
         let bits = (u128::from(self.prefix) << 64) | u128::from(n);
         let id = uuid::Builder::from_custom_bytes(bits.to_be_bytes()).into_uuid();
         HeaderValue::try_from(id.hyphenated().to_string()).ok().map(RequestId::new)
