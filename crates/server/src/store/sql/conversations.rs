@@ -24,7 +24,7 @@ pub(super) async fn load_conversation(conn: &mut Conn, workspace_id: &str, id: &
     .bind(workspace_id)
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))?;
+    .ok_or_else(|| conversation_not_found(id))?;
     let member_ids: Vec<String> =
         sqlx::query_scalar("SELECT member_id FROM conversation_members WHERE conversation_id = $1 ORDER BY member_id")
             .bind(id)
@@ -168,6 +168,17 @@ pub(super) async fn insert_conversation(
     Ok(id)
 }
 
+/// Whether the caller sees conversation `c`: `$1` its id, `$2` the
+/// caller's workspace, `$3` the one customer whose conversations a visitor
+/// sees (NULL: any of the workspace's). Statements that check it bind those three first.
+pub(super) const VISIBLE_CONVERSATION: &str =
+    "c.id = $1 AND c.workspace_id = $2 AND ($3 IS NULL OR c.customer_id = $3)";
+
+/// A conversation that is not there, or not the caller's to see: the same answer.
+pub(super) fn conversation_not_found(id: &str) -> StoreError {
+    StoreError::NotFound(format!("Conversation not found: {id}"))
+}
+
 /// Fails with not found unless the conversation is the workspace's (and the customer's, if given).
 pub(super) async fn visible_conversation(
     conn: &mut Conn,
@@ -175,17 +186,16 @@ pub(super) async fn visible_conversation(
     id: &str,
     only_customer: Option<&str>,
 ) -> Result<()> {
-    let exists: Option<String> = sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE id = $1 AND workspace_id = $2 AND ($3 IS NULL OR customer_id = $3)",
-    )
-    .bind(id)
-    .bind(workspace_id)
-    .bind(only_customer)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let exists: Option<String> =
+        sqlx::query_scalar(&format!("SELECT c.id FROM conversations c WHERE {VISIBLE_CONVERSATION}"))
+            .bind(id)
+            .bind(workspace_id)
+            .bind(only_customer)
+            .fetch_optional(&mut *conn)
+            .await?;
     match exists {
         Some(_) => Ok(()),
-        None => Err(StoreError::NotFound(format!("Conversation not found: {id}"))),
+        None => Err(conversation_not_found(id)),
     }
 }
 

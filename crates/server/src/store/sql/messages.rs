@@ -161,7 +161,7 @@ pub(super) async fn send_target(conn: &mut Conn, workspace_id: &str, id: &str) -
         .bind(workspace_id)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("Conversation not found: {id}")))
+        .ok_or_else(|| conversation_not_found(id))
 }
 
 /// A message checked against the store and ready to be written with
@@ -391,7 +391,7 @@ impl Batch<Db> for SendBatch {
             None => send_target(conn, &msg.workspace_id, &msg.conversation_id).await?,
         };
         if msg.only_customer.is_some() && conversation.customer_id != msg.only_customer {
-            return Err(StoreError::NotFound(format!("Conversation not found: {}", msg.conversation_id)));
+            return Err(conversation_not_found(&msg.conversation_id));
         }
         if let Some(idem) = &msg.idempotency {
             // A retry in the same batch finds the first send once it is written.
@@ -489,23 +489,21 @@ pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<P
     // (NULL if it is not a message of this conversation) and the page. One
     // message more than asked tells whether an older page exists; its id is
     // the next cursor. The page comes oldest first, so that one is the first.
-    let cursor_seq = "(SELECT seq FROM messages WHERE id = $2 AND conversation_id = $1)";
+    let cursor_seq = "(SELECT seq FROM messages WHERE id = $4 AND conversation_id = $1)";
     let page = messages_query(&format!(
-        "WHERE m.conversation_id = $1 AND ($2 IS NULL OR m.seq <= {cursor_seq}) ORDER BY m.seq DESC LIMIT $3"
+        "WHERE m.conversation_id = $1 AND ($4 IS NULL OR m.seq <= {cursor_seq}) ORDER BY m.seq DESC LIMIT $5"
     ));
-    let found: Option<(Option<i64>, MessageRows)> = sqlx::query_as(&format!(
-        "SELECT {cursor_seq}, ({page}) FROM conversations c
-         WHERE c.id = $1 AND c.workspace_id = $4 AND ($5 IS NULL OR c.customer_id = $5)"
-    ))
-    .bind(&req.conversation_id)
-    .bind(req.cursor.as_deref())
-    .bind(i64::from(req.limit) + 1)
-    .bind(&req.workspace_id)
-    .bind(req.only_customer.as_deref())
-    .fetch_optional(&mut *conn)
-    .await?;
+    let found: Option<(Option<i64>, MessageRows)> =
+        sqlx::query_as(&format!("SELECT {cursor_seq}, ({page}) FROM conversations c WHERE {VISIBLE_CONVERSATION}"))
+            .bind(&req.conversation_id)
+            .bind(&req.workspace_id)
+            .bind(req.only_customer.as_deref())
+            .bind(req.cursor.as_deref())
+            .bind(i64::from(req.limit) + 1)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some((cursor_seq, JsonText(mut rows))) = found else {
-        return Err(StoreError::NotFound(format!("Conversation not found: {}", req.conversation_id)));
+        return Err(conversation_not_found(&req.conversation_id));
     };
     if req.cursor.is_some() && cursor_seq.is_none() {
         return Err(StoreError::invalid("cursor", "not a message of this conversation"));
