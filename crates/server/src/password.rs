@@ -68,6 +68,16 @@ mod tests {
     }
 
     #[test]
+    fn the_dummy_an_unknown_email_is_checked_against_costs_what_a_real_hash_does() {
+        let (dummy, real) = (PasswordHash::new(&DUMMY).unwrap(), hash("correct horse battery").unwrap());
+        let real = PasswordHash::new(&real).unwrap();
+        assert_eq!(
+            (dummy.algorithm, dummy.version, dummy.params.to_string()),
+            (real.algorithm, real.version, real.params.to_string())
+        );
+    }
+
+    #[test]
     fn new_passwords_have_ten_characters_at_least() {
         assert!(check_new("123456789").unwrap_err().contains("at least 10"));
         assert!(check_new("ééééééééé").is_err());
