@@ -9,12 +9,14 @@
 //! kept: a watcher that was away reads what it missed from the store.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use connect360_api::{Message, Sender};
 use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+
+use crate::lock::lock;
 
 /// Events a subscriber may be behind by, per topic, unless configured.
 pub const DEFAULT_BUFFER: usize = 64;
@@ -124,11 +126,6 @@ impl Default for InProcessHub {
     fn default() -> Self {
         InProcessHub::new(DEFAULT_BUFFER)
     }
-}
-
-fn lock(channels: &Channels) -> MutexGuard<'_, HashMap<Topic, broadcast::Sender<Arc<Event>>>> {
-    // The map stays consistent whatever panicked while holding it.
-    channels.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl EventBus for InProcessHub {

@@ -8,10 +8,11 @@
 //! it; and at most [`KeyCache::capacity`] keys are kept.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::domain::MemberPrincipal;
+use crate::lock::lock;
 
 /// How long a looked-up key is trusted without asking the store again.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
@@ -35,7 +36,7 @@ impl KeyCache {
 
     /// The principal of the key, if it was looked up less than the TTL ago.
     pub fn get(&self, key_hash: &[u8; 32]) -> Option<MemberPrincipal> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = lock(&self.entries);
         let (principal, at) = entries.get(key_hash)?;
         (at.elapsed() < self.ttl).then(|| principal.clone())
     }
@@ -44,7 +45,7 @@ impl KeyCache {
     /// entries go first, then all of them: memory stays bounded whatever
     /// keys callers present.
     pub fn insert(&self, key_hash: [u8; 32], principal: MemberPrincipal) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut entries = lock(&self.entries);
         if entries.len() >= self.capacity && !entries.contains_key(&key_hash) {
             entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
             if entries.len() >= self.capacity {
@@ -56,7 +57,7 @@ impl KeyCache {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        lock(&self.entries).len()
     }
 }
 

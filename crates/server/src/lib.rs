@@ -24,6 +24,7 @@ pub mod inbox_events;
 pub mod inbox_page;
 pub mod key_cache;
 pub mod limits;
+pub mod lock;
 pub mod memory;
 pub mod password;
 pub mod pg_events;

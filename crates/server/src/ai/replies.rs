@@ -4,11 +4,12 @@
 //! reaches the watchers as the store publishes every message.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use connect360_api::Sender;
 
 use crate::hub::{Event, EventBus, ReplyEvent, Subscription, Topic};
+use crate::lock::lock;
 
 #[derive(Clone)]
 pub struct Replies {
@@ -22,16 +23,11 @@ impl Replies {
         Replies { events, writing: Default::default() }
     }
 
-    fn writing(&self) -> MutexGuard<'_, HashMap<String, (Sender, String)>> {
-        // The map stays consistent whatever panicked while holding it.
-        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Watches the conversation: the reply being written (its writer and
     /// text so far), if one is, and the events from then on; nothing falls
     /// in between.
     pub fn subscribe(&self, conversation_id: &str) -> (Option<(Sender, String)>, Subscription) {
-        let writing = self.writing();
+        let writing = lock(&self.writing);
         let subscription = self.events.subscribe(Topic::Conversation(conversation_id.to_owned()));
         (writing.get(conversation_id).cloned(), subscription)
     }
@@ -45,7 +41,7 @@ impl Replies {
     /// Sends to whoever watches the conversation (nobody watching is fine)
     /// and keeps the text for those who come later.
     pub fn publish(&self, conversation_id: &str, event: ReplyEvent) {
-        let mut writing = self.writing();
+        let mut writing = lock(&self.writing);
         match &event {
             ReplyEvent::Start(agent) => {
                 writing.insert(conversation_id.to_owned(), (agent.clone(), String::new()));
@@ -67,7 +63,7 @@ impl Replies {
     /// once its text has reached every instance, which the stored message
     /// then follows.
     pub async fn written(&self, conversation_id: &str) {
-        self.writing().remove(conversation_id);
+        lock(&self.writing).remove(conversation_id);
         self.events.delivered().await;
     }
 }
@@ -112,7 +108,7 @@ mod tests {
         assert_eq!(replies.subscribe("c").0, None);
         drop(events);
         assert!(
-            replies.writing().is_empty() && hub.topics() == 0,
+            lock(&replies.writing).is_empty() && hub.topics() == 0,
             "nothing kept once the reply ended and nobody watches"
         );
     }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::header::RETRY_AFTER;
@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use connect360_api::ErrorCode;
 
 use crate::error::ApiError;
+use crate::lock::lock;
 
 pub const DEFAULT_PER_VISITOR: usize = 8;
 pub const DEFAULT_PER_IP: usize = 256;
@@ -59,18 +60,13 @@ impl StreamLimits {
         StreamLimits { per_visitor, per_ip, open: Default::default() }
     }
 
-    fn open(&self) -> MutexGuard<'_, HashMap<Holder, usize>> {
-        // The counts stay consistent whatever panicked while holding them.
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Counts one more stream for the visitor (if it is one) and the
     /// address, or refuses it if either holds its cap already.
     pub fn acquire(&self, visitor: Option<&str>, address: IpAddr) -> Result<Slots, TooManyStreams> {
         let Some(customer_id) = visitor else { return Ok(Slots { limits: self.clone(), held: Vec::new() }) };
         let held =
             [(Holder::Visitor(customer_id.to_owned()), self.per_visitor), (Holder::Address(address), self.per_ip)];
-        let mut open = self.open();
+        let mut open = lock(&self.open);
         for (holder, cap) in &held {
             if open.get(holder).copied().unwrap_or(0) >= *cap {
                 let whose = match holder {
@@ -92,7 +88,7 @@ impl StreamLimits {
 
 impl Drop for Slots {
     fn drop(&mut self) {
-        let mut open = self.limits.open();
+        let mut open = lock(&self.limits.open);
         for holder in &self.held {
             if let Some(count) = open.get_mut(holder) {
                 *count -= 1;
@@ -138,6 +134,6 @@ mod tests {
         let keys: Vec<_> = (0..5).map(|_| limits.acquire(None, HOME).unwrap()).collect();
         let visitor = limits.acquire(Some("cus_1"), HOME).unwrap();
         drop((keys, visitor));
-        assert!(limits.open().is_empty());
+        assert!(lock(&limits.open).is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! The visitor routes' data on the upstream: each call made with the key
 //! only after this server has checked the visitor may make it.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use connect360_api::{
@@ -18,6 +18,7 @@ use crate::backend::{Backend, VisitorArrival, VisitorConversation, website_chann
 use crate::domain::CustomerKey;
 use crate::error::ApiError;
 use crate::hub::EventBus;
+use crate::lock::lock;
 use crate::store::{NewMessage, PageRequest};
 
 /// Customers whose conversation is remembered; the least recently seen is
@@ -33,18 +34,13 @@ impl Owners {
         Owners(Mutex::new(LruCache::new(capacity)))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, String>> {
-        // The cache stays consistent whatever panicked while holding it.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     fn remember(&self, customer_id: &str, conversation_id: &str) {
-        self.lock().insert(customer_id.to_owned(), conversation_id.to_owned());
+        lock(&self.0).insert(customer_id.to_owned(), conversation_id.to_owned());
     }
 
     /// The customer's conversation, if remembered; it is then the most recent.
     fn get(&self, customer_id: &str) -> Option<String> {
-        self.lock().get(customer_id).cloned()
+        lock(&self.0).get(customer_id).cloned()
     }
 }
 
@@ -207,7 +203,7 @@ mod tests {
         assert_eq!(owners.get("cus_0").as_deref(), Some("conv_0"));
         for n in 3..10 {
             owners.remember(&format!("cus_{n}"), &format!("conv_{n}"));
-            assert!(owners.lock().len() <= 3, "bounded after {n}");
+            assert!(lock(&owners.0).len() <= 3, "bounded after {n}");
             assert_eq!(owners.get("cus_0").as_deref(), Some("conv_0"), "a visitor seen at every turn stays");
         }
         assert_eq!(owners.get("cus_1"), None, "the least recently seen went first");

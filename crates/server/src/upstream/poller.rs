@@ -15,7 +15,7 @@
 //! asks for one ([`Pollers::reply_asked`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,6 +31,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::events::log::{ConversationLogs, MessageLog};
 use crate::hub::{Event, EventBus, StoredMessage, Topic};
+use crate::lock::lock;
 use crate::store::MessageCursor;
 
 /// The wait between polls right after something happened; it doubles while quiet.
@@ -110,11 +111,6 @@ impl Pollers {
         crate::telemetry::upstream_pollers(1.0);
         lease
     }
-}
-
-fn lock(running: &Running) -> std::sync::MutexGuard<'_, HashMap<String, Weak<Lease>>> {
-    // The map stays consistent whatever panicked while holding it.
-    running.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A checked visitor's stream holds the conversation's poller.

@@ -12,7 +12,7 @@
 //! once the upstream says that nothing is pending. The stored reply itself
 //! reaches the streams through the poller, which the relay wakes.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use connect360_api::{AiStreamEvent, AiStreamInput};
 use eventsource_stream::Eventsource;
@@ -24,6 +24,7 @@ use super::client::TrpcClient;
 use super::error::UpstreamError;
 use crate::ai::replies::Replies;
 use crate::hub::ReplyEvent;
+use crate::lock::lock;
 
 /// A conversation's relay, idle until asked.
 pub(super) struct Relay {
@@ -61,15 +62,10 @@ impl Relay {
         Relay { client, replies, conversation_id, poll_now, state: Mutex::default() }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent whatever panicked while holding it.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// A reply may be coming after the visitor's message `after`: relays it,
     /// unless the relay runs already (it then asks after `after` next).
     pub(super) fn ask(self: &Arc<Self>, after: &str) {
-        let mut state = self.state();
+        let mut state = lock(&self.state);
         if state.closed || state.last.as_deref() == Some(after) {
             return;
         }
@@ -85,7 +81,7 @@ impl Relay {
 
     /// Stops the relay for good: nobody watches the conversation any more.
     pub(super) fn close(&self) {
-        let mut state = self.state();
+        let mut state = lock(&self.state);
         state.closed = true;
         if let Some(task) = state.running.take() {
             task.abort();
@@ -98,7 +94,7 @@ impl Relay {
                 tracing::warn!(%err, conversation = %self.conversation_id, "relaying the upstream's AI reply failed");
                 Followed::Over
             });
-            let mut state = self.state();
+            let mut state = lock(&self.state);
             after = match followed {
                 // Asking after the stored reply finds any reply still pending.
                 Followed::Stored(reply) => {
