@@ -23,8 +23,9 @@ pub(super) async fn create_agent(
     image: Option<&str>,
     config: &AgentConfig,
 ) -> Result<String> {
+    let (kind, settings) = agent_columns(config)?;
     let mut tx = store.write().await?;
-    let id = insert_agent(&mut tx, workspace_id, name, image, config).await?;
+    let id = insert_agent(&mut tx, workspace_id, name, image, &kind, &settings).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -34,10 +35,10 @@ async fn insert_agent(
     workspace_id: &str,
     name: &str,
     image: Option<&str>,
-    config: &AgentConfig,
+    kind: &str,
+    settings: &str,
 ) -> Result<String> {
     let id = ids::new_id("agent");
-    let (kind, settings) = agent_columns(config)?;
     sqlx::query(
         "INSERT INTO agents (id, workspace_id, name, image, kind, settings, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -77,7 +78,7 @@ pub(super) async fn ensure_agent(
     .await?;
     let id = match updated {
         Some(id) => id,
-        None => insert_agent(&mut tx, workspace_id, name, image, config).await?,
+        None => insert_agent(&mut tx, workspace_id, name, image, &kind, &settings).await?,
     };
     tx.commit().await?;
     Ok(id)
