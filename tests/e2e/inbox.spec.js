@@ -142,7 +142,8 @@ test('files both ways: the visitor’s image shows as a thumbnail in the inbox, 
   await item(inbox, 'Here is a photo').or(item(inbox, 'Files')).first().click();
   const thumb = inbox.locator('.messages img.thumb[alt="photo.png"]');
   await expect(thumb).toBeVisible({ timeout: 5_000 });
-  expect(await thumb.evaluate((img) => img.naturalWidth)).toBe(1);
+  // Visible comes before loaded (and the thumbnail loads lazily): wait for its pixels.
+  await expect.poll(() => thumb.evaluate((img) => img.complete && img.naturalWidth), { message: 'the thumbnail loads' }).toBe(1);
 
   await inbox.locator('.composer input[type=file]').setInputFiles([
     { name: 'invoice.txt', mimeType: 'text/plain', buffer: Buffer.from('Invoice 42\n') },
