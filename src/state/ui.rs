@@ -109,15 +109,16 @@ impl Ui {
     }
 
     /// The first stored message and where its line of time and delivery is
-    /// in the viewport, to keep the view in place while older messages go
+    /// in the list's box, to keep the view in place while older messages go
     /// above it. That line, not the list's height: heights are rounded to
     /// whole pixels (a drift of up to 1 px per page), and the row's name line
     /// above its bubble comes and goes with the rows above it (the row is
     /// then drawn anew: it is found again by its id). Every row has the line.
     pub fn scroll_mark(self) -> Option<(String, f64)> {
-        let row = self.list.get_untracked()?.query_selector(".c360-row[data-id]").ok()??;
+        let list = self.list.get_untracked()?;
+        let row = list.query_selector(".c360-row[data-id]").ok()??;
         let id = row.get_attribute("data-id")?;
-        Some((id, meta_top(&row)?))
+        Some((id, meta_top(&list, &row)?))
     }
 
     /// After the list grew above the view, scrolls by as much as the mark of
@@ -127,9 +128,8 @@ impl Ui {
         let Some((id, top)) = before else { return };
         for _ in 0..2 {
             browser::next_frame().await;
-            let list = self.list.get_untracked();
-            let now = self.message_element(&id).and_then(|row| meta_top(&row));
-            let (Some(list), Some(now)) = (list, now) else { return };
+            let Some(list) = self.list.get_untracked() else { return };
+            let Some(now) = self.message_element(&id).and_then(|row| meta_top(&list, &row)) else { return };
             if (now - top).abs() >= 0.5 {
                 list.scroll_by_with_x_and_y(0.0, now - top);
             }
@@ -150,7 +150,9 @@ impl Ui {
     }
 }
 
-/// The top of `row`'s line of time and delivery in the viewport.
-fn meta_top(row: &web_sys::Element) -> Option<f64> {
-    Some(row.query_selector(".c360-meta").ok()??.get_bounding_client_rect().top())
+/// The top of `row`'s line of time and delivery below the list's top: not in
+/// the viewport, where the panel's opening slide moves it too.
+fn meta_top(list: &web_sys::Element, row: &web_sys::Element) -> Option<f64> {
+    let meta = row.query_selector(".c360-meta").ok()??;
+    Some(meta.get_bounding_client_rect().top() - list.get_bounding_client_rect().top())
 }

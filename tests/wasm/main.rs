@@ -234,8 +234,10 @@ fn numbered(seconds: std::ops::Range<u32>) -> Vec<Message> {
     seconds.map(|i| message(&format!("m{i}"), i, "workspace", &format!("message {i}"), None)).collect()
 }
 
-#[wasm_bindgen_test]
-async fn prepending_history_keeps_the_view_in_place() {
+/// Prepends 40 older messages while the list moves `slide_px` down the page
+/// (as in the panel's opening slide); the rows in view stay where they were
+/// in the list.
+async fn prepend_history_while_the_list_moves(slide_px: u32) {
     scrollable_list();
 
     let newest = numbered(50..70);
@@ -243,9 +245,11 @@ async fn prepending_history_keeps_the_view_in_place() {
     let list: Element = root.query_selector(".c360-list").unwrap().unwrap();
     list.set_scroll_top(30);
     let anchor = root.query_selector("[data-id=\"m52\"]").unwrap().unwrap();
-    let top_before = anchor.get_bounding_client_rect().top();
+    let in_list = || anchor.get_bounding_client_rect().top() - list.get_bounding_client_rect().top();
+    let top_before = in_list();
 
     let before = chat.ui.scroll_mark();
+    list.parent_element().unwrap().set_attribute("style", &format!("transform:translateY({slide_px}px)")).unwrap();
     let older: Vec<Message> =
         (10..50).map(|i| message(&format!("m{i}"), i, "customer", &format!("older {i}"), None)).collect();
     chat.messages.timeline.update(|t| {
@@ -254,9 +258,19 @@ async fn prepending_history_keeps_the_view_in_place() {
     chat.ui.keep_scroll_position(before).await;
 
     assert!(list.scroll_top() > 30, "scrolled down by what was prepended");
-    let top_after = anchor.get_bounding_client_rect().top();
-    assert!((top_after - top_before).abs() < 1.0, "{top_before} → {top_after}");
+    let top_after = in_list();
+    assert!((top_after - top_before).abs() < 1.0, "{top_before} → {top_after} with a slide of {slide_px} px");
     assert_eq!(all(&root, ".c360-row").len(), 60);
+}
+
+#[wasm_bindgen_test]
+async fn prepending_history_keeps_the_view_in_place() {
+    prepend_history_while_the_list_moves(0).await;
+}
+
+#[wasm_bindgen_test]
+async fn prepending_history_during_the_opening_slide_keeps_the_view_in_place() {
+    prepend_history_while_the_list_moves(40).await;
 }
 
 #[wasm_bindgen_test]
