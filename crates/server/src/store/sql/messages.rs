@@ -132,7 +132,12 @@ pub(super) async fn message_seq(conn: &mut Conn, conversation_id: &str, id: &str
         .bind(conversation_id)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| StoreError::invalid(field, "not a message of this conversation"))
+        .ok_or_else(|| not_in_conversation(field))
+}
+
+/// The message `field` names is not one of the conversation's.
+fn not_in_conversation(field: &str) -> StoreError {
+    StoreError::invalid(field, "not a message of this conversation")
 }
 
 pub(super) async fn load_message(conn: &mut Conn, id: &str) -> Result<Message> {
@@ -218,14 +223,7 @@ pub(super) async fn prepare_message(
         Author::Agent(agent_id) => (SenderKind::Ai, agent_id.clone()),
     };
     if let Some(parent_id) = &msg.parent_id {
-        let parent: Option<i64> = sqlx::query_scalar("SELECT seq FROM messages WHERE id = $1 AND conversation_id = $2")
-            .bind(parent_id)
-            .bind(&conversation.id)
-            .fetch_optional(&mut *conn)
-            .await?;
-        if parent.is_none() {
-            return Err(StoreError::invalid("parentId", "not a message of this conversation"));
-        }
+        message_seq(conn, &conversation.id, parent_id, "parentId").await?;
     }
     let channel = match &msg.channel {
         Some(channel) => Some(resolve_channel(conn, &msg.workspace_id, channel).await?),
@@ -506,7 +504,7 @@ pub(super) async fn list_messages(store: &Backend, req: PageRequest) -> Result<P
         return Err(conversation_not_found(&req.conversation_id));
     };
     if req.cursor.is_some() && cursor_seq.is_none() {
-        return Err(StoreError::invalid("cursor", "not a message of this conversation"));
+        return Err(not_in_conversation("cursor"));
     }
     let next_cursor = if rows.len() > req.limit as usize { Some(rows.remove(0).id) } else { None };
     Ok(Page { items: messages(rows), next_cursor })
