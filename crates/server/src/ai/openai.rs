@@ -58,7 +58,6 @@ fn chat_messages(settings: &OpenAiSettings, history: &[Message]) -> Vec<ChatMess
     prompt.chain(turns).collect()
 }
 
-/// What one line of the event stream says.
 /// What one event's data says.
 #[derive(Debug, PartialEq)]
 enum Data {

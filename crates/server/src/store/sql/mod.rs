@@ -1,11 +1,11 @@
 //! The resource modules of the SQL backends. Each backend includes this
 //! module (`#[path]`) after naming its `Db`, `Conn` and `Backend` types and
 //! giving `Backend` `writer`/`reader` pools, `sends`, `events` (where it
-//! publishes what it commits, if anywhere) and `write()`,
-//! plus `begin_write`, `json_values`, `json_rows`, `json_array_agg`, `json_of` and `hex_bytes`: so
-//! one text of every query and of
-//! the code around it serves SQLite and PostgreSQL alike. Queries use `$N`
-//! parameters (both accept them) and SQL both speak.
+//! publishes what it commits, if anywhere) and `write()`, plus `begin_write`,
+//! `json_values`, `json_rows`, `json_array_agg`, `json_of` and `hex_bytes`:
+//! so one text of every query and of the code around it serves SQLite and
+//! PostgreSQL alike. Queries use `$N` parameters (both accept them) and SQL
+//! both speak.
 
 use std::time::Duration;
 
