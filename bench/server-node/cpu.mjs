@@ -105,7 +105,7 @@ const cases = [
 async function load(server, request, seconds) {
   const r = await wrk(server.url, request, { seconds, connections: CONNECTIONS });
   if (r.failed > 0) throw new Error(`wrk: ${r.failed} failed requests`);
-  return { requests: r.answered, seconds: r.answered / r.perSecond };
+  return { requests: r.answered, seconds: r.seconds };
 }
 
 /** A conversation to send into and one of HISTORY messages to list, on a fresh server. */

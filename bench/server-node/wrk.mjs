@@ -15,8 +15,8 @@ let runs = 0;
  * Drives `url` with `request` ({ method, path, headers, body?, idempotencyKey? };
  * "@N@" in the body or key is a number unique in this process) for `seconds`
  * over `connections`, on `threads` threads. Answers the 2xx answers, in all
- * and per second, p50 and p99 in ms, and the failed requests (non-2xx, socket
- * errors, timeouts).
+ * and per second, the seconds wrk ran, p50 and p99 in ms, and the failed
+ * requests (non-2xx, socket errors, timeouts).
  */
 export async function wrk(url, request, { seconds, connections, threads = 1 }) {
   const { method, path, headers, body, idempotencyKey } = request;
@@ -37,9 +37,12 @@ export async function wrk(url, request, { seconds, connections, threads = 1 }) {
   const line = stdout.split("\n").find((l) => l.startsWith("{"));
   if (!line) throw new Error(`wrk printed no summary:\n${stdout}`);
   const r = JSON.parse(line);
+  const answered = r.requests - r.non_2xx;
+  const ran = r.duration_us / 1e6;
   return {
-    answered: r.requests - r.non_2xx,
-    perSecond: (r.requests - r.non_2xx) / (r.duration_us / 1e6),
+    answered,
+    perSecond: answered / ran,
+    seconds: ran,
     p50: r.p50_us / 1000,
     p99: r.p99_us / 1000,
     failed: r.non_2xx + r.errors,
