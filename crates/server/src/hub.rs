@@ -199,26 +199,13 @@ impl Drop for Subscription {
 
 #[cfg(test)]
 mod tests {
-    use connect360_api::{Content, SenderType};
-
     use super::*;
 
     fn stored(workspace: &str, conversation: &str, seq: i64) -> Event {
         Event::Message(Box::new(StoredMessage {
             workspace_id: workspace.into(),
             seq,
-            message: Message {
-                id: format!("msg_{seq}"),
-                conversation_id: conversation.into(),
-                content: Content::new(),
-                attachments: Vec::new(),
-                sender: Sender { kind: SenderType::Workspace, id: "m".into(), name: None, image: None },
-                parent_id: None,
-                flags: Vec::new(),
-                template_id: None,
-                channel: None,
-                created_at: String::new(),
-            },
+            message: crate::fixtures::message(format!("msg_{seq}"), conversation),
         }))
     }
 

@@ -17,6 +17,8 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod extract;
+#[cfg(test)]
+mod fixtures;
 pub mod health;
 pub mod hub;
 pub mod ids;

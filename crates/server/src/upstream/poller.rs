@@ -315,27 +315,10 @@ async fn poll(log: Arc<Log>) {
 
 #[cfg(test)]
 mod tests {
-    use connect360_api::{Content, Sender, SenderType};
-
     use super::*;
 
-    fn message(id: &str) -> Message {
-        Message {
-            id: id.into(),
-            conversation_id: "c".into(),
-            content: Content::new(),
-            attachments: Vec::new(),
-            sender: Sender { kind: SenderType::Workspace, id: "m".into(), name: None, image: None },
-            parent_id: None,
-            flags: Vec::new(),
-            template_id: None,
-            channel: None,
-            created_at: String::new(),
-        }
-    }
-
     fn messages(ids: &[&str]) -> Vec<Message> {
-        ids.iter().copied().map(message).collect()
+        ids.iter().map(|id| crate::fixtures::message(*id, "c")).collect()
     }
 
     fn seqs<'a>(stored: impl IntoIterator<Item = &'a StoredMessage>) -> Vec<(&'a str, i64)> {
