@@ -190,6 +190,7 @@ async fn a_read_only_member_reads_without_a_composer_reply_or_ai_switch() {
     tick().await;
     assert_eq!(all(&root, ".composer").len(), 1, "an engage member replies");
     assert_eq!(texts(&root, ".ai-switch"), ["Hand off from AI"]);
+    assert_eq!(texts(&root, ".reply"), ["Reply"], "the rows already shown offer Reply too");
     assert!(all(&root, ".read-only").is_empty());
 }
 
